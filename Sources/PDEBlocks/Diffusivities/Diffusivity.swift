@@ -1,0 +1,114 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// The diffusivities `g(s²)` of DESIGN.md (λ > 0 is the contrast parameter).
+/// Raw values are the C ABI's `PDB_DIFFUSIVITY_*` constants.
+public enum DiffusivityKind: Int32, CaseIterable, Sendable {
+    /// `g = 1`: linear (homogeneous) diffusion.
+    case linear = 0
+    /// `g = exp(−s²/(2λ²))`, the paper's exponential Perona–Malik form (Sec. 2.1, 2.5).
+    case peronaMalik = 1
+    /// `g = 1/(1 + s²/λ²)`.
+    case peronaMalikRational = 2
+    /// `g = 1/√(1 + s²/λ²)`.
+    case charbonnier = 3
+    /// `g = 1 − exp(−3.31488/(s/λ)⁸)`, `g(0) = 1`.
+    case weickert = 4
+
+    /// The snake_case name used by Python and C (`"perona_malik"` …).
+    public var name: String {
+        switch self {
+        case .linear: "linear"
+        case .peronaMalik: "perona_malik"
+        case .peronaMalikRational: "perona_malik_rational"
+        case .charbonnier: "charbonnier"
+        case .weickert: "weickert"
+        }
+    }
+
+    /// Looks a kind up by its snake_case name; throws naming the known ones.
+    public init(name: String) throws {
+        guard let kind = Self.allCases.first(where: { $0.name == name }) else {
+            let known = Self.allCases.map(\.name).joined(separator: ", ")
+            throw PDEBlocksError.invalidArgument("unknown diffusivity '\(name)' (known: \(known))")
+        }
+        self = kind
+    }
+}
+
+/// A diffusivity `g(s²)` with contrast parameter λ, its flux `Φ(s) = g(s²)·s`
+/// (paper eq. 3) — which becomes the activation `τΦ` of a diffusion block
+/// (Theorem 1) — and the flux derivative `Φ′(s) = g(s²) + 2s²·g′(s²)`.
+///
+/// All five `g` are smooth, nonnegative, nonincreasing in s² and bounded by `supG = 1`.
+/// Every flux depends on `s` only through `x = s/λ`, so `Φ′(s) = φ(s/λ)` and the
+/// Lipschitz constant `sup|Φ′|` does not depend on λ.
+public struct Diffusivity: Hashable, Sendable {
+    public let kind: DiffusivityKind
+    /// The contrast parameter λ > 0 (ignored by `.linear`, but still validated).
+    public let lambda: Double
+
+    /// Throws when λ is not positive and finite.
+    public init(_ kind: DiffusivityKind, lambda: Double = 1) throws {
+        try Check.positiveFinite(lambda, "lambda")
+        self.kind = kind
+        self.lambda = lambda
+    }
+
+    /// The constant in Weickert's diffusivity (makes the flux of `x = s/λ` peak at x = 1).
+    public static let weickertConstant = 3.31488
+
+    /// `g(s²)`. Requires `s2 ≥ 0`.
+    @inlinable
+    public func g(_ s2: Double) -> Double {
+        let x2 = s2 / (lambda * lambda)
+        switch kind {
+        case .linear: return 1
+        case .peronaMalik: return exp(-0.5 * x2)
+        case .peronaMalikRational: return 1 / (1 + x2)
+        case .charbonnier: return 1 / (1 + x2).squareRoot()
+        case .weickert:
+            guard x2 > 0 else { return 1 }
+            let x8 = (x2 * x2) * (x2 * x2)
+            return -expm1(-Diffusivity.weickertConstant / x8)
+        }
+    }
+
+    /// The flux `Φ(s) = g(s²)·s`; antisymmetric and, except for `.linear`/`.charbonnier`, nonmonotone.
+    @inlinable
+    public func flux(_ s: Double) -> Double { g(s * s) * s }
+
+    /// `Φ′(s) = g(s²) + 2s²·g′(s²)`.
+    @inlinable
+    public func fluxDerivative(_ s: Double) -> Double {
+        let x2 = (s * s) / (lambda * lambda)
+        switch kind {
+        case .linear: return 1
+        case .peronaMalik: return exp(-0.5 * x2) * (1 - x2)
+        case .peronaMalikRational: return (1 - x2) / ((1 + x2) * (1 + x2))
+        case .charbonnier:
+            let r = 1 / (1 + x2).squareRoot()
+            return r * r * r
+        case .weickert:
+            guard x2 > 0 else { return 1 }
+            let t = Diffusivity.weickertConstant / ((x2 * x2) * (x2 * x2))  // C/x⁸
+            let e = exp(-t)
+            guard e > 0 else { return 1 }  // x → 0: g → 1, Φ′ → 1 (avoids ∞·0)
+            // g = 1 − e; 2s² g′(s²) = −8·t·e
+            return -expm1(-t) - 8 * t * e
+        }
+    }
+
+    /// `sup g = g(0) = 1` for every kind.
+    public var supG: Double { 1 }
+
+    /// The Lipschitz constant `L = sup_s |Φ′(s)|` of the flux (paper, Theorem 2).
+    /// 1 for linear, Perona–Malik, rational Perona–Malik and Charbonnier (attained
+    /// at s = 0); ≈ 2.335 for Weickert. Computed, not tabulated: see `LipschitzSearch`.
+    public var lipschitz: Double { LipschitzSearch.constant(kind) }
+}

@@ -1,0 +1,51 @@
+/// The explicit scheme (paper eq. 4) — a chain of `steps` diffusion blocks (Theorem 1):
+///
+///     u^{k+1} = u^k − τ·Kᵀ Φ(K u^k),   u^0 = f.
+///
+/// Stable in the Euclidean norm for `τ ≤ 2/(sup g·‖K‖₂²)` (Theorem 2, sharpened; see
+/// `StabilityBound`). Larger τ is refused unless `checkStability` is false.
+public enum Explicit {
+    /// Evolves a row-major `(batch, n)` block of signals `f` into `out` (which may be
+    /// the same memory as `f`; otherwise they must not overlap).
+    ///
+    /// - Parameters:
+    ///   - recordEvery: when > 0, `history` receives `u^0, u^k, u^{2k}, …` — that is
+    ///     `steps / recordEvery + 1` blocks of `batch·n` values, shape `(R, batch, n)`.
+    /// - Throws: before writing `out` or `history`, on any invalid argument, on a
+    ///   non-finite input, or on an unstable τ.
+    public static func evolve(
+        _ f: UnsafeBufferPointer<Double>, into out: UnsafeMutableBufferPointer<Double>, batch: Int, n: Int,
+        stencil: Stencil, diffusivity: Diffusivity, tau: Double, steps: Int,
+        checkStability: Bool = true, recordEvery: Int = 0,
+        history: UnsafeMutableBufferPointer<Double>? = nil
+    ) throws {
+        try SignalLayout.validate(f, batch: batch, n: n)
+        try SignalLayout.validateOutput(out, count: f.count)
+        try Check.positiveFinite(tau, "tau")
+        try Check.atLeast(steps, 0, "steps")
+        let recorder = try HistoryRecorder(history, every: recordEvery, steps: steps, batch: batch, n: n)
+        if checkStability {
+            try requireStable(tau: tau, stencil: stencil, diffusivity: diffusivity, n: n, what: "explicit scheme")
+        }
+        let step = DiffusionStep(stencil: stencil, diffusivity: diffusivity)
+        var work = [Double](repeating: 0, count: 2 * n)
+        work.withUnsafeMutableBufferPointer { work in
+            let y = UnsafeMutableBufferPointer(rebasing: work[0..<n])
+            let spare = UnsafeMutableBufferPointer(rebasing: work[n..<(2 * n)])
+            for b in 0..<batch {
+                let row = SignalLayout.row(out, b, n)
+                SignalLayout.copy(f, row: b, n: n, into: row)
+                recorder.record(row, step: 0, signal: b)
+                // Ping-pong between the output row and a spare row: no copy per step.
+                var (src, dst) = (row, spare)
+                for k in 0..<steps {
+                    step.apply(UnsafeBufferPointer(src), base: UnsafeBufferPointer(src), tau: tau, into: dst, work: y)
+                    swap(&src, &dst)
+                    recorder.record(src, step: k + 1, signal: b)
+                }
+                if src.baseAddress != row.baseAddress { _ = row.update(fromContentsOf: src) }
+            }
+        }
+    }
+
+}

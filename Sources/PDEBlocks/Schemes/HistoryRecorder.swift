@@ -1,0 +1,35 @@
+/// Records every k-th state of an evolution into a caller's `(R, batch, n)` buffer,
+/// `R = steps / every + 1` (states 0, every, 2·every, …). `every = 0` records nothing.
+struct HistoryRecorder {
+    let buffer: UnsafeMutableBufferPointer<Double>?
+    let every: Int
+    let batch: Int
+    let n: Int
+
+    /// Validates the buffer's size; throws before anything is written.
+    init(_ buffer: UnsafeMutableBufferPointer<Double>?, every: Int, steps: Int, batch: Int, n: Int) throws {
+        try Check.atLeast(every, 0, "record_every")
+        self.every = every
+        self.batch = batch
+        self.n = n
+        if every > 0 {
+            let expected = Self.records(steps: steps, every: every) * batch * n
+            guard let buffer, buffer.count == expected else {
+                throw PDEBlocksError.invalidArgument(
+                    "history must hold (steps/record_every + 1)·batch·n = \(expected) values, got \(buffer?.count ?? 0)")
+            }
+            self.buffer = buffer
+        } else {
+            self.buffer = nil
+        }
+    }
+
+    /// Number of recorded states.
+    static func records(steps: Int, every: Int) -> Int { every > 0 ? steps / every + 1 : 0 }
+
+    @inline(__always)
+    func record(_ state: UnsafeMutableBufferPointer<Double>, step: Int, signal b: Int) {
+        guard let buffer, step % every == 0 else { return }
+        (buffer.baseAddress! + ((step / every) * batch + b) * n).update(from: state.baseAddress!, count: n)
+    }
+}

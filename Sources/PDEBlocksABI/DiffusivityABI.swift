@@ -1,0 +1,78 @@
+import PDEBlocks
+
+@_cdecl("pdb_diffusivity_from_name")
+public func pdb_diffusivity_from_name(_ name: UnsafePointer<CChar>?, _ kind: UnsafeMutablePointer<Int32>?) -> Int32 {
+    guarded {
+        let k = try DiffusivityKind(name: try Buffers.string(name, "name"))
+        try Buffers.scalar(kind, "kind").pointee = k.rawValue
+    }
+}
+
+@_cdecl("pdb_diffusivity_name")
+public func pdb_diffusivity_name(_ kind: Int32) -> UnsafePointer<CChar>? {
+    guard let k = DiffusivityKind(rawValue: kind) else { return nil }
+    return diffusivityNames[Int(k.rawValue)]
+}
+
+/// Static C strings of the kind names (never freed).
+nonisolated(unsafe) private let diffusivityNames: [UnsafePointer<CChar>] = DiffusivityKind.allCases.map { kind in
+    let utf8 = Array(kind.name.utf8CString)
+    let p = UnsafeMutablePointer<CChar>.allocate(capacity: utf8.count)
+    p.initialize(from: utf8, count: utf8.count)
+    return UnsafePointer(p)
+}
+
+/// Elementwise evaluation shared by `pdb_diffusivity_g/_flux/_flux_derivative`.
+private func evaluate(
+    _ kind: Int32, _ lambda: Double, _ x: UnsafePointer<Double>?, _ count: Int64, _ out: UnsafeMutablePointer<Double>?,
+    _ name: String, _ f: (Diffusivity, Double) -> Double
+) -> Int32 {
+    guarded {
+        let g = try Buffers.diffusivity(kind, lambda)
+        let m = try Buffers.count(count, "count")
+        let src = try Buffers.input(x, m, name)
+        let dst = try Buffers.output(out, m, "out")
+        for i in 0..<m where src[i].isNaN {
+            throw PDEBlocksError.nonFinite("\(name) contains NaN at index \(i)")
+        }
+        if name == "s2" {
+            for i in 0..<m where src[i] < 0 {
+                throw PDEBlocksError.invalidArgument("s2 must be nonnegative, got \(src[i]) at index \(i)")
+            }
+        }
+        for i in 0..<m { dst[i] = f(g, src[i]) }
+    }
+}
+
+@_cdecl("pdb_diffusivity_g")
+public func pdb_diffusivity_g(
+    _ kind: Int32, _ lambda: Double, _ s2: UnsafePointer<Double>?, _ count: Int64, _ out: UnsafeMutablePointer<Double>?
+) -> Int32 {
+    evaluate(kind, lambda, s2, count, out, "s2") { $0.g($1) }
+}
+
+@_cdecl("pdb_diffusivity_flux")
+public func pdb_diffusivity_flux(
+    _ kind: Int32, _ lambda: Double, _ s: UnsafePointer<Double>?, _ count: Int64, _ out: UnsafeMutablePointer<Double>?
+) -> Int32 {
+    evaluate(kind, lambda, s, count, out, "s") { $0.flux($1) }
+}
+
+@_cdecl("pdb_diffusivity_flux_derivative")
+public func pdb_diffusivity_flux_derivative(
+    _ kind: Int32, _ lambda: Double, _ s: UnsafePointer<Double>?, _ count: Int64, _ out: UnsafeMutablePointer<Double>?
+) -> Int32 {
+    evaluate(kind, lambda, s, count, out, "s") { $0.fluxDerivative($1) }
+}
+
+@_cdecl("pdb_diffusivity_constants")
+public func pdb_diffusivity_constants(
+    _ kind: Int32, _ lambda: Double, _ supG: UnsafeMutablePointer<Double>?, _ lipschitz: UnsafeMutablePointer<Double>?
+) -> Int32 {
+    guarded {
+        let g = try Buffers.diffusivity(kind, lambda)
+        let (a, b) = (try Buffers.scalar(supG, "sup_g"), try Buffers.scalar(lipschitz, "lipschitz"))
+        a.pointee = g.supG
+        b.pointee = g.lipschitz
+    }
+}

@@ -1,0 +1,27 @@
+"""PDEBlocks: numerical PDE schemes as neural-network building blocks.
+
+After Alt, Peter, Weickert, Schrader, "Translating Numerical Concepts for PDEs into
+Neural Architectures" (SSVM 2021): explicit diffusion schemes as ResNet blocks with
+a Euclidean stability bound, nonmonotone activations from diffusivities, FSI and
+implicit schemes, and multigrid cycles as U-nets. A ctypes wrapper of libpdeblocks.
+"""
+from ._lib import PDEBlocksError, UnstableError, NotConvergedError, lib as _lib
+from .operators import Stencil, DifferenceOperator
+from .diffusivities import Diffusivity, DIFFUSIVITIES
+from .schemes import stable_tau, explicit
+
+
+def _version() -> str:
+    import ctypes
+    _lib.pdb_version_string.restype = ctypes.c_char_p
+    _lib.pdb_version_string.argtypes = []
+    return _lib.pdb_version_string().decode()
+
+
+__version__ = _version()
+
+__all__ = [
+    "__version__", "PDEBlocksError", "UnstableError", "NotConvergedError",
+    "Stencil", "DifferenceOperator", "Diffusivity", "DIFFUSIVITIES",
+    "stable_tau", "explicit",
+]

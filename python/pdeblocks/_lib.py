@@ -1,0 +1,118 @@
+"""Loading of libpdeblocks.so and the ctypes declarations of its entry points.
+
+Every entry point is declared exactly once, here or in the module that wraps it,
+through :func:`declare`; calls go through :func:`call`, which raises
+:class:`PDEBlocksError` with the library's message on a nonzero status.
+
+The library is found, in order, at ``$PDEBLOCKS_LIBRARY`` (a path to a build of
+libpdeblocks.so), next to this package (an installed wheel), or in the source
+tree's ``.build/release`` directory.
+"""
+from __future__ import annotations
+
+import ctypes
+import os
+from pathlib import Path
+
+import numpy as np
+
+__all__ = ["PDEBlocksError", "lib", "declare", "call", "F64", "I64", "I32", "PTR",
+           "as_input", "as_output", "ptr"]
+
+F64 = ctypes.c_double
+I64 = ctypes.c_int64
+I32 = ctypes.c_int32
+PTR = ctypes.c_void_p   # float64 arrays are passed as raw addresses (no per-call ndpointer checks)
+
+
+class PDEBlocksError(ValueError):
+    """An error reported by the library; ``status`` is the C status code (``PDB_ERR_*``)."""
+
+    def __init__(self, message: str, status: int = -2):
+        super().__init__(message)
+        self.status = status
+
+
+class UnstableError(PDEBlocksError):
+    """A step size exceeds the stability (or contraction) bound (``PDB_ERR_UNSTABLE``)."""
+
+
+class NotConvergedError(PDEBlocksError):
+    """An iteration stopped at its limit before reaching the tolerance (``PDB_ERR_NOT_CONVERGED``)."""
+
+
+_STATUS_CLASSES = {-4: UnstableError, -5: NotConvergedError}
+
+
+def _candidates():
+    env = os.environ.get("PDEBLOCKS_LIBRARY")
+    if env:
+        yield Path(env)
+        return
+    here = Path(__file__).resolve().parent
+    yield here / "libpdeblocks.so"
+    root = here.parent.parent
+    yield root / ".build" / "release" / "libpdeblocks.so"
+
+
+def _load():
+    tried = []
+    for path in _candidates():
+        tried.append(str(path))
+        if path.is_file():
+            return ctypes.CDLL(str(path))
+    raise ImportError(
+        "libpdeblocks.so not found (tried: " + ", ".join(tried) + "); "
+        "build it with `make build` or set PDEBLOCKS_LIBRARY")
+
+
+lib = _load()
+lib.pdb_last_error.restype = ctypes.c_char_p
+lib.pdb_last_error.argtypes = []
+
+
+def declare(name: str, *argtypes, restype=I32):
+    """Declare the C signature of ``name`` once and return the ctypes function."""
+    fn = getattr(lib, name)
+    fn.argtypes = list(argtypes)
+    fn.restype = restype
+    return fn
+
+
+def call(fn, *args) -> None:
+    """Call a status-returning entry point; raise :class:`PDEBlocksError` on failure."""
+    status = fn(*args)
+    if status != 0:
+        message = lib.pdb_last_error().decode("utf-8", "replace")
+        raise _STATUS_CLASSES.get(status, PDEBlocksError)(message, status)
+
+
+def as_input(a, name: str = "array", ndim=(1, 2)) -> np.ndarray:
+    """A C-contiguous float64 view of ``a`` (zero-copy when it already is one).
+
+    Integer and float32 inputs are converted (copied) to float64; complex, object
+    and boolean inputs are refused, as are arrays of other dimensions.
+    """
+    arr = np.asarray(a)
+    if arr.dtype.kind not in "fiu":
+        raise PDEBlocksError(f"{name} must be a real numeric array, got dtype {arr.dtype}")
+    if arr.ndim not in ndim:
+        raise PDEBlocksError(f"{name} must have {' or '.join(map(str, ndim))} dimensions, got shape {arr.shape}")
+    return np.ascontiguousarray(arr, dtype=np.float64)
+
+
+def as_output(shape) -> np.ndarray:
+    return np.empty(shape, dtype=np.float64)
+
+
+def ptr(arr: np.ndarray | None):
+    """Address of an array's data (None for NULL)."""
+    return None if arr is None else arr.ctypes.data
+
+
+def signals(f, name: str = "f"):
+    """``(array2d, batch, n, squeeze)`` for a 1-D signal or a (batch, n) array."""
+    arr = as_input(f, name)
+    squeeze = arr.ndim == 1
+    arr2 = arr.reshape(1, -1) if squeeze else arr
+    return arr2, arr2.shape[0], arr2.shape[1], squeeze

@@ -1,0 +1,86 @@
+"""Diffusivities g(s^2), their fluxes Phi(s) = g(s^2) s and flux derivatives."""
+from __future__ import annotations
+
+import ctypes
+
+import numpy as np
+
+from ._lib import F64, I32, I64, PTR, call, declare, as_input, as_output, ptr, PDEBlocksError, lib
+
+__all__ = ["Diffusivity", "DIFFUSIVITIES"]
+
+_from_name = declare("pdb_diffusivity_from_name", ctypes.c_char_p, PTR)
+_g = declare("pdb_diffusivity_g", I32, F64, PTR, I64, PTR)
+_flux = declare("pdb_diffusivity_flux", I32, F64, PTR, I64, PTR)
+_dflux = declare("pdb_diffusivity_flux_derivative", I32, F64, PTR, I64, PTR)
+_constants = declare("pdb_diffusivity_constants", I32, F64, PTR, PTR)
+
+#: Names of the built-in diffusivities.
+DIFFUSIVITIES = ("linear", "perona_malik", "perona_malik_rational", "charbonnier", "weickert")
+
+
+class Diffusivity:
+    """A diffusivity ``g(s^2)`` with contrast parameter ``lam`` > 0.
+
+    ==========================  ==============================
+    name                        g(s^2)
+    ==========================  ==============================
+    ``linear``                  1
+    ``perona_malik``            exp(-s^2 / (2 lam^2))
+    ``perona_malik_rational``   1 / (1 + s^2/lam^2)
+    ``charbonnier``             1 / sqrt(1 + s^2/lam^2)
+    ``weickert``                1 - exp(-3.31488 / (s/lam)^8), g(0) = 1
+    ==========================  ==============================
+
+    The flux ``Phi(s) = g(s^2) s`` (eq. 3) scaled by tau is the activation of a
+    diffusion block (Theorem 1); for Perona-Malik it is nonmonotone (Sec. 2.5).
+    """
+
+    def __init__(self, name: str = "perona_malik", lam: float = 1.0):
+        if not isinstance(name, str):
+            raise PDEBlocksError(f"diffusivity name must be a string, got {type(name).__name__}")
+        kind = ctypes.c_int32()
+        call(_from_name, name.encode(), ctypes.addressof(kind))
+        self.name = name
+        self.kind = kind.value
+        self.lam = float(lam)
+        sup, lip = F64(), F64()
+        call(_constants, self.kind, self.lam, ctypes.addressof(sup), ctypes.addressof(lip))
+        #: ``sup g`` (= 1 for every built-in diffusivity)
+        self.sup_g = sup.value
+        #: Lipschitz constant ``L = sup |Phi'|`` of the flux (computed by the library)
+        self.lipschitz = lip.value
+
+    @property
+    def _c(self):
+        return (self.kind, self.lam)
+
+    def __repr__(self):
+        return f"Diffusivity({self.name!r}, lam={self.lam})"
+
+    def _eval(self, fn, x, name):
+        arr = np.ascontiguousarray(np.asarray(x, dtype=np.float64))
+        out = np.empty_like(arr)
+        call(fn, *self._c, ptr(arr), arr.size, ptr(out))
+        return out if out.ndim else float(out)
+
+    def g(self, s2):
+        """``g(s^2)`` elementwise (``s2 >= 0``)."""
+        return self._eval(_g, s2, "s2")
+
+    def flux(self, s):
+        """``Phi(s) = g(s^2) s`` elementwise."""
+        return self._eval(_flux, s, "s")
+
+    def flux_derivative(self, s):
+        """``Phi'(s) = g(s^2) + 2 s^2 g'(s^2)`` elementwise."""
+        return self._eval(_dflux, s, "s")
+
+
+def as_diffusivity(g) -> Diffusivity:
+    """Accept a :class:`Diffusivity` or a name."""
+    if isinstance(g, Diffusivity):
+        return g
+    if isinstance(g, str):
+        return Diffusivity(g)
+    raise PDEBlocksError(f"expected a Diffusivity or a diffusivity name, got {type(g).__name__}")
