@@ -56,9 +56,17 @@ public struct Diffusivity: Hashable, Sendable {
     /// Throws when λ is not positive and finite.
     public init(_ kind: DiffusivityKind, lambda: Double = 1) throws {
         try Check.positiveFinite(lambda, "lambda")
+        guard (lambda * lambda).isNormal, (1 / (lambda * lambda)).isFinite else {
+            throw PDEBlocksError.invalidArgument("lambda = \(lambda) is too small or too large (λ² must be a normal number)")
+        }
         self.kind = kind
         self.lambda = lambda
+        self.inverseLambda2 = 1 / (lambda * lambda)
     }
+
+    /// `1/λ²`; every kind evaluates `x² = s²·(1/λ²)` the same way in the scalar and the
+    /// vectorised paths, so the two differ only by their `exp`.
+    public let inverseLambda2: Double
 
     /// The constant in Weickert's diffusivity (makes the flux of `x = s/λ` peak at x = 1).
     public static let weickertConstant = 3.31488
@@ -66,7 +74,7 @@ public struct Diffusivity: Hashable, Sendable {
     /// `g(s²)`. Requires `s2 ≥ 0`.
     @inlinable
     public func g(_ s2: Double) -> Double {
-        let x2 = s2 / (lambda * lambda)
+        let x2 = s2 * inverseLambda2
         switch kind {
         case .linear: return 1
         case .peronaMalik: return exp(-0.5 * x2)
@@ -81,12 +89,12 @@ public struct Diffusivity: Hashable, Sendable {
 
     /// The flux `Φ(s) = g(s²)·s`; antisymmetric and, except for `.linear`/`.charbonnier`, nonmonotone.
     @inlinable
-    public func flux(_ s: Double) -> Double { g(s * s) * s }
+    public func flux(_ s: Double) -> Double { s * g(s * s) }
 
     /// `Φ′(s) = g(s²) + 2s²·g′(s²)`.
     @inlinable
     public func fluxDerivative(_ s: Double) -> Double {
-        let x2 = (s * s) / (lambda * lambda)
+        let x2 = (s * s) * inverseLambda2
         switch kind {
         case .linear: return 1
         case .peronaMalik: return exp(-0.5 * x2) * (1 - x2)

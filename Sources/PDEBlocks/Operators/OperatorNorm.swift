@@ -61,7 +61,7 @@ struct GramBand {
         let interior = stencil.interiorRows(n)
         // b: max |col − row| over the nonzero pattern of K.
         var b = interior.isEmpty ? 0 : max(abs(o), abs(o + q - 1))
-        for i in 0..<n where !interior.contains(i) {
+        for i in stencil.boundaryRows(n) {
             for j in 0..<q { b = max(b, abs(Stencil.mirror(i + o + j, n) - i)) }
         }
         let ba = min(2 * b, n - 1)
@@ -89,7 +89,7 @@ struct GramBand {
         }
         var rows: [Int: [Double]] = [:]
         let tr = toeplitzRows
-        for r in 0..<n where !tr.contains(r) {
+        for r in Array(0..<tr.lowerBound) + Array(max(tr.lowerBound, tr.upperBound)..<n) {
             var band = [Double](repeating: 0, count: ba + 1)
             for i in max(0, r - b)...min(n - 1, r + b) {
                 let row = kRow(i)

@@ -51,6 +51,14 @@ public struct Stencil: Hashable, Sendable {
         return lo < hi ? lo..<hi : 0..<0
     }
 
+    /// Rows that read through the mirror: `[0, n)` minus `interiorRows(n)`, in order.
+    @inlinable
+    func boundaryRows(_ n: Int) -> [Int] {
+        let interior = interiorRows(n)
+        if interior.isEmpty { return Array(0..<n) }
+        return Array(0..<interior.lowerBound) + Array(interior.upperBound..<n)
+    }
+
     // MARK: - Kernels over raw buffers (one signal of length n = u.count)
 
     /// `out = K u`. `u` and `out` must have the same length and must not overlap.
@@ -60,7 +68,7 @@ public struct Stencil: Hashable, Sendable {
         let q = count, o = offset
         let interior = interiorRows(n)
         weights.withUnsafeBufferPointer { w in
-            for i in 0..<n where !interior.contains(i) {
+            for i in boundaryRows(n) {
                 var s = 0.0
                 for j in 0..<q { s += w[j] * u[Stencil.mirror(i + o + j, n)] }
                 out[i] = s
@@ -107,7 +115,7 @@ public struct Stencil: Hashable, Sendable {
                 }
                 ob[c] = s
             }
-            for i in 0..<n where !interior.contains(i) {
+            for i in boundaryRows(n) {
                 let vi = vb[i]
                 for j in 0..<q { ob[Stencil.mirror(i + o + j, n)] += w[j] * vi }
             }

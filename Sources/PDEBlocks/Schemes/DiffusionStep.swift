@@ -3,8 +3,14 @@
 ///     out = base − τ·Kᵀ Φ(K x)
 ///
 /// With `base = x` this is an explicit step; with `base = u^k` it is a fixed-point
-/// sweep of the implicit scheme (eq. 9). Owns the one work array it needs, so a
-/// scheme allocates once per call, never per step.
+/// sweep of the implicit scheme (eq. 9).
+///
+/// Kernel. Away from the boundaries the three stages are fused in cache-sized chunks:
+/// for output columns `[a, b)` the rows `y = Kx` they read (`[a−o−q+1, b−o)`, a halo of
+/// q−1 recomputed per chunk) are formed in a small buffer, the activation is applied
+/// there (vectorised `applyFlux`), and `out = base + Kᵀ y` is gathered — one pass over
+/// memory, no length-N temporaries. The `margin` columns at each end, which mirrored
+/// boundary rows touch, are done exactly by the general (scatter-through-the-mirror) path.
 public struct DiffusionStep: Sendable {
     public let stencil: Stencil
     public let diffusivity: Diffusivity
@@ -14,30 +20,107 @@ public struct DiffusionStep: Sendable {
         self.diffusivity = diffusivity
     }
 
-    /// `out = base − tau·Kᵀ Φ(K x)` for one signal. `work` has the signal's length;
-    /// `out` may alias `base` but not `x` or `work`.
+    /// Columns per fused chunk (x, y and out chunks stay in L1).
+    @usableFromInline static let chunk = 512
+
+    /// Columns at each end handled by the general path: every row touching a column
+    /// within `margin` of an end lies within `edgeRows` of that end, and every row read
+    /// by a column outside the margin is an interior row.
+    @inlinable
+    func margin(_ n: Int) -> Int { 2 * (stencil.count + abs(stencil.offset)) + 2 }
+
+    /// Length of the work buffer `apply` needs for signals of length `n`: `n` itself.
+    public static func workLength(n: Int) -> Int { n }
+
+    /// `out = base − tau·Kᵀ Φ(K x)` for one signal of length n. `work` holds at least n
+    /// values; `out` may alias `base` but not `x` or `work`.
     @inlinable
     public func apply(
         _ x: UnsafeBufferPointer<Double>, base: UnsafeBufferPointer<Double>, tau: Double,
         into out: UnsafeMutableBufferPointer<Double>, work: UnsafeMutableBufferPointer<Double>
     ) {
-        stencil.apply(x, into: work)
-        diffusivity.applyFlux(work, scale: -tau)
-        // out = base + Kᵀ(work): transpose into `x`-sized temp is avoided by accumulating.
-        stencil.accumulateTransposed(UnsafeBufferPointer(work), into: out, base: base)
+        let n = x.count
+        let m = margin(n)
+        if n < 4 * m + DiffusionStep.chunk {
+            let y = UnsafeMutableBufferPointer(rebasing: work[0..<n])
+            stencil.apply(x, into: y)
+            diffusivity.applyFlux(y, scale: -tau)
+            stencil.accumulateTransposed(UnsafeBufferPointer(y), into: out, base: base)
+            return
+        }
+        applyEdges(x, base: base, tau: tau, into: out, work: work, margin: m)
+        applyFusedInterior(x, base: base, tau: tau, into: out, work: work, columns: m..<(n - m))
     }
-}
 
-extension Diffusivity {
-    /// `y_i ← scale·Φ(y_i)` in place (the activation σ₁ = τΦ of Theorem 1 with scale = τ).
+    /// Columns `[0, m) ∪ [n−m, n)`: rows `[0, 2m) ∪ [n−2m, n)` of `y = −τΦ(Kx)` into `work`
+    /// (general mirrored formula), then `out_c = base_c + Σ_r K_rc y_r` scattered from them.
     @inlinable
-    public func applyFlux(_ y: UnsafeMutableBufferPointer<Double>, scale: Double) {
-        switch kind {
-        case .linear:
-            for i in y.indices { y[i] *= scale }
-        default:
-            for i in y.indices { y[i] = scale * flux(y[i]) }
+    func applyEdges(
+        _ x: UnsafeBufferPointer<Double>, base: UnsafeBufferPointer<Double>, tau: Double,
+        into out: UnsafeMutableBufferPointer<Double>, work: UnsafeMutableBufferPointer<Double>, margin m: Int
+    ) {
+        let n = x.count, q = stencil.count, o = stencil.offset
+        let e = 2 * m
+        stencil.weights.withUnsafeBufferPointer { w in
+            for range in [0..<e, (n - e)..<n] {
+                for r in range {
+                    var s = 0.0
+                    for j in 0..<q { s += w[j] * x[Stencil.mirror(r + o + j, n)] }
+                    work[r] = s
+                }
+                diffusivity.applyFlux(UnsafeMutableBufferPointer(rebasing: work[range]), scale: -tau)
+            }
+            for c in 0..<m { out[c] = base[c] }
+            for c in (n - m)..<n { out[c] = base[c] }
+            for range in [0..<e, (n - e)..<n] {
+                for r in range {
+                    let yr = work[r]
+                    for j in 0..<q {
+                        let c = Stencil.mirror(r + o + j, n)
+                        if c < m || c >= n - m { out[c] += w[j] * yr }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Columns in `columns` (all of whose rows are interior rows), fused chunk by chunk.
+    @inlinable
+    func applyFusedInterior(
+        _ x: UnsafeBufferPointer<Double>, base: UnsafeBufferPointer<Double>, tau: Double,
+        into out: UnsafeMutableBufferPointer<Double>, work: UnsafeMutableBufferPointer<Double>, columns: Range<Int>
+    ) {
+        let q = stencil.count, o = stencil.offset
+        let xb = x.baseAddress!, bb = base.baseAddress!, ob = out.baseAddress!, wk = work.baseAddress!
+        stencil.weights.withUnsafeBufferPointer { w in
+            var a = columns.lowerBound
+            while a < columns.upperBound {
+                let b = min(a + DiffusionStep.chunk, columns.upperBound)
+                // rows r ∈ [r0, r1) feed columns [a, b); y_r stored at work[r] (rows of this chunk only).
+                let r0 = a - o - (q - 1), r1 = b - o
+                let y = wk + r0
+                let len = r1 - r0
+                let w0 = w[0]
+                let src0 = xb + (r0 + o)
+                for i in 0..<len { y[i] = w0 * src0[i] }
+                for j in 1..<max(q, 1) {
+                    let wj = w[j]
+                    let src = xb + (r0 + o + j)
+                    for i in 0..<len { y[i] += wj * src[i] }
+                }
+                diffusivity.applyFlux(UnsafeMutableBufferPointer(start: y, count: len), scale: -tau)
+                // out_c = base_c + Σ_j w_j y_{c−o−j}
+                let cnt = b - a
+                let dst = ob + a, bs = bb + a
+                let yj0 = wk + (a - o)
+                for i in 0..<cnt { dst[i] = bs[i] + w0 * yj0[i] }
+                for j in 1..<max(q, 1) {
+                    let wj = w[j]
+                    let yj = wk + (a - o - j)
+                    for i in 0..<cnt { dst[i] += wj * yj[i] }
+                }
+                a = b
+            }
         }
     }
 }
-
