@@ -61,7 +61,7 @@ struct GramBand {
         let interior = stencil.interiorRows(n)
         // b: max |col − row| over the nonzero pattern of K.
         var b = interior.isEmpty ? 0 : max(abs(o), abs(o + q - 1))
-        for i in stencil.boundaryRows(n) {
+        stencil.forEachBoundaryRow(n) { i in
             for j in 0..<q { b = max(b, abs(Stencil.mirror(i + o + j, n) - i)) }
         }
         let ba = min(2 * b, n - 1)

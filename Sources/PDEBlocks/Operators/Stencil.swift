@@ -51,12 +51,14 @@ public struct Stencil: Hashable, Sendable {
         return lo < hi ? lo..<hi : 0..<0
     }
 
-    /// Rows that read through the mirror: `[0, n)` minus `interiorRows(n)`, in order.
+    /// Calls `body` for each row that reads through the mirror (`[0, n)` minus
+    /// `interiorRows(n)`), in order, without allocating.
     @inlinable
-    func boundaryRows(_ n: Int) -> [Int] {
+    func forEachBoundaryRow(_ n: Int, _ body: (Int) -> Void) {
         let interior = interiorRows(n)
-        if interior.isEmpty { return Array(0..<n) }
-        return Array(0..<interior.lowerBound) + Array(interior.upperBound..<n)
+        let head = interior.isEmpty ? n : interior.lowerBound
+        for i in 0..<head { body(i) }
+        if !interior.isEmpty { for i in interior.upperBound..<n { body(i) } }
     }
 
     // MARK: - Kernels over raw buffers (one signal of length n = u.count)
@@ -68,7 +70,7 @@ public struct Stencil: Hashable, Sendable {
         let q = count, o = offset
         let interior = interiorRows(n)
         weights.withUnsafeBufferPointer { w in
-            for i in boundaryRows(n) {
+            forEachBoundaryRow(n) { i in
                 var s = 0.0
                 for j in 0..<q { s += w[j] * u[Stencil.mirror(i + o + j, n)] }
                 out[i] = s
@@ -115,7 +117,7 @@ public struct Stencil: Hashable, Sendable {
                 }
                 ob[c] = s
             }
-            for i in boundaryRows(n) {
+            forEachBoundaryRow(n) { i in
                 let vi = vb[i]
                 for j in 0..<q { ob[Stencil.mirror(i + o + j, n)] += w[j] * vi }
             }
