@@ -1,0 +1,76 @@
+/*
+ * alloc_steady_state.c — shows that the library allocates only at set-up, never per
+ * step: every allocation made by libpdeblocks (and the Swift runtime under it) is
+ * counted by malloc & co. defined here, which interpose on the whole process. Each
+ * scheme is called with few and with many steps; the counts must be equal.
+ *
+ * Built and run by python/tests/test_allocations.py. Prints one line per case:
+ *   <case> <allocations with few steps> <allocations with many steps>
+ * and exits 0 iff all pairs are equal.
+ */
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "pdeblocks.h"
+
+extern void *__libc_malloc(size_t);
+extern void *__libc_calloc(size_t, size_t);
+extern void *__libc_realloc(void *, size_t);
+extern void *__libc_memalign(size_t, size_t);
+extern void __libc_free(void *);
+
+static volatile size_t allocations;
+
+void *malloc(size_t n) { allocations++; return __libc_malloc(n); }
+void *calloc(size_t a, size_t b) { allocations++; return __libc_calloc(a, b); }
+void *realloc(void *p, size_t n) { allocations++; return __libc_realloc(p, n); }
+void *aligned_alloc(size_t al, size_t n) { allocations++; return __libc_memalign(al, n); }
+void *memalign(size_t al, size_t n) { allocations++; return __libc_memalign(al, n); }
+int posix_memalign(void **out, size_t al, size_t n) {
+    allocations++;
+    *out = __libc_memalign(al, n);
+    return *out ? 0 : 12;
+}
+void free(void *p) { __libc_free(p); }
+
+#define N 20000
+static double f[N], out[N];
+
+typedef int32_t (*scheme_fn)(int64_t steps);
+
+static const double fd[2] = {-1.0, 1.0};
+
+static int32_t run_explicit(int64_t steps) {
+    return pdb_explicit(f, 1, N, fd, 2, 0, PDB_DIFFUSIVITY_PERONA_MALIK, 0.5, 0.2, steps, 0, 0, NULL, 0, out);
+}
+
+static const double dxx[3] = {1.0, -2.0, 1.0};
+static int32_t run_explicit_dxx(int64_t steps) {
+    return pdb_explicit(f, 1, N, dxx, 3, -1, PDB_DIFFUSIVITY_WEICKERT, 0.5, 0.05, steps, 0, 0, NULL, 0, out);
+}
+
+static int check(const char *name, scheme_fn fn) {
+    fn(1);  /* warm up: one-time runtime initialisation and caches */
+    allocations = 0;
+    int32_t s1 = fn(5);
+    size_t few = allocations;
+    allocations = 0;
+    int32_t s2 = fn(500);
+    size_t many = allocations;
+    printf("%s %zu %zu\n", name, few, many);
+    if (s1 != PDB_OK || s2 != PDB_OK) {
+        printf("%s failed: %s\n", name, pdb_last_error());
+        return 1;
+    }
+    return few == many ? 0 : 1;
+}
+
+int main(void) {
+    for (int i = 0; i < N; i++) f[i] = (i % 97) * 0.01 + (i > N / 2);
+    int failures = 0;
+    failures += check("explicit", run_explicit);
+    failures += check("explicit_dxx_weickert", run_explicit_dxx);
+    return failures == 0 ? 0 : 1;
+}

@@ -1,0 +1,32 @@
+"""No allocation in steady state: the library allocates at set-up only, never per step.
+
+Tests/native/alloc_steady_state.c interposes malloc & co. for the whole process (the
+library and the Swift runtime included) and calls each scheme with 5 and 500 steps;
+the allocation counts must be equal (and nonzero, so the counter is known to work).
+"""
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from pdeblocks._lib import lib
+
+ROOT = Path(__file__).resolve().parents[2]
+LIBDIR = Path(lib._name).parent
+
+
+def test_schemes_allocate_only_at_set_up(tmp_path):
+    cc = shutil.which("cc") or shutil.which("gcc")
+    if cc is None:
+        pytest.skip("no C compiler")
+    exe = tmp_path / "alloc"
+    subprocess.run([cc, "-std=c11", "-O1", f"-I{ROOT / 'include'}", str(ROOT / "Tests/native/alloc_steady_state.c"),
+                    f"-L{LIBDIR}", "-lpdeblocks", f"-Wl,-rpath,{LIBDIR}", "-o", str(exe)], check=True)
+    run = subprocess.run([str(exe)], capture_output=True, text=True, timeout=120)
+    rows = [line.split() for line in run.stdout.splitlines()]
+    assert rows, run.stdout + run.stderr
+    for name, few, many in rows:
+        assert int(few) > 0, f"{name}: the counter saw no allocation at all"
+        assert int(few) == int(many), f"{name}: {few} allocations with 5 steps, {many} with 500"
+    assert run.returncode == 0, run.stdout + run.stderr
