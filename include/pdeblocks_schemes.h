@@ -30,10 +30,13 @@ extern "C" {
 #define PDB_FED_ORDER_KAPPA  1  /* kappa-cycle of Gentzsch & Schlueter (kappa = L/2, modulus
                                    the smallest prime > L): interleaves large and small steps */
 
+/* Longest cycle accepted by the FSI and FED functions. */
+#define PDB_MAX_CYCLE_LENGTH (1 << 20)
+
 /* ---- FSI: fast semi-iterative cycles (eq. 7) --------------------------- */
 
 /* For each row of the (batch, n) array f, `cycles` FSI cycles of length
- * cycle_length (1 <= L <= 2^20):
+ * cycle_length (1 <= L <= PDB_MAX_CYCLE_LENGTH):
  *   u^{k+(l+1)/L} = a_l (u^{k+l/L} - tau K^T Phi(K u^{k+l/L})) + (1 - a_l) u^{k+(l-1)/L},
  *   a_l = (4l+2)/(2l+3), l = 0..L-1, u^{k-1/L} = u^k.
  * One cycle reaches diffusion time tau L(L+1)/3 with L block evaluations.

@@ -59,11 +59,12 @@ public func pdb_fed_step_sizes(
     _ cycleLength: Int64, _ tauMax: Double, _ ordering: Int32, _ out: UnsafeMutablePointer<Double>?, _ outLength: Int64
 ) -> Int32 {
     guarded {
+        // The arguments first (a NULL `out` with a bad cycle_length reports the latter).
         let L = try Buffers.count(cycleLength, "cycle_length")
         let order = try FEDOrdering(code: ordering)
+        let taus = try FED.stepSizes(cycleLength: L, tauMax: tauMax, ordering: order)
         let m = try Buffers.count(outLength, "out_length")
         let dst = try Buffers.output(out, m, "out")
-        let taus = try FED.stepSizes(cycleLength: L, tauMax: tauMax, ordering: order)
         guard m == taus.count else {
             throw PDEBlocksError.invalidArgument("out_length must equal cycle_length = \(taus.count), got \(m)")
         }

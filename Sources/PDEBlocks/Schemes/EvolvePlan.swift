@@ -120,6 +120,12 @@ extension Evolve {
             }
             let q = options.contraction ?? EvolveOptions.defaultContraction
             try Check.positiveFinite(q, "contraction")
+            if options.checkStability && q >= 1 {
+                throw PDEBlocksError.unstable(
+                    "implicit scheme: contraction = \(q) must be below 1 (tau = contraction/(L_Φ·‖K‖²) with the "
+                        + "contraction bound 1/(L_Φ·‖K‖²) = \(bound)); pass check_stability=False "
+                        + "(C: PDB_UNCHECKED) to run anyway")
+            }
             let tauHat = options.tau ?? q * bound
             if options.checkStability {
                 try requireContraction(tau: tauHat, stencil: stencil, diffusivity: diffusivity, n: n)

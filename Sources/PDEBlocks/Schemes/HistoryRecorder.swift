@@ -14,9 +14,10 @@ struct HistoryRecorder {
         self.n = n
         if every > 0 {
             // Overflow-checked: hostile `steps`/sizes must throw, not trap.
-            let (rows, o1) = Self.records(steps: steps, every: every).multipliedReportingOverflow(by: batch)
+            let (records, o0) = (steps / every).addingReportingOverflow(1)
+            let (rows, o1) = records.multipliedReportingOverflow(by: batch)
             let (expected, o2) = rows.multipliedReportingOverflow(by: n)
-            guard !o1, !o2 else {
+            guard !o0, !o1, !o2 else {
                 throw PDEBlocksError.invalidArgument("history of (steps/record_every + 1)·batch·n values overflows")
             }
             guard let buffer, buffer.count == expected else {
