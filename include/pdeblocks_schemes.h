@@ -116,7 +116,8 @@ int32_t pdb_implicit(const double *f, int64_t batch, int64_t n,
 #define PDB_EVOLVE_HAS_UPDATE      (1 << 3) /* FSI, FED: PDB_UPDATE_* [FSI: PER_STEP,
                                                FED: PER_CYCLE] */
 #define PDB_EVOLVE_HAS_ITERATIONS  (1 << 4) /* implicit: sweeps per step (max) [100] */
-#define PDB_EVOLVE_HAS_TOL         (1 << 5) /* implicit: tolerance [1e-6 max|f|] */
+#define PDB_EVOLVE_HAS_TOL         (1 << 5) /* implicit: tolerance [1e-3 tau max|K^T Phi(K f)|,
+                                               a thousandth of the first step's change] */
 #define PDB_EVOLVE_HAS_CONTRACTION (1 << 6) /* implicit: tau as a fraction q in (0, 1)
                                                of the contraction bound [0.5] */
 

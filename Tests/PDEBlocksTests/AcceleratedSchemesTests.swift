@@ -500,7 +500,7 @@ private func run(_ f: [Double], _ body: (UnsafeBufferPointer<Double>, UnsafeMuta
     func planRules(scheme: Scheme, T: Double) throws {
         let n = 64
         let g = try Diffusivity(.peronaMalik, lambda: 0.1)
-        let p = try Evolve.plan(time: T, scheme: scheme, stencil: forward, diffusivity: g, n: n, signalScale: 1)
+        let p = try Evolve.plan(time: T, scheme: scheme, stencil: forward, diffusivity: g, n: n)
         let bound = scheme == .implicit
             ? try contractionTau(stencil: forward, diffusivity: g, n: n)
             : try stableTau(stencil: forward, diffusivity: g, n: n)

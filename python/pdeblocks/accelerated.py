@@ -301,7 +301,8 @@ def evolve(f, K, g, T, *, scheme="fsi", **options):
         ``iterations`` (implicit)
             Sweeps per step (maximum); default 100.
         ``tol`` (implicit)
-            Stop a step when its update is <= tol; default ``1e-6 max|f|``.
+            Stop a step when its update is <= tol; default ``1e-3 tau max|K^T Phi(K f)|``
+            (a thousandth of the first step's change).
         ``contraction`` (implicit)
             tau as a fraction q in (0, 1) of the contraction bound; default 0.5.
         ``check_stability``

@@ -18,11 +18,11 @@ public enum Evolve {
     ) throws -> EvolveReport {
         try SignalLayout.validate(f, batch: batch, n: n)
         try SignalLayout.validateOutput(out, count: f.count)
-        var scale = 0.0
-        for v in f { scale = max(scale, abs(v)) }
+        let rate = scheme == .implicit && options.tolerance == nil
+            ? initialRate(f, batch: batch, n: n, stencil: stencil, diffusivity: diffusivity) : 0
         var report = try plan(
             time: T, scheme: scheme, stencil: stencil, diffusivity: diffusivity, n: n, options: options,
-            signalScale: scale)
+            initialRate: rate)
         // The plan has checked τ against the bound already (or was told not to).
         let check = options.checkStability
         if report.steps == 0 {
@@ -56,6 +56,26 @@ public enum Evolve {
             report.residual = sweeps.residual
         }
         return report
+    }
+
+    /// `max_b ‖KᵀΦ(K f_b)‖_∞` — the initial rate of change, which scales the default
+    /// implicit tolerance. `f` must be validated.
+    static func initialRate(
+        _ f: UnsafeBufferPointer<Double>, batch: Int, n: Int, stencil: Stencil, diffusivity: Diffusivity
+    ) -> Double {
+        let block = DiffusionStep(stencil: stencil, diffusivity: diffusivity)
+        var work = [Double](repeating: 0, count: 2 * n)
+        return work.withUnsafeMutableBufferPointer { work in
+            let y = UnsafeMutableBufferPointer(rebasing: work[0..<n])
+            let step = UnsafeMutableBufferPointer(rebasing: work[n..<(2 * n)])
+            var rate = 0.0
+            for b in 0..<batch {
+                let row = UnsafeBufferPointer(rebasing: f[(b * n)..<((b + 1) * n)])
+                block.apply(row, base: row, tau: 1, into: step, work: y)  // f − KᵀΦ(Kf)
+                for i in 0..<n { rate = max(rate, abs(step[i] - row[i])) }
+            }
+            return rate
+        }
     }
 
     /// Array convenience: evolves `f` (`batch` signals of length `f.count / batch`)

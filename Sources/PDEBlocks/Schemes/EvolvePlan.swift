@@ -9,7 +9,7 @@
 /// | `ordering` | fed | step order | `.kappaCycle` |
 /// | `update` | fsi, fed | when Φ is evaluated | fsi `.perStep` (eq. 7), fed `.perCycle` |
 /// | `iterations` | implicit | sweeps per step (maximum) | 100 |
-/// | `tolerance` | implicit | stop a step when the update is ≤ it (max-norm) | `1e-6·‖f‖_∞` |
+/// | `tolerance` | implicit | stop a step when the update is ≤ it (max-norm) | `10⁻³·τ·‖KᵀΦ(Kf)‖_∞` |
 /// | `contraction` | implicit | τ as a fraction of the contraction bound | 0.5 |
 public struct EvolveOptions: Sendable, Equatable {
     public var tau: Double?
@@ -43,8 +43,12 @@ public struct EvolveOptions: Sendable, Equatable {
     public static let defaultCycles = 5
     /// Default implicit sweeps per step (maximum, with a tolerance).
     public static let defaultIterations = 100
-    /// Default implicit tolerance, relative to `‖f‖_∞`.
-    public static let defaultRelativeTolerance = 1e-6
+    /// Default implicit tolerance, relative to the first step's change `τ·‖KᵀΦ(Kf)‖_∞`:
+    /// each step's fixed-point error is then a thousandth of the initial per-step change,
+    /// so over `T/τ` steps the solver error stays ≈ 10⁻³·T·‖∂t u(0)‖_∞. (A tolerance
+    /// relative to `‖f‖_∞` would be meaningless when the diffusion acts on a much smaller
+    /// scale than the signal's range, e.g. faint noise on a large step.)
+    public static let defaultRelativeTolerance = 1e-3
     /// Default implicit contraction factor `q = τ·L_Φ·‖K‖²`.
     public static let defaultContraction = 0.5
 }
@@ -97,14 +101,15 @@ extension Evolve {
     /// - FSI / FED: `M` cycles of time `θ = T/M`, `L` by the cycle-time rule
     ///   (`CycleLength.forCycleTime`), `τ = 3θ/(L(L+1)) ≤ τ̂`.
     ///
-    /// `signalScale` (`‖f‖_∞`) sets the default implicit tolerance.
+    /// `initialRate` (`‖KᵀΦ(Kf)‖_∞`, the largest over the batch) sets the default
+    /// implicit tolerance.
     /// - Throws: on a negative or non-finite `T`, an option that does not apply to
     ///   `scheme` or is out of range, a `tau` above the bound (unless
     ///   `checkStability` is false), or a run that would need more than
     ///   `maximumSteps` steps or cycles longer than `CycleLength.maximum`.
     public static func plan(
         time T: Double, scheme: Scheme, stencil: Stencil, diffusivity: Diffusivity, n: Int,
-        options: EvolveOptions = EvolveOptions(), signalScale: Double = 1
+        options: EvolveOptions = EvolveOptions(), initialRate: Double = 0
     ) throws -> EvolveReport {
         guard T.isFinite, T >= 0 else {
             throw PDEBlocksError.invalidArgument("stopping time T must be nonnegative and finite, got \(T)")
@@ -132,6 +137,7 @@ extension Evolve {
             }
             let iterations = options.iterations ?? EvolveOptions.defaultIterations
             try Check.positive(iterations, "iterations")
+            let (steps, tau) = try uniformSteps(T, tauHat)
             let tol: Double
             if let given = options.tolerance {
                 guard given.isFinite, given >= 0 else {
@@ -139,9 +145,9 @@ extension Evolve {
                 }
                 tol = given
             } else {
-                tol = max(EvolveOptions.defaultRelativeTolerance * signalScale, Double.leastNormalMagnitude)
+                let rate = initialRate.isFinite ? initialRate : 0
+                tol = max(EvolveOptions.defaultRelativeTolerance * tau * rate, Double.leastNormalMagnitude)
             }
-            let (steps, tau) = try uniformSteps(T, tauHat)
             return EvolveReport(
                 scheme: scheme, time: T, tau: tau, tauBound: bound, steps: steps, cycleLength: 1,
                 blockEvaluations: 0, timeReached: Double(steps) * tau, ordering: nil, update: nil,
