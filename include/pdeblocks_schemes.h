@@ -26,9 +26,12 @@ extern "C" {
 
 /* Order of the step sizes within a FED cycle. */
 #define PDB_FED_ORDER_PLAIN  0  /* tau_0 <= tau_1 <= ... (rounding errors of early steps are
-                                   amplified by the large late steps: ~1e8 at L = 20) */
+                                   amplified by the large late steps: ~3e8 at L = 20) */
 #define PDB_FED_ORDER_KAPPA  1  /* kappa-cycle of Gentzsch & Schlueter (kappa = L/2, modulus
-                                   the smallest prime > L): interleaves large and small steps */
+                                   the smallest prime > L); usually good, fails for some L */
+#define PDB_FED_ORDER_LEJA   2  /* Leja order of the roots 1/tau_i, largest step first: the
+                                   recommended order; L <= PDB_MAX_LEJA_CYCLE_LENGTH */
+#define PDB_MAX_LEJA_CYCLE_LENGTH (1 << 13)
 
 /* Longest cycle accepted by the FSI and FED functions. */
 #define PDB_MAX_CYCLE_LENGTH (1 << 20)
@@ -112,7 +115,7 @@ int32_t pdb_implicit(const double *f, int64_t batch, int64_t n,
                                                tau_max) [the bound] */
 #define PDB_EVOLVE_HAS_CYCLES      (1 << 1) /* FSI, FED: number of cycles M
                                                [max(1, min(5, floor(T/(2 tau))))] */
-#define PDB_EVOLVE_HAS_ORDERING    (1 << 2) /* FED: PDB_FED_ORDER_* [KAPPA] */
+#define PDB_EVOLVE_HAS_ORDERING    (1 << 2) /* FED: PDB_FED_ORDER_* [LEJA] */
 #define PDB_EVOLVE_HAS_UPDATE      (1 << 3) /* FSI, FED: PDB_UPDATE_* [FSI: PER_STEP,
                                                FED: PER_CYCLE] */
 #define PDB_EVOLVE_HAS_ITERATIONS  (1 << 4) /* implicit: sweeps per step (max) [100] */

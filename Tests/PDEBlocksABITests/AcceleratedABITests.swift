@@ -12,7 +12,7 @@ private let PDB_ERR_UNSTABLE: Int32 = -4
 private let PDB_UNCHECKED = 1
 private let PDB_MAX_CYCLE_LENGTH = 1 << 20
 private let PDB_UPDATE_PER_STEP = 0, PDB_UPDATE_PER_CYCLE = 1
-private let PDB_FED_ORDER_PLAIN = 0, PDB_FED_ORDER_KAPPA = 1
+private let PDB_FED_ORDER_PLAIN = 0, PDB_FED_ORDER_KAPPA = 1, PDB_FED_ORDER_LEJA = 2
 private let PDB_SCHEME_FSI = 1, PDB_SCHEME_FED = 2
 private let PDB_EVOLVE_HAS_TAU = 1 << 0, PDB_EVOLVE_HAS_CYCLES = 1 << 1, PDB_EVOLVE_HAS_ORDERING = 1 << 2
 private let PDB_EVOLVE_HAS_UPDATE = 1 << 3, PDB_EVOLVE_HAS_ITERATIONS = 1 << 4, PDB_EVOLVE_HAS_TOL = 1 << 5
@@ -56,7 +56,7 @@ private let g = try! Diffusivity(.peronaMalik, lambda: lambda)
         }
         #expect(viaC == core)
         #expect(pdb_fed(f, Int64(batch), Int64(n), forwardWeights, 2, 0, pm, lambda, tau, 4, 3,
-                        Int32(PDB_FED_ORDER_KAPPA), Int32(PDB_UPDATE_PER_CYCLE), 0, 0, nil, 0, &viaC) == 0)
+                        Int32(PDB_FED_ORDER_LEJA), Int32(PDB_UPDATE_PER_CYCLE), 0, 0, nil, 0, &viaC) == 0)
         try f.withUnsafeBufferPointer { src in
             try core.withUnsafeMutableBufferPointer { dst in
                 try FED.evolve(src, into: dst, batch: batch, n: n, stencil: K, diffusivity: g, tauMax: tau,
@@ -138,7 +138,7 @@ private let g = try! Diffusivity(.peronaMalik, lambda: lambda)
         #expect(report[Int(PDB_EVOLVE_REPORT_CYCLE_LENGTH)] == Double(r.cycleLength))
         #expect(report[Int(PDB_EVOLVE_REPORT_BLOCK_EVALUATIONS)] == Double(r.blockEvaluations))
         #expect(abs(report[Int(PDB_EVOLVE_REPORT_TIME_REACHED)] - T) <= 1e-12 * T)
-        #expect(report[Int(PDB_EVOLVE_REPORT_ORDERING)] == (s == .fed ? Double(PDB_FED_ORDER_KAPPA) : -1))
+        #expect(report[Int(PDB_EVOLVE_REPORT_ORDERING)] == (s == .fed ? Double(PDB_FED_ORDER_LEJA) : -1))
         #expect(report[Int(PDB_EVOLVE_REPORT_UPDATE)]
                 == (s == .fsi ? Double(PDB_UPDATE_PER_STEP) : s == .fed ? Double(PDB_UPDATE_PER_CYCLE) : -1))
         #expect(report[Int(PDB_EVOLVE_REPORT_ITERATIONS)] == (s == .implicit ? 100 : 0))
@@ -218,7 +218,7 @@ private let g = try! Diffusivity(.peronaMalik, lambda: lambda)
         #expect(pdb_fsi(nil, 1, 8, forwardWeights, 2, 0, pm, lambda, 0.1, 3, 1, 0, 0, 0, nil, 0, &out) == PDB_ERR_NULL)
         #expect(pdb_fed(f, 1, 8, forwardWeights, 2, 0, pm, lambda, 0.1, 3, -1, 0, 1, 0, 0, nil, 0, &out)
                 == PDB_ERR_INVALID)
-        #expect(pdb_fed(f, 1, 8, forwardWeights, 2, 0, pm, lambda, 0.1, 3, 1, 2, 1, 0, 0, nil, 0, &out)
+        #expect(pdb_fed(f, 1, 8, forwardWeights, 2, 0, pm, lambda, 0.1, 3, 1, 3, 1, 0, 0, nil, 0, &out)
                 == PDB_ERR_INVALID)
         #expect(lastError().contains("ordering"))
         #expect(out == [Double](repeating: 2, count: n))

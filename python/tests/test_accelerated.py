@@ -204,10 +204,13 @@ def test_fed_step_sizes_formula_sum_and_permutation(L):
     target = tau_max * L * (L + 1) / 3
     assert abs(plain.sum() - target) <= 1e-12 * target
     assert np.all(np.diff(plain) > 0)
-    reordered = pdb.fed_step_sizes(L, tau_max, reorder=True)
-    np.testing.assert_array_equal(np.sort(reordered), plain)
-    if L > 3:   # kappa = L // 2 = 1 for L <= 3: the identity
-        assert not np.array_equal(reordered, plain)
+    for reorder in (True, "leja", "kappa"):
+        if reorder != "kappa" and L > 8192:
+            continue
+        reordered = pdb.fed_step_sizes(L, tau_max, reorder=reorder)
+        np.testing.assert_array_equal(np.sort(reordered), plain)
+        if L > 3:   # kappa = L // 2 = 1 for L <= 3: the identity
+            assert not np.array_equal(reordered, plain)
 
 
 def _worst_suffix_amplification(steps, tau_max):
@@ -222,12 +225,41 @@ def _worst_suffix_amplification(steps, tau_max):
     return worst
 
 
-@pytest.mark.parametrize("L", [10, 20, 50, 100])
-def test_kappa_order_keeps_rounding_amplification_small(L):
+def leja_ref(L):
+    """Greedy Leja order of the roots 1/tau_i: largest step first, then the root with the
+    largest sum of log-distances to those taken (ties: lowest index)."""
+    z = 1 / fed_steps_ref(L, 1.0)
+    order = [L - 1]
+    with np.errstate(divide="ignore"):
+        score = np.log(np.abs(z - z[L - 1]))
+    score[L - 1] = -np.inf
+    for _ in range(L - 1):
+        b = int(np.argmax(score))
+        order.append(b)
+        with np.errstate(divide="ignore"):
+            score += np.log(np.abs(z - z[b]))
+        score[order] = -np.inf
+    return order
+
+
+@pytest.mark.parametrize("L", [2, 3, 5, 8, 13, 21, 34, 55])
+def test_leja_order_follows_its_definition(L):
+    plain = pdb.fed_step_sizes(L, 1.0)
+    np.testing.assert_array_equal(pdb.fed_step_sizes(L, 1.0, reorder="leja"), plain[leja_ref(L)])
+
+
+@pytest.mark.parametrize("L", [10, 20, 50, 100, 109, 200])
+def test_reordering_keeps_rounding_amplification_small(L):
     plain = _worst_suffix_amplification(pdb.fed_step_sizes(L, 1.0), 1.0)
-    kappa = _worst_suffix_amplification(pdb.fed_step_sizes(L, 1.0, reorder=True), 1.0)
+    leja = _worst_suffix_amplification(pdb.fed_step_sizes(L, 1.0, reorder=True), 1.0)
     assert plain > 1e3
-    assert kappa < 30
+    assert leja < 100
+
+
+def test_kappa_cycle_heuristic_fails_for_some_lengths():
+    """Why Leja is the default: kappa = L // 2 is usually fine but not for every L."""
+    assert _worst_suffix_amplification(pdb.fed_step_sizes(20, 1.0, reorder="kappa"), 1.0) < 30
+    assert _worst_suffix_amplification(pdb.fed_step_sizes(200, 1.0, reorder="kappa"), 1.0) > 1e6
 
 
 def test_kappa_order_keeps_long_linear_fed_cycles_accurate():
@@ -238,12 +270,12 @@ def test_kappa_order_keeps_long_linear_fed_cycles_accurate():
     lam, V = np.linalg.eigh(KD(n).T @ KD(n))
     exact = V @ (np.prod(1 - np.outer(fed_steps_ref(L, tau), lam), axis=0) * (V.T @ f))
     assert np.abs(pdb.fsi(f, FORWARD, g, tau, L, 1) - exact).max() < 1e-10
-    assert np.abs(pdb.fed(f, FORWARD, g, tau, L, 1, reorder=True) - exact).max() < 1e-6
+    assert np.abs(pdb.fed(f, FORWARD, g, tau, L, 1, reorder=True) - exact).max() < 1e-10
     assert np.abs(pdb.fed(f, FORWARD, g, tau, L, 1, reorder=False) - exact).max() > 1e-2
 
 
 @pytest.mark.parametrize("kind", KINDS)
-@pytest.mark.parametrize("reorder", [False, True])
+@pytest.mark.parametrize("reorder", [False, True, "kappa"])
 @pytest.mark.parametrize("update", ["cycle", "step"])
 def test_fed_matches_dense_chain(kind, reorder, update):
     n, L, lam = 30, 6, 0.15
@@ -446,7 +478,7 @@ def test_evolve_reports_its_choices(scheme):
         assert info["iterations"] == 100 and info["tol"] == pytest.approx(1e-3 * info["tau"] * rate, rel=1e-12)
         assert info["converged"]
     if scheme == "fed":
-        assert info["reorder"] is True
+        assert info["ordering"] == "leja"
 
 
 def test_evolve_options_are_used_and_reported():
@@ -454,7 +486,7 @@ def test_evolve_options_are_used_and_reported():
     g = pdb.Diffusivity("perona_malik", 0.1)
     f = noisy_step(n)
     u, info = pdb.evolve(f, FORWARD, g, 20.0, scheme="fed", cycles=2, reorder=False, update="step", tau=0.3)
-    assert info["cycles"] == 2 and info["reorder"] is False and info["update"] == "step" and info["tau"] <= 0.3
+    assert info["cycles"] == 2 and info["ordering"] == "plain" and info["update"] == "step" and info["tau"] <= 0.3
     np.testing.assert_array_equal(
         u, pdb.fed(f, FORWARD, g, info["tau"], info["cycle_length"], 2, reorder=False, update="step"))
     u, info = pdb.evolve(f, FORWARD, g, 5.0, scheme="implicit", iterations=3, tol=0.0, contraction=0.8)
@@ -481,6 +513,8 @@ BAD_CALLS = [
     ("fed_step_sizes 0", lambda f: pdb.fed_step_sizes(0, 0.5), "cycle_length"),
     ("fed_step_sizes huge", lambda f: pdb.fed_step_sizes(10**12, 0.5), "cycle_length"),
     ("fed_step_sizes tau_max 0", lambda f: pdb.fed_step_sizes(4, 0.0), "tau_max"),
+    ("fed_step_sizes Leja too long", lambda f: pdb.fed_step_sizes(8193, 1.0, reorder=True), "Leja"),
+    ("fed unknown order", lambda f: pdb.fed(f, FORWARD, "linear", 0.1, 3, 1, reorder="random"), "reorder"),
     ("implicit iterations 0", lambda f: pdb.implicit(f, FORWARD, "linear", 0.1, 1, 0), "iterations"),
     ("implicit NaN tol", lambda f: pdb.implicit(f, FORWARD, "linear", 0.1, 1, 3, tol=float("nan")), "tol"),
     ("implicit negative tol", lambda f: pdb.implicit(f, FORWARD, "linear", 0.1, 1, 3, tol=-1.0), "tol"),
@@ -551,4 +585,5 @@ def test_header_constants_match_the_python_copies():
             "iterations": "ITERATIONS", "tol": "TOL", "contraction": "CONTRACTION"}
     for option, suffix in bits.items():
         assert defines["PDB_EVOLVE_HAS_" + suffix] == accelerated._OPTION_BITS[option]
-    assert defines["PDB_FED_ORDER_KAPPA"] == 1 and defines["PDB_FED_ORDER_PLAIN"] == 0
+    for name, code in accelerated.ORDERINGS.items():
+        assert defines["PDB_FED_ORDER_" + name.upper()] == code

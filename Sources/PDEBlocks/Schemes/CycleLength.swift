@@ -28,7 +28,7 @@ public enum CycleLength {
     }
 
     /// The cycle-time rule: the smallest `L ≥ 1` whose cycle with step `tauBound`
-    /// reaches `theta ≥ 0`. `tauBound = +∞` gives 1.
+    /// reaches `theta ≥ 0` (up to a relative 1e-14). `tauBound = +∞` gives 1.
     /// Throws when that `L` exceeds `maximum` (the caller should use more cycles).
     public static func forCycleTime(_ theta: Double, tauBound: Double) throws -> Int {
         try Check.finite(theta, "cycle time")
@@ -42,9 +42,11 @@ public enum CycleLength {
                 "a cycle of time \(theta) needs a cycle length above \(maximum) at step-size bound \(tauBound); use more cycles")
         }
         var L = max(1, Int((-0.5 + (0.25 + 3 * ratio).squareRoot()).rounded(.up)))
-        // Correct the rounding of the square root in both directions.
-        while L > 1 && cycleTime(tau: tauBound, cycleLength: L - 1) >= theta { L -= 1 }
-        while cycleTime(tau: tauBound, cycleLength: L) < theta { L += 1 }
+        // Correct the rounding of the square root in both directions; a cycle time within
+        // a relative 1e-14 of θ counts as reaching it (the caller clamps τ to the bound).
+        let target = theta * (1 - 1e-14)
+        while L > 1 && cycleTime(tau: tauBound, cycleLength: L - 1) >= target { L -= 1 }
+        while cycleTime(tau: tauBound, cycleLength: L) < target { L += 1 }
         guard L <= maximum else {
             throw PDEBlocksError.invalidArgument(
                 "a cycle of time \(theta) needs cycle length \(L) > \(maximum) at step-size bound \(tauBound); use more cycles")

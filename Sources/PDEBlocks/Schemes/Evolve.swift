@@ -45,7 +45,7 @@ public enum Evolve {
         case .fed:
             try FED.evolve(
                 f, into: out, batch: batch, n: n, stencil: stencil, diffusivity: diffusivity, tauMax: report.tau,
-                cycleLength: report.cycleLength, cycles: report.steps, ordering: report.ordering ?? .kappaCycle,
+                cycleLength: report.cycleLength, cycles: report.steps, ordering: report.ordering ?? .leja,
                 update: report.update ?? .perCycle, checkStability: check)
         case .implicit:
             let sweeps = try Implicit.evolve(

@@ -6,7 +6,7 @@
 /// |---|---|---|---|
 /// | `tau` | all | largest step size to use (FSI: inner τ; FED: τ_max) | the bound |
 /// | `cycles` | fsi, fed | number of cycles `M` | `max(1, min(5, ⌊T/(2τ)⌋))` |
-/// | `ordering` | fed | step order | `.kappaCycle` |
+/// | `ordering` | fed | step order | `.leja` |
 /// | `update` | fsi, fed | when Φ is evaluated | fsi `.perStep` (eq. 7), fed `.perCycle` |
 /// | `iterations` | implicit | sweeps per step (maximum) | 100 |
 /// | `tolerance` | implicit | stop a step when the update is ≤ it (max-norm) | `10⁻³·τ·‖KᵀΦ(Kf)‖_∞` |
@@ -169,7 +169,7 @@ extension Evolve {
         }
 
         // FSI and FED: M cycles by the cycle-time rule.
-        let ordering: FEDOrdering? = scheme == .fed ? (options.ordering ?? .kappaCycle) : nil
+        let ordering: FEDOrdering? = scheme == .fed ? (options.ordering ?? .leja) : nil
         let update = options.update ?? (scheme == .fsi ? .perStep : .perCycle)
         let cycles: Int
         if let given = options.cycles {
@@ -192,6 +192,7 @@ extension Evolve {
         }
         let theta = T / Double(cycles)
         let L = try CycleLength.forCycleTime(theta, tauBound: tauHat)
+        try ordering?.validate(L)
         let tau = min(3 * theta / (Double(L) * Double(L + 1)), tauHat)
         let (evaluations, overflow) = cycles.multipliedReportingOverflow(by: L)
         guard !overflow, evaluations <= maximumSteps else {
@@ -203,10 +204,15 @@ extension Evolve {
             ordering: ordering, update: update, iterations: nil, tolerance: nil, residual: nil)
     }
 
+    /// Relative slack of the step-count rules: a ratio within it above an integer
+    /// rounds down (T = 10⁴·τ̂ takes 10⁴ steps, not 10⁴ + 1 because of a rounding error);
+    /// τ is then clamped to τ̂, so the steps reach T up to this relative amount.
+    static let roundingSlack = 1e-14
+
     /// `steps = ⌈T/τ̂⌉` (1 when τ̂ = ∞ and T > 0) and `τ = min(T/steps, τ̂)`.
     static func uniformSteps(_ T: Double, _ tauHat: Double) throws -> (Int, Double) {
         guard T > 0 else { return (0, tauHat.isFinite ? tauHat : 0) }
-        let count = (T / tauHat).rounded(.up)
+        let count = (T / tauHat * (1 - roundingSlack)).rounded(.up)
         guard count <= Double(maximumSteps) else {
             throw PDEBlocksError.invalidArgument(
                 "reaching T = \(T) with steps of at most \(tauHat) needs more than \(maximumSteps) steps")

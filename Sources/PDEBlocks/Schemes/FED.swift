@@ -24,6 +24,7 @@ public enum FED {
     public static func stepSizes(cycleLength L: Int, tauMax: Double, ordering: FEDOrdering = .plain) throws -> [Double] {
         try CycleLength.validate(L)
         try Check.positiveFinite(tauMax, "tau_max")
+        try ordering.validate(L)
         // cos(π(2i+1)/(4L+2)) = sin(π(L−i)/(2L+1)): the sine form keeps full relative
         // accuracy for the small values near i = L−1.
         let denominator = Double(2 * L + 1)
@@ -48,7 +49,7 @@ public enum FED {
     public static func evolve(
         _ f: UnsafeBufferPointer<Double>, into out: UnsafeMutableBufferPointer<Double>, batch: Int, n: Int,
         stencil: Stencil, diffusivity: Diffusivity, tauMax: Double, cycleLength: Int, cycles: Int,
-        ordering: FEDOrdering = .kappaCycle, update: NonlinearityUpdate = .perCycle,
+        ordering: FEDOrdering = .leja, update: NonlinearityUpdate = .perCycle,
         checkStability: Bool = true, recordEvery: Int = 0, history: UnsafeMutableBufferPointer<Double>? = nil
     ) throws {
         try SignalLayout.validate(f, batch: batch, n: n)
