@@ -332,9 +332,13 @@ def evolve(f, K, g, T, *, scheme="fsi", **options):
 
     Examples
     --------
-    >>> K = pdeblocks.DifferenceOperator([0, 1])
-    >>> u, info = pdeblocks.evolve(f, K, pdeblocks.Diffusivity("perona_malik", 0.1), T=50.0)
+    >>> import numpy as np, pdeblocks
+    >>> f = np.repeat([0.0, 1.0], 100) + 0.05 * np.random.default_rng(0).standard_normal(200)
+    >>> K = pdeblocks.DifferenceOperator([0, 1])            # forward difference, h = 1
+    >>> g = pdeblocks.Diffusivity("perona_malik", 0.1)
+    >>> u, info = pdeblocks.evolve(f, K, g, 50.0)           # FSI: 5 cycles of length 8
     >>> info["cycles"], info["cycle_length"], info["block_evaluations"]
+    (5, 8, 40)
     """
     K = _stencil(K)
     g = as_diffusivity(g)

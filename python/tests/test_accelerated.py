@@ -587,3 +587,35 @@ def test_header_constants_match_the_python_copies():
         assert defines["PDB_EVOLVE_HAS_" + suffix] == accelerated._OPTION_BITS[option]
     for name, code in accelerated.ORDERINGS.items():
         assert defines["PDB_FED_ORDER_" + name.upper()] == code
+
+
+# ---------------------------------------------------------------- shapes and inputs
+
+def test_every_function_takes_1d_and_batches_and_leaves_inputs_alone():
+    n = 24
+    g = pdb.Diffusivity("perona_malik_rational", 0.2)
+    tau = 0.5 * pdb.contraction_tau(FORWARD, g, n)
+    calls = {
+        "fsi": lambda x: pdb.fsi(x, FORWARD, g, tau, 3, 2),
+        "fed": lambda x: pdb.fed(x, FORWARD, g, tau, 3, 2),
+        "implicit": lambda x: pdb.implicit(x, FORWARD, g, tau, 2, 5, tol=1e-9),
+        "evolve": lambda x: pdb.evolve(x, FORWARD, g, 3.0, scheme="fed")[0],
+    }
+    batch = noisy_step(n, batch=3, seed=6)
+    for name, fn in calls.items():
+        before = batch.copy()
+        out = fn(batch)
+        assert out.shape == batch.shape and out is not batch, name
+        np.testing.assert_array_equal(batch, before)
+        for b in range(3):
+            row = batch[b].copy()
+            np.testing.assert_array_equal(fn(row), out[b])
+            np.testing.assert_array_equal(row, batch[b])
+    # Integer input is converted, not refused.
+    ints = (np.arange(n) >= n // 2).astype(np.int64)
+    np.testing.assert_array_equal(pdb.fsi(ints, FORWARD, g, tau, 3, 2), pdb.fsi(ints.astype(float), FORWARD, g, tau, 3, 2))
+
+
+def test_evolve_docstring_example_runs():
+    import doctest
+    assert doctest.testmod(accelerated).failed == 0

@@ -13,17 +13,18 @@ import Darwin
 /// the product `Π(I − τ_i A)`), but in floating point it does: a rounding error made
 /// after step `k` is amplified by the product of the *remaining* factors
 /// `Π_{i>k} (1 − τ_i z)` over the spectrum `z ∈ [0, 2/τ_max]`. Measured worst cases
-/// of that amplification (grid of ≥ 20001 points on the spectrum):
+/// of that amplification (max over k and a grid of max(20001, 40L) points z):
 ///
 /// | L | plain | κ-cycle | Leja |
 /// |---|---|---|---|
-/// | 10 | 5·10³ | 1 | 2 |
-/// | 20 | 3·10⁸ | 7 | 3 |
-/// | 50 | 2·10²³ | 14 | 3 |
-/// | 109 | 10⁵⁰ | 8·10² | ≤ 76 |
+/// | 10 | 5·10³ | 1.2 | 2.2 |
+/// | 20 | 3·10⁸ | 7 | 2.6 |
+/// | 50 | 2·10²³ | 14 | 3.2 |
+/// | 109 | 7·10⁵² | 8·10² | 2.2 |
 /// | 200 | 4·10⁹⁸ | 6·10⁷ | 15 |
+/// | 1000 | overflow | 2·10³ | 9 |
 ///
-/// (Leja: ≤ 76 for every L ≤ 300, and 9 / 13 at L = 1000 / 2048.) So a plain linear FED
+/// (Leja: at most 76, at L = 270, over all L ≤ 300.) So a plain linear FED
 /// cycle of length 40 already differs from the equivalent FSI cycle in the first digit,
 /// and the κ-cycle, though usually good, fails for some L. `leja` is the recommended
 /// order (`reorder=True` in Python).
