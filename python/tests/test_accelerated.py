@@ -525,6 +525,7 @@ BAD_CALLS = [
     ("evolve unknown option", lambda f: pdb.evolve(f, FORWARD, "linear", 1.0, cycle=3), "unknown option"),
     ("evolve option for another scheme", lambda f: pdb.evolve(f, FORWARD, "linear", 1.0, scheme="explicit",
                                                               cycles=3), "does not apply"),
+    ("evolve reorder for FSI", lambda f: pdb.evolve(f, FORWARD, "linear", 1.0, reorder=True), "reorder"),
     ("evolve tau beyond the bound", lambda f: pdb.evolve(f, FORWARD, "linear", 1.0, tau=0.6), "stability bound"),
     ("evolve implicit tau beyond contraction", lambda f: pdb.evolve(f, FORWARD, "linear", 1.0, scheme="implicit",
                                                                     tau=0.3), "contraction"),

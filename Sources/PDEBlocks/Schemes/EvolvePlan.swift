@@ -229,7 +229,7 @@ extension Evolve {
     static func validateApplicable(_ o: EvolveOptions, _ scheme: Scheme) throws {
         let given: [(String, Bool, Set<Scheme>)] = [
             ("cycles", o.cycles != nil, [.fsi, .fed]),
-            ("ordering", o.ordering != nil, [.fed]),
+            ("ordering (Python: reorder)", o.ordering != nil, [.fed]),
             ("update", o.update != nil, [.fsi, .fed]),
             ("iterations", o.iterations != nil, [.implicit]),
             ("tol", o.tolerance != nil, [.implicit]),
