@@ -13,7 +13,13 @@ struct HistoryRecorder {
         self.batch = batch
         self.n = n
         if every > 0 {
-            let expected = Self.records(steps: steps, every: every) * batch * n
+            // Overflow-checked: hostile `steps`/sizes must throw, not trap.
+            let (records, o0) = (steps / every).addingReportingOverflow(1)
+            let (rows, o1) = records.multipliedReportingOverflow(by: batch)
+            let (expected, o2) = rows.multipliedReportingOverflow(by: n)
+            guard !o0, !o1, !o2 else {
+                throw PDEBlocksError.invalidArgument("history of (steps/record_every + 1)·batch·n values overflows")
+            }
             guard let buffer, buffer.count == expected else {
                 throw PDEBlocksError.invalidArgument(
                     "history must hold (steps/record_every + 1)·batch·n = \(expected) values, got \(buffer?.count ?? 0)")

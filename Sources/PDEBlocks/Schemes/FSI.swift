@@ -1,0 +1,94 @@
+/// Fast semi-iterative (FSI) cycles of diffusion blocks (paper eq. 7; Hafner et al. 2016):
+///
+///     u^{k+(ℓ+1)/L} = α_ℓ·(u^{k+ℓ/L} − τ·Kᵀ Φ(K u^{k+ℓ/L})) + (1 − α_ℓ)·u^{k+(ℓ−1)/L},
+///     α_ℓ = (4ℓ + 2)/(2ℓ + 3),   ℓ = 0 … L−1,   u^{k−1/L} := u^k.
+///
+/// A diffusion block with a second skip connection weighted `1 − α_ℓ` (Fig. 1b). One
+/// cycle of length `L` reaches diffusion time `τ·L(L+1)/3` with `L` block
+/// evaluations, against `τ·L` for `L` explicit steps. In the linear case a cycle
+/// equals a FED cycle with `τ_max = τ` (same polynomial in `KᵀK`), whose modulus is
+/// ≤ 1 on the spectrum when τ obeys the explicit bound of Theorem 2 — that bound is
+/// what `checkStability` enforces. `update: .perCycle` freezes the diffusivity per
+/// cycle, which makes the Euclidean stability a theorem for every diffusivity (see
+/// `NonlinearityUpdate`).
+public enum FSI {
+    /// The extrapolation weight `α_ℓ = (4ℓ+2)/(2ℓ+3)` (α_0 = 2/3, increasing to 2).
+    @inlinable
+    public static func alpha(_ l: Int) -> Double { Double(4 * l + 2) / Double(2 * l + 3) }
+
+    /// Evolves a row-major `(batch, n)` block of signals `f` by `cycles` FSI cycles of
+    /// length `cycleLength` into `out` (which may be the same memory as `f`; otherwise
+    /// they must not overlap).
+    ///
+    /// - Parameters:
+    ///   - recordEvery: when > 0, `history` receives the states after cycles
+    ///     `0, r, 2r, …` — `cycles / r + 1` blocks of `batch·n` values.
+    /// - Throws: before writing `out` or `history`, on any invalid argument
+    ///   (`cycleLength` outside `1…CycleLength.maximum`, negative `cycles`, τ not
+    ///   positive and finite), a non-finite input, or τ above `2/(sup g·‖K‖²)` when
+    ///   `checkStability` is true.
+    public static func evolve(
+        _ f: UnsafeBufferPointer<Double>, into out: UnsafeMutableBufferPointer<Double>, batch: Int, n: Int,
+        stencil: Stencil, diffusivity: Diffusivity, tau: Double, cycleLength: Int, cycles: Int,
+        update: NonlinearityUpdate = .perStep, checkStability: Bool = true,
+        recordEvery: Int = 0, history: UnsafeMutableBufferPointer<Double>? = nil
+    ) throws {
+        try SignalLayout.validate(f, batch: batch, n: n)
+        try SignalLayout.validateOutput(out, count: f.count)
+        try Check.positiveFinite(tau, "tau")
+        try CycleLength.validate(cycleLength)
+        try Check.atLeast(cycles, 0, "cycles")
+        let recorder = try HistoryRecorder(history, every: recordEvery, steps: cycles, batch: batch, n: n)
+        if checkStability {
+            try requireStable(tau: tau, stencil: stencil, diffusivity: diffusivity, n: n, what: "FSI scheme")
+        }
+        let block = DiffusionStep(stencil: stencil, diffusivity: diffusivity)
+        let frozen = FrozenDiffusivityStep(stencil: stencil, diffusivity: diffusivity)
+        let lagged = update == .perCycle
+        // spare: the second state buffer; y: K x; weights: the frozen g (perCycle only).
+        var work = [Double](repeating: 0, count: 3 * n)
+        work.withUnsafeMutableBufferPointer { work in
+            let spare = UnsafeMutableBufferPointer(rebasing: work[0..<n])
+            let y = UnsafeMutableBufferPointer(rebasing: work[n..<(2 * n)])
+            let weights = UnsafeMutableBufferPointer(rebasing: work[(2 * n)..<(3 * n)])
+            for b in 0..<batch {
+                let row = SignalLayout.row(out, b, n)
+                SignalLayout.copy(f, row: b, n: n, into: row)
+                recorder.record(row, step: 0, signal: b)
+                // `cur` holds u^{k+ℓ/L}; `old` holds u^{k+(ℓ−1)/L} and is overwritten by
+                // u^{k+(ℓ+1)/L}: two buffers suffice, swapped after every inner step.
+                var (cur, old) = (row, spare)
+                for k in 0..<cycles {
+                    if lagged { frozen.freeze(UnsafeBufferPointer(cur), into: weights) }
+                    for l in 0..<cycleLength {
+                        let a = alpha(l)
+                        if l == 0 {
+                            // u^{k−1/L} = u^k, so the base α·u + (1−α)·u is u itself.
+                            if lagged {
+                                frozen.apply(UnsafeBufferPointer(cur), base: UnsafeBufferPointer(cur), tau: a * tau,
+                                             weights: UnsafeBufferPointer(weights), into: old, work: y)
+                            } else {
+                                block.apply(UnsafeBufferPointer(cur), base: UnsafeBufferPointer(cur), tau: a * tau,
+                                            into: old, work: y)
+                            }
+                        } else {
+                            // old ← α·cur + (1−α)·old, then old ← old − ατ·KᵀΦ(K cur): eq. (7).
+                            let c = 1 - a
+                            for i in 0..<n { old[i] = a * cur[i] + c * old[i] }
+                            if lagged {
+                                frozen.apply(UnsafeBufferPointer(cur), base: UnsafeBufferPointer(old), tau: a * tau,
+                                             weights: UnsafeBufferPointer(weights), into: old, work: y)
+                            } else {
+                                block.apply(UnsafeBufferPointer(cur), base: UnsafeBufferPointer(old), tau: a * tau,
+                                            into: old, work: y)
+                            }
+                        }
+                        swap(&cur, &old)
+                    }
+                    recorder.record(cur, step: k + 1, signal: b)
+                }
+                if cur.baseAddress != row.baseAddress { _ = row.update(fromContentsOf: cur) }
+            }
+        }
+    }
+}

@@ -1,0 +1,203 @@
+import PDEBlocks
+
+// C entry points of the accelerated and implicit schemes (`include/pdeblocks_schemes.h`).
+// Each one validates and converts its arguments, then calls the core; no numerics here.
+
+/// The common (f, batch, n, K, g, out) arguments of a scheme entry point.
+private struct SchemeArguments {
+    let f: UnsafeBufferPointer<Double>
+    let out: UnsafeMutableBufferPointer<Double>
+    let batch: Int
+    let n: Int
+    let stencil: Stencil
+    let diffusivity: Diffusivity
+
+    init(
+        _ f: UnsafePointer<Double>?, _ batch: Int64, _ n: Int64,
+        _ w: UnsafePointer<Double>?, _ q: Int64, _ offset: Int64, _ kind: Int32, _ lambda: Double,
+        _ out: UnsafeMutablePointer<Double>?
+    ) throws {
+        stencil = try Buffers.stencil(w, q, offset)
+        diffusivity = try Buffers.diffusivity(kind, lambda)
+        let (b, len, total) = try Buffers.signals(batch, n)
+        self.f = try Buffers.input(f, total, "f")
+        self.out = try Buffers.output(out, total, "out")
+        self.batch = b
+        self.n = len
+    }
+}
+
+/// The optional history buffer: required (non-NULL, length checked by the core) when record_every > 0.
+private func historyBuffer(_ every: Int, _ history: UnsafeMutablePointer<Double>?, _ length: Int64) throws
+    -> UnsafeMutableBufferPointer<Double>? {
+    every > 0 ? try Buffers.output(history, try Buffers.count(length, "history_length"), "history") : nil
+}
+
+@_cdecl("pdb_fsi")
+public func pdb_fsi(
+    _ f: UnsafePointer<Double>?, _ batch: Int64, _ n: Int64,
+    _ w: UnsafePointer<Double>?, _ q: Int64, _ offset: Int64, _ kind: Int32, _ lambda: Double,
+    _ tau: Double, _ cycleLength: Int64, _ cycles: Int64, _ update: Int32, _ flags: Int32,
+    _ recordEvery: Int64, _ history: UnsafeMutablePointer<Double>?, _ historyLength: Int64,
+    _ out: UnsafeMutablePointer<Double>?
+) -> Int32 {
+    guarded {
+        try Flags.validate(flags)
+        let a = try SchemeArguments(f, batch, n, w, q, offset, kind, lambda, out)
+        let mode = try NonlinearityUpdate(code: update)
+        let every = try Buffers.count(recordEvery, "record_every")
+        try FSI.evolve(
+            a.f, into: a.out, batch: a.batch, n: a.n, stencil: a.stencil, diffusivity: a.diffusivity, tau: tau,
+            cycleLength: try Buffers.count(cycleLength, "cycle_length"), cycles: try Buffers.count(cycles, "cycles"),
+            update: mode, checkStability: flags & Flags.unchecked == 0,
+            recordEvery: every, history: try historyBuffer(every, history, historyLength))
+    }
+}
+
+@_cdecl("pdb_fed_step_sizes")
+public func pdb_fed_step_sizes(
+    _ cycleLength: Int64, _ tauMax: Double, _ ordering: Int32, _ out: UnsafeMutablePointer<Double>?, _ outLength: Int64
+) -> Int32 {
+    guarded {
+        // The arguments first (a NULL `out` with a bad cycle_length reports the latter).
+        let L = try Buffers.count(cycleLength, "cycle_length")
+        let order = try FEDOrdering(code: ordering)
+        let taus = try FED.stepSizes(cycleLength: L, tauMax: tauMax, ordering: order)
+        let m = try Buffers.count(outLength, "out_length")
+        let dst = try Buffers.output(out, m, "out")
+        guard m == taus.count else {
+            throw PDEBlocksError.invalidArgument("out_length must equal cycle_length = \(taus.count), got \(m)")
+        }
+        _ = dst.update(fromContentsOf: taus)
+    }
+}
+
+@_cdecl("pdb_fed")
+public func pdb_fed(
+    _ f: UnsafePointer<Double>?, _ batch: Int64, _ n: Int64,
+    _ w: UnsafePointer<Double>?, _ q: Int64, _ offset: Int64, _ kind: Int32, _ lambda: Double,
+    _ tauMax: Double, _ cycleLength: Int64, _ cycles: Int64, _ ordering: Int32, _ update: Int32, _ flags: Int32,
+    _ recordEvery: Int64, _ history: UnsafeMutablePointer<Double>?, _ historyLength: Int64,
+    _ out: UnsafeMutablePointer<Double>?
+) -> Int32 {
+    guarded {
+        try Flags.validate(flags)
+        let a = try SchemeArguments(f, batch, n, w, q, offset, kind, lambda, out)
+        let order = try FEDOrdering(code: ordering)
+        let mode = try NonlinearityUpdate(code: update)
+        let every = try Buffers.count(recordEvery, "record_every")
+        try FED.evolve(
+            a.f, into: a.out, batch: a.batch, n: a.n, stencil: a.stencil, diffusivity: a.diffusivity, tauMax: tauMax,
+            cycleLength: try Buffers.count(cycleLength, "cycle_length"), cycles: try Buffers.count(cycles, "cycles"),
+            ordering: order, update: mode, checkStability: flags & Flags.unchecked == 0,
+            recordEvery: every, history: try historyBuffer(every, history, historyLength))
+    }
+}
+
+@_cdecl("pdb_contraction_tau")
+public func pdb_contraction_tau(
+    _ w: UnsafePointer<Double>?, _ q: Int64, _ offset: Int64, _ kind: Int32, _ lambda: Double, _ n: Int64,
+    _ tau: UnsafeMutablePointer<Double>?
+) -> Int32 {
+    guarded {
+        let K = try Buffers.stencil(w, q, offset)
+        let g = try Buffers.diffusivity(kind, lambda)
+        let len = try Buffers.count(n, "n")
+        try Check.atLeast(len, 2, "signal length n")
+        let out = try Buffers.scalar(tau, "tau")
+        out.pointee = try contractionTau(stencil: K, diffusivity: g, n: len)
+    }
+}
+
+@_cdecl("pdb_implicit")
+public func pdb_implicit(
+    _ f: UnsafePointer<Double>?, _ batch: Int64, _ n: Int64,
+    _ w: UnsafePointer<Double>?, _ q: Int64, _ offset: Int64, _ kind: Int32, _ lambda: Double,
+    _ tau: Double, _ steps: Int64, _ iterations: Int64, _ tol: Double, _ flags: Int32,
+    _ out: UnsafeMutablePointer<Double>?, _ sweeps: UnsafeMutablePointer<Int64>?, _ residual: UnsafeMutablePointer<Double>?
+) -> Int32 {
+    guarded {
+        try Flags.validate(flags)
+        let a = try SchemeArguments(f, batch, n, w, q, offset, kind, lambda, out)
+        let report = try Implicit.evolve(
+            a.f, into: a.out, batch: a.batch, n: a.n, stencil: a.stencil, diffusivity: a.diffusivity, tau: tau,
+            steps: try Buffers.count(steps, "steps"), iterations: try Buffers.count(iterations, "iterations"),
+            tolerance: tol, checkContraction: flags & Flags.unchecked == 0)
+        sweeps?.pointee = Int64(report.sweeps)
+        residual?.pointee = report.residual
+    }
+}
+
+/// Bits of `pdb_evolve`'s `set` mask (`PDB_EVOLVE_HAS_*`): which option arguments are given.
+enum EvolveOptionBits {
+    static let tau: Int32 = 1 << 0
+    static let cycles: Int32 = 1 << 1
+    static let ordering: Int32 = 1 << 2
+    static let update: Int32 = 1 << 3
+    static let iterations: Int32 = 1 << 4
+    static let tol: Int32 = 1 << 5
+    static let contraction: Int32 = 1 << 6
+    static let all: Int32 = (1 << 7) - 1
+}
+
+/// Slots of `pdb_evolve`'s report array (`PDB_EVOLVE_REPORT_*`).
+enum EvolveReportSlots {
+    static let tau = 0, tauBound = 1, steps = 2, cycleLength = 3, blockEvaluations = 4, timeReached = 5
+    static let ordering = 6, update = 7, iterations = 8, tol = 9, residual = 10
+    static let count = 11
+
+    static func fill(_ r: EvolveReport, into out: UnsafeMutableBufferPointer<Double>) {
+        out[tau] = r.tau
+        out[tauBound] = r.tauBound
+        out[steps] = Double(r.steps)
+        out[cycleLength] = Double(r.cycleLength)
+        out[blockEvaluations] = Double(r.blockEvaluations)
+        out[timeReached] = r.timeReached
+        out[ordering] = r.ordering.map { Double($0.rawValue) } ?? -1
+        out[update] = r.update.map { Double($0.rawValue) } ?? -1
+        out[iterations] = Double(r.iterations ?? 0)
+        out[tol] = r.tolerance ?? 0
+        out[residual] = r.residual ?? 0
+    }
+}
+
+@_cdecl("pdb_evolve")
+public func pdb_evolve(
+    _ f: UnsafePointer<Double>?, _ batch: Int64, _ n: Int64,
+    _ w: UnsafePointer<Double>?, _ q: Int64, _ offset: Int64, _ kind: Int32, _ lambda: Double,
+    _ T: Double, _ scheme: Int32, _ set: Int32,
+    _ tau: Double, _ cycles: Int64, _ ordering: Int32, _ update: Int32,
+    _ iterations: Int64, _ tol: Double, _ contraction: Double, _ flags: Int32,
+    _ out: UnsafeMutablePointer<Double>?, _ report: UnsafeMutablePointer<Double>?, _ reportLength: Int64
+) -> Int32 {
+    guarded {
+        try Flags.validate(flags)
+        guard set & ~EvolveOptionBits.all == 0 else {
+            throw PDEBlocksError.invalidArgument("unknown bits \(set & ~EvolveOptionBits.all) in the option mask")
+        }
+        let a = try SchemeArguments(f, batch, n, w, q, offset, kind, lambda, out)
+        let s = try Scheme(code: scheme)
+        let slots = try Buffers.count(reportLength, "report_length")
+        var reportOut: UnsafeMutableBufferPointer<Double>? = nil
+        if report != nil || slots > 0 {
+            guard slots >= EvolveReportSlots.count else {
+                throw PDEBlocksError.invalidArgument(
+                    "report_length must be at least PDB_EVOLVE_REPORT_LENGTH = \(EvolveReportSlots.count), got \(slots)")
+            }
+            reportOut = try Buffers.output(report, slots, "report")
+        }
+        func has(_ bit: Int32) -> Bool { set & bit != 0 }
+        var options = EvolveOptions(checkStability: flags & Flags.unchecked == 0)
+        if has(EvolveOptionBits.tau) { options.tau = tau }
+        if has(EvolveOptionBits.cycles) { options.cycles = try Buffers.count(cycles, "cycles") }
+        if has(EvolveOptionBits.ordering) { options.ordering = try FEDOrdering(code: ordering) }
+        if has(EvolveOptionBits.update) { options.update = try NonlinearityUpdate(code: update) }
+        if has(EvolveOptionBits.iterations) { options.iterations = try Buffers.count(iterations, "iterations") }
+        if has(EvolveOptionBits.tol) { options.tolerance = tol }
+        if has(EvolveOptionBits.contraction) { options.contraction = contraction }
+        let r = try Evolve.run(
+            a.f, into: a.out, batch: a.batch, n: a.n, stencil: a.stencil, diffusivity: a.diffusivity,
+            time: T, scheme: s, options: options)
+        if let reportOut { EvolveReportSlots.fill(r, into: reportOut) }
+    }
+}

@@ -1,0 +1,384 @@
+"""Accelerated and implicit schemes (paper Sec. 2.6-2.7) and diffusing to a stopping time.
+
+* :func:`fsi` -- fast semi-iterative cycles (eq. 7): diffusion blocks with a second,
+  weighted skip connection; a cycle of length L reaches time ``tau L(L+1)/3``.
+* :func:`fed_step_sizes`, :func:`fed` -- fast explicit diffusion (Grewenig et al. 2010).
+* :func:`implicit` -- the implicit scheme (eq. 8) solved by fixed-point sweeps (eq. 9):
+  a recurrent network.
+* :func:`evolve` -- reach diffusion time T with any of them, step sizes chosen safely.
+"""
+from __future__ import annotations
+
+import ctypes
+import numbers
+
+import numpy as np
+
+from ._lib import F64, I32, I64, PTR, call, declare, as_output, ptr, signals, PDEBlocksError
+from .diffusivities import as_diffusivity
+from .schemes import _stencil
+
+__all__ = ["fsi", "fed_step_sizes", "fed", "implicit", "contraction_tau", "evolve", "SCHEMES", "ORDERINGS"]
+
+_fsi = declare("pdb_fsi", PTR, I64, I64, PTR, I64, I64, I32, F64,
+               F64, I64, I64, I32, I32, I64, PTR, I64, PTR)
+_fed_step_sizes = declare("pdb_fed_step_sizes", I64, F64, I32, PTR, I64)
+_fed = declare("pdb_fed", PTR, I64, I64, PTR, I64, I64, I32, F64,
+               F64, I64, I64, I32, I32, I32, I64, PTR, I64, PTR)
+_contraction_tau = declare("pdb_contraction_tau", PTR, I64, I64, I32, F64, I64, PTR)
+_implicit = declare("pdb_implicit", PTR, I64, I64, PTR, I64, I64, I32, F64,
+                    F64, I64, I64, F64, I32, PTR, PTR, PTR)
+_evolve = declare("pdb_evolve", PTR, I64, I64, PTR, I64, I64, I32, F64,
+                  F64, I32, I32, F64, I64, I32, I32, I64, F64, F64, I32, PTR, PTR, I64)
+
+UNCHECKED = 1                      # PDB_UNCHECKED
+MAX_CYCLE_LENGTH = 1 << 20         # PDB_MAX_CYCLE_LENGTH
+_UPDATES = {"step": 0, "cycle": 1}  # PDB_UPDATE_PER_STEP / _PER_CYCLE
+#: FED step orders (values: ``PDB_FED_ORDER_*``); ``reorder=True`` means ``"leja"``.
+ORDERINGS = {"plain": 0, "kappa": 1, "leja": 2}
+#: Scheme names accepted by :func:`evolve` (values: ``PDB_SCHEME_*``).
+SCHEMES = {"explicit": 0, "fsi": 1, "fed": 2, "implicit": 3}
+# PDB_EVOLVE_HAS_* bits, keyed by the Python option name.
+_OPTION_BITS = {"tau": 1, "cycles": 2, "reorder": 4, "update": 8, "iterations": 16, "tol": 32, "contraction": 64}
+_REPORT_LENGTH = 11                # PDB_EVOLVE_REPORT_LENGTH
+_INT64 = (-(1 << 63), (1 << 63) - 1)
+
+
+def _int(value, name: str) -> int:
+    """An integer argument that fits the C int64 (ctypes would silently wrap it)."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
+        raise PDEBlocksError(f"{name} must be an integer, got {value!r}")
+    value = int(value)
+    if not _INT64[0] <= value <= _INT64[1]:
+        raise PDEBlocksError(f"{name} = {value} is out of range")
+    return value
+
+
+def _float(value, name: str) -> float:
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
+        raise PDEBlocksError(f"{name} must be a real number, got {value!r}")
+    return float(value)
+
+
+def _update_code(update, name="update") -> int:
+    if update not in _UPDATES:
+        raise PDEBlocksError(f"{name} must be 'step' or 'cycle', got {update!r}")
+    return _UPDATES[update]
+
+
+def _ordering_code(reorder) -> int:
+    if reorder is True or reorder is False or isinstance(reorder, np.bool_):
+        return ORDERINGS["leja"] if reorder else ORDERINGS["plain"]
+    if isinstance(reorder, str) and reorder in ORDERINGS:
+        return ORDERINGS[reorder]
+    raise PDEBlocksError(f"reorder must be True, False or one of {', '.join(ORDERINGS)}, got {reorder!r}")
+
+
+def _history(arr, cycles: int, record_every: int):
+    if record_every > 0 and cycles >= 0:
+        return as_output((cycles // record_every + 1,) + arr.shape)
+    return None
+
+
+def _finish(out, history, squeeze):
+    if squeeze:
+        out = out[0]
+        if history is not None:
+            history = history[:, 0]
+    return out if history is None else (out, history)
+
+
+def fsi(f, K, g, tau, cycle_length, cycles, *, check_stability=True, record_every=0, update="step"):
+    """FSI cycles of diffusion blocks (eq. 7, Hafner et al. 2016).
+
+    ``u_{l+1} = a_l (u_l - tau K^T Phi(K u_l)) + (1 - a_l) u_{l-1}``,
+    ``a_l = (4l+2)/(2l+3)``, ``l = 0..L-1``, ``u_{-1} = u_0``. One cycle of length L
+    reaches diffusion time ``tau L(L+1)/3`` with L block evaluations.
+
+    Parameters
+    ----------
+    f : array_like, shape (N,) or (batch, N)
+        Initial signal(s); never modified.
+    K : Stencil
+    g : Diffusivity or str
+    tau : float
+        Inner step size; above ``stable_tau(K, g, N)`` it raises :class:`UnstableError`
+        unless ``check_stability=False``.
+    cycle_length : int
+        L, between 1 and ``MAX_CYCLE_LENGTH``.
+    cycles : int
+        Number of cycles (>= 0).
+    record_every : int
+        If > 0, also return the states after cycles ``0, r, 2r, ...``.
+    update : {"step", "cycle"}
+        ``"step"`` re-evaluates Phi at every inner step (eq. 7). ``"cycle"`` freezes the
+        diffusivity ``g((K u)^2)`` at the start of each cycle, which makes every cycle a
+        polynomial in a fixed symmetric matrix: Euclidean stability is then a theorem
+        for every diffusivity (with ``"step"`` it is only observed, and can fail).
+
+    Returns
+    -------
+    u : ndarray, same shape as f
+    history : ndarray, shape (cycles // record_every + 1, *f.shape)
+        Only when ``record_every > 0``: ``(u, history)`` is returned.
+    """
+    K = _stencil(K)
+    g = as_diffusivity(g)
+    arr, batch, n, squeeze = signals(f)
+    tau = _float(tau, "tau")
+    cycle_length, cycles = _int(cycle_length, "cycle_length"), _int(cycles, "cycles")
+    record_every = _int(record_every, "record_every")
+    code = _update_code(update)
+    out = as_output(arr.shape)
+    history = _history(arr, cycles, record_every)
+    flags = 0 if check_stability else UNCHECKED
+    call(_fsi, ptr(arr), batch, n, *K._c, *g._c, tau, cycle_length, cycles, code, flags,
+         record_every, ptr(history), 0 if history is None else history.size, ptr(out))
+    return _finish(out, history, squeeze)
+
+
+def fed_step_sizes(cycle_length, tau_max, *, reorder=False) -> np.ndarray:
+    """The step sizes of one FED cycle (Grewenig, Weickert, Bruhn 2010).
+
+    ``tau_i = tau_max / (2 cos^2(pi (2i+1) / (4L+2)))``, ``i = 0..L-1``; they sum to
+    ``tau_max L(L+1)/3``.
+
+    Parameters
+    ----------
+    cycle_length : int
+        L, between 1 and ``MAX_CYCLE_LENGTH``.
+    tau_max : float
+        The explicit stability bound the cycle is built for (> 0).
+    reorder : bool or {"plain", "kappa", "leja"}
+        False (``"plain"``): increasing order, as the formula gives them. True
+        (``"leja"``): a Leja ordering of the roots ``1/tau_i`` -- the largest step first,
+        then always the root with the largest product of distances to those already
+        taken (L <= 8192). ``"kappa"``: the kappa-cycle of Gentzsch and Schlueter with
+        kappa = L // 2 (modulus p the smallest prime > L; position j = 1..p-1 takes index
+        ``(j kappa mod p) - 1`` if it is < L). Why reorder: a rounding error made after
+        step k is amplified by the product of the remaining factors ``1 - tau_i z`` over
+        the spectrum; in increasing order that reaches ~3e8 for L = 20 and ~2e23 for
+        L = 50. Leja keeps it below ~80 (L <= 300, measured); the kappa-cycle is usually
+        as good but fails for some L (~6e7 at L = 200).
+
+    Returns
+    -------
+    ndarray, shape (L,)
+    """
+    L = _int(cycle_length, "cycle_length")
+    tau_max = _float(tau_max, "tau_max")
+    # Allocate only for a valid length; otherwise the library reports the bad length.
+    out = as_output(L) if 1 <= L <= MAX_CYCLE_LENGTH else None
+    call(_fed_step_sizes, L, tau_max, _ordering_code(reorder), ptr(out), 0 if out is None else out.size)
+    return out
+
+
+def fed(f, K, g, tau_max, cycle_length, cycles, *, check_stability=True, reorder=True, update="cycle",
+        record_every=0):
+    """FED cycles (Grewenig, Weickert, Bruhn 2010) of diffusion blocks.
+
+    Each cycle takes the steps ``u <- u - tau_i K^T Phi(K u)`` with the step sizes of
+    :func:`fed_step_sizes` and reaches time ``tau_max L(L+1)/3``; in the linear case it
+    equals an FSI cycle with ``tau = tau_max``.
+
+    Parameters
+    ----------
+    f : array_like, shape (N,) or (batch, N)
+        Initial signal(s); never modified.
+    K : Stencil
+    g : Diffusivity or str
+    tau_max : float
+        Above ``stable_tau(K, g, N)`` it raises :class:`UnstableError` unless
+        ``check_stability=False``.
+    cycle_length, cycles : int
+    reorder : bool or {"plain", "kappa", "leja"}
+        Step order (default True = Leja; see :func:`fed_step_sizes`).
+    update : {"cycle", "step"}
+        ``"cycle"`` (default, as Grewenig et al. do) freezes ``g((K u)^2)`` at each
+        cycle's start: Euclidean-stable for every diffusivity. ``"step"`` evaluates Phi
+        at every step; single FED steps reach ~0.2 L^2 tau_max, and nonlinear
+        diffusion then typically becomes unstable.
+    record_every : int
+        If > 0, also return the states after cycles ``0, r, 2r, ...``.
+
+    Returns
+    -------
+    u : ndarray, same shape as f (or ``(u, history)`` when ``record_every > 0``)
+    """
+    K = _stencil(K)
+    g = as_diffusivity(g)
+    arr, batch, n, squeeze = signals(f)
+    tau_max = _float(tau_max, "tau_max")
+    cycle_length, cycles = _int(cycle_length, "cycle_length"), _int(cycles, "cycles")
+    record_every = _int(record_every, "record_every")
+    code = _update_code(update)
+    out = as_output(arr.shape)
+    history = _history(arr, cycles, record_every)
+    flags = 0 if check_stability else UNCHECKED
+    call(_fed, ptr(arr), batch, n, *K._c, *g._c, tau_max, cycle_length, cycles, _ordering_code(reorder), code,
+         flags, record_every, ptr(history), 0 if history is None else history.size, ptr(out))
+    return _finish(out, history, squeeze)
+
+
+def contraction_tau(K, g, n) -> float:
+    """``1 / (L ||K||_2^2)``: the fixed-point sweeps of :func:`implicit` contract for
+    tau strictly below it (L = Lipschitz constant of Phi). At most half of
+    :func:`stable_tau`. Never above the true bound (``||K||^2`` is certified)."""
+    K = _stencil(K)
+    g = as_diffusivity(g)
+    out = F64()
+    call(_contraction_tau, *K._c, *g._c, _int(n, "n"), ctypes.addressof(out))
+    return out.value
+
+
+def implicit(f, K, g, tau, steps, iterations, *, tol=0.0, check_contraction=True, return_info=False):
+    """The implicit scheme (eq. 8) solved by fixed-point sweeps (eq. 9): a recurrent network.
+
+    Each step solves ``x = u^k - tau K^T Phi(K x)`` by sweeps
+    ``x <- u^k - tau K^T Phi(K x)`` started at ``x = u^k``; one sweep is one explicit step.
+
+    Parameters
+    ----------
+    f : array_like, shape (N,) or (batch, N)
+        Initial signal(s); never modified.
+    K : Stencil
+    g : Diffusivity or str
+    tau : float
+        Must satisfy the contraction condition ``tau L ||K||^2 < 1`` (see
+        :func:`contraction_tau`); otherwise :class:`UnstableError` names the bound,
+        unless ``check_contraction=False``.
+    steps : int
+        Time steps (>= 0).
+    iterations : int
+        Sweeps per step (>= 1): exactly that many when ``tol == 0``, at most that many
+        otherwise.
+    tol : float
+        >= 0. A step stops at the first sweep whose update ``max|x_new - x|`` is <= tol.
+        Not reaching it is not an error: see ``return_info``.
+    return_info : bool
+        Also return a dict with ``sweeps`` (summed over the steps; the largest over the
+        batch), ``residual`` (the largest final update of any step), ``tol`` and
+        ``converged`` (``residual <= tol``, always True for ``tol == 0``).
+
+    Returns
+    -------
+    u : ndarray, same shape as f (or ``(u, info)`` when ``return_info``)
+    """
+    K = _stencil(K)
+    g = as_diffusivity(g)
+    arr, batch, n, squeeze = signals(f)
+    tau, tol = _float(tau, "tau"), _float(tol, "tol")
+    steps, iterations = _int(steps, "steps"), _int(iterations, "iterations")
+    out = as_output(arr.shape)
+    sweeps, residual = ctypes.c_int64(), F64()
+    flags = 0 if check_contraction else UNCHECKED
+    call(_implicit, ptr(arr), batch, n, *K._c, *g._c, tau, steps, iterations, tol, flags, ptr(out),
+         ctypes.addressof(sweeps), ctypes.addressof(residual))
+    u = out[0] if squeeze else out
+    if not return_info:
+        return u
+    info = {"sweeps": sweeps.value, "residual": residual.value, "tol": tol,
+            "converged": tol == 0 or residual.value <= tol}
+    return u, info
+
+
+def evolve(f, K, g, T, *, scheme="fsi", **options):
+    """Diffuse ``f`` to time ``T``: ``du/dt = -K^T Phi(K u)``, ``u(0) = f``.
+
+    The library chooses the step size (never above the stability bound; for
+    ``"implicit"`` the contraction bound) and the step or cycle counts so that the
+    steps add up to T exactly, and reports what it chose.
+
+    Parameters
+    ----------
+    f : array_like, shape (N,) or (batch, N)
+        Initial signal(s); never modified.
+    K : Stencil
+    g : Diffusivity or str
+    T : float
+        Stopping time, >= 0.
+    scheme : {"fsi", "fed", "explicit", "implicit"}
+    **options
+        All optional; an option the scheme does not use is an error.
+
+        ``tau``
+            Largest step to use (FSI: inner tau; FED: tau_max). Default: the bound.
+        ``cycles`` (fsi, fed)
+            Number of cycles M; each cycle's length L is the smallest whose cycle reaches
+            T/M (Grewenig et al.'s cycle-time rule), and ``tau = 3 (T/M) / (L(L+1))``.
+            Default ``max(1, min(5, floor(T / (2 tau_bound))))``.
+        ``update`` (fsi, fed)
+            ``"step"`` or ``"cycle"``; default ``"step"`` for FSI (eq. 7), ``"cycle"`` for FED.
+        ``reorder`` (fed)
+            Step order, as in :func:`fed_step_sizes`; default True (Leja).
+        ``iterations`` (implicit)
+            Sweeps per step (maximum); default 100.
+        ``tol`` (implicit)
+            Stop a step when its update is <= tol; default ``1e-3 tau max|K^T Phi(K f)|``
+            (a thousandth of the first step's change).
+        ``contraction`` (implicit)
+            tau as a fraction q in (0, 1) of the contraction bound; default 0.5.
+        ``check_stability``
+            False allows a ``tau`` above the bound.
+
+    Returns
+    -------
+    u : ndarray, same shape as f
+    info : dict
+        ``scheme``, ``T``, ``tau``, ``tau_bound``, ``time`` (the steps' sum),
+        ``block_evaluations`` (per signal), and ``steps`` (explicit, implicit) or
+        ``cycles``, ``cycle_length``, ``update`` (fsi, fed), ``ordering`` (fed),
+        ``iterations``, ``tol``, ``residual``, ``converged`` (implicit).
+
+    Examples
+    --------
+    >>> import numpy as np, pdeblocks
+    >>> f = np.repeat([0.0, 1.0], 100) + 0.05 * np.random.default_rng(0).standard_normal(200)
+    >>> K = pdeblocks.DifferenceOperator([0, 1])            # forward difference, h = 1
+    >>> g = pdeblocks.Diffusivity("perona_malik", 0.1)
+    >>> u, info = pdeblocks.evolve(f, K, g, 50.0)           # FSI: 5 cycles of length 8
+    >>> info["cycles"], info["cycle_length"], info["block_evaluations"]
+    (5, 8, 40)
+    """
+    K = _stencil(K)
+    g = as_diffusivity(g)
+    if not isinstance(scheme, str) or scheme not in SCHEMES:
+        raise PDEBlocksError(f"scheme must be one of {', '.join(SCHEMES)}, got {scheme!r}")
+    check_stability = options.pop("check_stability", True)
+    unknown = sorted(set(options) - set(_OPTION_BITS))
+    if unknown:
+        raise PDEBlocksError(f"unknown option(s) {', '.join(unknown)} (known: {', '.join(_OPTION_BITS)}, "
+                             "check_stability)")
+    arr, batch, n, squeeze = signals(f)
+    T = _float(T, "T")
+    mask = 0
+    for name in options:
+        mask |= _OPTION_BITS[name]
+    tau = _float(options["tau"], "tau") if "tau" in options else 0.0
+    cycles = _int(options["cycles"], "cycles") if "cycles" in options else 0
+    ordering = _ordering_code(options["reorder"]) if "reorder" in options else 0
+    update = _update_code(options["update"]) if "update" in options else 0
+    iterations = _int(options["iterations"], "iterations") if "iterations" in options else 0
+    tol = _float(options["tol"], "tol") if "tol" in options else 0.0
+    contraction = _float(options["contraction"], "contraction") if "contraction" in options else 0.0
+    out = as_output(arr.shape)
+    report = as_output(_REPORT_LENGTH)
+    flags = 0 if check_stability else UNCHECKED
+    call(_evolve, ptr(arr), batch, n, *K._c, *g._c, T, SCHEMES[scheme], mask, tau, cycles, ordering, update,
+         iterations, tol, contraction, flags, ptr(out), ptr(report), report.size)
+    info = {"scheme": scheme, "T": T, "tau": float(report[0]), "tau_bound": float(report[1]),
+            "time": float(report[5]), "block_evaluations": int(report[4])}
+    if scheme in ("fsi", "fed"):
+        info["cycles"] = int(report[2])
+        info["cycle_length"] = int(report[3])
+        info["update"] = "cycle" if report[7] == 1 else "step"
+        if scheme == "fed":
+            info["ordering"] = {v: k for k, v in ORDERINGS.items()}[int(report[6])]
+    else:
+        info["steps"] = int(report[2])
+    if scheme == "implicit":
+        info["iterations"] = int(report[8])
+        info["tol"] = float(report[9])
+        info["residual"] = float(report[10])
+        info["converged"] = info["tol"] == 0 or info["residual"] <= info["tol"]
+    return (out[0] if squeeze else out), info
