@@ -54,6 +54,7 @@ demo: build venv
 
 bench: build venv
 	PYTHONPATH=python $(PY) bench/explicit_step.py
+	PYTHONPATH=python $(PY) bench/schemes.py
 
 clean:
 	rm -rf .build out

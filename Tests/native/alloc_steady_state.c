@@ -51,6 +51,23 @@ static int32_t run_explicit_dxx(int64_t steps) {
     return pdb_explicit(f, 1, N, dxx, 3, -1, PDB_DIFFUSIVITY_WEICKERT, 0.5, 0.05, steps, 0, 0, NULL, 0, out);
 }
 
+static int32_t run_fsi(int64_t cycles) {
+    return pdb_fsi(f, 1, N, fd, 2, 0, PDB_DIFFUSIVITY_PERONA_MALIK, 0.5, 0.2, 10, cycles, PDB_UPDATE_PER_STEP, 0, 0,
+                   NULL, 0, out);
+}
+
+static int32_t run_fed(int64_t cycles) {
+    return pdb_fed(f, 1, N, fd, 2, 0, PDB_DIFFUSIVITY_CHARBONNIER, 0.5, 0.2, 10, cycles, PDB_FED_ORDER_LEJA,
+                   PDB_UPDATE_PER_CYCLE, 0, 0, NULL, 0, out);
+}
+
+static int32_t run_implicit(int64_t steps) {
+    int64_t sweeps;
+    double residual;
+    return pdb_implicit(f, 1, N, fd, 2, 0, PDB_DIFFUSIVITY_PERONA_MALIK, 0.5, 0.1, steps, 4, 0.0, 0, out, &sweeps,
+                        &residual);
+}
+
 static int check(const char *name, scheme_fn fn) {
     fn(1);  /* warm up: one-time runtime initialisation and caches */
     allocations = 0;
@@ -72,5 +89,8 @@ int main(void) {
     int failures = 0;
     failures += check("explicit", run_explicit);
     failures += check("explicit_dxx_weickert", run_explicit_dxx);
+    failures += check("fsi", run_fsi);
+    failures += check("fed", run_fed);
+    failures += check("implicit", run_implicit);
     return failures == 0 ? 0 : 1;
 }
