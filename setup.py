@@ -13,4 +13,5 @@ ROOT = Path(__file__).resolve().parent
 sys.path.insert(0, str(ROOT / "python"))
 import swift_build  # noqa: E402
 
-setup(version=swift_build.version(ROOT), cmdclass=swift_build.commands(ROOT))
+setup(version=swift_build.version(ROOT), cmdclass=swift_build.commands(ROOT),
+      distclass=swift_build.BinaryDistribution)

@@ -15,4 +15,5 @@ sys.path.insert(0, str(HERE))
 import swift_build  # noqa: E402
 
 ROOT = swift_build.check_root(HERE.parent)
-setup(version=swift_build.version(ROOT), cmdclass=swift_build.commands(ROOT))
+setup(version=swift_build.version(ROOT), cmdclass=swift_build.commands(ROOT),
+      distclass=swift_build.BinaryDistribution)

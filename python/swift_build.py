@@ -28,6 +28,7 @@ import shutil
 import subprocess
 from pathlib import Path
 
+from setuptools import Distribution
 from setuptools.command.build_py import build_py as _build_py
 
 try:  # setuptools >= 70.1 ships bdist_wheel; older ones take it from the `wheel` package
@@ -103,7 +104,8 @@ def build_library(root: Path) -> Path:
 
 
 def commands(root: Path) -> dict:
-    """The ``cmdclass`` for ``setup()``: bundles the library and headers, tags the wheel."""
+    """The ``cmdclass`` for ``setup()`` (with ``distclass=BinaryDistribution``): bundles the
+    library and headers, tags the wheel."""
     root = check_root(root.resolve())
 
     class build_py(_build_py):
@@ -130,12 +132,15 @@ def commands(root: Path) -> dict:
         The library is loaded with ctypes, so it does not depend on the Python ABI.
         """
 
-        def finalize_options(self):
-            super().finalize_options()
-            self.root_is_pure = False
-
         def get_tag(self):
             _, _, plat = super().get_tag()
             return "py3", "none", plat
 
     return {"build_py": build_py, "bdist_wheel": bdist_wheel}
+
+
+class BinaryDistribution(Distribution):
+    """A distribution with a native library: built into platlib, installed as a platform wheel."""
+
+    def has_ext_modules(self):
+        return True
