@@ -65,9 +65,3 @@ def rng():
 
 
 DIFFUSIVITY_NAMES = list(pdb.DIFFUSIVITIES)
-
-
-def pytest_configure(config):
-    config.addinivalue_line(
-        "markers", "slow: builds or installs the package (pip, make install, swift build) or starts "
-        "a Dask cluster; part of `make test`, deselect with -m 'not slow'")
