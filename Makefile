@@ -3,12 +3,19 @@
 #   make demo    the main job on a built-in example (denoise a noisy signal; table + PNG)
 #   make test    build everything and run every test (Swift, Python, C)
 #   make bench   benchmarks (ratios against numpy / scipy / plain C, one run)
+#   make install PREFIX=/usr/local   header(s), libpdeblocks.so, lib/pkgconfig/pdeblocks.pc
+#   make wheel   a wheel of the Python package in dist/ (pip install . builds the same)
 #
 # CPU=haswell (default on x86-64: AVX2/FMA, x86-64-v3), CPU=native, or CPU=baseline.
+# The release library links the Swift standard library statically (-static-stdlib): it
+# needs only libc, libm, libstdc++ and libgcc_s, so installed copies and wheels load on
+# machines without the Swift toolchain, with no LD_LIBRARY_PATH.
 
 SWIFT   ?= swift
 PYTHON  ?= python3
 CPU     ?= haswell
+PREFIX  ?= /usr/local
+DESTDIR ?=
 VENV    := .venv
 PY      := $(VENV)/bin/python
 ARCH    := $(shell uname -m)
@@ -23,10 +30,15 @@ else
   CPUFLAGS :=
 endif
 
-RELEASE := $(SWIFT) build -c release $(CPUFLAGS)
+RELEASE := $(SWIFT) build -c release $(CPUFLAGS) -Xswiftc -static-stdlib
 LIB     := .build/release/libpdeblocks.so
+VERSION := $(shell sed -n 's/.*static let string: StaticString = "\(.*\)"/\1/p' Sources/PDEBlocksABI/VersionABI.swift)
 
-.PHONY: all build venv test test-swift test-python demo bench clean
+# Nested builds started by the tests (make install, pip install .) use the same CPU.
+export CPU SWIFT
+export PDEBLOCKS_CPU := $(CPU)
+
+.PHONY: all build venv test test-swift test-python demo bench clean install uninstall wheel
 
 all: build
 
@@ -56,5 +68,25 @@ bench: build venv
 	PYTHONPATH=python $(PY) bench/explicit_step.py
 	PYTHONPATH=python $(PY) bench/schemes.py
 
+# C users: headers, the library and a pkg-config file under $(DESTDIR)$(PREFIX).
+#   cc prog.c $$(pkg-config --cflags --libs pdeblocks)   (Libs carries -Wl,-rpath,$(PREFIX)/lib)
+# pkg-config itself: apt-get install -y pkg-config.
+install: build
+	install -d $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/lib/pkgconfig
+	install -m 644 include/*.h $(DESTDIR)$(PREFIX)/include/
+	install -m 755 $(LIB) $(DESTDIR)$(PREFIX)/lib/libpdeblocks.so
+	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@VERSION@|$(VERSION)|g' pdeblocks.pc.in \
+	    > $(DESTDIR)$(PREFIX)/lib/pkgconfig/pdeblocks.pc
+	@echo "installed pdeblocks $(VERSION) under $(DESTDIR)$(PREFIX); build with:"
+	@echo "  PKG_CONFIG_PATH=$(PREFIX)/lib/pkgconfig cc prog.c \$$(pkg-config --cflags --libs pdeblocks)"
+
+uninstall:
+	rm -f $(addprefix $(DESTDIR)$(PREFIX)/include/,$(notdir $(wildcard include/*.h)))
+	rm -f $(DESTDIR)$(PREFIX)/lib/libpdeblocks.so $(DESTDIR)$(PREFIX)/lib/pkgconfig/pdeblocks.pc
+
+# The Python package as a wheel (builds the library in .build-wheel; see python/swift_build.py).
+wheel:
+	$(PYTHON) -m pip wheel --no-deps --wheel-dir dist .
+
 clean:
-	rm -rf .build out
+	rm -rf .build .build-wheel build dist out

@@ -5,6 +5,9 @@
  * Build (from the repository root, after `make build`):
  *   cc -std=c11 -Iinclude examples/denoise.c -L.build/release -lpdeblocks \
  *      -Wl,-rpath,$PWD/.build/release -lm -o denoise
+ * or against an installed copy (`make install PREFIX=$HOME/.local`):
+ *   PKG_CONFIG_PATH=$HOME/.local/lib/pkgconfig \
+ *   cc -std=c11 examples/denoise.c $(pkg-config --cflags --libs pdeblocks) -lm -o denoise
  */
 #include <math.h>
 #include <stdint.h>

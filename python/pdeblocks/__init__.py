@@ -6,6 +6,7 @@ a Euclidean stability bound, nonmonotone activations from diffusivities, FSI and
 implicit schemes, and multigrid cycles as U-nets. A ctypes wrapper of libpdeblocks.
 """
 from ._lib import PDEBlocksError, UnstableError, NotConvergedError, lib as _lib
+from ._lib import get_include
 from .operators import Stencil, DifferenceOperator
 from .diffusivities import Diffusivity, DIFFUSIVITIES
 from .schemes import stable_tau, explicit
@@ -26,4 +27,5 @@ __all__ = [
     "Stencil", "DifferenceOperator", "Diffusivity", "DIFFUSIVITIES",
     "stable_tau", "explicit",
     "fsi", "fed_step_sizes", "fed", "implicit", "contraction_tau", "evolve",
+    "get_include",
 ]

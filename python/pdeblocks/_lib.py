@@ -5,19 +5,26 @@ through :func:`declare`; calls go through :func:`call`, which raises
 :class:`PDEBlocksError` with the library's message on a nonzero status.
 
 The library is found, in order, at ``$PDEBLOCKS_LIBRARY`` (a path to a build of
-libpdeblocks.so), next to this package (an installed wheel), or in the source
-tree's ``.build/release`` directory.
+libpdeblocks.so; when set it always wins, and a wrong path is an error rather than a
+silent fallback), next to this package (what ``pip install`` bundles), or in the source
+tree's ``.build/release`` directory (``make build``, with ``PYTHONPATH=python``).
 """
 from __future__ import annotations
 
 import ctypes
 import os
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 
 __all__ = ["PDEBlocksError", "lib", "declare", "call", "F64", "I64", "I32", "PTR",
-           "as_input", "as_output", "ptr"]
+           "as_input", "as_output", "ptr", "get_include"]
+
+#: A float64 array, as every function returns.
+FloatArray = npt.NDArray[np.float64]
 
 F64 = ctypes.c_double
 I64 = ctypes.c_int64
@@ -44,7 +51,7 @@ class NotConvergedError(PDEBlocksError):
 _STATUS_CLASSES = {-4: UnstableError, -5: NotConvergedError}
 
 
-def _candidates():
+def _candidates() -> Iterator[Path]:
     env = os.environ.get("PDEBLOCKS_LIBRARY")
     if env:
         yield Path(env)
@@ -55,7 +62,7 @@ def _candidates():
     yield root / ".build" / "release" / "libpdeblocks.so"
 
 
-def _load():
+def _load() -> ctypes.CDLL:
     tried = []
     for path in _candidates():
         tried.append(str(path))
@@ -63,7 +70,8 @@ def _load():
             return ctypes.CDLL(str(path))
     raise ImportError(
         "libpdeblocks.so not found (tried: " + ", ".join(tried) + "); "
-        "build it with `make build` or set PDEBLOCKS_LIBRARY")
+        "install the package with `pip install .` in the repository root, build the library "
+        "with `make build` (source tree, PYTHONPATH=python), or set PDEBLOCKS_LIBRARY")
 
 
 lib = _load()
@@ -71,7 +79,7 @@ lib.pdb_last_error.restype = ctypes.c_char_p
 lib.pdb_last_error.argtypes = []
 
 
-def declare(name: str, *argtypes, restype=I32):
+def declare(name: str, *argtypes: Any, restype: Any = I32) -> Any:
     """Declare the C signature of ``name`` once and return the ctypes function."""
     fn = getattr(lib, name)
     fn.argtypes = list(argtypes)
@@ -79,7 +87,7 @@ def declare(name: str, *argtypes, restype=I32):
     return fn
 
 
-def call(fn, *args) -> None:
+def call(fn: Any, *args: Any) -> None:
     """Call a status-returning entry point; raise :class:`PDEBlocksError` on failure."""
     status = fn(*args)
     if status != 0:
@@ -87,7 +95,7 @@ def call(fn, *args) -> None:
         raise _STATUS_CLASSES.get(status, PDEBlocksError)(message, status)
 
 
-def as_input(a, name: str = "array", ndim=(1, 2)) -> np.ndarray:
+def as_input(a: npt.ArrayLike, name: str = "array", ndim: tuple[int, ...] = (1, 2)) -> FloatArray:
     """A C-contiguous float64 view of ``a`` (zero-copy when it already is one).
 
     Integer and float32 inputs are converted (copied) to float64; complex, object
@@ -101,18 +109,31 @@ def as_input(a, name: str = "array", ndim=(1, 2)) -> np.ndarray:
     return np.ascontiguousarray(arr, dtype=np.float64)
 
 
-def as_output(shape) -> np.ndarray:
+def as_output(shape: int | tuple[int, ...]) -> FloatArray:
     return np.empty(shape, dtype=np.float64)
 
 
-def ptr(arr: np.ndarray | None):
+def ptr(arr: np.ndarray | None) -> int | None:
     """Address of an array's data (None for NULL)."""
     return None if arr is None else arr.ctypes.data
 
 
-def signals(f, name: str = "f"):
+def signals(f: npt.ArrayLike, name: str = "f") -> tuple[FloatArray, int, int, bool]:
     """``(array2d, batch, n, squeeze)`` for a 1-D signal or a (batch, n) array."""
     arr = as_input(f, name)
     squeeze = arr.ndim == 1
     arr2 = arr.reshape(1, -1) if squeeze else arr
     return arr2, arr2.shape[0], arr2.shape[1], squeeze
+
+
+def get_include() -> str:
+    """The directory of the C headers (``pdeblocks.h`` …) matching the loaded library.
+
+    The copy bundled with an installed package, else the source tree's ``include/``.
+    For C extensions built against the library, like ``numpy.get_include()``.
+    """
+    here = Path(__file__).resolve().parent
+    for candidate in (here / "include", here.parent.parent / "include"):
+        if (candidate / "pdeblocks.h").is_file():
+            return str(candidate)
+    raise FileNotFoundError("pdeblocks.h not found next to the package or in the source tree")

@@ -4,8 +4,9 @@ from __future__ import annotations
 import ctypes
 
 import numpy as np
+import numpy.typing as npt
 
-from ._lib import F64, I32, I64, PTR, call, declare, as_input, as_output, ptr, PDEBlocksError, lib
+from ._lib import F64, I32, I64, PTR, FloatArray, call, declare, as_input, as_output, ptr, PDEBlocksError, lib
 
 __all__ = ["Diffusivity", "DIFFUSIVITIES"]
 
@@ -36,7 +37,7 @@ class Diffusivity:
     diffusion block (Theorem 1); for Perona-Malik it is nonmonotone (Sec. 2.5).
     """
 
-    def __init__(self, name: str = "perona_malik", lam: float = 1.0):
+    def __init__(self, name: str = "perona_malik", lam: float = 1.0) -> None:
         if not isinstance(name, str):
             raise PDEBlocksError(f"diffusivity name must be a string, got {type(name).__name__}")
         kind = ctypes.c_int32()
@@ -52,32 +53,36 @@ class Diffusivity:
         self.lipschitz = lip.value
 
     @property
-    def _c(self):
+    def _c(self) -> tuple[int, float]:
         return (self.kind, self.lam)
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return f"Diffusivity({self.name!r}, lam={self.lam})"
 
-    def _eval(self, fn, x, name):
+    def __reduce__(self):
+        # Pickled by name and λ; the receiving process looks the kind up again (Dask workers).
+        return (Diffusivity, (self.name, self.lam))
+
+    def _eval(self, fn, x: npt.ArrayLike, name: str) -> FloatArray | float:
         arr = np.ascontiguousarray(np.asarray(x, dtype=np.float64))
         out = np.empty_like(arr)
         call(fn, *self._c, ptr(arr), arr.size, ptr(out))
         return out if out.ndim else float(out)
 
-    def g(self, s2):
+    def g(self, s2: npt.ArrayLike) -> FloatArray | float:
         """``g(s^2)`` elementwise (``s2 >= 0``)."""
         return self._eval(_g, s2, "s2")
 
-    def flux(self, s):
+    def flux(self, s: npt.ArrayLike) -> FloatArray | float:
         """``Phi(s) = g(s^2) s`` elementwise."""
         return self._eval(_flux, s, "s")
 
-    def flux_derivative(self, s):
+    def flux_derivative(self, s: npt.ArrayLike) -> FloatArray | float:
         """``Phi'(s) = g(s^2) + 2 s^2 g'(s^2)`` elementwise."""
         return self._eval(_dflux, s, "s")
 
 
-def as_diffusivity(g) -> Diffusivity:
+def as_diffusivity(g: Diffusivity | str) -> Diffusivity:
     """Accept a :class:`Diffusivity` or a name."""
     if isinstance(g, Diffusivity):
         return g

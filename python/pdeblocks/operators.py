@@ -4,8 +4,9 @@ from __future__ import annotations
 import ctypes
 
 import numpy as np
+import numpy.typing as npt
 
-from ._lib import F64, I64, PTR, call, declare, as_input, as_output, ptr, signals, PDEBlocksError
+from ._lib import F64, I64, PTR, FloatArray, call, declare, as_input, as_output, ptr, signals, PDEBlocksError
 
 __all__ = ["Stencil", "DifferenceOperator"]
 
@@ -31,7 +32,7 @@ class Stencil:
         Offset of ``w_0`` relative to the output sample.
     """
 
-    def __init__(self, weights, offset: int = 0):
+    def __init__(self, weights: npt.ArrayLike, offset: int = 0) -> None:
         w = as_input(weights, "weights", ndim=(1,))
         if w.size == 0:
             raise PDEBlocksError("stencil has no weights")
@@ -44,35 +45,39 @@ class Stencil:
 
     # C argument triple (weights, length, offset)
     @property
-    def _c(self):
+    def _c(self) -> tuple[int | None, int, int]:
         return (ptr(self.weights), self.weights.size, self.offset)
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return f"Stencil({self.weights.tolist()!r}, offset={self.offset})"
 
-    def __eq__(self, other):
+    def __eq__(self, other: object) -> bool:
         return isinstance(other, Stencil) and self.offset == other.offset and np.array_equal(self.weights, other.weights)
 
-    def __hash__(self):
+    def __hash__(self) -> int:
         return hash((self.weights.tobytes(), self.offset))
 
-    def _map(self, fn, u, name):
+    def __reduce__(self):
+        # Pickled by value and rebuilt (validated) by the constructor, e.g. on Dask workers.
+        return (Stencil, (self.weights.tolist(), self.offset))
+
+    def _map(self, fn, u: npt.ArrayLike, name: str) -> FloatArray:
         arr, batch, n, squeeze = signals(u, name)
         out = as_output(arr.shape)
         call(fn, *self._c, ptr(arr), batch, n, ptr(out))
         return out[0] if squeeze else out
 
-    def apply(self, u) -> np.ndarray:
+    def apply(self, u: npt.ArrayLike) -> FloatArray:
         """``K u`` for a 1-D signal or each row of a (batch, N) array."""
         return self._map(_apply, u, "u")
 
     __call__ = apply
 
-    def adjoint(self, y) -> np.ndarray:
+    def adjoint(self, y: npt.ArrayLike) -> FloatArray:
         """``K^T y`` (exact transpose of :meth:`apply`)."""
         return self._map(_adjoint, y, "y")
 
-    def matrix(self, n: int) -> np.ndarray:
+    def matrix(self, n: int) -> FloatArray:
         """The dense N x N matrix of K (for inspection; N <= 32768)."""
         n = int(n)
         if n <= 0 or n > 1 << 15:
@@ -91,7 +96,7 @@ class Stencil:
         return self._norms[n]
 
 
-def DifferenceOperator(alphas, h: float = 1.0) -> Stencil:
+def DifferenceOperator(alphas: npt.ArrayLike, h: float = 1.0) -> Stencil:
     """The stencil of ``D = sum_m alphas[m] d^m/dx^m`` on grid spacing h (paper Sec. 2.1).
 
     Order-m difference: weights ``(-1)^(m-j) C(m,j) / h^m``, offset ``-floor(m/2)``;

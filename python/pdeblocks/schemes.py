@@ -2,12 +2,14 @@
 from __future__ import annotations
 
 import ctypes
+from typing import Literal, overload
 
 import numpy as np
+import numpy.typing as npt
 
-from ._lib import F64, I32, I64, PTR, call, declare, as_output, ptr, signals, PDEBlocksError
+from ._lib import F64, I32, I64, PTR, FloatArray, call, declare, as_output, ptr, signals, PDEBlocksError
 from .operators import Stencil
-from .diffusivities import as_diffusivity
+from .diffusivities import Diffusivity, as_diffusivity
 
 __all__ = ["stable_tau", "explicit"]
 
@@ -18,18 +20,34 @@ _BOUNDS = {"sup_g": 0, "lipschitz": 1}
 UNCHECKED = 1
 
 
-def _stencil(K) -> Stencil:
+def _stencil(K: object) -> Stencil:
     if isinstance(K, Stencil):
         return K
     raise PDEBlocksError(f"K must be a Stencil, got {type(K).__name__}")
 
 
-def stable_tau(K, g, n: int, bound: str = "sup_g") -> float:
+def stable_tau(K: Stencil, g: Diffusivity | str, n: int, bound: str = "sup_g") -> float:
     """Largest step size with Euclidean stability (Theorem 2) on signals of length n.
 
     ``bound="sup_g"`` gives ``2 / (sup g ||K||_2^2)`` (sharper, valid since the proof
     only needs G(u) <= sup g); ``bound="lipschitz"`` gives the paper's
     ``2 / (L ||K||_2^2)``. Never above the true bound (``||K||^2`` is certified).
+
+    Parameters
+    ----------
+    K : Stencil
+        The discretised operator D (paper eq. 4).
+    g : Diffusivity or str
+        The diffusivity (a name means ``Diffusivity(name)``, lam = 1).
+    n : int
+        Signal length N (``||K||_2`` depends on N through the boundary rows).
+    bound : {"sup_g", "lipschitz"}
+        Which constant bounds the activation.
+
+    Returns
+    -------
+    float
+        The bound on tau; ``inf`` for the zero operator.
     """
     K = _stencil(K)
     g = as_diffusivity(g)
@@ -40,7 +58,14 @@ def stable_tau(K, g, n: int, bound: str = "sup_g") -> float:
     return out.value
 
 
-def explicit(f, K, g, tau: float, steps: int, *, check_stability: bool = True, record_every: int = 0):
+@overload
+def explicit(f: npt.ArrayLike, K: Stencil, g: Diffusivity | str, tau: float, steps: int, *,
+             check_stability: bool = ..., record_every: Literal[0] = ...) -> FloatArray: ...
+@overload
+def explicit(f: npt.ArrayLike, K: Stencil, g: Diffusivity | str, tau: float, steps: int, *,
+             check_stability: bool = ..., record_every: int) -> FloatArray | tuple[FloatArray, FloatArray]: ...
+def explicit(f: npt.ArrayLike, K: Stencil, g: Diffusivity | str, tau: float, steps: int, *,
+             check_stability: bool = True, record_every: int = 0) -> FloatArray | tuple[FloatArray, FloatArray]:
     """Evolve ``u^{k+1} = u^k - tau K^T Phi(K u^k)`` (eq. 4) for ``steps`` steps from ``u^0 = f``.
 
     Each step is one diffusion block (Theorem 1: W1 = K, W2 = -K^T, sigma1 = tau Phi).
@@ -50,11 +75,16 @@ def explicit(f, K, g, tau: float, steps: int, *, check_stability: bool = True, r
     f : array_like, shape (N,) or (batch, N)
         Initial signal(s); never modified. Integer arrays are converted to float64.
     K : Stencil
+        The discretised operator D; K^T discretises D*.
     g : Diffusivity or str
+        The diffusivity g; the activation of each block is ``tau * g.flux``.
     tau : float
         Step size; above ``stable_tau(K, g, N)`` it raises :class:`UnstableError`
         unless ``check_stability=False``.
     steps : int
+        Number of steps (diffusion blocks), >= 0; the stopping time is ``steps * tau``.
+    check_stability : bool
+        Refuse ``tau`` above the bound of Theorem 2 (default).
     record_every : int
         If > 0, also return the states ``u^0, u^r, u^{2r}, ...``.
 

@@ -49,6 +49,7 @@ public enum DiffusivityKind: Int32, CaseIterable, Sendable {
 /// Every flux depends on `s` only through `x = s/λ`, so `Φ′(s) = φ(s/λ)` and the
 /// Lipschitz constant `sup|Φ′|` does not depend on λ.
 public struct Diffusivity: Hashable, Sendable {
+    /// Which `g` (see the table on `DiffusivityKind`).
     public let kind: DiffusivityKind
     /// The contrast parameter λ > 0 (ignored by `.linear`, but still validated).
     public let lambda: Double

@@ -33,7 +33,8 @@ public struct Stencil: Hashable, Sendable {
     @inlinable public var count: Int { weights.count }
 
     /// Index of the sample of a length-`n` signal that the extended index `j` reads
-    /// (half-sample symmetric, 2n-periodic extension).
+    /// (half-sample symmetric, 2n-periodic extension): `mirror(−1−k, n) = k`,
+    /// `mirror(n+k, n) = n−1−k`. Requires `n > 0` (the kernels never call it for empty signals).
     @inlinable
     public static func mirror(_ j: Int, _ n: Int) -> Int {
         let period = 2 * n

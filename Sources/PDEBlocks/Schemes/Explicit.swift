@@ -6,11 +6,23 @@
 /// `StabilityBound`). Larger τ is refused unless `checkStability` is false.
 public enum Explicit {
     /// Evolves a row-major `(batch, n)` block of signals `f` into `out` (which may be
-    /// the same memory as `f`; otherwise they must not overlap).
+    /// the same memory as `f`; otherwise they must not overlap). Each signal evolves
+    /// independently, so a row's result does not depend on the other rows of the batch.
     ///
     /// - Parameters:
+    ///   - f: the initial signals `u^0`, `batch·n` finite values, row-major.
+    ///   - out: receives `u^steps`; `batch·n` values.
+    ///   - batch: number of signals (≥ 1).
+    ///   - n: length of each signal (≥ 2).
+    ///   - stencil: `K`, the discretisation of `D`; its exact transpose discretises `D*`.
+    ///   - diffusivity: `g`; the activation of each block is `τΦ` with `Φ(s) = g(s²)s` (eq. 3).
+    ///   - tau: the step size τ > 0; the stopping time is `steps·τ`.
+    ///   - steps: number of steps (diffusion blocks), ≥ 0; 0 copies `f` into `out`.
+    ///   - checkStability: when true (the default), throws `.unstable` if
+    ///     `τ > stableTau(stencil:diffusivity:n:)` (Theorem 2).
     ///   - recordEvery: when > 0, `history` receives `u^0, u^k, u^{2k}, …` — that is
     ///     `steps / recordEvery + 1` blocks of `batch·n` values, shape `(R, batch, n)`.
+    ///   - history: the buffer for `recordEvery > 0`, of exactly that size; ignored when `recordEvery = 0`.
     /// - Throws: before writing `out` or `history`, on any invalid argument, on a
     ///   non-finite input, or on an unstable τ.
     public static func evolve(

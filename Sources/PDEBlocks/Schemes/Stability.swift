@@ -6,6 +6,7 @@ public enum StabilityBound: Int32, Sendable, CaseIterable {
     /// `τ ≤ 2/(L·‖K‖₂²)` with `L` the Lipschitz constant of Φ — the bound as the paper states it.
     case lipschitz = 1
 
+    /// The snake_case name (`"sup_g"`, `"lipschitz"`), as the Python binding's `bound=` argument spells it.
     public var name: String { self == .supG ? "sup_g" : "lipschitz" }
 }
 
