@@ -125,6 +125,13 @@ int32_t pdb_explicit(const double *f, int64_t batch, int64_t n,
                      int64_t record_every, double *history, int64_t history_length,
                      double *out);
 
+/* ---- Threads ----------------------------------------------------------- */
+/* Rows of a batch are spread over threads, and a single long signal is split
+ * into column ranges per step. Results never depend on the thread count.
+ * threads = 0 restores the default (one per online processor). Process-wide. */
+int32_t pdb_set_threads(int32_t threads);
+int32_t pdb_get_threads(int32_t *threads);
+
 /* ---- Handles ----------------------------------------------------------- */
 /* Stateful objects (multigrid hierarchies, networks) are opaque handles with
  * create/destroy pairs. A handle is a registry key, not a pointer: using a

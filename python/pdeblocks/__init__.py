@@ -11,6 +11,7 @@ from .operators import Stencil, DifferenceOperator
 from .diffusivities import Diffusivity, DIFFUSIVITIES
 from .schemes import stable_tau, explicit
 from .accelerated import fsi, fed_step_sizes, fed, implicit, contraction_tau, evolve
+from .threads import set_num_threads, get_num_threads
 
 
 def _version() -> str:
@@ -27,5 +28,5 @@ __all__ = [
     "Stencil", "DifferenceOperator", "Diffusivity", "DIFFUSIVITIES",
     "stable_tau", "explicit",
     "fsi", "fed_step_sizes", "fed", "implicit", "contraction_tau", "evolve",
-    "get_include",
+    "get_include", "set_num_threads", "get_num_threads",
 ]

@@ -1,3 +1,5 @@
+import Dispatch
+
 /// One evaluation of the diffusion block of Theorem 1 (paper eq. 4):
 ///
 ///     out = base − τ·Kᵀ Φ(K x)
@@ -33,11 +35,14 @@ public struct DiffusionStep: Sendable {
     public static func workLength(n: Int) -> Int { n }
 
     /// `out = base − tau·Kᵀ Φ(K x)` for one signal of length n. `work` holds at least n
-    /// values; `out` may alias `base` but not `x` or `work`.
+    /// values; `out` may alias `base` but not `x` or `work`. With `threads > 1` the
+    /// interior columns are split into that many contiguous ranges computed concurrently
+    /// (each thread with its own chunk buffer inside `work`); every output value is the
+    /// same arithmetic whichever thread computes it, so results do not depend on `threads`.
     @inlinable
     public func apply(
         _ x: UnsafeBufferPointer<Double>, base: UnsafeBufferPointer<Double>, tau: Double,
-        into out: UnsafeMutableBufferPointer<Double>, work: UnsafeMutableBufferPointer<Double>
+        into out: UnsafeMutableBufferPointer<Double>, work: UnsafeMutableBufferPointer<Double>, threads: Int = 1
     ) {
         let n = x.count
         let m = margin(n)
@@ -49,7 +54,20 @@ public struct DiffusionStep: Sendable {
             return
         }
         applyEdges(x, base: base, tau: tau, into: out, work: work, margin: m)
-        applyFusedInterior(x, base: base, tau: tau, into: out, work: work, columns: m..<(n - m))
+        let scratch = DiffusionStep.chunk + stencil.count
+        let parts = max(1, min(threads, (n - 2 * m) / (4 * DiffusionStep.chunk), work.count / scratch))
+        if parts == 1 {
+            applyFusedInterior(x, base: base, tau: tau, into: out, scratch: work.baseAddress!, columns: m..<(n - m))
+            return
+        }
+        let shared = UncheckedSendable((x, base, out, work.baseAddress!))
+        let span = (n - 2 * m + parts - 1) / parts
+        DispatchQueue.concurrentPerform(iterations: parts) { t in
+            let (x, base, out, wk) = shared.value
+            let lo = m + t * span, hi = min(n - m, lo + span)
+            guard lo < hi else { return }
+            applyFusedInterior(x, base: base, tau: tau, into: out, scratch: wk + t * scratch, columns: lo..<hi)
+        }
     }
 
     /// Columns `[0, m) ∪ [n−m, n)`: rows `[0, 2m) ∪ [n−2m, n)` of `y = −τΦ(Kx)` into `work`
@@ -84,21 +102,22 @@ public struct DiffusionStep: Sendable {
         }
     }
 
-    /// Columns in `columns` (all of whose rows are interior rows), fused chunk by chunk.
+    /// Columns in `columns` (all of whose rows are interior rows), fused chunk by chunk;
+    /// `scratch` holds `chunk + q` values.
     @inlinable
     func applyFusedInterior(
         _ x: UnsafeBufferPointer<Double>, base: UnsafeBufferPointer<Double>, tau: Double,
-        into out: UnsafeMutableBufferPointer<Double>, work: UnsafeMutableBufferPointer<Double>, columns: Range<Int>
+        into out: UnsafeMutableBufferPointer<Double>, scratch: UnsafeMutablePointer<Double>, columns: Range<Int>
     ) {
         let q = stencil.count, o = stencil.offset
-        let xb = x.baseAddress!, bb = base.baseAddress!, ob = out.baseAddress!, wk = work.baseAddress!
+        let xb = x.baseAddress!, bb = base.baseAddress!, ob = out.baseAddress!
         stencil.weights.withUnsafeBufferPointer { w in
             var a = columns.lowerBound
             while a < columns.upperBound {
                 let b = min(a + DiffusionStep.chunk, columns.upperBound)
-                // rows r ∈ [r0, r1) feed columns [a, b); y_r stored at work[r] (rows of this chunk only).
+                // rows r ∈ [r0, r1) feed columns [a, b); y_r is stored at scratch[r − r0].
                 let r0 = a - o - (q - 1), r1 = b - o
-                let y = wk + r0
+                let y = scratch
                 let len = r1 - r0
                 let w0 = w[0]
                 let src0 = xb + (r0 + o)
@@ -112,11 +131,11 @@ public struct DiffusionStep: Sendable {
                 // out_c = base_c + Σ_j w_j y_{c−o−j}
                 let cnt = b - a
                 let dst = ob + a, bs = bb + a
-                let yj0 = wk + (a - o)
+                let yj0 = y + (q - 1)  // row a − o
                 for i in 0..<cnt { dst[i] = bs[i] + w0 * yj0[i] }
                 for j in 1..<max(q, 1) {
                     let wj = w[j]
-                    let yj = wk + (a - o - j)
+                    let yj = y + (q - 1 - j)  // row a − o − j
                     for i in 0..<cnt { dst[i] += wj * yj[i] }
                 }
                 a = b

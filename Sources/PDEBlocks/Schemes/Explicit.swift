@@ -40,23 +40,21 @@ public enum Explicit {
             try requireStable(tau: tau, stencil: stencil, diffusivity: diffusivity, n: n, what: "explicit scheme")
         }
         let step = DiffusionStep(stencil: stencil, diffusivity: diffusivity)
-        var work = [Double](repeating: 0, count: 2 * n)
-        work.withUnsafeMutableBufferPointer { work in
+        let inner = Parallelism.threadsForSignal(n: n, batch: batch)
+        Parallelism.forEachRow(batch: batch, n: n, workLength: 2 * n) { b, work in
             let y = UnsafeMutableBufferPointer(rebasing: work[0..<n])
             let spare = UnsafeMutableBufferPointer(rebasing: work[n..<(2 * n)])
-            for b in 0..<batch {
-                let row = SignalLayout.row(out, b, n)
-                SignalLayout.copy(f, row: b, n: n, into: row)
-                recorder.record(row, step: 0, signal: b)
-                // Ping-pong between the output row and a spare row: no copy per step.
-                var (src, dst) = (row, spare)
-                for k in 0..<steps {
-                    step.apply(UnsafeBufferPointer(src), base: UnsafeBufferPointer(src), tau: tau, into: dst, work: y)
-                    swap(&src, &dst)
-                    recorder.record(src, step: k + 1, signal: b)
-                }
-                if src.baseAddress != row.baseAddress { _ = row.update(fromContentsOf: src) }
+            let row = SignalLayout.row(out, b, n)
+            SignalLayout.copy(f, row: b, n: n, into: row)
+            recorder.record(row, step: 0, signal: b)
+            // Ping-pong between the output row and a spare row: no copy per step.
+            var (src, dst) = (row, spare)
+            for k in 0..<steps {
+                step.apply(UnsafeBufferPointer(src), base: UnsafeBufferPointer(src), tau: tau, into: dst, work: y, threads: inner)
+                swap(&src, &dst)
+                recorder.record(src, step: k + 1, signal: b)
             }
+            if src.baseAddress != row.baseAddress { _ = row.update(fromContentsOf: src) }
         }
     }
 

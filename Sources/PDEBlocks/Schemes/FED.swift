@@ -61,34 +61,32 @@ public enum FED {
             try requireStable(tau: tauMax, stencil: stencil, diffusivity: diffusivity, n: n, what: "FED scheme (tau_max)")
         }
         let block = DiffusionStep(stencil: stencil, diffusivity: diffusivity)
+        let inner = Parallelism.threadsForSignal(n: n, batch: batch)
         let frozen = FrozenDiffusivityStep(stencil: stencil, diffusivity: diffusivity)
         let lagged = update == .perCycle
-        var work = [Double](repeating: 0, count: 3 * n)
-        work.withUnsafeMutableBufferPointer { work in
+        Parallelism.forEachRow(batch: batch, n: n, workLength: 3 * n) { b, work in
             let spare = UnsafeMutableBufferPointer(rebasing: work[0..<n])
             let y = UnsafeMutableBufferPointer(rebasing: work[n..<(2 * n)])
             let weights = UnsafeMutableBufferPointer(rebasing: work[(2 * n)..<(3 * n)])
-            for b in 0..<batch {
-                let row = SignalLayout.row(out, b, n)
-                SignalLayout.copy(f, row: b, n: n, into: row)
-                recorder.record(row, step: 0, signal: b)
-                var (src, dst) = (row, spare)  // ping-pong: no copy per step
-                for k in 0..<cycles {
-                    if lagged { frozen.freeze(UnsafeBufferPointer(src), into: weights) }
-                    for tau in taus {
-                        if lagged {
-                            frozen.apply(UnsafeBufferPointer(src), base: UnsafeBufferPointer(src), tau: tau,
-                                         weights: UnsafeBufferPointer(weights), into: dst, work: y)
-                        } else {
-                            block.apply(UnsafeBufferPointer(src), base: UnsafeBufferPointer(src), tau: tau,
-                                        into: dst, work: y)
-                        }
-                        swap(&src, &dst)
+            let row = SignalLayout.row(out, b, n)
+            SignalLayout.copy(f, row: b, n: n, into: row)
+            recorder.record(row, step: 0, signal: b)
+            var (src, dst) = (row, spare)  // ping-pong: no copy per step
+            for k in 0..<cycles {
+                if lagged { frozen.freeze(UnsafeBufferPointer(src), into: weights) }
+                for tau in taus {
+                    if lagged {
+                        frozen.apply(UnsafeBufferPointer(src), base: UnsafeBufferPointer(src), tau: tau,
+                                     weights: UnsafeBufferPointer(weights), into: dst, work: y)
+                    } else {
+                        block.apply(UnsafeBufferPointer(src), base: UnsafeBufferPointer(src), tau: tau,
+                                    into: dst, work: y, threads: inner)
                     }
-                    recorder.record(src, step: k + 1, signal: b)
+                    swap(&src, &dst)
                 }
-                if src.baseAddress != row.baseAddress { _ = row.update(fromContentsOf: src) }
+                recorder.record(src, step: k + 1, signal: b)
             }
+            if src.baseAddress != row.baseAddress { _ = row.update(fromContentsOf: src) }
         }
     }
 }

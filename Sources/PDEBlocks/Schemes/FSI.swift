@@ -43,52 +43,50 @@ public enum FSI {
             try requireStable(tau: tau, stencil: stencil, diffusivity: diffusivity, n: n, what: "FSI scheme")
         }
         let block = DiffusionStep(stencil: stencil, diffusivity: diffusivity)
+        let inner = Parallelism.threadsForSignal(n: n, batch: batch)
         let frozen = FrozenDiffusivityStep(stencil: stencil, diffusivity: diffusivity)
         let lagged = update == .perCycle
         // spare: the second state buffer; y: K x; weights: the frozen g (perCycle only).
-        var work = [Double](repeating: 0, count: 3 * n)
-        work.withUnsafeMutableBufferPointer { work in
+        Parallelism.forEachRow(batch: batch, n: n, workLength: 3 * n) { b, work in
             let spare = UnsafeMutableBufferPointer(rebasing: work[0..<n])
             let y = UnsafeMutableBufferPointer(rebasing: work[n..<(2 * n)])
             let weights = UnsafeMutableBufferPointer(rebasing: work[(2 * n)..<(3 * n)])
-            for b in 0..<batch {
-                let row = SignalLayout.row(out, b, n)
-                SignalLayout.copy(f, row: b, n: n, into: row)
-                recorder.record(row, step: 0, signal: b)
-                // `cur` holds u^{k+ℓ/L}; `old` holds u^{k+(ℓ−1)/L} and is overwritten by
-                // u^{k+(ℓ+1)/L}: two buffers suffice, swapped after every inner step.
-                var (cur, old) = (row, spare)
-                for k in 0..<cycles {
-                    if lagged { frozen.freeze(UnsafeBufferPointer(cur), into: weights) }
-                    for l in 0..<cycleLength {
-                        let a = alpha(l)
-                        if l == 0 {
-                            // u^{k−1/L} = u^k, so the base α·u + (1−α)·u is u itself.
-                            if lagged {
-                                frozen.apply(UnsafeBufferPointer(cur), base: UnsafeBufferPointer(cur), tau: a * tau,
-                                             weights: UnsafeBufferPointer(weights), into: old, work: y)
-                            } else {
-                                block.apply(UnsafeBufferPointer(cur), base: UnsafeBufferPointer(cur), tau: a * tau,
-                                            into: old, work: y)
-                            }
+            let row = SignalLayout.row(out, b, n)
+            SignalLayout.copy(f, row: b, n: n, into: row)
+            recorder.record(row, step: 0, signal: b)
+            // `cur` holds u^{k+ℓ/L}; `old` holds u^{k+(ℓ−1)/L} and is overwritten by
+            // u^{k+(ℓ+1)/L}: two buffers suffice, swapped after every inner step.
+            var (cur, old) = (row, spare)
+            for k in 0..<cycles {
+                if lagged { frozen.freeze(UnsafeBufferPointer(cur), into: weights) }
+                for l in 0..<cycleLength {
+                    let a = alpha(l)
+                    if l == 0 {
+                        // u^{k−1/L} = u^k, so the base α·u + (1−α)·u is u itself.
+                        if lagged {
+                            frozen.apply(UnsafeBufferPointer(cur), base: UnsafeBufferPointer(cur), tau: a * tau,
+                                         weights: UnsafeBufferPointer(weights), into: old, work: y)
                         } else {
-                            // old ← α·cur + (1−α)·old, then old ← old − ατ·KᵀΦ(K cur): eq. (7).
-                            let c = 1 - a
-                            for i in 0..<n { old[i] = a * cur[i] + c * old[i] }
-                            if lagged {
-                                frozen.apply(UnsafeBufferPointer(cur), base: UnsafeBufferPointer(old), tau: a * tau,
-                                             weights: UnsafeBufferPointer(weights), into: old, work: y)
-                            } else {
-                                block.apply(UnsafeBufferPointer(cur), base: UnsafeBufferPointer(old), tau: a * tau,
-                                            into: old, work: y)
-                            }
+                            block.apply(UnsafeBufferPointer(cur), base: UnsafeBufferPointer(cur), tau: a * tau,
+                                        into: old, work: y, threads: inner)
                         }
-                        swap(&cur, &old)
+                    } else {
+                        // old ← α·cur + (1−α)·old, then old ← old − ατ·KᵀΦ(K cur): eq. (7).
+                        let c = 1 - a
+                        for i in 0..<n { old[i] = a * cur[i] + c * old[i] }
+                        if lagged {
+                            frozen.apply(UnsafeBufferPointer(cur), base: UnsafeBufferPointer(old), tau: a * tau,
+                                         weights: UnsafeBufferPointer(weights), into: old, work: y)
+                        } else {
+                            block.apply(UnsafeBufferPointer(cur), base: UnsafeBufferPointer(old), tau: a * tau,
+                                        into: old, work: y, threads: inner)
+                        }
                     }
-                    recorder.record(cur, step: k + 1, signal: b)
+                    swap(&cur, &old)
                 }
-                if cur.baseAddress != row.baseAddress { _ = row.update(fromContentsOf: cur) }
+                recorder.record(cur, step: k + 1, signal: b)
             }
+            if cur.baseAddress != row.baseAddress { _ = row.update(fromContentsOf: cur) }
         }
     }
 }

@@ -74,42 +74,45 @@ public enum Implicit {
             try requireContraction(tau: tau, stencil: stencil, diffusivity: diffusivity, n: n)
         }
         let block = DiffusionStep(stencil: stencil, diffusivity: diffusivity)
-        var report = Report(sweeps: 0, residual: 0, tolerance: tolerance)
-        var work = [Double](repeating: 0, count: 3 * n)
-        work.withUnsafeMutableBufferPointer { work in
-            let y = UnsafeMutableBufferPointer(rebasing: work[0..<n])
-            var xa = UnsafeMutableBufferPointer(rebasing: work[n..<(2 * n)])
-            var xb = UnsafeMutableBufferPointer(rebasing: work[(2 * n)..<(3 * n)])
-            for b in 0..<batch {
-                let row = SignalLayout.row(out, b, n)
-                SignalLayout.copy(f, row: b, n: n, into: row)
-                var uk = row
-                var sweeps = 0
-                for _ in 0..<steps {
-                    // Sweep 1 from x_0 = u^k: one explicit step, into xa.
-                    block.apply(UnsafeBufferPointer(uk), base: UnsafeBufferPointer(uk), tau: tau, into: xa, work: y)
-                    var update = maxDifference(xa, uk)
-                    var l = 1
-                    while l < iterations && !(tolerance > 0 && update <= tolerance) {
-                        block.apply(UnsafeBufferPointer(xa), base: UnsafeBufferPointer(uk), tau: tau, into: xb, work: y)
-                        update = maxDifference(xb, xa)
-                        swap(&xa, &xb)
-                        l += 1
+        let inner = Parallelism.threadsForSignal(n: n, batch: batch)
+        // Per-row results, reduced after the (possibly parallel) rows: max sweeps, max residual.
+        var rowSweeps = [Int](repeating: 0, count: batch)
+        var rowResidual = [Double](repeating: 0, count: batch)
+        rowSweeps.withUnsafeMutableBufferPointer { rowSweeps in
+            rowResidual.withUnsafeMutableBufferPointer { rowResidual in
+                Parallelism.forEachRow(batch: batch, n: n, workLength: 3 * n) { b, work in
+                    let y = UnsafeMutableBufferPointer(rebasing: work[0..<n])
+                    var xa = UnsafeMutableBufferPointer(rebasing: work[n..<(2 * n)])
+                    var xb = UnsafeMutableBufferPointer(rebasing: work[(2 * n)..<(3 * n)])
+                    let row = SignalLayout.row(out, b, n)
+                    SignalLayout.copy(f, row: b, n: n, into: row)
+                    var uk = row
+                    var sweeps = 0
+                    var residual = 0.0
+                    for _ in 0..<steps {
+                        // Sweep 1 from x_0 = u^k: one explicit step, into xa.
+                        block.apply(UnsafeBufferPointer(uk), base: UnsafeBufferPointer(uk), tau: tau, into: xa, work: y, threads: inner)
+                        var update = maxDifference(xa, uk)
+                        var l = 1
+                        while l < iterations && !(tolerance > 0 && update <= tolerance) {
+                            block.apply(UnsafeBufferPointer(xa), base: UnsafeBufferPointer(uk), tau: tau, into: xb, work: y, threads: inner)
+                            update = maxDifference(xb, xa)
+                            swap(&xa, &xb)
+                            l += 1
+                        }
+                        sweeps += l
+                        if update.isNaN || update > residual { residual = update }  // a NaN sticks
+                        // u^{k+1} = xa; the old u^k buffer becomes scratch (no copy).
+                        swap(&uk, &xa)
                     }
-                    sweeps += l
-                    if update.isNaN || update > report.residual { report.residual = update }  // a NaN sticks
-                    // u^{k+1} = xa; the old u^k buffer becomes scratch (no copy).
-                    swap(&uk, &xa)
-                }
-                report.sweeps = max(report.sweeps, sweeps)
-                if uk.baseAddress != row.baseAddress {
-                    _ = row.update(fromContentsOf: uk)
-                    // Give the row's memory back to the scratch set so the next signal
-                    // starts with three scratch buffers outside `out`.
-                    if xa.baseAddress == row.baseAddress { xa = uk } else { xb = uk }
+                    if uk.baseAddress != row.baseAddress { _ = row.update(fromContentsOf: uk) }
+                    rowSweeps[b] = sweeps
+                    rowResidual[b] = residual
                 }
             }
         }
+        var report = Report(sweeps: rowSweeps.max() ?? 0, residual: 0, tolerance: tolerance)
+        for r in rowResidual where r.isNaN || r > report.residual { report.residual = r }
         return report
     }
 

@@ -1,0 +1,25 @@
+"""Thread count of the library (process-wide)."""
+from __future__ import annotations
+
+import ctypes
+
+from ._lib import I32, PTR, call, declare
+
+__all__ = ["set_num_threads", "get_num_threads"]
+
+_set = declare("pdb_set_threads", I32)
+_get = declare("pdb_get_threads", PTR)
+
+
+def set_num_threads(threads: int) -> None:
+    """Use ``threads`` threads for batches (rows split across threads) and for single long
+    signals (columns split per step); 0 restores the default, one per processor.
+    Results are bitwise identical for every thread count. The calls release the GIL."""
+    call(_set, int(threads))
+
+
+def get_num_threads() -> int:
+    """The number of threads the library uses."""
+    out = ctypes.c_int32()
+    call(_get, ctypes.addressof(out))
+    return out.value
