@@ -95,12 +95,17 @@ def call(fn: Any, *args: Any) -> None:
         raise _STATUS_CLASSES.get(status, PDEBlocksError)(message, status)
 
 
+_F64 = np.dtype(np.float64)
+
+
 def as_input(a: npt.ArrayLike, name: str = "array", ndim: tuple[int, ...] = (1, 2)) -> FloatArray:
     """A C-contiguous float64 view of ``a`` (zero-copy when it already is one).
 
     Integer and float32 inputs are converted (copied) to float64; complex, object
     and boolean inputs are refused, as are arrays of other dimensions.
     """
+    if type(a) is np.ndarray and a.dtype == _F64 and a.flags.c_contiguous and a.ndim in ndim:
+        return a  # the common case, without conversions (keeps small calls cheap)
     arr = np.asarray(a)
     if arr.dtype.kind not in "fiu":
         raise PDEBlocksError(f"{name} must be a real numeric array, got dtype {arr.dtype}")

@@ -51,10 +51,8 @@ class Diffusivity:
         self.sup_g = sup.value
         #: Lipschitz constant ``L = sup |Phi'|`` of the flux (computed by the library)
         self.lipschitz = lip.value
-
-    @property
-    def _c(self) -> tuple[int, float]:
-        return (self.kind, self.lam)
+        #: C argument pair (kind, lambda)
+        self._c: tuple[int, float] = (self.kind, self.lam)
 
     def __repr__(self) -> str:
         return f"Diffusivity({self.name!r}, lam={self.lam})"

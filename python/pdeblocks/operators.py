@@ -42,11 +42,9 @@ class Stencil:
         self.weights.flags.writeable = False
         self.offset = int(offset)
         self._norms: dict[int, float] = {}
-
-    # C argument triple (weights, length, offset)
-    @property
-    def _c(self) -> tuple[int | None, int, int]:
-        return (ptr(self.weights), self.weights.size, self.offset)
+        # C argument triple (weights, length, offset); the weights array is immutable and
+        # owned by self, so its address stays valid for the object's life.
+        self._c: tuple[int | None, int, int] = (ptr(self.weights), self.weights.size, self.offset)
 
     def __repr__(self) -> str:
         return f"Stencil({self.weights.tolist()!r}, offset={self.offset})"

@@ -21,26 +21,35 @@ extension Stencil {
     /// cached per (stencil, n) for the life of the process.
     public func normSquared(n: Int) throws -> Double {
         try Check.positive(n, "n")
-        let key = NormCacheKey(stencil: self, n: n)
-        if let cached = normCache.withLock({ $0[key] }) { return cached }
-        let value = GramBand(stencil: self, n: n).largestEigenvalueUpperBound()
-        normCache.withLock { cache in
-            if cache.count >= 256 { cache.removeAll(keepingCapacity: true) }
-            cache[key] = value
+        return cachedNorm(NormCacheKey(stencil: self, n: n, exact: true)) {
+            GramBand(stencil: self, n: n).largestEigenvalueUpperBound()
         }
-        return value
     }
 
     /// A cheap upper bound of `‖K‖₂²` (Gershgorin on `KᵀK`); never below the true value,
     /// usually within a factor 2. Used to accept step sizes without the exact norm.
     public func normSquaredUpperBound(n: Int) throws -> Double {
         try Check.positive(n, "n")
-        return GramBand(stencil: self, n: n).gershgorinBound()
+        return cachedNorm(NormCacheKey(stencil: self, n: n, exact: false)) {
+            GramBand(stencil: self, n: n).gershgorinBound()
+        }
     }
 }
 
-private struct NormCacheKey: Hashable { let stencil: Stencil; let n: Int }
+/// Norms are cached per (stencil, n, kind) for the life of the process (at most 256
+/// entries; the cache is emptied when full), so repeated calls skip the O(n) work.
+private struct NormCacheKey: Hashable { let stencil: Stencil; let n: Int; let exact: Bool }
 private let normCache = Mutex<[NormCacheKey: Double]>([:])
+
+private func cachedNorm(_ key: NormCacheKey, _ compute: () -> Double) -> Double {
+    if let cached = normCache.withLock({ $0[key] }) { return cached }
+    let value = compute()
+    normCache.withLock { cache in
+        if cache.count >= 256 { cache.removeAll(keepingCapacity: true) }
+        cache[key] = value
+    }
+    return value
+}
 
 /// The banded Gram matrix `A = KᵀK` of a mirrored stencil, stored as one Toeplitz
 /// row for the interior plus explicit lower-band rows near the two boundaries.

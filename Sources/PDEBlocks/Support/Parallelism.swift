@@ -15,8 +15,8 @@ import Synchronization
 public enum Parallelism {
     private static let configured = Atomic<Int>(0)
 
-    /// The number of online processors.
-    public static var available: Int { max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))) }
+    /// The number of online processors (read once: `sysconf` reads a file each call).
+    public static let available: Int = max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
 
     /// Threads used by the schemes (default: `available`). Setting 0 restores the default.
     public static var threads: Int {
