@@ -65,8 +65,7 @@ demo: build venv
 	PYTHONPATH=python $(PY) examples/denoise_demo.py
 
 bench: build venv
-	PYTHONPATH=python $(PY) bench/explicit_step.py
-	PYTHONPATH=python $(PY) bench/schemes.py
+	PYTHONPATH=python $(PY) bench/suite.py
 
 # C users: headers, the library and a pkg-config file under $(DESTDIR)$(PREFIX).
 #   cc prog.c $$(pkg-config --cflags --libs pdeblocks)   (Libs carries -Wl,-rpath,$(PREFIX)/lib)

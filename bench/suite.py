@@ -1,0 +1,180 @@
+"""The benchmark suite: every figure measured side by side in one run, printed as a
+table and written as JSON (out/bench.json) so versions can be compared.
+
+Sections
+  explicit   explicit Perona-Malik step, ns/sample: library via Python and via its C
+             entry point, numpy vectorised, a plain C loop (-O3, scalar libm exp); ratios
+  threads    N = 1e7 single signal and a (64, 4096) batch: 1 vs 2 threads
+  overhead   Python call overhead for N = 64 (Python call minus C call of the same step)
+  schemes    FSI/FED vs explicit to a stopping time (bench/schemes.py, small N)
+  multigrid  multigrid and banded solves vs scipy / PyAMG (bench/multigrid.py), if present
+  layers     network forward/backward throughput (bench/layers.py), if present
+
+Usage: PYTHONPATH=python python bench/suite.py [--quick] [--sections explicit threads ...]
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+import pdeblocks as pdb
+from pdeblocks._lib import lib
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from explicit_step import numpy_step, best_of  # noqa: E402
+
+ROWS: list[dict] = []
+
+
+def row(section, case, measure, value, unit):
+    ROWS.append({"section": section, "case": case, "measure": measure, "value": value, "unit": unit})
+    print(f"  {section:<10}{case:<34}{measure:<26}{value:>12.4g} {unit}", flush=True)
+
+
+def build_c(tmp: Path) -> Path:
+    cc = shutil.which("cc") or shutil.which("gcc")
+    libdir = Path(lib._name).parent
+    exe = tmp / "explicit_c"
+    march = ["-march=haswell"] if platform.machine() == "x86_64" else []
+    subprocess.run([cc, "-O3", *march, f"-I{ROOT / 'include'}", str(ROOT / "bench/explicit_c.c"), f"-L{libdir}",
+                    "-lpdeblocks", f"-Wl,-rpath,{libdir}", "-lm", "-o", str(exe)], check=True)
+    return exe
+
+
+def section_explicit(exe: Path, sizes):
+    K = pdb.DifferenceOperator([0, 1])
+    lam = 0.1
+    g = pdb.Diffusivity("perona_malik", lam)
+    for n in sizes:
+        steps = max(5, 20_000_000 // n)
+        rng = np.random.default_rng(0)
+        f = np.cumsum(rng.standard_normal(n)) / np.sqrt(n)
+        tau = pdb.stable_tau(K, g, n)
+        pdb.set_num_threads(1)
+        t_py = best_of(lambda: pdb.explicit(f, K, g, tau, steps), 3) / (steps * n)
+        np_steps = max(1, steps // 4)
+
+        def numpy_run():
+            u = f
+            for _ in range(np_steps):
+                u = numpy_step(u, tau, lam)
+        t_np = best_of(numpy_run, 3) / (np_steps * n)
+        out = subprocess.run([str(exe), str(n), str(steps), "1"], capture_output=True, text=True, check=True).stdout
+        _, plain_ns, lib_ns, diff = out.split()
+        case = f"N={n:.0e}"
+        row("explicit", case, "lib via Python", t_py * 1e9, "ns/sample")
+        row("explicit", case, "lib via C", float(lib_ns), "ns/sample")
+        row("explicit", case, "numpy vectorised", t_np * 1e9, "ns/sample")
+        row("explicit", case, "plain C loop -O3", float(plain_ns), "ns/sample")
+        row("explicit", case, "numpy / lib (Python)", t_np / t_py, "x")
+        row("explicit", case, "plain C / lib (C)", float(plain_ns) / float(lib_ns), "x")
+        assert float(diff) < 1e-10, f"library and plain C loop disagree by {diff}"
+    pdb.set_num_threads(0)
+
+
+def section_threads(exe: Path, quick: bool):
+    n = 10**6 if quick else 10**7
+    times = {}
+    for t in (1, 2):
+        out = subprocess.run([str(exe), str(n), "5" if quick else "10", str(t)], capture_output=True, text=True,
+                             check=True).stdout
+        times[t] = float(out.split()[2])
+        row("threads", f"single signal N={n:.0e}", f"{t} thread(s)", times[t], "ns/sample")
+    row("threads", f"single signal N={n:.0e}", "speed-up 2 vs 1", times[1] / times[2], "x")
+    K = pdb.DifferenceOperator([0, 1])
+    g = pdb.Diffusivity("perona_malik", 0.1)
+    F = np.cumsum(np.random.default_rng(1).standard_normal((64, 4096)), axis=1) / 64
+    tau = pdb.stable_tau(K, g, 4096)
+    bt = {}
+    for t in (1, 2):
+        pdb.set_num_threads(t)
+        bt[t] = best_of(lambda: pdb.explicit(F, K, g, tau, 50), 3) / (50 * F.size)
+        row("threads", "batch (64, 4096)", f"{t} thread(s)", bt[t] * 1e9, "ns/sample")
+    row("threads", "batch (64, 4096)", "speed-up 2 vs 1", bt[1] / bt[2], "x")
+    pdb.set_num_threads(0)
+
+
+def section_overhead():
+    import ctypes
+    n = 64
+    f = np.random.default_rng(2).standard_normal(n)
+    K = pdb.DifferenceOperator([0, 1])
+    g = pdb.Diffusivity("perona_malik", 0.5)
+    tau = pdb.stable_tau(K, g, n)
+    out = np.empty(n)
+    fn = lib.pdb_explicit  # declared by pdeblocks.schemes
+    w = K.weights
+    args = (f.ctypes.data, 1, n, w.ctypes.data, 2, 0, g.kind, g.lam, tau, 1, 0, 0, None, 0, out.ctypes.data)
+    reps = 20000
+
+    def c_call():
+        for _ in range(reps):
+            fn(*args)
+
+    def py_call():
+        for _ in range(reps):
+            pdb.explicit(f, K, g, tau, 1)
+    t_c = best_of(c_call, 5) / reps
+    t_py = best_of(py_call, 5) / reps
+    row("overhead", "explicit, N=64, 1 step", "C entry (via ctypes)", t_c * 1e6, "us")
+    row("overhead", "explicit, N=64, 1 step", "pdeblocks.explicit", t_py * 1e6, "us")
+    row("overhead", "explicit, N=64, 1 step", "wrapper overhead", (t_py - t_c) * 1e6, "us")
+
+
+def run_script(section, script, args):
+    path = ROOT / "bench" / script
+    if not path.exists():
+        print(f"  {section:<10}(skipped: {script} not present)")
+        return
+    t0 = time.perf_counter()
+    res = subprocess.run([sys.executable, str(path), *args], capture_output=True, text=True,
+                         env={**os.environ, "PYTHONPATH": str(ROOT / "python")})
+    print("\n".join("    " + line for line in res.stdout.splitlines()))
+    ROWS.append({"section": section, "case": script, "measure": "output", "value": res.stdout,
+                 "unit": "text", "seconds": time.perf_counter() - t0, "returncode": res.returncode})
+    if res.returncode:
+        print(res.stderr)
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--quick", action="store_true", help="small sizes (for a smoke test)")
+    ap.add_argument("--sections", nargs="+",
+                    default=["explicit", "threads", "overhead", "schemes", "multigrid", "layers"])
+    ap.add_argument("--json", default=str(ROOT / "out" / "bench.json"))
+    args = ap.parse_args(argv)
+    print(f"PDEBlocks {pdb.__version__} benchmark suite on {platform.processor() or platform.machine()}, "
+          f"{os.cpu_count()} cores; numpy {np.__version__}")
+    with tempfile.TemporaryDirectory() as tmp:
+        exe = build_c(Path(tmp))
+        if "explicit" in args.sections:
+            section_explicit(exe, [1000, 10_000] if args.quick else [1000, 10_000, 10**6, 10**7])
+        if "threads" in args.sections:
+            section_threads(exe, args.quick)
+    if "overhead" in args.sections:
+        section_overhead()
+    if "schemes" in args.sections:
+        run_script("schemes", "schemes.py", ["--n", "2000" if args.quick else "20000", "--steps", "10000"])
+    if "multigrid" in args.sections:
+        run_script("multigrid", "multigrid.py", ["--quick"] if args.quick else [])
+    if "layers" in args.sections:
+        run_script("layers", "layers.py", ["--quick"] if args.quick else [])
+    Path(args.json).parent.mkdir(parents=True, exist_ok=True)
+    Path(args.json).write_text(json.dumps({"version": pdb.__version__, "machine": platform.machine(),
+                                           "rows": ROWS}, indent=1))
+    print(f"JSON written to {args.json}")
+
+
+if __name__ == "__main__":
+    main()
