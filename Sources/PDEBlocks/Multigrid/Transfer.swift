@@ -1,0 +1,280 @@
+/// How a multigrid hierarchy builds its transfer operators.
+public enum TransferKind: Int32, Sendable, CaseIterable {
+    /// Chosen from the matrix: the grid's linear transfer (`.vertex` for a `.vertex`
+    /// grid, `.cell` for a `.cell` grid) when the coefficients are smooth — neighbouring
+    /// rows' off-diagonal sums differ by at most a factor `TransferKind.smoothContrast` —
+    /// and `.matrixDependent` otherwise (jumping coefficients, or no grid information).
+    case automatic = 0
+    /// Vertex-centred: coarse unknowns are the odd fine unknowns; linear interpolation,
+    /// full weighting `R = ½Pᵀ` (stencil `[¼ ½ ¼]`). For Dirichlet problems.
+    case vertex = 1
+    /// Cell-centred: coarse cell `J` is fine cells `2J, 2J+1`; linear interpolation
+    /// `¾, ¼` from the two nearest coarse cells (mirrored at the boundary, so constants
+    /// are reproduced), `R = ½Pᵀ`. For mirrored (reflecting) boundaries.
+    case cell = 2
+    /// Vertex coarsening with operator-induced interpolation as in black-box multigrid
+    /// (Dendy 1982): an F-unknown takes from its coarse neighbours the weights that make
+    /// its own row of `A` hold exactly, `P = −(lumped a_{i,left}, a_{i,right})/a_ii`, so the
+    /// interpolant follows coefficient jumps; `R = ½ Qᵀ` with `Q` built alike from `Aᵀ`.
+    case matrixDependent = 3
+
+    /// The snake_case name used by Python and C (`"auto"`, `"vertex"`, `"cell"`, `"matrix"`).
+    public var name: String {
+        switch self {
+        case .automatic: "auto"
+        case .vertex: "vertex"
+        case .cell: "cell"
+        case .matrixDependent: "matrix"
+        }
+    }
+
+    /// The largest ratio of neighbouring rows' off-diagonal sums for which `.automatic`
+    /// still uses linear interpolation.
+    public static let smoothContrast = 4.0
+}
+
+/// Which fine unknowns the coarse unknowns stand for.
+public enum Coarsening: Sendable {
+    /// Coarse unknown `J` is fine unknown `2J + 1` (the odd fine unknowns); `⌊n/2⌋` of them.
+    case vertex
+    /// Coarse cell `J` is the union of fine cells `2J` and `2J + 1`; `⌈n/2⌉` of them.
+    case cell
+
+    /// Number of coarse unknowns for `n` fine ones.
+    public func coarseCount(_ n: Int) -> Int { self == .vertex ? n / 2 : (n + 1) / 2 }
+}
+
+/// The prolongation `P` (`n × n_c`) and restriction `R = s·Qᵀ` between one level and
+/// the next coarser one.
+///
+/// Every row `i` of `P` (and of `Q`) has at most two entries, in the adjacent coarse
+/// columns `lo(i) = ⌊(i − 2 + (i mod 2))/2⌋` and `lo(i) + 1`:
+///
+///     P[i][lo(i)] = p[2i],  P[i][lo(i)+1] = p[2i+1],
+///
+/// where a column outside `0 ..< n_c` has weight 0. (For vertex coarsening the odd
+/// rows are the coarse unknowns themselves: `p = (1, 0)`.) Restriction is
+/// `(R r)_J = s·Σ_i Q[i][J] r_i`; the scale `s = ½` makes `R A P` of the 1D Poisson
+/// matrix the Poisson matrix of spacing `2h`, and cancels out of the coarse-grid
+/// correction `P (R A P)⁻¹ R`.
+public struct Transfer: Sendable, Equatable {
+    /// Fine and coarse sizes.
+    public let fine: Int
+    public let coarse: Int
+    public let coarsening: Coarsening
+    /// The kind that built it (`.vertex`, `.cell` or `.matrixDependent`).
+    public let kind: TransferKind
+    /// Prolongation weights, two per fine row.
+    var p: [Double]
+    /// Restriction pattern weights, two per fine row (`R = scale·Qᵀ`).
+    var q: [Double]
+    /// The restriction scale `s`.
+    public let scale: Double
+
+    /// The lower coarse column of fine row `i` (may be −1).
+    static func lowColumn(_ i: Int) -> Int { (i - 2 + (i & 1)) >> 1 }
+
+    private init(fine: Int, coarsening: Coarsening, kind: TransferKind) throws {
+        try Check.atLeast(fine, 2, "number of unknowns to coarsen")
+        self.fine = fine
+        self.coarse = coarsening.coarseCount(fine)
+        self.coarsening = coarsening
+        self.kind = kind
+        self.p = [Double](repeating: 0, count: 2 * fine)
+        self.q = p
+        self.scale = 0.5
+    }
+
+    /// Vertex-centred linear interpolation and full weighting (Dirichlet boundaries).
+    public static func vertexLinear(fine n: Int) throws -> Transfer {
+        var t = try Transfer(fine: n, coarsening: .vertex, kind: .vertex)
+        for i in 0..<n {
+            if i & 1 == 1 {
+                t.p[2 * i] = 1
+            } else {
+                let lo = Transfer.lowColumn(i)
+                t.p[2 * i] = lo >= 0 ? 0.5 : 0
+                t.p[2 * i + 1] = lo + 1 < t.coarse ? 0.5 : 0
+            }
+        }
+        t.q = t.p
+        return t
+    }
+
+    /// Cell-centred linear interpolation (mirrored boundaries) and `R = ½Pᵀ`.
+    public static func cellLinear(fine n: Int) throws -> Transfer {
+        var t = try Transfer(fine: n, coarsening: .cell, kind: .cell)
+        for i in 0..<n {
+            let lo = Transfer.lowColumn(i)
+            // even rows lean on the right column (their own cell), odd rows on the left
+            var (wLo, wHi) = i & 1 == 0 ? (0.25, 0.75) : (0.75, 0.25)
+            if lo < 0 { (wLo, wHi) = (0, 1) }  // mirrored: e_{−1} = e_0
+            if lo + 1 >= t.coarse { (wLo, wHi) = (1, 0) }  // mirrored: e_{nc} = e_{nc−1}
+            t.p[2 * i] = wLo
+            t.p[2 * i + 1] = wHi
+        }
+        t.q = t.p
+        return t
+    }
+
+    /// Operator-induced (black-box) interpolation for `A`, restriction from `Aᵀ`.
+    /// Requires a nonzero diagonal (checked by the hierarchy).
+    public static func matrixDependent(_ A: BandedMatrix) throws -> Transfer {
+        var t = try Transfer(fine: A.n, coarsening: .vertex, kind: .matrixDependent)
+        t.updateMatrixDependentWeights(A)
+        return t
+    }
+
+    /// Recomputes the black-box weights for a matrix of the same shape (no allocation).
+    mutating func updateMatrixDependentWeights(_ A: BandedMatrix) {
+        let n = fine, kl = A.lower, ku = A.upper, w = A.width, nc = coarse
+        A.band.withUnsafeBufferPointer { a in
+            p.withUnsafeMutableBufferPointer { p in
+                q.withUnsafeMutableBufferPointer { q in
+                    for i in 0..<n {
+                        if i & 1 == 1 {
+                            p[2 * i] = 1
+                            p[2 * i + 1] = 0
+                            q[2 * i] = 1
+                            q[2 * i + 1] = 0
+                            continue
+                        }
+                        let lo = Transfer.lowColumn(i)
+                        let diag = a[i * w + kl]
+                        var rowLeft = 0.0, rowRight = 0.0, colLeft = 0.0, colRight = 0.0
+                        for d in 1...max(1, max(kl, ku)) {
+                            if d <= kl && i - d >= 0 {
+                                rowLeft += a[i * w - d + kl]  // A[i][i−d]
+                                colLeft += a[(i - d) * w + d + kl]  // A[i−d][i]
+                            }
+                            if d <= ku && i + d < n {
+                                rowRight += a[i * w + d + kl]  // A[i][i+d]
+                                colRight += a[(i + d) * w - d + kl]  // A[i+d][i]
+                            }
+                        }
+                        let hasLo = lo >= 0, hasHi = lo + 1 < nc
+                        p[2 * i] = hasLo ? -rowLeft / diag : 0
+                        p[2 * i + 1] = hasHi ? -rowRight / diag : 0
+                        q[2 * i] = hasLo ? -colLeft / diag : 0
+                        q[2 * i + 1] = hasHi ? -colRight / diag : 0
+                    }
+                }
+            }
+        }
+    }
+
+    // MARK: - Applying
+
+    /// `x += P e` (`e` of length `coarse`, `x` of length `fine`).
+    public func prolongAdd(_ e: UnsafeBufferPointer<Double>, into x: UnsafeMutableBufferPointer<Double>) {
+        p.withUnsafeBufferPointer { pw in
+            Transfer.prolongAdd(pw.baseAddress!, fine: fine, coarse: coarse, e.baseAddress!, into: x.baseAddress!)
+        }
+    }
+
+    static func prolongAdd(
+        _ p: UnsafePointer<Double>, fine n: Int, coarse nc: Int, _ e: UnsafePointer<Double>,
+        into x: UnsafeMutablePointer<Double>
+    ) {
+        @inline(__always) func checked(_ i: Int) {
+            let lo = Transfer.lowColumn(i)
+            var s = 0.0
+            if lo >= 0 { s += p[2 * i] * e[lo] }
+            if lo + 1 < nc { s += p[2 * i + 1] * e[lo + 1] }
+            x[i] += s
+        }
+        // rows 2J, 2J+1 for J = 1 ..< nc−1 read e[J−1 … J+1], all in range
+        let pairs = max(1, nc - 1)
+        for i in 0..<min(n, 2) { checked(i) }
+        if pairs > 1 {
+            for J in 1..<pairs {
+                let i = 2 * J
+                let em = e[J - 1], e0 = e[J], ep = e[J + 1]
+                x[i] += p[2 * i] * em + p[2 * i + 1] * e0
+                x[i + 1] += p[2 * i + 2] * e0 + p[2 * i + 3] * ep
+            }
+        }
+        for i in max(2, 2 * pairs)..<n { checked(i) }
+    }
+
+    /// `c = R r` (`r` of length `fine`, `c` of length `coarse`).
+    public func restrict(_ r: UnsafeBufferPointer<Double>, into c: UnsafeMutableBufferPointer<Double>) {
+        q.withUnsafeBufferPointer { qw in
+            Transfer.restrict(qw.baseAddress!, scale: scale, fine: fine, coarse: coarse, r.baseAddress!, into: c.baseAddress!)
+        }
+    }
+
+    static func restrict(
+        _ q: UnsafePointer<Double>, scale s: Double, fine n: Int, coarse nc: Int, _ r: UnsafePointer<Double>,
+        into c: UnsafeMutablePointer<Double>
+    ) {
+        // (R r)_J = s·(Q[2J−1][J] r_{2J−1} + Q[2J][J] r_{2J} + Q[2J+1][J] r_{2J+1} + Q[2J+2][J] r_{2J+2}),
+        // where rows 2J−1, 2J have J as their upper column and rows 2J+1, 2J+2 as their lower one.
+        @inline(__always) func checked(_ J: Int) {
+            var t = 0.0
+            for i in (2 * J - 1)...(2 * J + 2) where i >= 0 && i < n {
+                t += i <= 2 * J ? q[2 * i + 1] * r[i] : q[2 * i] * r[i]
+            }
+            c[J] = s * t
+        }
+        let last = (n - 3) / 2  // largest J with 2J + 2 ≤ n − 1
+        if last < 1 {
+            for J in 0..<nc { checked(J) }
+            return
+        }
+        checked(0)
+        for J in 1...last {
+            let i = 2 * J
+            c[J] = s * ((q[2 * i - 1] * r[i - 1] + q[2 * i + 1] * r[i]) + (q[2 * i + 2] * r[i + 1] + q[2 * i + 4] * r[i + 2]))
+        }
+        for J in (last + 1)..<nc { checked(J) }
+    }
+
+    // MARK: - Dense forms (for inspection and tests)
+
+    /// The dense prolongation `P`, row-major `fine × coarse`.
+    public func prolongationMatrix() -> [Double] { denseForm(p, scale: 1, transpose: false) }
+
+    /// The dense restriction `R = s·Qᵀ`, row-major `coarse × fine`.
+    public func restrictionMatrix() -> [Double] { denseForm(q, scale: scale, transpose: true) }
+
+    private func denseForm(_ weights: [Double], scale: Double, transpose: Bool) -> [Double] {
+        var m = [Double](repeating: 0, count: fine * coarse)
+        for i in 0..<fine {
+            let lo = Transfer.lowColumn(i)
+            for (k, J) in [lo, lo + 1].enumerated() where J >= 0 && J < coarse {
+                let v = scale * weights[2 * i + k]
+                if transpose { m[J * fine + i] += v } else { m[i * coarse + J] += v }
+            }
+        }
+        return m
+    }
+
+    /// The coarse columns row `i` of `P`/`Q` can use (pattern, independent of values):
+    /// vertex coarsening gives coarse unknowns (odd rows) a single column.
+    func pattern(_ i: Int) -> (lo: Int, useLo: Bool, useHi: Bool) {
+        let lo = Transfer.lowColumn(i)
+        if coarsening == .vertex && i & 1 == 1 { return (lo, true, false) }
+        return (lo, lo >= 0, lo + 1 < coarse)
+    }
+}
+
+extension BandedMatrix {
+    /// The largest ratio between neighbouring rows' off-diagonal sums `Σ_{j≠i}|a_ij|`
+    /// (∞ when one is zero and the other is not): a measure of coefficient jumps.
+    public func coefficientContrast() -> Double {
+        let w = width
+        var previous = -1.0
+        var contrast = 1.0
+        for i in 0..<n {
+            var s = 0.0
+            for k in 0..<w where k != lower { s += abs(band[i * w + k]) }
+            if previous >= 0 {
+                let (lo, hi) = (min(s, previous), max(s, previous))
+                if hi > 0 { contrast = max(contrast, lo > 0 ? hi / lo : .infinity) }
+            }
+            previous = s
+        }
+        return contrast
+    }
+}
