@@ -9,6 +9,7 @@ from ._lib import PDEBlocksError, UnstableError, NotConvergedError, lib as _lib
 from .operators import Stencil, DifferenceOperator
 from .diffusivities import Diffusivity, DIFFUSIVITIES
 from .schemes import stable_tau, explicit
+from .multigrid import BandedMatrix, poisson_1d, diffusion_system, Multigrid, cg, semi_implicit, TwoLevelUNet
 
 
 def _version() -> str:
@@ -24,4 +25,5 @@ __all__ = [
     "__version__", "PDEBlocksError", "UnstableError", "NotConvergedError",
     "Stencil", "DifferenceOperator", "Diffusivity", "DIFFUSIVITIES",
     "stable_tau", "explicit",
+    "BandedMatrix", "poisson_1d", "diffusion_system", "Multigrid", "cg", "semi_implicit", "TwoLevelUNet",
 ]

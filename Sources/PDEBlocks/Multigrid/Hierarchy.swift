@@ -30,7 +30,7 @@ struct Hierarchy: Sendable {
         }
         try A.requireNonzeroDiagonal()
         self.options = options
-        self.transferKind = Self.resolve(options.transfer, for: A)
+        self.transferKind = Self.resolve(options.transfer, for: A, options: options)
         var levels: [Level] = []
         var current = A
         while current.n > options.coarsest && levels.count + 1 < (options.maxLevels ?? Int.max) {
@@ -52,14 +52,28 @@ struct Hierarchy: Sendable {
     }
 
     /// `.automatic` resolved for `A` (see `TransferKind.automatic`).
-    static func resolve(_ kind: TransferKind, for A: BandedMatrix) -> TransferKind {
+    static func resolve(_ kind: TransferKind, for A: BandedMatrix, options: MultigridOptions) -> TransferKind {
         guard kind == .automatic else { return kind }
         let smooth = A.coefficientContrast() <= TransferKind.smoothContrast
         switch A.grid {
-        case .vertex where smooth: return .vertex
+        case .vertex where smooth && uniformVertexLevels(A.n, options): return .vertex
         case .cell where smooth: return .cell
         default: return .matrixDependent
         }
+    }
+
+    /// Whether vertex coarsening keeps every level a uniform grid: each level that is
+    /// coarsened has an odd number of points (e.g. `n = 2^k − 1`). After an even level the
+    /// last coarse point sits one fine cell from the boundary, and linear interpolation is
+    /// no longer what the Galerkin operator needs there (operator-induced weights are).
+    static func uniformVertexLevels(_ n: Int, _ options: MultigridOptions) -> Bool {
+        var m = n, levels = 1
+        while m > options.coarsest && levels < (options.maxLevels ?? Int.max) {
+            if m % 2 == 0 { return false }
+            m /= 2
+            levels += 1
+        }
+        return true
     }
 
     static func makeTransfer(_ kind: TransferKind, _ A: BandedMatrix) throws -> Transfer {

@@ -1,9 +1,13 @@
 /// How a multigrid hierarchy builds its transfer operators.
 public enum TransferKind: Int32, Sendable, CaseIterable {
     /// Chosen from the matrix: the grid's linear transfer (`.vertex` for a `.vertex`
-    /// grid, `.cell` for a `.cell` grid) when the coefficients are smooth — neighbouring
-    /// rows' off-diagonal sums differ by at most a factor `TransferKind.smoothContrast` —
-    /// and `.matrixDependent` otherwise (jumping coefficients, or no grid information).
+    /// grid, `.cell` for a `.cell` grid) when linear interpolation is right for it — the
+    /// coefficients are smooth (every row's left and right couplings agree within a factor
+    /// `TransferKind.smoothContrast`, `BandedMatrix.coefficientContrast`) and, for vertex
+    /// grids, every coarsened level has an odd size so that all levels stay uniform
+    /// (`n = 2^k − 1`) — and `.matrixDependent` otherwise: jumping coefficients, vertex
+    /// grids that become non-uniform, or no grid information. Where linear interpolation is
+    /// right, the operator-induced weights coincide with it.
     case automatic = 0
     /// Vertex-centred: coarse unknowns are the odd fine unknowns; linear interpolation,
     /// full weighting `R = ½Pᵀ` (stencil `[¼ ½ ¼]`). For Dirichlet problems.
@@ -28,8 +32,8 @@ public enum TransferKind: Int32, Sendable, CaseIterable {
         }
     }
 
-    /// The largest ratio of neighbouring rows' off-diagonal sums for which `.automatic`
-    /// still uses linear interpolation.
+    /// The largest left/right coupling ratio for which `.automatic` still uses linear
+    /// interpolation.
     public static let smoothContrast = 4.0
 }
 
@@ -260,20 +264,22 @@ public struct Transfer: Sendable, Equatable {
 }
 
 extension BandedMatrix {
-    /// The largest ratio between neighbouring rows' off-diagonal sums `Σ_{j≠i}|a_ij|`
-    /// (∞ when one is zero and the other is not): a measure of coefficient jumps.
+    /// A measure of coefficient jumps: the largest ratio between the left and right
+    /// coupling of a row, `max(L_i, R_i)/min(L_i, R_i)` with `L_i = Σ_{j<i}|a_ij|`,
+    /// `R_i = Σ_{j>i}|a_ij|`, over the rows whose band is not cut by the matrix boundary
+    /// (∞ when one side is zero and the other is not; 1 for a diagonal matrix). Linear
+    /// interpolation assumes equal couplings; a jump of the diffusion weight across an
+    /// edge shows up as a large ratio in the rows beside it.
     public func coefficientContrast() -> Double {
         let w = width
-        var previous = -1.0
         var contrast = 1.0
-        for i in 0..<n {
-            var s = 0.0
-            for k in 0..<w where k != lower { s += abs(band[i * w + k]) }
-            if previous >= 0 {
-                let (lo, hi) = (min(s, previous), max(s, previous))
-                if hi > 0 { contrast = max(contrast, lo > 0 ? hi / lo : .infinity) }
-            }
-            previous = s
+        guard n > lower + upper else { return contrast }
+        for i in lower..<(n - upper) {
+            var left = 0.0, right = 0.0
+            for k in 0..<lower { left += abs(band[i * w + k]) }
+            for k in (lower + 1)..<w { right += abs(band[i * w + k]) }
+            let (lo, hi) = (min(left, right), max(left, right))
+            if hi > 0 { contrast = max(contrast, lo > 0 ? hi / lo : .infinity) }
         }
         return contrast
     }
