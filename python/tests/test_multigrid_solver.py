@@ -210,6 +210,8 @@ def nonsymmetric_matrix(n):
     ("matrix", lambda: pm_diffusion_matrix(64, 1e4, seed=4)[0]),
     ("matrix", lambda: pb.diffusion_system(pb.Stencil([-0.5, 0.0, 0.5], -1), RNG.uniform(0.1, 1, 37), 2.0)),
     ("matrix", lambda: nonsymmetric_matrix(33)),
+    ("matrix", lambda: pb.BandedMatrix([-2, -1, 0, 1], [RNG.uniform(-1, 0, 38), RNG.uniform(-1, 0, 39), 5 + RNG.uniform(0, 1, 40),
+                                                         RNG.uniform(-1, 0, 39)])),
 ])
 def test_galerkin_coarse_operators_equal_dense_R_A_P(kind, matrix):
     A = matrix()

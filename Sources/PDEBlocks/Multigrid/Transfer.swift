@@ -147,13 +147,13 @@ public struct Transfer: Sendable, Equatable {
                         let diag = a[i * w + kl]
                         var rowLeft = 0.0, rowRight = 0.0, colLeft = 0.0, colRight = 0.0
                         for d in 1...max(1, max(kl, ku)) {
-                            if d <= kl && i - d >= 0 {
-                                rowLeft += a[i * w - d + kl]  // A[i][i−d]
-                                colLeft += a[(i - d) * w + d + kl]  // A[i−d][i]
+                            if i - d >= 0 {
+                                if d <= kl { rowLeft += a[i * w - d + kl] }  // A[i][i−d]
+                                if d <= ku { colLeft += a[(i - d) * w + d + kl] }  // A[i−d][i] = Aᵀ[i][i−d]
                             }
-                            if d <= ku && i + d < n {
-                                rowRight += a[i * w + d + kl]  // A[i][i+d]
-                                colRight += a[(i + d) * w - d + kl]  // A[i+d][i]
+                            if i + d < n {
+                                if d <= ku { rowRight += a[i * w + d + kl] }  // A[i][i+d]
+                                if d <= kl { colRight += a[(i + d) * w - d + kl] }  // A[i+d][i] = Aᵀ[i][i+d]
                             }
                         }
                         let hasLo = lo >= 0, hasHi = lo + 1 < nc
