@@ -43,20 +43,34 @@ private func multigrid(_ handle: OpaquePointer?) throws -> Multigrid {
 
 // MARK: - Banded matrices
 
+/// The caller's band storage, shape and outside slots checked (finiteness is the caller's
+/// next step); no copy.
+private func bandView(
+    _ n: Int64, _ kl: Int64, _ ku: Int64, _ band: UnsafePointer<Double>?
+) throws -> (UnsafeBufferPointer<Double>, n: Int, lower: Int, upper: Int) {
+    let order = try Buffers.count(n, "n")
+    let lower = try Buffers.count(kl, "kl")
+    let upper = try Buffers.count(ku, "ku")
+    let count = try BandedMatrix.storageCount(n: order, lower: lower, upper: upper)
+    return (try Buffers.input(band, count, "band"), order, lower, upper)
+}
+
 @_cdecl("pdb_banded_matvec")
 public func pdb_banded_matvec(
     _ n: Int64, _ kl: Int64, _ ku: Int64, _ band: UnsafePointer<Double>?,
     _ x: UnsafePointer<Double>?, _ batch: Int64, _ out: UnsafeMutablePointer<Double>?
 ) -> Int32 {
     guarded {
-        let A = try bandedMatrix(n, kl, ku, band)
+        let (a, order, lower, upper) = try bandView(n, kl, ku, band)
         let (rows, len, total) = try Buffers.signals(batch, n)
         let src = try Buffers.input(x, total, "x")
         let dst = try Buffers.output(out, total, "out")
-        try Check.allFinite(src, "x")
+        try BandedMatrix.validate(a, n: order, lower: lower, upper: upper)
+        try FiniteCheck.require(src, "x")
         for r in 0..<rows {
-            A.multiply(UnsafeBufferPointer(rebasing: src[(r * len)..<((r + 1) * len)]),
-                       into: UnsafeMutableBufferPointer(rebasing: dst[(r * len)..<((r + 1) * len)]))
+            BandKernels.multiply(
+                a, n: order, lower: lower, upper: upper, UnsafeBufferPointer(rebasing: src[(r * len)..<((r + 1) * len)]),
+                into: UnsafeMutableBufferPointer(rebasing: dst[(r * len)..<((r + 1) * len)]))
         }
     }
 }
@@ -68,18 +82,27 @@ public func pdb_banded_solve(
     _ strategy: UnsafeMutablePointer<Int32>?
 ) -> Int32 {
     guarded {
-        let A = try bandedMatrix(n, kl, ku, band)
+        let (a, order, lower, upper) = try bandView(n, kl, ku, band)
         let (rows, len, total) = try Buffers.signals(batch, n)
         let src = try Buffers.input(b, total, "b")
         let dst = try Buffers.output(out, total, "out")
-        try Check.allFinite(src, "b")
-        let lu = try BandedLU(A)
-        for r in 0..<rows {
-            lu.solve(UnsafeBufferPointer(rebasing: src[(r * len)..<((r + 1) * len)]),
-                     into: UnsafeMutableBufferPointer(rebasing: dst[(r * len)..<((r + 1) * len)]))
+        let used: BandedLU.Strategy
+        if rows == 1 {
+            // outside slots only (O(1) for kl = ku = 1); finiteness is checked during the solve
+            try BandedMatrix.validateOutsideSlots(a, n: order, lower: lower, upper: upper)
+            used = try BandedLU.solve(band: a, n: order, lower: lower, upper: upper, src.baseAddress!, into: dst.baseAddress!)
+        } else {
+            let A = try BandedMatrix(n: order, lower: lower, upper: upper, band: a)
+            try FiniteCheck.require(src, "b")
+            let lu = try BandedLU(A)
+            for r in 0..<rows {
+                lu.solve(UnsafeBufferPointer(rebasing: src[(r * len)..<((r + 1) * len)]),
+                         into: UnsafeMutableBufferPointer(rebasing: dst[(r * len)..<((r + 1) * len)]))
+            }
+            used = lu.strategy
         }
         if let strategy {
-            switch lu.strategy {
+            switch used {
             case .symmetricPositiveDefinite: strategy.pointee = 0
             case .diagonallyDominant: strategy.pointee = 1
             case .partialPivoting: strategy.pointee = 2
@@ -219,7 +242,7 @@ private func transferMap(
         }
         let src = try Buffers.input(input, inN, prolong ? "coarse" : "fine")
         let dst = try Buffers.output(output, outN, prolong ? "fine" : "coarse")
-        try Check.allFinite(src, prolong ? "coarse" : "fine")
+        try FiniteCheck.require(src, prolong ? "coarse" : "fine")
         if prolong {
             dst.update(repeating: 0)
             t.prolongAdd(src, into: dst)
@@ -257,8 +280,8 @@ public func pdb_mg_cycle(
         let xs = try Buffers.input(x, total, "x")
         let bs = try Buffers.input(b, total, "b")
         let dst = try Buffers.output(out, total, "out")
-        try Check.allFinite(xs, "x")
-        try Check.allFinite(bs, "b")
+        try FiniteCheck.require(xs, "x")
+        try FiniteCheck.require(bs, "b")
         if UnsafeRawPointer(dst.baseAddress!) == UnsafeRawPointer(bs.baseAddress!) {
             throw PDEBlocksError.invalidArgument("out must not be the memory of b")
         }

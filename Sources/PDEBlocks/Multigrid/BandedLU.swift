@@ -101,7 +101,7 @@ public struct BandedLU: Sendable {
     /// `A⁻¹ b` for one vector; throws on a wrong length or a non-finite entry.
     public func solve(_ b: [Double]) throws -> [Double] {
         guard b.count == n else { throw PDEBlocksError.invalidArgument("b has length \(b.count), expected n = \(n)") }
-        try b.withUnsafeBufferPointer { try Check.allFinite($0, "b") }
+        try b.withUnsafeBufferPointer { try FiniteCheck.require($0, "b") }
         var x = b
         x.withUnsafeMutableBufferPointer { xb in solve(UnsafeBufferPointer(xb), into: xb) }
         return x
@@ -111,32 +111,41 @@ public struct BandedLU: Sendable {
 
     static func rowScales(_ A: BandedMatrix) -> [Double] {
         let w = A.width
-        return (0..<A.n).map { i in (0..<w).reduce(0.0) { $0 + abs(A.band[i * w + $1]) } }
+        return A.band.withUnsafeBufferPointer { a in
+            (0..<A.n).map { i in
+                var s = 0.0
+                for k in 0..<w { s += abs(a[i * w + k]) }
+                return s
+            }
+        }
     }
 
     static func positiveDiagonal(_ A: BandedMatrix) -> Bool {
-        (0..<A.n).allSatisfy { A.band[$0 * A.width + A.lower] > 0 }
+        let w = A.width, kl = A.lower
+        return A.band.withUnsafeBufferPointer { a in (0..<A.n).allSatisfy { a[$0 * w + kl] > 0 } }
     }
 
     /// Weak diagonal dominance by rows or by columns.
     static func isDiagonallyDominant(_ A: BandedMatrix) -> Bool {
-        let w = A.width, kl = A.lower
-        var rows = true
-        var columnOff = [Double](repeating: 0, count: A.n)
-        for i in 0..<A.n {
-            var off = 0.0
-            for d in -kl...A.upper where d != 0 && i + d >= 0 && i + d < A.n {
-                let v = abs(A.band[i * w + d + kl])
-                off += v
-                columnOff[i + d] += v
+        let w = A.width, kl = A.lower, n = A.n
+        return A.band.withUnsafeBufferPointer { a in
+            var rows = true
+            var columnOff = [Double](repeating: 0, count: n)
+            for i in 0..<n {
+                var off = 0.0
+                for d in -kl...A.upper where d != 0 && i + d >= 0 && i + d < n {
+                    let v = abs(a[i * w + d + kl])
+                    off += v
+                    columnOff[i + d] += v
+                }
+                if abs(a[i * w + kl]) < off { rows = false }
             }
-            if abs(A.band[i * w + kl]) < off { rows = false }
+            if rows { return true }
+            return (0..<n).allSatisfy { abs(a[$0 * w + kl]) >= columnOff[$0] }
         }
-        if rows { return true }
-        return (0..<A.n).allSatisfy { abs(A.band[$0 * w + kl]) >= columnOff[$0] }
     }
 
-    private static func tiny(_ scale: Double, width: Int) -> Double {
+    static func tiny(_ scale: Double, width: Int) -> Double {
         16 * Double(width) * Double.ulpOfOne * scale
     }
 
@@ -334,9 +343,118 @@ public struct BandedLU: Sendable {
 }
 
 extension BandedMatrix {
-    /// Solves `A x = b` directly (factor, then solve).
+    /// Solves `A x = b` directly: the two-pass tridiagonal path when it is safe, otherwise
+    /// factor (`BandedLU`) and solve.
     public func solve(_ b: [Double]) throws -> [Double] {
         try requireVector(b, "b")
-        return try BandedLU(self).solve(b)
+        var x = [Double](repeating: 0, count: n)
+        _ = try band.withUnsafeBufferPointer { a in
+            try b.withUnsafeBufferPointer { bb in
+                try x.withUnsafeMutableBufferPointer { xb in
+                    try BandedLU.solve(band: a, n: n, lower: lower, upper: upper, bb.baseAddress!, into: xb.baseAddress!)
+                }
+            }
+        }
+        return x
+    }
+}
+
+extension BandedLU {
+    /// Solves `A x = b` for one right-hand side, given `A`'s band storage (whose shape and
+    /// zero outside slots the caller has checked; finiteness is checked here, as is `b`'s).
+    /// Tridiagonal systems that are safe without pivoting take the two-pass path; all others
+    /// are factorised. `x` may be `b`. Nothing is written to `x` when this throws.
+    @discardableResult
+    package static func solve(
+        band: UnsafeBufferPointer<Double>, n: Int, lower: Int, upper: Int, _ b: UnsafePointer<Double>,
+        into x: UnsafeMutablePointer<Double>
+    ) throws -> Strategy {
+        if lower == 1 && upper == 1 && n >= 2 {
+            let work = UnsafeMutablePointer<Double>.allocate(capacity: 2 * n)
+            defer { work.deallocate() }
+            if let strategy = solveTridiagonalOnce(a: band.baseAddress!, n: n, b: b, x: x, work: work) {
+                return strategy
+            }
+        }
+        let A = try BandedMatrix(n: n, lower: lower, upper: upper, band: band)
+        try FiniteCheck.require(UnsafeBufferPointer(start: b, count: n), "b")
+        let lu = try BandedLU(A)
+        lu.solve(UnsafeBufferPointer(start: b, count: n), into: UnsafeMutableBufferPointer(start: x, count: n))
+        return lu.strategy
+    }
+}
+
+extension BandedLU {
+    /// Solves a tridiagonal `A x = b` (row-major band `a`, 3 per row, `n ≥ 2`) in two passes
+    /// without keeping the factors: a forward pass that factors (minors recurrence),
+    /// eliminates, and checks — in the same pass — that skipping pivoting is safe (symmetric
+    /// to 1e-12 with positive pivots, or diagonally dominant by rows or columns), that no
+    /// pivot is tiny and that every input is finite; then, only if all holds, a backward
+    /// pass writing `x`. `work` holds `2n` values; the band's slots outside the matrix must
+    /// be 0. Returns the strategy used, or nil when the checks fail (nothing written to `x`;
+    /// the caller decides: pivoting or an error). `x` may be `b`.
+    static func solveTridiagonalOnce(
+        a: UnsafePointer<Double>, n: Int, b: UnsafePointer<Double>, x: UnsafeMutablePointer<Double>,
+        work: UnsafeMutablePointer<Double>
+    ) -> Strategy? {
+        let tinyFactor = tiny(1, width: 3)
+        // row 0
+        var pPrev2 = 1.0, pPrev = a[1]
+        var invPrev = 1 / pPrev
+        var y = b[0]
+        work[0] = y * invPrev
+        work[1] = a[2] * invPrev
+        var finite = (a[1] + a[2] + b[0] + work[0] + work[1]) * 0
+        var symmetric = 1, positive = invPrev > 0 ? 1 : 0, large = abs(invPrev) * tinyFactor * (abs(a[1]) + abs(a[2])) < 1 ? 1 : 0
+        var rowDominant = abs(a[1]) >= abs(a[2]) ? 1 : 0
+        var columnDominant = 1
+        var upPrev2 = 0.0  // a_{i−2,i−1}
+        for i in 1..<n {
+            // (the slot a[3(n−1)+2] lies outside the matrix and holds 0)
+            let al = a[3 &* i], ad = a[3 &* i &+ 1], au = a[3 &* i &+ 2]
+            let up = a[3 &* (i &- 1) &+ 2], adPrev = a[3 &* (i &- 1) &+ 1]
+            let p = (-(al * up) * pPrev2).addingProduct(ad, pPrev)  // one fma on the chain
+            let inv = pPrev / p
+            y = b[i].addingProduct(-(al * invPrev), y)
+            let z = y * inv, g = au * inv
+            work[2 &* i] = z
+            work[2 &* i &+ 1] = g
+            finite = finite.addingProduct((al + ad) + (au + b[i]) + (z + g), 0)
+            symmetric &= abs(al - up) <= 1e-12 * max(abs(al), abs(up)) ? 1 : 0
+            positive &= inv > 0 ? 1 : 0
+            large &= abs(inv) * tinyFactor * (abs(al) + abs(ad) + abs(au)) < 1 ? 1 : 0
+            rowDominant &= abs(ad) >= abs(al) + abs(au) ? 1 : 0
+            columnDominant &= abs(adPrev) >= abs(upPrev2) + abs(al) ? 1 : 0  // column i−1
+            upPrev2 = up
+            invPrev = inv
+            pPrev2 = pPrev
+            pPrev = p
+            let e = p.exponent
+            if e > 600 || e < -600 {
+                guard p != 0, p.isFinite else { return nil }
+                let scale = Double(sign: .plus, exponent: -e, significand: 1)
+                pPrev *= scale
+                pPrev2 *= scale
+            }
+        }
+        columnDominant &= abs(a[3 * (n - 1) + 1]) >= abs(upPrev2) ? 1 : 0  // last column
+        guard finite == 0, large == 1 else { return nil }
+        let strategy: Strategy
+        if symmetric == 1 && positive == 1 {
+            strategy = .symmetricPositiveDefinite
+        } else if rowDominant == 1 || columnDominant == 1 {
+            strategy = .diagonallyDominant
+        } else {
+            return nil
+        }
+        var next = work[2 * (n - 1)]
+        x[n - 1] = next
+        var i = n - 2
+        while i >= 0 {
+            next = work[2 &* i] - work[2 &* i &+ 1] * next
+            x[i] = next
+            i &-= 1
+        }
+        return strategy
     }
 }

@@ -28,8 +28,8 @@ public enum GridKind: Int32, Sendable, CaseIterable {
 ///
 /// so row `i` is the contiguous slice `band[i·w ..< (i+1)·w]` (the layout the
 /// smoothers sweep through). Slots that fall outside the matrix (`j < 0` or `j ≥ n`,
-/// in the first `kl` and last `ku` rows) hold 0 — every initialiser enforces it.
-/// Every stored value is finite.
+/// in the first `kl` and last `ku` rows) hold 0 — every initialiser checks or ensures it,
+/// so kernels may read them. Every stored value is finite.
 public struct BandedMatrix: Sendable, Equatable {
     /// The order `n ≥ 1`.
     public let n: Int
@@ -67,30 +67,51 @@ public struct BandedMatrix: Sendable, Equatable {
     }
 
     /// A matrix from row-major band storage (see the type's documentation). Slots
-    /// outside the matrix are ignored (stored as 0); all other values must be finite.
+    /// outside the matrix must hold 0; all values must be finite.
     public init(n: Int, lower: Int, upper: Int, band: some Collection<Double>, grid: GridKind = .unknown) throws {
         let count = try Self.storageCount(n: n, lower: lower, upper: upper)
         guard band.count == count else {
             throw PDEBlocksError.invalidArgument(
                 "band storage holds \(band.count) values, expected n·(kl+ku+1) = \(count)")
         }
-        var storage = Array(band)
-        let w = lower + upper + 1
-        for i in 0..<n {
-            for d in -lower...upper {
-                let slot = i * w + d + lower
-                if i + d < 0 || i + d >= n {
-                    storage[slot] = 0
-                } else if !storage[slot].isFinite {
-                    throw PDEBlocksError.nonFinite("matrix entry A[\(i)][\(i + d)] is not finite (\(storage[slot]))")
-                }
-            }
-        }
+        let storage = Array(band)
+        try storage.withUnsafeBufferPointer { try Self.validate($0, n: n, lower: lower, upper: upper) }
         self.n = n
         self.lower = lower
         self.upper = upper
         self.band = storage
         self.grid = grid
+    }
+
+    /// Validates band storage in place: the `O((kl+ku)²)` slots outside the matrix are 0 and
+    /// every value is finite (one vectorised pass). Shape already checked.
+    package static func validate(_ band: UnsafeBufferPointer<Double>, n: Int, lower kl: Int, upper ku: Int) throws {
+        try validateOutsideSlots(band, n: n, lower: kl, upper: ku)
+        let w = kl + ku + 1
+        if !FiniteCheck.isAllFinite(band) {
+            for i in 0..<n {
+                for k in 0..<w where !band[i * w + k].isFinite {
+                    throw PDEBlocksError.nonFinite("matrix entry A[\(i)][\(i + k - kl)] is not finite (\(band[i * w + k]))")
+                }
+            }
+        }
+    }
+
+    /// Throws unless the slots outside the matrix hold 0.
+    package static func validateOutsideSlots(_ band: UnsafeBufferPointer<Double>, n: Int, lower kl: Int, upper ku: Int) throws {
+        let w = kl + ku + 1
+        for i in 0..<min(kl, n) {
+            for d in -kl..<(-i) where band[i * w + d + kl] != 0 {
+                throw PDEBlocksError.invalidArgument(
+                    "band slot (row \(i), offset \(d)) lies outside the matrix and must be 0, got \(band[i * w + d + kl])")
+            }
+        }
+        for i in max(0, n - ku)..<n {
+            for d in (n - i)...ku where band[i * w + d + kl] != 0 {
+                throw PDEBlocksError.invalidArgument(
+                    "band slot (row \(i), offset \(d)) lies outside the matrix and must be 0, got \(band[i * w + d + kl])")
+            }
+        }
     }
 
     /// The zero matrix with the given shape (storage allocated once; fill it in place).
@@ -179,21 +200,36 @@ public struct BandedMatrix: Sendable, Equatable {
 
     /// Whether `|A[i][j] − A[j][i]| ≤ tolerance·max|A|` for all `i, j`.
     public func isSymmetric(relativeTolerance tolerance: Double = 0) -> Bool {
-        let scale = band.reduce(0) { max($0, abs($1)) }
-        let reach = max(lower, upper)
-        guard reach > 0 else { return true }
-        for i in 0..<n {
-            for d in 1...reach where i + d < n && abs(self[i, i + d] - self[i + d, i]) > tolerance * scale {
-                return false
+        band.withUnsafeBufferPointer { a in
+            var scale = 0.0
+            for v in a { scale = max(scale, abs(v)) }
+            let reach = min(lower, upper)
+            let w = width, kl = lower
+            // entries beyond min(kl, ku) on the wider side must vanish
+            for i in 0..<n {
+                for d in -kl...upper where abs(d) > reach && i + d >= 0 && i + d < n && abs(a[i * w + d + kl]) > tolerance * scale {
+                    return false
+                }
             }
+            guard reach > 0 else { return true }
+            for i in 0..<n {
+                for d in 1...reach where i + d < n {
+                    // A[i][i+d] vs A[i+d][i]
+                    if abs(a[i * w + d + kl] - a[(i + d) * w - d + kl]) > tolerance * scale { return false }
+                }
+            }
+            return true
         }
-        return true
     }
 
     /// Throws unless every diagonal entry is nonzero (smoothers divide by them).
     func requireNonzeroDiagonal(_ what: String = "A") throws {
-        let w = width
-        for i in 0..<n where band[i * w + lower] == 0 {
+        let w = width, kl = lower
+        let bad: Int? = band.withUnsafeBufferPointer { a in
+            for i in 0..<n where a[i * w + kl] == 0 { return i }
+            return nil
+        }
+        if let i = bad {
             throw PDEBlocksError.invalidArgument(
                 "\(what)[\(i)][\(i)] = 0: the smoothers need a nonzero diagonal (the matrix may be singular)")
         }
@@ -232,7 +268,7 @@ public struct BandedMatrix: Sendable, Equatable {
         guard v.count == n else {
             throw PDEBlocksError.invalidArgument("\(name) has length \(v.count), expected n = \(n)")
         }
-        try v.withUnsafeBufferPointer { try Check.allFinite($0, name) }
+        try v.withUnsafeBufferPointer { try FiniteCheck.require($0, name) }
     }
 
     /// Throws unless `v` has length `n` and finite entries.
@@ -240,6 +276,6 @@ public struct BandedMatrix: Sendable, Equatable {
         guard v.count == n else {
             throw PDEBlocksError.invalidArgument("\(name) has length \(v.count), expected n = \(n)")
         }
-        try Check.allFinite(v, name)
+        try FiniteCheck.require(v, name)
     }
 }

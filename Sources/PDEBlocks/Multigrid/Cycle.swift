@@ -20,9 +20,7 @@ extension Hierarchy {
         guard let t = level.transfer else { return }
         smooth(level, x: x, b: b, post: false, work: ws.r[l])
         let n = level.A.n
-        level.A.residual(
-            UnsafeBufferPointer(start: x, count: n), UnsafeBufferPointer(start: b, count: n),
-            into: UnsafeMutableBufferPointer(start: ws.r[l], count: n))
+        _ = residual(level, x: x, b: b, into: ws.r[l])
         t.restrict(UnsafeBufferPointer(start: ws.r[l], count: n), into: UnsafeMutableBufferPointer(start: ws.b[l + 1], count: t.coarse))
         ws.x[l + 1].update(repeating: 0, count: t.coarse)
         switch kind {
@@ -49,16 +47,42 @@ extension Hierarchy {
         let (first, second) = options.smoother.sweeps(post: post)
         level.scaled.withUnsafeBufferPointer { s in
             let A = level.A
-            for _ in 0..<times {
-                SmootherKernels.sweep(
-                    first, s: s.baseAddress!, n: A.n, lower: A.lower, upper: A.upper, omega: level.omega,
-                    b: b, x: x, work: work)
-                if let second {
-                    SmootherKernels.sweep(
-                        second, s: s.baseAddress!, n: A.n, lower: A.lower, upper: A.upper, omega: level.omega,
-                        b: b, x: x, work: work)
-                }
+            let sp = s.baseAddress!
+            func run(_ sweep: Sweep) {
+                    if let t = level.tridiagonal {
+                        switch sweep {
+                        case .forward: TridiagonalKernels.forward(t, s: sp, b: b, x: x)
+                        case .backward: TridiagonalKernels.backward(t, s: sp, b: b, x: x)
+                        case .redBlack: TridiagonalKernels.redBlack(t, s: sp, b: b, x: x, blackFirst: false)
+                        case .blackRed: TridiagonalKernels.redBlack(t, s: sp, b: b, x: x, blackFirst: true)
+                        case .jacobi: TridiagonalKernels.jacobi(t, s: sp, omega: level.omega, b: b, x: x)
+                        }
+                    } else {
+                        SmootherKernels.sweep(
+                            sweep, s: sp, n: A.n, lower: A.lower, upper: A.upper, omega: level.omega,
+                            b: b, x: x, work: work)
+                    }
             }
+            for _ in 0..<times {
+                run(first)
+                if let second { run(second) }
+            }
+        }
+    }
+
+    /// `‖b − A x‖₂²` on one level, storing `r = b − A x` unless `r` is nil.
+    func residual(_ level: Level, x: UnsafePointer<Double>, b: UnsafePointer<Double>, into r: UnsafeMutablePointer<Double>?) -> Double {
+        level.A.band.withUnsafeBufferPointer { a in
+            if let t = level.tridiagonal {
+                return TridiagonalKernels.residual(t, a: a.baseAddress!, x: x, b: b, r: r)
+            }
+            let n = level.A.n
+            if let r {
+                return BandKernels.residual(
+                    a, n: n, lower: level.A.lower, upper: level.A.upper, UnsafeBufferPointer(start: x, count: n),
+                    UnsafeBufferPointer(start: b, count: n), into: UnsafeMutableBufferPointer(start: r, count: n))
+            }
+            return -1  // callers always pass a buffer for non-tridiagonal levels
         }
     }
 }

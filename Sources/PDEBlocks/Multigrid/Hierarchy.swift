@@ -6,6 +6,20 @@ struct Level: Sendable {
     var scaled: [Double]
     var omega: Double
     var transfer: Transfer?
+    /// The fast-kernel description of a tridiagonal level (`kl = ku = 1`, `n ≥ 3`).
+    var tridiagonal: Tridiagonal?
+
+    init(A: BandedMatrix, scaled: [Double], omega: Double, transfer: Transfer?) {
+        self.A = A
+        self.scaled = scaled
+        self.omega = omega
+        self.transfer = transfer
+        self.tridiagonal = Level.fastKernels(A, scaled)
+    }
+
+    static func fastKernels(_ A: BandedMatrix, _ scaled: [Double]) -> Tridiagonal? {
+        A.lower == 1 && A.upper == 1 && A.n >= 3 && scaled.count == A.band.count ? Tridiagonal(A, scaled: scaled) : nil
+    }
 }
 
 /// A multigrid hierarchy as data (levels with `A`, `P`, `R`, smoother data, and the
@@ -108,6 +122,7 @@ struct Hierarchy: Sendable {
             if transferKind == .matrixDependent { levels[l].transfer?.updateMatrixDependentWeights(fineA) }
             levels[l].scaled.withUnsafeMutableBufferPointer { SmootherKernels.scaleRows(fineA, into: $0) }
             if options.omega == nil { levels[l].omega = Smoother.defaultOmega(fineA) }
+            levels[l].tridiagonal = Level.fastKernels(fineA, levels[l].scaled)
             guard let t = levels[l].transfer else { continue }
             // move the coarse matrix out so it is uniquely referenced while we overwrite it
             var next = placeholderMatrix

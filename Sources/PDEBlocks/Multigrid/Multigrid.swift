@@ -96,7 +96,7 @@ public final class Multigrid: Sendable {
         guard v.count == n else {
             throw PDEBlocksError.invalidArgument("\(name) has length \(v.count), expected n = \(n)")
         }
-        try Check.allFinite(v, name)
+        try FiniteCheck.require(v, name)
     }
 
     // MARK: - Cycles
@@ -187,10 +187,8 @@ extension Hierarchy {
         _ b: UnsafeBufferPointer<Double>, _ x: UnsafeMutableBufferPointer<Double>, ws: Workspace,
         tolerance: Double, maxCycles: Int
     ) -> SolveReport {
-        let A = levels[0].A
-        let n = A.n
-        let r = UnsafeMutableBufferPointer(start: ws.r[0], count: n)
-        let r0 = A.residual(UnsafeBufferPointer(x), b, into: r).squareRoot()
+        let fine = levels[0]
+        let r0 = residual(fine, x: x.baseAddress!, b: b.baseAddress!, into: ws.r[0]).squareRoot()
         let normB = BandKernels.normSquared(b).squareRoot()
         let reference = normB > 0 ? normB : r0
         var residuals = [r0]
@@ -200,7 +198,7 @@ extension Hierarchy {
         for _ in 0..<maxCycles {
             if current <= tolerance * reference { break }
             cycle(options.cycle, level: 0, x: x.baseAddress!, b: b.baseAddress!, ws: ws)
-            current = A.residual(UnsafeBufferPointer(x), b, into: r).squareRoot()
+            current = residual(fine, x: x.baseAddress!, b: b.baseAddress!, into: fine.tridiagonal == nil ? ws.r[0] : nil).squareRoot()
             residuals.append(current)
             if !current.isFinite {
                 stop = "diverged: the residual is not finite after \(residuals.count - 1) cycles"

@@ -47,12 +47,15 @@ public enum Smoother: Int32, Sendable, CaseIterable {
 
     /// The default Jacobi weight `4/(3ρ̂)` for a matrix (see the type's documentation).
     static func defaultOmega(_ A: BandedMatrix) -> Double {
-        let w = A.width
-        var rho = 0.0
-        for i in 0..<A.n {
-            var s = 0.0
-            for k in 0..<w { s += abs(A.band[i * w + k]) }
-            rho = max(rho, s / abs(A.band[i * w + A.lower]))
+        let w = A.width, kl = A.lower
+        let rho = A.band.withUnsafeBufferPointer { a in
+            var rho = 0.0
+            for i in 0..<A.n {
+                var s = 0.0
+                for k in 0..<w { s += abs(a[i * w + k]) }
+                rho = max(rho, s / abs(a[i * w + kl]))
+            }
+            return rho
         }
         return rho > 0 ? 4 / (3 * rho) : 1
     }

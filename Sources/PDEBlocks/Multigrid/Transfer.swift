@@ -74,6 +74,11 @@ public struct Transfer: Sendable, Equatable {
     var q: [Double]
     /// The restriction scale `s`.
     public let scale: Double
+    /// Interior pairs `J` (fine rows `2J, 2J+1`) whose weights all equal `uniformP`/`uniformQ`
+    /// — the whole interior for linear interpolation — handled with register constants.
+    var uniform: Range<Int> = 1..<1
+    var uniformP = SIMD4<Double>(repeating: 0)
+    var uniformQ = SIMD4<Double>(repeating: 0)
 
     /// The lower coarse column of fine row `i` (may be −1).
     static func lowColumn(_ i: Int) -> Int { (i - 2 + (i & 1)) >> 1 }
@@ -102,6 +107,7 @@ public struct Transfer: Sendable, Equatable {
             }
         }
         t.q = t.p
+        t.findUniformRun()
         return t
     }
 
@@ -118,6 +124,7 @@ public struct Transfer: Sendable, Equatable {
             t.p[2 * i + 1] = wHi
         }
         t.q = t.p
+        t.findUniformRun()
         return t
     }
 
@@ -165,6 +172,27 @@ public struct Transfer: Sendable, Equatable {
                 }
             }
         }
+        findUniformRun()
+    }
+
+    /// Finds the longest run of interior pairs with the weights of the middle pair.
+    mutating func findUniformRun() {
+        let pairs = coarse - 1  // pairs J = 1 ..< coarse−1 have both coarse neighbours
+        guard pairs > 1 else {
+            uniform = 1..<1
+            return
+        }
+        func weights(_ J: Int) -> (SIMD4<Double>, SIMD4<Double>) {
+            (SIMD4(p[4 * J], p[4 * J + 1], p[4 * J + 2], p[4 * J + 3]), SIMD4(q[4 * J], q[4 * J + 1], q[4 * J + 2], q[4 * J + 3]))
+        }
+        let mid = (1 + pairs) / 2
+        let (pm, qm) = weights(mid)
+        var lo = mid, hi = mid + 1
+        while lo > 1 && weights(lo - 1) == (pm, qm) { lo -= 1 }
+        while hi < pairs && weights(hi) == (pm, qm) { hi += 1 }
+        uniform = lo..<hi
+        uniformP = pm
+        uniformQ = qm
     }
 
     // MARK: - Applying
@@ -172,13 +200,14 @@ public struct Transfer: Sendable, Equatable {
     /// `x += P e` (`e` of length `coarse`, `x` of length `fine`).
     public func prolongAdd(_ e: UnsafeBufferPointer<Double>, into x: UnsafeMutableBufferPointer<Double>) {
         p.withUnsafeBufferPointer { pw in
-            Transfer.prolongAdd(pw.baseAddress!, fine: fine, coarse: coarse, e.baseAddress!, into: x.baseAddress!)
+            Transfer.prolongAdd(
+                pw.baseAddress!, fine: fine, coarse: coarse, uniform: uniform, uniformP, e.baseAddress!, into: x.baseAddress!)
         }
     }
 
     static func prolongAdd(
-        _ p: UnsafePointer<Double>, fine n: Int, coarse nc: Int, _ e: UnsafePointer<Double>,
-        into x: UnsafeMutablePointer<Double>
+        _ p: UnsafePointer<Double>, fine n: Int, coarse nc: Int, uniform: Range<Int>, _ w: SIMD4<Double>,
+        _ e: UnsafePointer<Double>, into x: UnsafeMutablePointer<Double>
     ) {
         @inline(__always) func checked(_ i: Int) {
             let lo = Transfer.lowColumn(i)
@@ -190,13 +219,25 @@ public struct Transfer: Sendable, Equatable {
         // rows 2J, 2J+1 for J = 1 ..< nc−1 read e[J−1 … J+1], all in range
         let pairs = max(1, nc - 1)
         for i in 0..<min(n, 2) { checked(i) }
-        if pairs > 1 {
-            for J in 1..<pairs {
-                let i = 2 * J
-                let em = e[J - 1], e0 = e[J], ep = e[J + 1]
-                x[i] += p[2 * i] * em + p[2 * i + 1] * e0
-                x[i + 1] += p[2 * i + 2] * e0 + p[2 * i + 3] * ep
+        @inline(__always) func interior(_ range: Range<Int>) {
+            for J in range {
+                let i = 2 &* J
+                let em = e[J &- 1], e0 = e[J], ep = e[J &+ 1]
+                x[i] += (p[2 &* i] * em).addingProduct(p[2 &* i &+ 1], e0)
+                x[i &+ 1] += (p[2 &* i &+ 2] * e0).addingProduct(p[2 &* i &+ 3], ep)
             }
+        }
+        if pairs > 1 {
+            let lo = min(max(1, uniform.lowerBound), pairs), hi = max(lo, min(pairs, uniform.upperBound))
+            interior(1..<lo)
+            let (w0, w1, w2, w3) = (w[0], w[1], w[2], w[3])
+            for J in lo..<hi {
+                let i = 2 &* J
+                let em = e[J &- 1], e0 = e[J], ep = e[J &+ 1]
+                x[i] += (w0 * em).addingProduct(w1, e0)
+                x[i &+ 1] += (w2 * e0).addingProduct(w3, ep)
+            }
+            interior(hi..<pairs)
         }
         for i in max(2, 2 * pairs)..<n { checked(i) }
     }
@@ -204,13 +245,15 @@ public struct Transfer: Sendable, Equatable {
     /// `c = R r` (`r` of length `fine`, `c` of length `coarse`).
     public func restrict(_ r: UnsafeBufferPointer<Double>, into c: UnsafeMutableBufferPointer<Double>) {
         q.withUnsafeBufferPointer { qw in
-            Transfer.restrict(qw.baseAddress!, scale: scale, fine: fine, coarse: coarse, r.baseAddress!, into: c.baseAddress!)
+            Transfer.restrict(
+                qw.baseAddress!, scale: scale, fine: fine, coarse: coarse, uniform: uniform, uniformQ, r.baseAddress!,
+                into: c.baseAddress!)
         }
     }
 
     static func restrict(
-        _ q: UnsafePointer<Double>, scale s: Double, fine n: Int, coarse nc: Int, _ r: UnsafePointer<Double>,
-        into c: UnsafeMutablePointer<Double>
+        _ q: UnsafePointer<Double>, scale s: Double, fine n: Int, coarse nc: Int, uniform: Range<Int>, _ w: SIMD4<Double>,
+        _ r: UnsafePointer<Double>, into c: UnsafeMutablePointer<Double>
     ) {
         // (R r)_J = s·(Q[2J−1][J] r_{2J−1} + Q[2J][J] r_{2J} + Q[2J+1][J] r_{2J+1} + Q[2J+2][J] r_{2J+2}),
         // where rows 2J−1, 2J have J as their upper column and rows 2J+1, 2J+2 as their lower one.
@@ -227,10 +270,23 @@ public struct Transfer: Sendable, Equatable {
             return
         }
         checked(0)
-        for J in 1...last {
-            let i = 2 * J
-            c[J] = s * ((q[2 * i - 1] * r[i - 1] + q[2 * i + 1] * r[i]) + (q[2 * i + 2] * r[i + 1] + q[2 * i + 4] * r[i + 2]))
+        @inline(__always) func interior(_ range: Range<Int>) {
+            for J in range {
+                let i = 2 &* J
+                c[J] = s * ((q[2 &* i &- 1] * r[i &- 1]).addingProduct(q[2 &* i &+ 1], r[i])
+                    + (q[2 &* i &+ 2] * r[i &+ 1]).addingProduct(q[2 &* i &+ 4], r[i &+ 2]))
+            }
         }
+        // J uses the weights of pairs J−1, J and J+1: constants need all three uniform
+        let lo = min(max(1, uniform.lowerBound + 1), last + 1)
+        let hi = max(lo, min(last + 1, uniform.upperBound - 1))
+        interior(1..<lo)
+        let (v0, v1, v2, v3) = (s * w[0], s * w[1], s * w[2], s * w[3])
+        for J in lo..<hi {
+            let i = 2 &* J
+            c[J] = (v3 * r[i &- 1]).addingProduct(v1, r[i]) + (v2 * r[i &+ 1]).addingProduct(v0, r[i &+ 2])
+        }
+        interior(hi..<(last + 1))
         for J in (last + 1)..<nc { checked(J) }
     }
 
@@ -271,16 +327,18 @@ extension BandedMatrix {
     /// interpolation assumes equal couplings; a jump of the diffusion weight across an
     /// edge shows up as a large ratio in the rows beside it.
     public func coefficientContrast() -> Double {
-        let w = width
-        var contrast = 1.0
-        guard n > lower + upper else { return contrast }
-        for i in lower..<(n - upper) {
-            var left = 0.0, right = 0.0
-            for k in 0..<lower { left += abs(band[i * w + k]) }
-            for k in (lower + 1)..<w { right += abs(band[i * w + k]) }
-            let (lo, hi) = (min(left, right), max(left, right))
-            if hi > 0 { contrast = max(contrast, lo > 0 ? hi / lo : .infinity) }
+        let w = width, kl = lower
+        guard n > lower + upper else { return 1 }
+        return band.withUnsafeBufferPointer { a in
+            var contrast = 1.0
+            for i in kl..<(n - upper) {
+                var left = 0.0, right = 0.0
+                for k in 0..<kl { left += abs(a[i * w + k]) }
+                for k in (kl + 1)..<w { right += abs(a[i * w + k]) }
+                let (lo, hi) = (min(left, right), max(left, right))
+                if hi > contrast * lo { contrast = lo > 0 ? hi / lo : .infinity }
+            }
+            return contrast
         }
-        return contrast
     }
 }

@@ -1,0 +1,249 @@
+/// Fast kernels for tridiagonal levels (`kl = ku = 1`), the common case of 1D multigrid.
+///
+/// A level's rows are split into a *constant run* — interior rows that all equal one row,
+/// as in the Poisson matrix and its Galerkin operators — and the remaining rows. Inside
+/// the run the coefficients are registers, so a sweep streams only `x` and `b`; outside
+/// it they are read from the band (`a`) or the scaled rows (`s`, see `SmootherKernels`).
+/// The loops are specialised for both cases through `TriRows`, and every Gauss–Seidel
+/// chain `x_i ← … + s_{i,i−1}·x_{i−1}` is a single fused multiply–add.
+///
+/// All kernels compute exactly what the generic band kernels compute (up to the order of
+/// floating-point operations).
+struct Tridiagonal: Sendable {
+    let n: Int
+    /// Rows with the constant coefficients (inside `1 ..< n−1`; possibly empty).
+    let run: Range<Int>
+    /// The run's row of `A`: `(a_{i,i−1}, a_ii, a_{i,i+1})`.
+    let a: (Double, Double, Double)
+    /// The run's scaled row: `(−a_{i,i−1}/a_ii, 1/a_ii, −a_{i,i+1}/a_ii)`.
+    let s: (Double, Double, Double)
+
+    /// Finds the longest run of identical interior rows of `A` around its middle row; runs
+    /// shorter than a quarter of the rows are not used.
+    init(_ A: BandedMatrix, scaled: [Double]) {
+        precondition(A.lower == 1 && A.upper == 1)
+        n = A.n
+        guard n >= 3 else {
+            run = 1..<1
+            a = (0, 0, 0)
+            s = (0, 0, 0)
+            return
+        }
+        let count = A.n
+        let mid = count / 2
+        let (lo, hi) = A.band.withUnsafeBufferPointer { band in
+            func same(_ i: Int) -> Bool {
+                band[3 * i] == band[3 * mid] && band[3 * i + 1] == band[3 * mid + 1] && band[3 * i + 2] == band[3 * mid + 2]
+            }
+            var lo = mid, hi = mid + 1
+            while lo > 1 && same(lo - 1) { lo -= 1 }
+            while hi < count - 1 && same(hi) { hi += 1 }
+            return (lo, hi)
+        }
+        if hi - lo >= max(1, n / 4) {
+            run = lo..<hi
+        } else {
+            run = mid..<mid
+        }
+        a = (A.band[3 * mid], A.band[3 * mid + 1], A.band[3 * mid + 2])
+        s = (scaled[3 * mid], scaled[3 * mid + 1], scaled[3 * mid + 2])
+    }
+}
+
+/// Row coefficients, either constant or read from a 3-per-row array.
+protocol TriRows {
+    func l(_ i: Int) -> Double
+    func d(_ i: Int) -> Double
+    func u(_ i: Int) -> Double
+}
+
+struct ConstantRows: TriRows {
+    let c: (Double, Double, Double)
+    @inline(__always) func l(_ i: Int) -> Double { c.0 }
+    @inline(__always) func d(_ i: Int) -> Double { c.1 }
+    @inline(__always) func u(_ i: Int) -> Double { c.2 }
+}
+
+struct ArrayRows: TriRows {
+    let p: UnsafePointer<Double>
+    @inline(__always) func l(_ i: Int) -> Double { p[3 &* i] }
+    @inline(__always) func d(_ i: Int) -> Double { p[3 &* i &+ 1] }
+    @inline(__always) func u(_ i: Int) -> Double { p[3 &* i &+ 2] }
+}
+
+/// The sweeps and residuals on a tridiagonal level. `s` = scaled rows, `a` = band of `A`
+/// (3 per row each); `x`, `b`, `r` have length `n ≥ 3`.
+enum TridiagonalKernels {
+    // MARK: Gauss–Seidel
+
+    /// Forward sweep: `x_i ← s_{i,i−1} x_{i−1} + s_ii b_i + s_{i,i+1} x_{i+1}`, `i = 0 … n−1`.
+    static func forward(_ t: Tridiagonal, s: UnsafePointer<Double>, b: UnsafePointer<Double>, x: UnsafeMutablePointer<Double>) {
+        let n = t.n
+        var prev = (s[2] * x[1]).addingProduct(s[1], b[0])
+        x[0] = prev
+        @inline(__always) func sweep<R: TriRows>(_ c: R, _ range: Range<Int>) {
+            for i in range {
+                let t = (c.u(i) * x[i &+ 1]).addingProduct(c.d(i), b[i])
+                prev = t.addingProduct(c.l(i), prev)
+                x[i] = prev
+            }
+        }
+        let (lo, hi) = t.bounds
+        sweep(ArrayRows(p: s), 1..<lo)
+        sweep(ConstantRows(c: t.s), lo..<hi)
+        sweep(ArrayRows(p: s), hi..<(n - 1))
+        let l = n - 1
+        x[l] = (s[3 * l + 1] * b[l]).addingProduct(s[3 * l], prev)
+    }
+
+    /// Backward sweep: the same update for `i = n−1 … 0`.
+    static func backward(_ t: Tridiagonal, s: UnsafePointer<Double>, b: UnsafePointer<Double>, x: UnsafeMutablePointer<Double>) {
+        let n = t.n
+        let l = n - 1
+        var next = (s[3 * l + 1] * b[l]).addingProduct(s[3 * l], x[l - 1])
+        x[l] = next
+        @inline(__always) func sweep<R: TriRows>(_ c: R, _ range: Range<Int>) {
+            var i = range.upperBound &- 1
+            while i >= range.lowerBound {
+                let t = (c.l(i) * x[i &- 1]).addingProduct(c.d(i), b[i])
+                next = t.addingProduct(c.u(i), next)
+                x[i] = next
+                i &-= 1
+            }
+        }
+        let (lo, hi) = t.bounds
+        sweep(ArrayRows(p: s), hi..<(n - 1))
+        sweep(ConstantRows(c: t.s), lo..<hi)
+        sweep(ArrayRows(p: s), 1..<lo)
+        x[0] = (s[1] * b[0]).addingProduct(s[2], next)
+    }
+
+    // MARK: Red–black Gauss–Seidel (both colours in one pass)
+
+    /// Red (odd `i`) then black (even `i`) — or black then red when `blackFirst` — as one
+    /// pass over the pairs `(2j, 2j+1)`: a second-colour unknown is updated as soon as both
+    /// its first-colour neighbours are, which is the same result as two separate colour sweeps
+    /// (each colour's updates are independent of each other).
+    static func redBlack(
+        _ t: Tridiagonal, s: UnsafePointer<Double>, b: UnsafePointer<Double>, x: UnsafeMutablePointer<Double>,
+        blackFirst: Bool
+    ) {
+        let n = t.n
+        let (lo, hi) = t.bounds
+        let sc = ArrayRows(p: s), cc = ConstantRows(c: t.s)
+        @inline(__always) func relax<R: TriRows>(_ c: R, _ i: Int) {
+            var v = c.d(i) * b[i]
+            if i > 0 { v = v.addingProduct(c.l(i), x[i &- 1]) }
+            if i < n &- 1 { v = v.addingProduct(c.u(i), x[i &+ 1]) }
+            x[i] = v
+        }
+        @inline(__always) func relaxAny(_ i: Int) {
+            if i >= lo && i < hi { relax(cc, i) } else { relax(sc, i) }
+        }
+        // first colour at index i, then second colour at the index just behind it
+        let first = blackFirst ? 0 : 1
+        var i = first
+        // leading part (generic)
+        @inline(__always) func step(_ i: Int) {
+            relaxAny(i)
+            if i &- 1 >= 0 { relaxAny(i &- 1) }
+        }
+        // the indices i with i−1, i, i+1 inside the run use the constant loop
+        let cLo = max(lo + 1, 1), cHi = min(hi - 1, n - 1)
+        while i < n && i < cLo {
+            step(i)
+            i += 2
+        }
+        let (sl, sd, su) = t.s
+        while i < cHi {
+            x[i] = (su * x[i &+ 1]).addingProduct(sd, b[i]).addingProduct(sl, x[i &- 1])
+            let j = i &- 1
+            x[j] = (su * x[i]).addingProduct(sd, b[j]).addingProduct(sl, x[j &- 1])
+            i &+= 2
+        }
+        while i < n {
+            step(i)
+            i += 2
+        }
+        // the last second-colour unknown (index n−1) if the first colour ended at n−2
+        if i == n { relaxAny(n - 1) }
+    }
+
+    // MARK: Jacobi
+
+    /// `x ← (1−ω) x + ω (s_{i,i−1} x_{i−1} + s_ii b_i + s_{i,i+1} x_{i+1})` with the old `x`
+    /// kept one step behind in registers (no work vector).
+    static func jacobi(
+        _ t: Tridiagonal, s: UnsafePointer<Double>, omega: Double, b: UnsafePointer<Double>, x: UnsafeMutablePointer<Double>
+    ) {
+        let n = t.n
+        let keep = 1 - omega
+        var oldPrev = x[0], oldCur = x[1]
+        x[0] = keep * oldPrev + omega * (s[1] * b[0]).addingProduct(s[2], oldCur)
+        @inline(__always) func sweep<R: TriRows>(_ c: R, _ range: Range<Int>) {
+            for i in range {
+                let oldNext = x[i &+ 1]
+                let v = (c.l(i) * oldPrev).addingProduct(c.d(i), b[i]).addingProduct(c.u(i), oldNext)
+                x[i] = (keep * oldCur).addingProduct(omega, v)
+                oldPrev = oldCur
+                oldCur = oldNext
+            }
+        }
+        let (lo, hi) = t.bounds
+        sweep(ArrayRows(p: s), 1..<lo)
+        sweep(ConstantRows(c: t.s), lo..<hi)
+        sweep(ArrayRows(p: s), hi..<(n - 1))
+        let l = n - 1
+        x[l] = (keep * oldCur).addingProduct(omega, (s[3 * l] * oldPrev).addingProduct(s[3 * l + 1], b[l]))
+    }
+
+    // MARK: Residuals
+
+    /// `‖b − A x‖₂²`, storing `r = b − A x` unless `r` is nil.
+    static func residual(
+        _ t: Tridiagonal, a: UnsafePointer<Double>, x: UnsafePointer<Double>, b: UnsafePointer<Double>,
+        r: UnsafeMutablePointer<Double>?
+    ) -> Double {
+        let n = t.n
+        var s0 = 0.0, s1 = 0.0
+        @inline(__always) func rows<R: TriRows>(_ c: R, _ range: Range<Int>) {
+            var i = range.lowerBound
+            while i &+ 1 < range.upperBound {
+                let v0 = b[i] - (c.l(i) * x[i &- 1]).addingProduct(c.d(i), x[i]).addingProduct(c.u(i), x[i &+ 1])
+                let j = i &+ 1
+                let v1 = b[j] - (c.l(j) * x[j &- 1]).addingProduct(c.d(j), x[j]).addingProduct(c.u(j), x[j &+ 1])
+                if let r {
+                    r[i] = v0
+                    r[j] = v1
+                }
+                s0 = s0.addingProduct(v0, v0)
+                s1 = s1.addingProduct(v1, v1)
+                i &+= 2
+            }
+            if i < range.upperBound {
+                let v0 = b[i] - (c.l(i) * x[i &- 1]).addingProduct(c.d(i), x[i]).addingProduct(c.u(i), x[i &+ 1])
+                r?[i] = v0
+                s0 = s0.addingProduct(v0, v0)
+            }
+        }
+        let v0 = b[0] - (a[1] * x[0]).addingProduct(a[2], x[1])
+        let l = n - 1
+        let vl = b[l] - (a[3 * l] * x[l - 1]).addingProduct(a[3 * l + 1], x[l])
+        r?[0] = v0
+        r?[l] = vl
+        let (lo, hi) = t.bounds
+        rows(ArrayRows(p: a), 1..<lo)
+        rows(ConstantRows(c: t.a), lo..<hi)
+        rows(ArrayRows(p: a), hi..<(n - 1))
+        return (s0 + s1) + (v0 * v0 + vl * vl)
+    }
+}
+
+extension Tridiagonal {
+    /// The constant run clamped to the interior rows `1 ..< n−1`, as `(lo, hi)` with `lo ≤ hi`.
+    var bounds: (Int, Int) {
+        let lo = min(max(1, run.lowerBound), n - 1)
+        let hi = max(lo, min(n - 1, run.upperBound))
+        return (lo, hi)
+    }
+}
