@@ -13,7 +13,11 @@ Run:  PYTHONPATH=python python3 bench/multigrid.py  [--n N] [--repeat R] [--quic
 from __future__ import annotations
 
 import argparse
+import os
 import time
+
+# Idle OpenBLAS threads spin and steal a core from single-threaded code on small machines.
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 import numpy as np
 import scipy.linalg

@@ -370,11 +370,10 @@ extension BandedLU {
         into x: UnsafeMutablePointer<Double>
     ) throws -> Strategy {
         if lower == 1 && upper == 1 && n >= 2 {
-            let work = UnsafeMutablePointer<Double>.allocate(capacity: 2 * n)
-            defer { work.deallocate() }
-            if let strategy = solveTridiagonalOnce(a: band.baseAddress!, n: n, b: b, x: x, work: work) {
-                return strategy
+            let done = ScratchPool.with(2 * n) { work in
+                solveTridiagonalOnce(a: band.baseAddress!, n: n, b: b, x: x, work: work)
             }
+            if let done { return done }
         }
         let A = try BandedMatrix(n: n, lower: lower, upper: upper, band: band)
         try FiniteCheck.require(UnsafeBufferPointer(start: b, count: n), "b")
@@ -385,10 +384,10 @@ extension BandedLU {
 }
 
 extension BandedLU {
-    /// Solves a tridiagonal `A x = b` (row-major band `a`, 3 per row, `n ≥ 2`) in two passes
-    /// without keeping the factors: a forward pass that factors (minors recurrence),
-    /// eliminates, and checks — in the same pass — that skipping pivoting is safe (symmetric
-    /// to 1e-12 with positive pivots, or diagonally dominant by rows or columns), that no
+    /// Solves a symmetric positive definite tridiagonal `A x = b` (row-major band `a`, 3 per
+    /// row, `n ≥ 2`) in two passes without keeping the factors: a forward pass that factors
+    /// (minors recurrence), eliminates, and checks — in the same pass — that `A` is
+    /// symmetric (1e-12 relative) with positive pivots (so no pivoting is needed), that no
     /// pivot is tiny and that every input is finite; then, only if all holds, a backward
     /// pass writing `x`. `work` holds `2n` values; the band's slots outside the matrix must
     /// be 0. Returns the strategy used, or nil when the checks fail (nothing written to `x`;
@@ -397,64 +396,62 @@ extension BandedLU {
         a: UnsafePointer<Double>, n: Int, b: UnsafePointer<Double>, x: UnsafeMutablePointer<Double>,
         work: UnsafeMutablePointer<Double>
     ) -> Strategy? {
-        let tinyFactor = tiny(1, width: 3)
-        // row 0
+        // Branch-free accumulators, decided after the pass:
+        //   asymmetry = max |a_{i,i−1} − a_{i−1,i}| against scale = max |a_{i,i−1}|
+        //   minInverse, maxInverse = min, max 1/d_i: every pivot positive, and none tiny
+        //     against the largest row (maxDiagonal + 2·scale)
+        //   check = Σ (z_i + g_i): finite iff every input and result is (NaN and ∞ propagate
+        //     into z or g; an overflowing sum of finite values only sends us to the general path)
+        @inline(__always) func larger(_ u: Double, _ v: Double) -> Double { u > v ? u : v }
+        @inline(__always) func smaller(_ u: Double, _ v: Double) -> Double { u < v ? u : v }
         var pPrev2 = 1.0, pPrev = a[1]
         var invPrev = 1 / pPrev
         var y = b[0]
         work[0] = y * invPrev
         work[1] = a[2] * invPrev
-        var finite = (a[1] + a[2] + b[0] + work[0] + work[1]) * 0
-        var symmetric = 1, positive = invPrev > 0 ? 1 : 0, large = abs(invPrev) * tinyFactor * (abs(a[1]) + abs(a[2])) < 1 ? 1 : 0
-        var rowDominant = abs(a[1]) >= abs(a[2]) ? 1 : 0
-        var columnDominant = 1
-        var upPrev2 = 0.0  // a_{i−2,i−1}
+        var check = work[0] + work[1]
+        var asymmetry = 0.0, scale = 0.0
+        var minInverse = invPrev, maxInverse = invPrev, maxDiagonal = a[1]
         for i in 1..<n {
             // (the slot a[3(n−1)+2] lies outside the matrix and holds 0)
             let al = a[3 &* i], ad = a[3 &* i &+ 1], au = a[3 &* i &+ 2]
-            let up = a[3 &* (i &- 1) &+ 2], adPrev = a[3 &* (i &- 1) &+ 1]
+            let up = a[3 &* i &- 1]  // a_{i−1,i}, just before a_{i,i−1} in memory
             let p = (-(al * up) * pPrev2).addingProduct(ad, pPrev)  // one fma on the chain
             let inv = pPrev / p
             y = b[i].addingProduct(-(al * invPrev), y)
             let z = y * inv, g = au * inv
             work[2 &* i] = z
             work[2 &* i &+ 1] = g
-            finite = finite.addingProduct((al + ad) + (au + b[i]) + (z + g), 0)
-            symmetric &= abs(al - up) <= 1e-12 * max(abs(al), abs(up)) ? 1 : 0
-            positive &= inv > 0 ? 1 : 0
-            large &= abs(inv) * tinyFactor * (abs(al) + abs(ad) + abs(au)) < 1 ? 1 : 0
-            rowDominant &= abs(ad) >= abs(al) + abs(au) ? 1 : 0
-            columnDominant &= abs(adPrev) >= abs(upPrev2) + abs(al) ? 1 : 0  // column i−1
-            upPrev2 = up
+            check += z + g
+            asymmetry = larger(asymmetry, abs(al - up))
+            scale = larger(scale, abs(al))
+            minInverse = smaller(minInverse, inv)
+            maxInverse = larger(maxInverse, inv)
+            maxDiagonal = larger(maxDiagonal, ad)
             invPrev = inv
             pPrev2 = pPrev
             pPrev = p
-            let e = p.exponent
-            if e > 600 || e < -600 {
+            let m = abs(p)
+            if !(m < 0x1p600 && m > 0x1p-600) {  // rarely taken: exact rescaling of both minors
                 guard p != 0, p.isFinite else { return nil }
-                let scale = Double(sign: .plus, exponent: -e, significand: 1)
-                pPrev *= scale
-                pPrev2 *= scale
+                let e = p.exponent
+                let factor = Double(sign: .plus, exponent: -e, significand: 1)
+                pPrev *= factor
+                pPrev2 *= factor
             }
         }
-        columnDominant &= abs(a[3 * (n - 1) + 1]) >= abs(upPrev2) ? 1 : 0  // last column
-        guard finite == 0, large == 1 else { return nil }
-        let strategy: Strategy
-        if symmetric == 1 && positive == 1 {
-            strategy = .symmetricPositiveDefinite
-        } else if rowDominant == 1 || columnDominant == 1 {
-            strategy = .diagonallyDominant
-        } else {
-            return nil
-        }
+        // symmetric positive definite is the only case taken here; others are factorised
+        guard check.isFinite, minInverse > 0, maxInverse * tiny(maxDiagonal + 2 * scale, width: 3) < 1,
+              asymmetry <= 1e-12 * scale
+        else { return nil }
         var next = work[2 * (n - 1)]
         x[n - 1] = next
         var i = n - 2
         while i >= 0 {
-            next = work[2 &* i] - work[2 &* i &+ 1] * next
+            next = work[2 &* i].addingProduct(-work[2 &* i &+ 1], next)
             x[i] = next
             i &-= 1
         }
-        return strategy
+        return .symmetricPositiveDefinite
     }
 }

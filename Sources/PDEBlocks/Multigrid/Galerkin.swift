@@ -94,7 +94,8 @@ extension Transfer {
     /// q_lo(c+1))` on the same columns, so each coarse row is a sum of a few products.
     private func galerkinTridiagonalVertex(_ A: BandedMatrix, into AH: inout BandedMatrix) {
         let n = fine, nc = coarse, s = scale
-        A.band.withUnsafeBufferPointer { a in
+        A.band.withUnsafeBufferPointer { ab in
+            let a = ab.baseAddress!
             p.withUnsafeBufferPointer { p in
                 q.withUnsafeBufferPointer { q in
                     AH.band.withUnsafeMutableBufferPointer { ah in
@@ -104,7 +105,25 @@ extension Transfer {
                         }
                         @inline(__always) func hi(_ w: UnsafeBufferPointer<Double>, _ i: Int) -> Double { i >= 0 && i < n ? w[2 &* i &+ 1] : 0 }
                         @inline(__always) func lo(_ w: UnsafeBufferPointer<Double>, _ i: Int) -> Double { i >= 0 && i < n ? w[2 &* i] : 0 }
-                        for J in 0..<nc {
+                        // Rows 2 ≤ c−2 and c+3 ≤ n−1 need no bounds checks (the generic body
+                        // below is the same formula with every access guarded).
+                        let interior = 2..<max(2, min(nc - 1, (n - 4) / 2))
+                        for J in interior {
+                            let c = 2 &* J &+ 1
+                            let r0 = q[2 &* c &- 1], r2 = q[2 &* c &+ 2]
+                            let p0 = p[2 &* c &- 1], p2 = p[2 &* c &+ 2]
+                            let row0 = a + 3 &* (c &- 1), row1 = a + 3 &* c, row2 = a + 3 &* (c &+ 1)
+                            // row k of A: (row[0], row[1], row[2]) = (A[k][k−1], A[k][k], A[k][k+1])
+                            let ap0 = row0[1] * p0 + row0[2]
+                            let ap1 = row1[0] * p0 + row1[1] + row1[2] * p2
+                            let ap2 = row2[0] + row2[1] * p2
+                            ah[3 &* J &+ 1] = s * (r0 * ap0 + ap1 + r2 * ap2)
+                            let qp = p[2 &* c &+ 3]  // p_hi(c+1)
+                            ah[3 &* J &+ 2] = s * (row1[2] * qp + r2 * (row2[1] * qp + row2[2]))
+                            let qm = p[2 &* c &- 2]  // p_lo(c−1)
+                            ah[3 &* J] = s * (r0 * (row0[0] + row0[1] * qm) + row1[0] * qm)
+                        }
+                        for J in 0..<nc where !interior.contains(J) {
                             let c = 2 &* J &+ 1
                             // restriction row J: rows c−1, c, c+1 with weights r0, 1, r2 (times s)
                             let r0 = hi(q, c &- 1), r2 = lo(q, c &+ 1)

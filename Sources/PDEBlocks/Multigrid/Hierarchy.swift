@@ -101,7 +101,7 @@ struct Hierarchy: Sendable {
     static func level(_ A: BandedMatrix, _ options: MultigridOptions, transfer: Transfer) throws -> Level {
         var scaled = [Double](repeating: 0, count: A.band.count)
         scaled.withUnsafeMutableBufferPointer { SmootherKernels.scaleRows(A, into: $0) }
-        let omega = options.omega ?? Smoother.defaultOmega(A)
+        let omega = options.smoother != .jacobi ? 1 : options.omega ?? Smoother.defaultOmega(A)
         return Level(A: A, scaled: scaled, omega: omega, transfer: transfer)
     }
 
@@ -121,7 +121,7 @@ struct Hierarchy: Sendable {
             let fineA = levels[l].A
             if transferKind == .matrixDependent { levels[l].transfer?.updateMatrixDependentWeights(fineA) }
             levels[l].scaled.withUnsafeMutableBufferPointer { SmootherKernels.scaleRows(fineA, into: $0) }
-            if options.omega == nil { levels[l].omega = Smoother.defaultOmega(fineA) }
+            if options.smoother == .jacobi && options.omega == nil { levels[l].omega = Smoother.defaultOmega(fineA) }
             levels[l].tridiagonal = Level.fastKernels(fineA, levels[l].scaled)
             guard let t = levels[l].transfer else { continue }
             // move the coarse matrix out so it is uniquely referenced while we overwrite it

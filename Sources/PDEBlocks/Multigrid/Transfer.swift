@@ -97,13 +97,16 @@ public struct Transfer: Sendable, Equatable {
     /// Vertex-centred linear interpolation and full weighting (Dirichlet boundaries).
     public static func vertexLinear(fine n: Int) throws -> Transfer {
         var t = try Transfer(fine: n, coarsening: .vertex, kind: .vertex)
-        for i in 0..<n {
-            if i & 1 == 1 {
-                t.p[2 * i] = 1
-            } else {
-                let lo = Transfer.lowColumn(i)
-                t.p[2 * i] = lo >= 0 ? 0.5 : 0
-                t.p[2 * i + 1] = lo + 1 < t.coarse ? 0.5 : 0
+        let nc = t.coarse
+        t.p.withUnsafeMutableBufferPointer { p in
+            for i in 0..<n {
+                if i & 1 == 1 {
+                    p[2 * i] = 1
+                } else {
+                    let lo = lowColumn(i)
+                    p[2 * i] = lo >= 0 ? 0.5 : 0
+                    p[2 * i + 1] = lo + 1 < nc ? 0.5 : 0
+                }
             }
         }
         t.q = t.p
@@ -114,14 +117,17 @@ public struct Transfer: Sendable, Equatable {
     /// Cell-centred linear interpolation (mirrored boundaries) and `R = ½Pᵀ`.
     public static func cellLinear(fine n: Int) throws -> Transfer {
         var t = try Transfer(fine: n, coarsening: .cell, kind: .cell)
-        for i in 0..<n {
-            let lo = Transfer.lowColumn(i)
-            // even rows lean on the right column (their own cell), odd rows on the left
-            var (wLo, wHi) = i & 1 == 0 ? (0.25, 0.75) : (0.75, 0.25)
-            if lo < 0 { (wLo, wHi) = (0, 1) }  // mirrored: e_{−1} = e_0
-            if lo + 1 >= t.coarse { (wLo, wHi) = (1, 0) }  // mirrored: e_{nc} = e_{nc−1}
-            t.p[2 * i] = wLo
-            t.p[2 * i + 1] = wHi
+        let nc = t.coarse
+        t.p.withUnsafeMutableBufferPointer { p in
+            for i in 0..<n {
+                let lo = lowColumn(i)
+                // even rows lean on the right column (their own cell), odd rows on the left
+                var (wLo, wHi) = i & 1 == 0 ? (0.25, 0.75) : (0.75, 0.25)
+                if lo < 0 { (wLo, wHi) = (0, 1) }  // mirrored: e_{−1} = e_0
+                if lo + 1 >= nc { (wLo, wHi) = (1, 0) }  // mirrored: e_{nc} = e_{nc−1}
+                p[2 * i] = wLo
+                p[2 * i + 1] = wHi
+            }
         }
         t.q = t.p
         t.findUniformRun()
@@ -182,14 +188,19 @@ public struct Transfer: Sendable, Equatable {
             uniform = 1..<1
             return
         }
-        func weights(_ J: Int) -> (SIMD4<Double>, SIMD4<Double>) {
-            (SIMD4(p[4 * J], p[4 * J + 1], p[4 * J + 2], p[4 * J + 3]), SIMD4(q[4 * J], q[4 * J + 1], q[4 * J + 2], q[4 * J + 3]))
+        let (lo, hi, pm, qm) = p.withUnsafeBufferPointer { p in
+            q.withUnsafeBufferPointer { q in
+                func weights(_ J: Int) -> (SIMD4<Double>, SIMD4<Double>) {
+                    (SIMD4(p[4 * J], p[4 * J + 1], p[4 * J + 2], p[4 * J + 3]), SIMD4(q[4 * J], q[4 * J + 1], q[4 * J + 2], q[4 * J + 3]))
+                }
+                let mid = (1 + pairs) / 2
+                let (pm, qm) = weights(mid)
+                var lo = mid, hi = mid + 1
+                while lo > 1 && weights(lo - 1) == (pm, qm) { lo -= 1 }
+                while hi < pairs && weights(hi) == (pm, qm) { hi += 1 }
+                return (lo, hi, pm, qm)
+            }
         }
-        let mid = (1 + pairs) / 2
-        let (pm, qm) = weights(mid)
-        var lo = mid, hi = mid + 1
-        while lo > 1 && weights(lo - 1) == (pm, qm) { lo -= 1 }
-        while hi < pairs && weights(hi) == (pm, qm) { hi += 1 }
         uniform = lo..<hi
         uniformP = pm
         uniformQ = qm
