@@ -10,7 +10,13 @@
 extension Hierarchy {
     /// One cycle of kind `kind` on level `l`, in place on `x`. `b` must not alias `x` or the
     /// workspace vectors of levels ≥ `l`.
-    func cycle(_ kind: CycleKind, level l: Int, x: UnsafeMutablePointer<Double>, b: UnsafePointer<Double>, ws: Workspace) {
+    ///
+    /// `zeroStart`: `x` is to be taken as 0 whatever its memory holds (coarse levels); the
+    /// first smoothing sweep then writes every entry without reading `x`.
+    func cycle(
+        _ kind: CycleKind, level l: Int, x: UnsafeMutablePointer<Double>, b: UnsafePointer<Double>, ws: Workspace,
+        zeroStart: Bool = false
+    ) {
         let last = levels.count - 1
         if l == last {
             coarse.solve(UnsafeBufferPointer(start: b, count: coarse.n), into: UnsafeMutableBufferPointer(start: x, count: coarse.n))
@@ -18,20 +24,29 @@ extension Hierarchy {
         }
         let level = levels[l]
         guard let t = level.transfer else { return }
-        smooth(level, x: x, b: b, post: false, work: ws.r[l])
+        smooth(level, x: x, b: b, post: false, work: ws.r[l], zeroStart: zeroStart)
         let n = level.A.n
-        _ = residual(level, x: x, b: b, into: ws.r[l])
-        t.restrict(UnsafeBufferPointer(start: ws.r[l], count: n), into: UnsafeMutableBufferPointer(start: ws.b[l + 1], count: t.coarse))
-        ws.x[l + 1].update(repeating: 0, count: t.coarse)
+        if let tri = level.tridiagonal {
+            level.A.band.withUnsafeBufferPointer { a in
+                t.q.withUnsafeBufferPointer { q in
+                    TridiagonalKernels.residualRestrict(
+                        tri, a: a.baseAddress!, x: x, b: b, transfer: t, q: q.baseAddress!, into: ws.b[l + 1])
+                }
+            }
+        } else {
+            _ = residual(level, x: x, b: b, into: ws.r[l])
+            t.restrict(UnsafeBufferPointer(start: ws.r[l], count: n), into: UnsafeMutableBufferPointer(start: ws.b[l + 1], count: t.coarse))
+        }
+        let (xc, bc) = (ws.x[l + 1], UnsafePointer(ws.b[l + 1]))
         switch kind {
         case .v:
-            cycle(.v, level: l + 1, x: ws.x[l + 1], b: ws.b[l + 1], ws: ws)
+            cycle(.v, level: l + 1, x: xc, b: bc, ws: ws, zeroStart: true)
         case .w:
-            cycle(.w, level: l + 1, x: ws.x[l + 1], b: ws.b[l + 1], ws: ws)
-            if l + 1 < last { cycle(.w, level: l + 1, x: ws.x[l + 1], b: ws.b[l + 1], ws: ws) }
+            cycle(.w, level: l + 1, x: xc, b: bc, ws: ws, zeroStart: true)
+            if l + 1 < last { cycle(.w, level: l + 1, x: xc, b: bc, ws: ws) }
         case .f:
-            cycle(.f, level: l + 1, x: ws.x[l + 1], b: ws.b[l + 1], ws: ws)
-            if l + 1 < last { cycle(.v, level: l + 1, x: ws.x[l + 1], b: ws.b[l + 1], ws: ws) }
+            cycle(.f, level: l + 1, x: xc, b: bc, ws: ws, zeroStart: true)
+            if l + 1 < last { cycle(.v, level: l + 1, x: xc, b: bc, ws: ws) }
         }
         t.prolongAdd(UnsafeBufferPointer(start: ws.x[l + 1], count: t.coarse), into: UnsafeMutableBufferPointer(start: x, count: n))
         smooth(level, x: x, b: b, post: true, work: ws.r[l])
@@ -40,11 +55,24 @@ extension Hierarchy {
     /// The pre- (`post == false`) or post-smoothing steps of `options` on one level.
     func smooth(
         _ level: Level, x: UnsafeMutablePointer<Double>, b: UnsafePointer<Double>, post: Bool,
-        work: UnsafeMutablePointer<Double>
+        work: UnsafeMutablePointer<Double>, zeroStart: Bool = false
     ) {
         let times = post ? options.postSmoothing : options.preSmoothing
-        guard times > 0 else { return }
         let (first, second) = options.smoother.sweeps(post: post)
+        var skipFirst = false
+        if zeroStart {
+            let done = times > 0 && level.tridiagonal.map { t in
+                level.scaled.withUnsafeBufferPointer {
+                    TridiagonalKernels.sweepFromZero(first, t, s: $0.baseAddress!, omega: level.omega, b: b, x: x)
+                }
+            } == true
+            if done {
+                skipFirst = true
+            } else {
+                x.update(repeating: 0, count: level.A.n)
+            }
+        }
+        guard times > 0 else { return }
         level.scaled.withUnsafeBufferPointer { s in
             let A = level.A
             let sp = s.baseAddress!
@@ -63,8 +91,8 @@ extension Hierarchy {
                             b: b, x: x, work: work)
                     }
             }
-            for _ in 0..<times {
-                run(first)
+            for k in 0..<times {
+                if !(k == 0 && skipFirst) { run(first) }
                 if let second { run(second) }
             }
         }

@@ -247,3 +247,109 @@ extension Tridiagonal {
         return (lo, hi)
     }
 }
+
+// MARK: - Sweeps from a zero iterate (the first coarse-level sweep: no zero fill, no reads of x)
+
+extension TridiagonalKernels {
+    /// The first sweep of `sweep` on `x = 0`, writing every `x_i` (the old `x` is not read).
+    /// Returns false for sweeps without such a variant (the caller zero-fills instead).
+    static func sweepFromZero(
+        _ sweep: Sweep, _ t: Tridiagonal, s: UnsafePointer<Double>, omega: Double, b: UnsafePointer<Double>,
+        x: UnsafeMutablePointer<Double>
+    ) -> Bool {
+        let n = t.n
+        let (lo, hi) = t.bounds
+        switch sweep {
+        case .forward:
+            // x_i = s_ii b_i + s_{i,i−1} x_{i−1} (the right neighbour is still 0)
+            var prev = s[1] * b[0]
+            x[0] = prev
+            @inline(__always) func run<R: TriRows>(_ c: R, _ range: Range<Int>) {
+                for i in range {
+                    prev = (c.d(i) * b[i]).addingProduct(c.l(i), prev)
+                    x[i] = prev
+                }
+            }
+            run(ArrayRows(p: s), 1..<lo)
+            run(ConstantRows(c: t.s), lo..<hi)
+            run(ArrayRows(p: s), hi..<n)
+            return true
+        case .jacobi:
+            @inline(__always) func run<R: TriRows>(_ c: R, _ range: Range<Int>) {
+                for i in range { x[i] = omega * (c.d(i) * b[i]) }
+            }
+            run(ArrayRows(p: s), 0..<lo)
+            run(ConstantRows(c: t.s), lo..<hi)
+            run(ArrayRows(p: s), hi..<n)
+            return true
+        case .redBlack:
+            // red (odd) unknowns see only zeros: x_i = s_ii b_i; then the regular black update
+            var i = 1
+            while i < n {
+                x[i] = s[3 * i + 1] * b[i]
+                i += 2
+            }
+            i = 0
+            while i < n {
+                var v = s[3 * i + 1] * b[i]
+                if i > 0 { v = v.addingProduct(s[3 * i], x[i - 1]) }
+                if i < n - 1 { v = v.addingProduct(s[3 * i + 2], x[i + 1]) }
+                x[i] = v
+                i += 2
+            }
+            return true
+        case .backward, .blackRed:
+            return false
+        }
+    }
+
+    // MARK: - Residual and restriction in one pass
+
+    /// `c = R (b − A x)` without storing the residual: each coarse value takes the residuals
+    /// of fine rows `2J−1 … 2J+2`, computed once and carried along. Rows in `A`'s constant run
+    /// whose restriction weights are uniform use register constants; the rest read the band
+    /// and the weights. Same values as `residual` followed by `Transfer.restrict`, up to the
+    /// order of floating-point operations.
+    static func residualRestrict(
+        _ t: Tridiagonal, a: UnsafePointer<Double>, x: UnsafePointer<Double>, b: UnsafePointer<Double>,
+        transfer tr: Transfer, q: UnsafePointer<Double>, into c: UnsafeMutablePointer<Double>
+    ) {
+        let n = t.n, nc = tr.coarse, s = tr.scale
+        let (alo, ahi) = t.bounds
+        @inline(__always) func r(_ i: Int) -> Double {
+            guard i >= 0 && i < n else { return 0 }
+            var v = b[i] - a[3 &* i &+ 1] * x[i]
+            if i > 0 { v -= a[3 &* i] * x[i &- 1] }
+            if i < n &- 1 { v -= a[3 &* i &+ 2] * x[i &+ 1] }
+            return v
+        }
+        // weight of fine row i in coarse value J (its lower column lo(i), or lo(i)+1)
+        @inline(__always) func qHi(_ i: Int) -> Double { i >= 0 && i < n ? q[2 &* i &+ 1] : 0 }
+        @inline(__always) func qLo(_ i: Int) -> Double { i >= 0 && i < n ? q[2 &* i] : 0 }
+        @inline(__always) func generic(_ J: Int) {
+            let i = 2 &* J
+            c[J] = s * ((qHi(i &- 1) * r(i &- 1) + qHi(i) * r(i)) + (qLo(i &+ 1) * r(i &+ 1) + qLo(i &+ 2) * r(i &+ 2)))
+        }
+        // the fast range: rows 2J−1 … 2J+2 inside the constant run, pairs J−1 … J+1 uniform
+        let jLo = max(1, (alo + 2) / 2, tr.uniform.lowerBound + 1)
+        let jHi = max(jLo, min(nc, (ahi - 1) / 2, tr.uniform.upperBound - 1))
+        for J in 0..<min(jLo, nc) { generic(J) }
+        if jLo < jHi {
+            let (al, ad, au) = t.a
+            let w = tr.uniformQ
+            let (v0, v1, v2, v3) = (s * w[0], s * w[1], s * w[2], s * w[3])
+            @inline(__always) func rc(_ i: Int) -> Double {
+                b[i] - (al * x[i &- 1]).addingProduct(ad, x[i]).addingProduct(au, x[i &+ 1])
+            }
+            var rm1 = rc(2 &* jLo &- 1), r0 = rc(2 &* jLo)
+            for J in jLo..<jHi {
+                let i = 2 &* J
+                let r1 = rc(i &+ 1), r2 = rc(i &+ 2)
+                c[J] = (v3 * rm1).addingProduct(v1, r0) + (v2 * r1).addingProduct(v0, r2)
+                rm1 = r1
+                r0 = r2
+            }
+        }
+        for J in jHi..<nc { generic(J) }
+    }
+}
