@@ -60,7 +60,8 @@ extension Hierarchy {
         let times = post ? options.postSmoothing : options.preSmoothing
         let (first, second) = options.smoother.sweeps(post: post)
         var skipFirst = false
-        if zeroStart {
+        let pairs = times >= 2 && second == nil && first == .forward && (level.tridiagonal?.n ?? 0) >= 4
+        if zeroStart && !pairs {
             let done = times > 0 && level.tridiagonal.map { t in
                 level.scaled.withUnsafeBufferPointer {
                     TridiagonalKernels.sweepFromZero(first, t, s: $0.baseAddress!, omega: level.omega, b: b, x: x)
@@ -73,6 +74,32 @@ extension Hierarchy {
             }
         }
         guard times > 0 else { return }
+        // Gauss–Seidel on a tridiagonal level of n ≥ 4: two sweeps per pass
+        if let t = level.tridiagonal, t.n >= 4, second == nil, first == .forward || first == .backward {
+            level.scaled.withUnsafeBufferPointer { sb in
+                let sp = sb.baseAddress!
+                var k = 0
+                while k < times {
+                    let fresh = zeroStart && k == 0
+                    if times - k >= 2 {
+                        if first == .forward {
+                            TridiagonalKernels.forwardPair(t, s: sp, b: b, x: x, zeroStart: fresh)
+                        } else {
+                            TridiagonalKernels.backwardPair(t, s: sp, b: b, x: x)
+                        }
+                        k += 2
+                    } else {
+                        if !(fresh && skipFirst) {
+                            if first == .forward { TridiagonalKernels.forward(t, s: sp, b: b, x: x) } else {
+                                TridiagonalKernels.backward(t, s: sp, b: b, x: x)
+                            }
+                        }
+                        k += 1
+                    }
+                }
+            }
+            return
+        }
         level.scaled.withUnsafeBufferPointer { s in
             let A = level.A
             let sp = s.baseAddress!

@@ -353,3 +353,80 @@ extension TridiagonalKernels {
         for J in jHi..<nc { generic(J) }
     }
 }
+
+// MARK: - Two Gauss–Seidel sweeps in one pass
+
+extension TridiagonalKernels {
+    /// Two forward sweeps in one pass: the second sweep runs one row behind the first, so its
+    /// update of row `i−1` uses the first sweep's new `x_i` straight from a register. The two
+    /// recurrences are independent chains that the processor overlaps, and `x` is read and
+    /// written once. Same result as two `forward` sweeps (to the order of operations).
+    /// With `zeroStart`, the first sweep takes the old `x` as 0 and `x` is not read.
+    static func forwardPair(
+        _ t: Tridiagonal, s: UnsafePointer<Double>, b: UnsafePointer<Double>, x: UnsafeMutablePointer<Double>,
+        zeroStart: Bool = false
+    ) {
+        let n = t.n
+        @inline(__always) func old(_ i: Int) -> Double { zeroStart ? 0 : x[i] }
+        // row 0 (first sweep), row 1 (first sweep) and row 0 (second sweep)
+        var p1 = (s[2] * old(1)).addingProduct(s[1], b[0])  // x¹_0
+        let x11 = (s[5] * old(2)).addingProduct(s[4], b[1]).addingProduct(s[3], p1)
+        var p2 = (s[2] * x11).addingProduct(s[1], b[0])  // x²_0
+        x[0] = p2
+        p1 = x11
+        @inline(__always) func run<R: TriRows>(_ c: R, _ range: Range<Int>) {
+            for i in range {
+                let x1 = (c.u(i) * old(i &+ 1)).addingProduct(c.d(i), b[i]).addingProduct(c.l(i), p1)
+                let j = i &- 1
+                p2 = (c.u(j) * x1).addingProduct(c.d(j), b[j]).addingProduct(c.l(j), p2)
+                x[j] = p2
+                p1 = x1
+            }
+        }
+        let (lo, hi) = t.bounds
+        let cLo = min(max(2, lo + 1), n - 1), cHi = max(cLo, min(hi, n - 1))
+        run(ArrayRows(p: s), 2..<cLo)
+        run(ConstantRows(c: t.s), cLo..<cHi)
+        run(ArrayRows(p: s), cHi..<(n - 1))
+        // last row (first sweep), row n−2 and n−1 (second sweep)
+        let l = n - 1
+        let x1 = (s[3 * l + 1] * b[l]).addingProduct(s[3 * l], p1)
+        p2 = (s[3 * (l - 1) + 2] * x1).addingProduct(s[3 * (l - 1) + 1], b[l - 1]).addingProduct(s[3 * (l - 1)], p2)
+        x[l - 1] = p2
+        x[l] = (s[3 * l + 1] * b[l]).addingProduct(s[3 * l], p2)
+    }
+
+    /// Two backward sweeps in one pass (the mirror image of `forwardPair`).
+    static func backwardPair(_ t: Tridiagonal, s: UnsafePointer<Double>, b: UnsafePointer<Double>, x: UnsafeMutablePointer<Double>) {
+        let n = t.n
+        let l = n - 1
+        var p1 = (s[3 * l] * x[l - 1]).addingProduct(s[3 * l + 1], b[l])  // x¹_{n−1}
+        let k = l - 1
+        let x1k = (s[3 * k] * x[k - 1]).addingProduct(s[3 * k + 1], b[k]).addingProduct(s[3 * k + 2], p1)
+        var p2 = (s[3 * l] * x1k).addingProduct(s[3 * l + 1], b[l])  // x²_{n−1}
+        x[l] = p2
+        p1 = x1k
+        @inline(__always) func run<R: TriRows>(_ c: R, _ range: Range<Int>) {
+            var i = range.upperBound &- 1
+            while i >= range.lowerBound {
+                let x1 = (c.l(i) * x[i &- 1]).addingProduct(c.d(i), b[i]).addingProduct(c.u(i), p1)
+                let j = i &+ 1
+                p2 = (c.l(j) * x1).addingProduct(c.d(j), b[j]).addingProduct(c.u(j), p2)
+                x[j] = p2
+                p1 = x1
+                i &-= 1
+            }
+        }
+        // rows i = n−3 … 1 update i (first sweep) and i+1 (second sweep): constants need both in the run
+        let (lo, hi) = t.bounds
+        let cHi = max(1, min(hi - 1, n - 2)), cLo = min(cHi, max(lo, 1))
+        run(ArrayRows(p: s), cHi..<(n - 2))
+        run(ConstantRows(c: t.s), cLo..<cHi)
+        run(ArrayRows(p: s), 1..<cLo)
+        // row 0 (first sweep), rows 1 and 0 (second sweep)
+        let x10 = (s[2] * p1).addingProduct(s[1], b[0])
+        p2 = (s[3] * x10).addingProduct(s[4], b[1]).addingProduct(s[5], p2)
+        x[1] = p2
+        x[0] = (s[2] * p2).addingProduct(s[1], b[0])
+    }
+}
