@@ -7,8 +7,9 @@
  *
  *   - A banded n x n matrix with lower bandwidth kl and upper bandwidth ku
  *     (0 <= kl, ku < n) is passed as (n, kl, ku, band): band is a row-major
- *     (n, kl+ku+1) array with band[i*(kl+ku+1) + (j-i+kl)] = A[i][j]. Slots that
- *     fall outside the matrix (j < 0 or j >= n) are ignored; all others must be finite.
+ *     (n, kl+ku+1) array with band[i*(kl+ku+1) + (j-i+kl)] = A[i][j]. The slots that
+ *     fall outside the matrix (j < 0 or j >= n: the first kl and last ku rows) must
+ *     hold 0, and every value must be finite (PDB_ERR_INVALID / PDB_ERR_NONFINITE).
  *   - A multigrid hierarchy is an opaque handle (void *) from pdb_mg_create, freed
  *     by pdb_mg_destroy. A NULL, destroyed or wrong-type handle gives PDB_ERR_HANDLE.
  *     A hierarchy may be used from several threads at once.

@@ -152,6 +152,18 @@ struct MultigridABITests {
         #expect(pdb_banded_matvec(Int64(n), Int64(n), 1, band, x, 1, &y) == Self.invalid)
         #expect(pdb_banded_matvec(Int64(n), 1, 1, nil, x, 1, &y) == Self.null)
         #expect(pdb_banded_solve(Int64(n), -1, 1, band, b, 1, &x, nil) == Self.invalid)
+        // a nonzero slot outside the matrix, a NaN inside it
+        var outside = band
+        outside[0] = 1
+        #expect(pdb_banded_solve(Int64(n), 1, 1, outside, b, 1, &x, nil) == Self.invalid)
+        #expect(pdb_banded_matvec(Int64(n), 1, 1, outside, x, 1, &y) == Self.invalid)
+        #expect(Self.lastError().contains("outside the matrix"))
+        var nan = band
+        nan[4] = .nan
+        let before = x
+        #expect(pdb_banded_solve(Int64(n), 1, 1, nan, b, 1, &x, nil) == Self.nonFinite)
+        #expect(x == before)
+        #expect(pdb_banded_matvec(Int64(n), 1, 1, nan, x, 1, &y) == Self.nonFinite)
         // a singular matrix
         var singular = band
         for i in 0..<n { singular[3 * i + 1] = 0; singular[3 * i] = 0; singular[3 * i + 2] = 0 }

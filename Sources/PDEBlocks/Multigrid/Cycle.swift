@@ -34,7 +34,7 @@ extension Hierarchy {
                 }
             }
         } else {
-            _ = residual(level, x: x, b: b, into: ws.r[l])
+            _ = residual(level, x: x, b: b, r: ws.r[l], store: true)
             t.restrict(UnsafeBufferPointer(start: ws.r[l], count: n), into: UnsafeMutableBufferPointer(start: ws.b[l + 1], count: t.coarse))
         }
         let (xc, bc) = (ws.x[l + 1], UnsafePointer(ws.b[l + 1]))
@@ -125,19 +125,19 @@ extension Hierarchy {
         }
     }
 
-    /// `‖b − A x‖₂²` on one level, storing `r = b − A x` unless `r` is nil.
-    func residual(_ level: Level, x: UnsafePointer<Double>, b: UnsafePointer<Double>, into r: UnsafeMutablePointer<Double>?) -> Double {
+    /// `‖b − A x‖₂²` on one level. `r` receives `b − A x` when `store`; otherwise it may
+    /// still be used as scratch (levels without the tridiagonal kernels).
+    func residual(
+        _ level: Level, x: UnsafePointer<Double>, b: UnsafePointer<Double>, r: UnsafeMutablePointer<Double>, store: Bool
+    ) -> Double {
         level.A.band.withUnsafeBufferPointer { a in
             if let t = level.tridiagonal {
-                return TridiagonalKernels.residual(t, a: a.baseAddress!, x: x, b: b, r: r)
+                return TridiagonalKernels.residual(t, a: a.baseAddress!, x: x, b: b, r: store ? r : nil)
             }
             let n = level.A.n
-            if let r {
-                return BandKernels.residual(
-                    a, n: n, lower: level.A.lower, upper: level.A.upper, UnsafeBufferPointer(start: x, count: n),
-                    UnsafeBufferPointer(start: b, count: n), into: UnsafeMutableBufferPointer(start: r, count: n))
-            }
-            return -1  // callers always pass a buffer for non-tridiagonal levels
+            return BandKernels.residual(
+                a, n: n, lower: level.A.lower, upper: level.A.upper, UnsafeBufferPointer(start: x, count: n),
+                UnsafeBufferPointer(start: b, count: n), into: UnsafeMutableBufferPointer(start: r, count: n))
         }
     }
 }

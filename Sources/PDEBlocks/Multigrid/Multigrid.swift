@@ -188,7 +188,7 @@ extension Hierarchy {
         tolerance: Double, maxCycles: Int
     ) -> SolveReport {
         let fine = levels[0]
-        let r0 = residual(fine, x: x.baseAddress!, b: b.baseAddress!, into: ws.r[0]).squareRoot()
+        let r0 = residual(fine, x: x.baseAddress!, b: b.baseAddress!, r: ws.r[0], store: false).squareRoot()
         let normB = BandKernels.normSquared(b).squareRoot()
         let reference = normB > 0 ? normB : r0
         var residuals = [r0]
@@ -198,7 +198,7 @@ extension Hierarchy {
         for _ in 0..<maxCycles {
             if current <= tolerance * reference { break }
             cycle(options.cycle, level: 0, x: x.baseAddress!, b: b.baseAddress!, ws: ws)
-            current = residual(fine, x: x.baseAddress!, b: b.baseAddress!, into: fine.tridiagonal == nil ? ws.r[0] : nil).squareRoot()
+            current = residual(fine, x: x.baseAddress!, b: b.baseAddress!, r: ws.r[0], store: false).squareRoot()
             residuals.append(current)
             if !current.isFinite {
                 stop = "diverged: the residual is not finite after \(residuals.count - 1) cycles"

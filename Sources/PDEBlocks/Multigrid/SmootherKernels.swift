@@ -4,9 +4,9 @@
 /// `S[i][j] = −a_ij/a_ii` (`j ≠ i`), stored like `A` (row-major band), so that the
 /// Gauss–Seidel update of unknown `i` is the single dot product
 ///
-///     x_i ← S[i][i]·b_i + Σ_{j≠i} S[i][j]·x_j,
+///     x_i ← S[i][i]·b_i + Σ_{j≠i} S[i][j]·x_j.
 ///
-/// whose dependence on the just-updated `x_{i−1}` is one fused multiply–add.
+/// These are the general-bandwidth sweeps; tridiagonal levels use `TridiagonalKernels`.
 enum SmootherKernels {
     /// The scaled rows of `A` into `s` (same layout). Requires a nonzero diagonal.
     static func scaleRows(_ A: BandedMatrix, into s: UnsafeMutableBufferPointer<Double>) {
@@ -55,17 +55,6 @@ enum SmootherKernels {
         _ s: UnsafePointer<Double>, _ n: Int, _ kl: Int, _ ku: Int,
         _ b: UnsafePointer<Double>, _ x: UnsafeMutablePointer<Double>
     ) {
-        if kl == 1 && ku == 1 && n >= 3 {
-            x[0] = s[1] * b[0] + s[2] * x[1]
-            var prev = x[0]
-            for i in 1..<(n - 1) {
-                // the chain through `prev` is one fma
-                prev = s[3 * i] * prev + (s[3 * i + 1] * b[i] + s[3 * i + 2] * x[i + 1])
-                x[i] = prev
-            }
-            x[n - 1] = s[3 * (n - 1)] * prev + s[3 * (n - 1) + 1] * b[n - 1]
-            return
-        }
         for i in 0..<n { relax(s, n, kl, ku, i, b, x) }
     }
 
@@ -73,19 +62,6 @@ enum SmootherKernels {
         _ s: UnsafePointer<Double>, _ n: Int, _ kl: Int, _ ku: Int,
         _ b: UnsafePointer<Double>, _ x: UnsafeMutablePointer<Double>
     ) {
-        if kl == 1 && ku == 1 && n >= 3 {
-            let l = n - 1
-            x[l] = s[3 * l] * x[l - 1] + s[3 * l + 1] * b[l]
-            var next = x[l]
-            var i = l - 1
-            while i >= 1 {
-                next = s[3 * i + 2] * next + (s[3 * i + 1] * b[i] + s[3 * i] * x[i - 1])
-                x[i] = next
-                i -= 1
-            }
-            x[0] = s[1] * b[0] + s[2] * next
-            return
-        }
         var i = n - 1
         while i >= 0 {
             relax(s, n, kl, ku, i, b, x)
@@ -98,20 +74,6 @@ enum SmootherKernels {
         _ s: UnsafePointer<Double>, _ n: Int, _ kl: Int, _ ku: Int,
         _ b: UnsafePointer<Double>, _ x: UnsafeMutablePointer<Double>, first: Int
     ) {
-        if kl == 1 && ku == 1 && n >= 3 {
-            // neighbours have the other colour: every update of this colour is independent
-            var i = first
-            if i == 0 {
-                x[0] = s[1] * b[0] + s[2] * x[1]
-                i = 2
-            }
-            while i < n - 1 {
-                x[i] = s[3 * i] * x[i - 1] + s[3 * i + 1] * b[i] + s[3 * i + 2] * x[i + 1]
-                i += 2
-            }
-            if i == n - 1 { x[i] = s[3 * i] * x[i - 1] + s[3 * i + 1] * b[i] }
-            return
-        }
         var i = first
         while i < n {
             relax(s, n, kl, ku, i, b, x)
@@ -128,16 +90,6 @@ enum SmootherKernels {
         let old = UnsafePointer(work)
         let w = kl + ku + 1
         let keep = 1 - omega
-        if kl == 1 && ku == 1 && n >= 3 {
-            x[0] = keep * old[0] + omega * (s[1] * b[0] + s[2] * old[1])
-            for i in 1..<(n - 1) {
-                let t = s[3 * i] * old[i - 1] + s[3 * i + 1] * b[i] + s[3 * i + 2] * old[i + 1]
-                x[i] = keep * old[i] + omega * t
-            }
-            let l = n - 1
-            x[l] = keep * old[l] + omega * (s[3 * l] * old[l - 1] + s[3 * l + 1] * b[l])
-            return
-        }
         for i in 0..<n {
             let si = s + i * w + kl
             var t = si[0] * b[i]
