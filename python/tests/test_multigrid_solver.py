@@ -495,3 +495,24 @@ def test_closed_hierarchy_is_an_error_not_a_crash():
     with pytest.raises(PDEBlocksError, match="closed"):
         mg.solve(np.ones(31))
     mg.close()  # idempotent
+
+
+def test_hierarchies_and_unets_release_their_handles():
+    import ctypes
+    from pdeblocks._lib import PTR, call, declare
+    live = declare("pdb_live_handles", PTR)
+
+    def count():
+        c = ctypes.c_int64()
+        call(live, ctypes.addressof(c))
+        return c.value
+
+    before = count()
+    mgs = [pb.Multigrid(pb.poisson_1d(31)) for _ in range(3)]
+    net = pb.TwoLevelUNet()
+    assert count() == before + 4
+    mgs[0].close()
+    del mgs, net
+    import gc
+    gc.collect()
+    assert count() == before

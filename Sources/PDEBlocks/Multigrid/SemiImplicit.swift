@@ -11,7 +11,9 @@
 ///
 /// Each step assembles `A_k` in place (`BandedMatrix.diffusionSystem`) and solves it
 /// either directly (`BandedLU`, O(n) for tridiagonal systems — the default) or by
-/// multigrid cycles from `u^k` (the hierarchy is built once and re-assembled in place).
+/// multigrid cycles from `u^k` (the hierarchy is built once and re-assembled in place;
+/// an `.automatic` transfer becomes `.matrixDependent`, since the weights — and their
+/// jumps — change from step to step).
 public enum SemiImplicit {
     /// The linear solver of each step.
     public enum Solver: Sendable, Equatable {
@@ -82,7 +84,10 @@ public enum SemiImplicit {
                             lu!.solve(UnsafeBufferPointer(u), into: u)
                         case .multigrid(let options, let tol, let maxCycles):
                             if hierarchy == nil {
-                                hierarchy = try Hierarchy(A, options: options)
+                                // the weights change every step, so the transfer must follow them
+                                var fixed = options
+                                if fixed.transfer == .automatic { fixed.transfer = .matrixDependent }
+                                hierarchy = try Hierarchy(A, options: fixed)
                                 workspace = Workspace(sizes: hierarchy!.sizes)
                             } else {
                                 try hierarchy!.update(A)
