@@ -200,7 +200,19 @@ public struct BandedMatrix: Sendable, Equatable {
 
     /// Whether `|A[i][j] − A[j][i]| ≤ tolerance·max|A|` for all `i, j`.
     public func isSymmetric(relativeTolerance tolerance: Double = 0) -> Bool {
-        band.withUnsafeBufferPointer { a in
+        if lower == 1 && upper == 1 {
+            // A[i][i−1] = band[3i] and A[i−1][i] = band[3i−1] are neighbours in memory
+            return band.withUnsafeBufferPointer { a in
+                var scale = 0.0, difference = 0.0
+                for v in a { scale = scale > abs(v) ? scale : abs(v) }
+                for i in 1..<n {
+                    let d = abs(a[3 &* i] - a[3 &* i &- 1])
+                    difference = difference > d ? difference : d
+                }
+                return difference <= tolerance * scale
+            }
+        }
+        return band.withUnsafeBufferPointer { a in
             var scale = 0.0
             for v in a { scale = max(scale, abs(v)) }
             let reach = min(lower, upper)

@@ -50,9 +50,9 @@ public enum ConjugateGradient {
             let q = UnsafeMutableBufferPointer(rebasing: work[(3 * n)..<(4 * n)])
             func precondition() {
                 if let M = preconditioner {
-                    z.update(repeating: 0)
                     M.withWorkspace { ws in
-                        M.hierarchy.cycle(M.options.cycle, level: 0, x: z.baseAddress!, b: UnsafePointer(r.baseAddress!), ws: ws)
+                        M.hierarchy.cycle(
+                            M.options.cycle, level: 0, x: z.baseAddress!, b: UnsafePointer(r.baseAddress!), ws: ws, zeroStart: true)
                     }
                 } else {
                     _ = z.update(fromContentsOf: r)
