@@ -59,15 +59,30 @@ public enum ConjugateGradient {
                 }
             }
             func dot(_ u: UnsafeMutableBufferPointer<Double>, _ v: UnsafeMutableBufferPointer<Double>) -> Double {
-                var s0 = 0.0, s1 = 0.0
+                var s = SIMD4<Double>(repeating: 0)
                 var i = 0
-                while i + 1 < n {
-                    s0 += u[i] * v[i]
-                    s1 += u[i + 1] * v[i + 1]
-                    i += 2
+                while i + 4 <= n {
+                    s = s.addingProduct(
+                        SIMD4(u[i], u[i + 1], u[i + 2], u[i + 3]), SIMD4(v[i], v[i + 1], v[i + 2], v[i + 3]))
+                    i += 4
                 }
-                if i < n { s0 += u[i] * v[i] }
-                return s0 + s1
+                var tail = 0.0
+                while i < n {
+                    tail += u[i] * v[i]
+                    i += 1
+                }
+                return s.sum() + tail
+            }
+            // A p through the tridiagonal kernels when they apply
+            let tri = A.lower == 1 && A.upper == 1 && n >= 3 ? Tridiagonal(A, scaled: A.band) : nil
+            func multiply(_ v: UnsafeMutableBufferPointer<Double>, into out: UnsafeMutableBufferPointer<Double>) {
+                if let tri {
+                    A.band.withUnsafeBufferPointer {
+                        TridiagonalKernels.multiply(tri, a: $0.baseAddress!, x: v.baseAddress!, into: out.baseAddress!)
+                    }
+                } else {
+                    A.multiply(UnsafeBufferPointer(v), into: out)
+                }
             }
             var rNorm = A.residual(UnsafeBufferPointer(x), b, into: r).squareRoot()
             let normB = BandKernels.normSquared(b).squareRoot()
@@ -83,20 +98,32 @@ public enum ConjugateGradient {
                     stop = "breakdown: rᵀz = \(rz) ≤ 0 (the preconditioner is not positive definite)"
                     break
                 }
-                A.multiply(UnsafeBufferPointer(p), into: q)
+                multiply(p, into: q)
                 let pq = dot(p, q)
                 if !(pq > 0) {
                     stop = "breakdown: pᵀAp = \(pq) ≤ 0 (A is not positive definite)"
                     break
                 }
                 let alpha = rz / pq
-                var ss = 0.0
-                for i in 0..<n {
+                var ss = SIMD4<Double>(repeating: 0)
+                var i = 0
+                while i + 4 <= n {
+                    for k in 0..<4 {
+                        x[i + k] += alpha * p[i + k]
+                        r[i + k] -= alpha * q[i + k]
+                    }
+                    let rv = SIMD4(r[i], r[i + 1], r[i + 2], r[i + 3])
+                    ss = ss.addingProduct(rv, rv)
+                    i += 4
+                }
+                var tail = 0.0
+                while i < n {
                     x[i] += alpha * p[i]
                     r[i] -= alpha * q[i]
-                    ss += r[i] * r[i]
+                    tail += r[i] * r[i]
+                    i += 1
                 }
-                rNorm = ss.squareRoot()
+                rNorm = (ss.sum() + tail).squareRoot()
                 residuals.append(rNorm)
                 if !rNorm.isFinite {
                     stop = "diverged: the residual is not finite"

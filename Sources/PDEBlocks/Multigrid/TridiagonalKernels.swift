@@ -239,6 +239,23 @@ enum TridiagonalKernels {
     }
 }
 
+extension TridiagonalKernels {
+    /// `out = A x`.
+    static func multiply(_ t: Tridiagonal, a: UnsafePointer<Double>, x: UnsafePointer<Double>, into out: UnsafeMutablePointer<Double>) {
+        let n = t.n
+        @inline(__always) func rows<R: TriRows>(_ c: R, _ range: Range<Int>) {
+            for i in range { out[i] = (c.l(i) * x[i &- 1]).addingProduct(c.d(i), x[i]).addingProduct(c.u(i), x[i &+ 1]) }
+        }
+        out[0] = (a[1] * x[0]).addingProduct(a[2], x[1])
+        let l = n - 1
+        out[l] = (a[3 * l] * x[l - 1]).addingProduct(a[3 * l + 1], x[l])
+        let (lo, hi) = t.bounds
+        rows(ArrayRows(p: a), 1..<lo)
+        rows(ConstantRows(c: t.a), lo..<hi)
+        rows(ArrayRows(p: a), hi..<(n - 1))
+    }
+}
+
 extension Tridiagonal {
     /// The constant run clamped to the interior rows `1 ..< n−1`, as `(lo, hi)` with `lo ≤ hi`.
     var bounds: (Int, Int) {
