@@ -63,19 +63,27 @@ public struct BandedLU: Sendable {
             throw PDEBlocksError.invalidArgument(
                 "matrix shape (n \(A.n), kl \(A.lower), ku \(A.upper)) differs from the factorised one (n \(n), kl \(lower), ku \(upper))")
         }
-        let rowScale = Self.rowScales(A)
+        // SPD first (no allocation, the common case), then diagonal dominance, then pivoting.
+        // Any failure of a no-pivoting attempt (a pivot that is not positive for a symmetric
+        // matrix, or a tiny pivot) moves on; pivoting decides about singularity.
         let symmetricPositive = A.isSymmetric(relativeTolerance: 1e-12) && Self.positiveDiagonal(A)
-        let dominant = Self.isDiagonallyDominant(A)
-        if symmetricPositive || dominant {
-            // Any failure here (a pivot that is not positive for a symmetric matrix, or a
-            // tiny pivot) sends us to pivoting, which decides about singularity.
-            if factorWithoutPivoting(A, rowScale, requirePositive: symmetricPositive && !dominant) {
-                strategy = symmetricPositive ? .symmetricPositiveDefinite : .diagonallyDominant
-                return
-            }
+        if symmetricPositive && factorWithoutPivoting(A, requirePositive: true) {
+            strategy = .symmetricPositiveDefinite
+            return
         }
-        try factorWithPivoting(A, rowScale)
+        if Self.isDiagonallyDominant(A) && factorWithoutPivoting(A, requirePositive: false) {
+            strategy = symmetricPositive ? .symmetricPositiveDefinite : .diagonallyDominant
+            return
+        }
+        try factorWithPivoting(A)
         strategy = .partialPivoting
+    }
+
+    /// `Σ_j |a_ij|` for row `i`: the scale a pivot of that row is compared with.
+    private static func rowScale(_ a: UnsafeBufferPointer<Double>, _ i: Int, width w: Int) -> Double {
+        var s = 0.0
+        for k in 0..<w { s += abs(a[i * w + k]) }
+        return s
     }
 
     // MARK: - Solving
@@ -108,17 +116,6 @@ public struct BandedLU: Sendable {
     }
 
     // MARK: - Safety tests
-
-    static func rowScales(_ A: BandedMatrix) -> [Double] {
-        let w = A.width
-        return A.band.withUnsafeBufferPointer { a in
-            (0..<A.n).map { i in
-                var s = 0.0
-                for k in 0..<w { s += abs(a[i * w + k]) }
-                return s
-            }
-        }
-    }
 
     static func positiveDiagonal(_ A: BandedMatrix) -> Bool {
         let w = A.width, kl = A.lower
@@ -153,9 +150,9 @@ public struct BandedLU: Sendable {
 
     /// LU without pivoting; returns false when a pivot is tiny, or not positive while
     /// `requirePositive` (then `A` is not SPD), so that the caller pivots instead.
-    private mutating func factorWithoutPivoting(_ A: BandedMatrix, _ rowScale: [Double], requirePositive: Bool) -> Bool {
+    private mutating func factorWithoutPivoting(_ A: BandedMatrix, requirePositive: Bool) -> Bool {
         if lower == 1 && upper == 1 && n >= 2 {
-            return factorTridiagonal(A, rowScale, requirePositive: requirePositive)
+            return factorTridiagonal(A, requirePositive: requirePositive)
         }
         let w = A.width, kl = lower, ku = upper
         if factors.count == A.band.count {
@@ -165,11 +162,12 @@ public struct BandedLU: Sendable {
         }
         if inverseDiagonal.count != n { inverseDiagonal = [Double](repeating: 0, count: n) }
         var ok = true
+        A.band.withUnsafeBufferPointer { a in
         factors.withUnsafeMutableBufferPointer { f in
             inverseDiagonal.withUnsafeMutableBufferPointer { inv in
                 for k in 0..<n {
                     let pivot = f[k * w + kl]
-                    if (requirePositive && !(pivot > 0)) || !(abs(pivot) > Self.tiny(rowScale[k], width: w))
+                    if (requirePositive && !(pivot > 0)) || !(abs(pivot) > Self.tiny(Self.rowScale(a, k, width: w), width: w))
                         || !pivot.isFinite
                     {
                         ok = false
@@ -188,11 +186,12 @@ public struct BandedLU: Sendable {
                 }
             }
         }
+        }
         return ok
     }
 
     /// Thomas algorithm through the minors recurrence (see the type's documentation).
-    private mutating func factorTridiagonal(_ A: BandedMatrix, _ rowScale: [Double], requirePositive: Bool) -> Bool {
+    private mutating func factorTridiagonal(_ A: BandedMatrix, requirePositive: Bool) -> Bool {
         if factors.count != 3 * n { factors = [Double](repeating: 0, count: 3 * n) }
         var ok = true
         A.band.withUnsafeBufferPointer { a in
@@ -201,7 +200,7 @@ public struct BandedLU: Sendable {
                 // A pivot d is acceptable when |d| > tiny (and d > 0 if required); tested
                 // on 1/d, which the loop computes anyway: |1/d| < 1/tiny.
                 @inline(__always) func acceptable(_ inv: Double, _ row: Int) -> Bool {
-                    (!requirePositive || inv > 0) && abs(inv) * Self.tiny(rowScale[row], width: 3) < 1
+                    (!requirePositive || inv > 0) && abs(inv) * Self.tiny(Self.rowScale(a, row, width: 3), width: 3) < 1
                 }
                 // p_{i-2}, p_{i-1}: leading principal minors in a common (power-of-two) scale
                 var pPrev2 = 1.0
@@ -238,7 +237,7 @@ public struct BandedLU: Sendable {
     }
 
     /// Banded LU with partial pivoting (LAPACK `gbtf2` layout, rows of width 2kl+ku+1).
-    private mutating func factorWithPivoting(_ A: BandedMatrix, _ rowScale: [Double]) throws {
+    private mutating func factorWithPivoting(_ A: BandedMatrix) throws {
         let kl = lower, ku = upper
         let W = 2 * kl + ku + 1
         let (count, overflow) = n.multipliedReportingOverflow(by: W)
@@ -249,7 +248,7 @@ public struct BandedLU: Sendable {
         inverseDiagonal = []
         pivots = [Int](repeating: 0, count: n)
         let w = A.width
-        let scale = rowScale.max() ?? 0
+        let scale = A.band.withUnsafeBufferPointer { a in (0..<n).reduce(0.0) { Swift.max($0, Self.rowScale(a, $1, width: w)) } }
         var singularColumn = -1
         factors.withUnsafeMutableBufferPointer { f in
             for i in 0..<n {

@@ -79,6 +79,11 @@ public enum SemiImplicit {
                         for i in 0..<n { weights[i] = g.g(y[i] * y[i]) }
                         try A.assembleDiffusionSystem(rows, weights: UnsafeBufferPointer(weights), tau: tau)
                         switch solver {
+                        case .direct where A.lower == 1 && A.upper == 1:
+                            // SPD tridiagonal: the two-pass solve, factors not kept (scratch reused)
+                            try A.band.withUnsafeBufferPointer { a in
+                                _ = try BandedLU.solve(band: a, n: n, lower: 1, upper: 1, u.baseAddress!, into: u.baseAddress!)
+                            }
                         case .direct:
                             if lu == nil { lu = try BandedLU(A) } else { try lu!.factor(A) }
                             lu!.solve(UnsafeBufferPointer(u), into: u)
