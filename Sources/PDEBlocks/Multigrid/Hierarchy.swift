@@ -116,7 +116,11 @@ struct Hierarchy: Sendable {
             throw PDEBlocksError.invalidArgument("update needs a matrix of the hierarchy's shape")
         }
         try A.requireNonzeroDiagonal()
-        levels[0].A = A
+        // copy the values (assigning would share A's storage and make the caller's next
+        // in-place assembly copy it)
+        levels[0].A.band.withUnsafeMutableBufferPointer { dst in
+            A.band.withUnsafeBufferPointer { _ = dst.update(fromContentsOf: $0) }
+        }
         for l in 0..<(levels.count - 1) {
             let fineA = levels[l].A
             if transferKind == .matrixDependent { levels[l].transfer?.updateMatrixDependentWeights(fineA) }

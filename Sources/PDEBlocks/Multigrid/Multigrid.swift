@@ -148,30 +148,42 @@ extension Hierarchy {
         _ b: UnsafeBufferPointer<Double>, _ x: UnsafeMutableBufferPointer<Double>, ws: Workspace,
         tolerance: Double, maxCycles: Int
     ) -> SolveReport {
-        let fine = levels[0]
-        let r0 = residual(fine, x: x.baseAddress!, b: b.baseAddress!, r: ws.r[0], store: false).squareRoot()
-        let normB = BandKernels.normSquared(b).squareRoot()
-        let reference = normB > 0 ? normB : r0
-        var residuals = [r0]
+        var residuals: [Double] = []
         residuals.reserveCapacity(min(maxCycles, 1000) + 1)
-        var current = r0
-        var stop: String? = nil
-        for _ in 0..<maxCycles {
-            if current <= tolerance * reference { break }
-            cycle(options.cycle, level: 0, x: x.baseAddress!, b: b.baseAddress!, ws: ws)
-            current = residual(fine, x: x.baseAddress!, b: b.baseAddress!, r: ws.r[0], store: false).squareRoot()
-            residuals.append(current)
-            if !current.isFinite {
-                stop = "diverged: the residual is not finite after \(residuals.count - 1) cycles"
-                break
-            }
-        }
-        let converged = current <= tolerance * reference
+        let (reference, stop) = solveLoop(b, x, ws: ws, tolerance: tolerance, maxCycles: maxCycles, residuals: &residuals)
+        let current = residuals.last!
+        let converged = stop == nil && current <= tolerance * reference
         let relative = reference > 0 ? current / reference : 0
         let cycles = residuals.count - 1
         let message = stop ?? (converged
             ? "converged: relative residual \(relative) ≤ \(tolerance) after \(cycles) cycles"
             : "not converged: relative residual \(relative) > \(tolerance) after \(cycles) cycles (max_cycles)")
         return SolveReport(residuals: residuals, reference: reference, converged: converged, message: message)
+    }
+
+    /// Cycles until `‖r‖ ≤ tol·reference` or `maxCycles`; `residuals` (emptied first, its
+    /// capacity kept) receives `‖r_0‖, ‖r_1‖, …`. Returns the reference and, if the residual
+    /// became non-finite, why it stopped. No allocation when `residuals` has the capacity.
+    func solveLoop(
+        _ b: UnsafeBufferPointer<Double>, _ x: UnsafeMutableBufferPointer<Double>, ws: Workspace,
+        tolerance: Double, maxCycles: Int, residuals: inout [Double]
+    ) -> (reference: Double, stop: String?) {
+        let fine = levels[0]
+        residuals.removeAll(keepingCapacity: true)
+        let r0 = residual(fine, x: x.baseAddress!, b: b.baseAddress!, r: ws.r[0], store: false).squareRoot()
+        let normB = BandKernels.normSquared(b).squareRoot()
+        let reference = normB > 0 ? normB : r0
+        residuals.append(r0)
+        var current = r0
+        for _ in 0..<maxCycles {
+            if current <= tolerance * reference { break }
+            cycle(options.cycle, level: 0, x: x.baseAddress!, b: b.baseAddress!, ws: ws)
+            current = residual(fine, x: x.baseAddress!, b: b.baseAddress!, r: ws.r[0], store: false).squareRoot()
+            residuals.append(current)
+            if !current.isFinite {
+                return (reference, "diverged: the residual is not finite after \(residuals.count - 1) cycles")
+            }
+        }
+        return (reference, nil)
     }
 }

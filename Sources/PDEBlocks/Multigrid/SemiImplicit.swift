@@ -66,6 +66,8 @@ public enum SemiImplicit {
         var lu: BandedLU? = nil
         var hierarchy: Hierarchy? = nil
         var workspace: Workspace? = nil
+        var history: [Double] = []
+        if case .multigrid(_, _, let maxCycles) = solver { history.reserveCapacity(min(maxCycles, 1000) + 1) }
         try result.withUnsafeMutableBufferPointer { res in
             try work.withUnsafeMutableBufferPointer { w in
                 let y = UnsafeMutableBufferPointer(rebasing: w[0..<n])
@@ -98,15 +100,17 @@ public enum SemiImplicit {
                                 try hierarchy!.update(A)
                             }
                             _ = next.update(fromContentsOf: u)
-                            let step = hierarchy!.solve(
-                                UnsafeBufferPointer(u), next, ws: workspace!, tolerance: tol, maxCycles: maxCycles)
-                            guard step.converged else {
-                                throw PDEBlocksError.notConverged("semi-implicit step, multigrid: " + step.message)
+                            let (reference, stop) = hierarchy!.solveLoop(
+                                UnsafeBufferPointer(u), next, ws: workspace!, tolerance: tol, maxCycles: maxCycles,
+                                residuals: &history)
+                            let last = history.last!
+                            guard stop == nil, last <= tol * reference else {
+                                throw PDEBlocksError.notConverged(
+                                    "semi-implicit step, multigrid: " + (stop ?? "not converged: relative residual "
+                                        + "\(reference > 0 ? last / reference : 0) > \(tol) after \(history.count - 1) cycles (max_cycles)"))
                             }
-                            report.cycles += step.iterations
-                            if step.reference > 0, let last = step.residuals.last {
-                                report.worstRelativeResidual = max(report.worstRelativeResidual, last / step.reference)
-                            }
+                            report.cycles += history.count - 1
+                            if reference > 0 { report.worstRelativeResidual = max(report.worstRelativeResidual, last / reference) }
                             _ = u.update(fromContentsOf: next)
                         }
                     }
