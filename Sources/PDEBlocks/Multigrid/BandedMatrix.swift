@@ -252,7 +252,7 @@ public struct BandedMatrix: Sendable, Equatable {
     }
 
     /// Throws unless every diagonal entry is nonzero (smoothers divide by them).
-    func requireNonzeroDiagonal(_ what: String = "A") throws {
+    func requireNonzeroDiagonal(_ what: @autoclosure () -> String = "A") throws {
         let w = width, kl = lower
         let bad: Int? = band.withUnsafeBufferPointer { a in
             for i in 0..<n where a[i * w + kl] == 0 { return i }
@@ -260,7 +260,7 @@ public struct BandedMatrix: Sendable, Equatable {
         }
         if let i = bad {
             throw PDEBlocksError.invalidArgument(
-                "\(what)[\(i)][\(i)] = 0: the smoothers need a nonzero diagonal (the matrix may be singular)")
+                "\(what())[\(i)][\(i)] = 0: the smoothers need a nonzero diagonal (the matrix may be singular)")
         }
     }
 
