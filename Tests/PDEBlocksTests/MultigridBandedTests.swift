@@ -180,5 +180,9 @@ struct MultigridBandedTests {
         #expect(throws: PDEBlocksError.self) { try BandedMatrix(n: 3, lower: 3, upper: 0, band: [Double](repeating: 0, count: 12)) }
         #expect(throws: PDEBlocksError.self) { try BandedMatrix(n: 3, lower: 1, upper: 1, band: [Double](repeating: 0, count: 8)) }
         #expect(throws: PDEBlocksError.self) { try BandedMatrix(n: Int.max / 2, lower: 1, upper: 1, band: []) }
+        // a nonzero slot outside the matrix (row 0, offset −1)
+        #expect(throws: PDEBlocksError.self) { try BandedMatrix(n: 3, lower: 1, upper: 1, band: [1, 2, 0, 0, 2, 0, 0, 2, 0]) }
+        #expect(throws: PDEBlocksError.self) { try BandedMatrix(n: 3, lower: 1, upper: 1, band: [0, 2, 0, 0, 2, 0, 0, 2, 5]) }
+        #expect(throws: PDEBlocksError.self) { try BandedMatrix(n: 3, lower: 1, upper: 1, band: [0, 2, 0, 0, .nan, 0, 0, 2, 0]) }
     }
 }

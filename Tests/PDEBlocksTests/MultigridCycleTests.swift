@@ -146,6 +146,21 @@ struct MultigridCycleTests {
         #expect(!floor.converged && floor.iterations == 12 && floor.message.contains("not converged"))
     }
 
+    @Test("one hierarchy serves concurrent solves with the results of sequential ones")
+    func concurrentSolves() async throws {
+        let mg = try Multigrid(try BandedMatrix.poisson1D(n: 255))
+        var rng = TestRandom(77)
+        let rhs = (0..<8).map { _ in rng.vector(255) }
+        let sequential = try rhs.map { try mg.solve($0, tolerance: 1e-10).x }
+        let concurrent = try await withThrowingTaskGroup(of: (Int, [Double]).self) { group in
+            for (k, b) in rhs.enumerated() { group.addTask { (k, try mg.solve(b, tolerance: 1e-10).x) } }
+            var out = [[Double]](repeating: [], count: rhs.count)
+            for try await (k, x) in group { out[k] = x }
+            return out
+        }
+        #expect(concurrent == sequential)
+    }
+
     @Test("bad options and inputs are refused before anything runs")
     func badInput() throws {
         let A = try BandedMatrix.poisson1D(n: 31)
