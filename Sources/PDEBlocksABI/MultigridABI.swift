@@ -66,7 +66,7 @@ public func pdb_banded_matvec(
         let src = try Buffers.input(x, total, "x")
         let dst = try Buffers.output(out, total, "out")
         try BandedMatrix.validate(a, n: order, lower: lower, upper: upper)
-        try FiniteCheck.require(src, "x")
+        try VectorFiniteCheck.require(src, "x")
         for r in 0..<rows {
             BandKernels.multiply(
                 a, n: order, lower: lower, upper: upper, UnsafeBufferPointer(rebasing: src[(r * len)..<((r + 1) * len)]),
@@ -93,7 +93,7 @@ public func pdb_banded_solve(
             used = try BandedLU.solve(band: a, n: order, lower: lower, upper: upper, src.baseAddress!, into: dst.baseAddress!)
         } else {
             let A = try BandedMatrix(n: order, lower: lower, upper: upper, band: a)
-            try FiniteCheck.require(src, "b")
+            try VectorFiniteCheck.require(src, "b")
             let lu = try BandedLU(A)
             for r in 0..<rows {
                 lu.solve(UnsafeBufferPointer(rebasing: src[(r * len)..<((r + 1) * len)]),
@@ -242,7 +242,7 @@ private func transferMap(
         }
         let src = try Buffers.input(input, inN, prolong ? "coarse" : "fine")
         let dst = try Buffers.output(output, outN, prolong ? "fine" : "coarse")
-        try FiniteCheck.require(src, prolong ? "coarse" : "fine")
+        try VectorFiniteCheck.require(src, prolong ? "coarse" : "fine")
         if prolong {
             dst.update(repeating: 0)
             t.prolongAdd(src, into: dst)
@@ -280,8 +280,8 @@ public func pdb_mg_cycle(
         let xs = try Buffers.input(x, total, "x")
         let bs = try Buffers.input(b, total, "b")
         let dst = try Buffers.output(out, total, "out")
-        try FiniteCheck.require(xs, "x")
-        try FiniteCheck.require(bs, "b")
+        try VectorFiniteCheck.require(xs, "x")
+        try VectorFiniteCheck.require(bs, "b")
         if UnsafeRawPointer(dst.baseAddress!) == UnsafeRawPointer(bs.baseAddress!) {
             throw PDEBlocksError.invalidArgument("out must not be the memory of b")
         }

@@ -103,7 +103,7 @@ struct MultigridTransferTests {
                 try BandedMatrix(offsets: [-1, 0, 2], diagonals: [rng.vector(n - 1), rng.vector(n, 5, 6), rng.vector(n - 2)]),
             ]
             for A in matrices {
-                let t = try Hierarchy.makeTransfer(kind, A)
+                let t = try MultigridHierarchy.makeTransfer(kind, A)
                 let P = Dense(rows: n, columns: t.coarse, t.prolongationMatrix())
                 let R = Dense(rows: t.coarse, columns: n, t.restrictionMatrix())
                 let ref = R * Dense(A) * P
@@ -124,17 +124,17 @@ struct MultigridTransferTests {
     @Test("automatic transfer: linear where it suits the grid, operator-induced otherwise")
     func automatic() throws {
         let options = MultigridOptions()
-        #expect(Hierarchy.resolve(.automatic, for: try .poisson1D(n: 63), options: options) == .vertex)
-        #expect(Hierarchy.resolve(.automatic, for: try .poisson1D(n: 100), options: options) == .matrixDependent)
+        #expect(MultigridHierarchy.resolve(.automatic, for: try .poisson1D(n: 63), options: options) == .vertex)
+        #expect(MultigridHierarchy.resolve(.automatic, for: try .poisson1D(n: 100), options: options) == .matrixDependent)
         let smooth = try BandedMatrix.diffusionSystem(stencil: try Stencil(weights: [-1, 1]), weights: [Double](repeating: 1, count: 20), tau: 1)
-        #expect(Hierarchy.resolve(.automatic, for: smooth, options: options) == .cell)
+        #expect(MultigridHierarchy.resolve(.automatic, for: smooth, options: options) == .cell)
         var w = [Double](repeating: 1, count: 20)
         w[9] = 1e-8
         let jumpy = try BandedMatrix.diffusionSystem(stencil: try Stencil(weights: [-1, 1]), weights: w, tau: 1)
         #expect(jumpy.coefficientContrast() > 1e7)
-        #expect(Hierarchy.resolve(.automatic, for: jumpy, options: options) == .matrixDependent)
+        #expect(MultigridHierarchy.resolve(.automatic, for: jumpy, options: options) == .matrixDependent)
         var unknown = smooth
         unknown.grid = .unknown
-        #expect(Hierarchy.resolve(.automatic, for: unknown, options: options) == .matrixDependent)
+        #expect(MultigridHierarchy.resolve(.automatic, for: unknown, options: options) == .matrixDependent)
     }
 }

@@ -109,7 +109,7 @@ public struct BandedLU: Sendable {
     /// `A⁻¹ b` for one vector; throws on a wrong length or a non-finite entry.
     public func solve(_ b: [Double]) throws -> [Double] {
         guard b.count == n else { throw PDEBlocksError.invalidArgument("b has length \(b.count), expected n = \(n)") }
-        try b.withUnsafeBufferPointer { try FiniteCheck.require($0, "b") }
+        try b.withUnsafeBufferPointer { try VectorFiniteCheck.require($0, "b") }
         var x = b
         x.withUnsafeMutableBufferPointer { xb in solve(UnsafeBufferPointer(xb), into: xb) }
         return x
@@ -369,13 +369,13 @@ extension BandedLU {
         into x: UnsafeMutablePointer<Double>
     ) throws -> Strategy {
         if lower == 1 && upper == 1 && n >= 2 {
-            let done = ScratchPool.with(2 * n) { work in
+            let done = SolverScratch.with(2 * n) { work in
                 solveTridiagonalOnce(a: band.baseAddress!, n: n, b: b, x: x, work: work)
             }
             if let done { return done }
         }
         let A = try BandedMatrix(n: n, lower: lower, upper: upper, band: band)
-        try FiniteCheck.require(UnsafeBufferPointer(start: b, count: n), "b")
+        try VectorFiniteCheck.require(UnsafeBufferPointer(start: b, count: n), "b")
         let lu = try BandedLU(A)
         lu.solve(UnsafeBufferPointer(start: b, count: n), into: UnsafeMutableBufferPointer(start: x, count: n))
         return lu.strategy

@@ -88,7 +88,7 @@ public struct BandedMatrix: Sendable, Equatable {
     package static func validate(_ band: UnsafeBufferPointer<Double>, n: Int, lower kl: Int, upper ku: Int) throws {
         try validateOutsideSlots(band, n: n, lower: kl, upper: ku)
         let w = kl + ku + 1
-        if !FiniteCheck.isAllFinite(band) {
+        if !VectorFiniteCheck.isAllFinite(band) {
             for i in 0..<n {
                 for k in 0..<w where !band[i * w + k].isFinite {
                     throw PDEBlocksError.nonFinite("matrix entry A[\(i)][\(i + k - kl)] is not finite (\(band[i * w + k]))")
@@ -297,7 +297,7 @@ public struct BandedMatrix: Sendable, Equatable {
         guard v.count == n else {
             throw PDEBlocksError.invalidArgument("\(name) has length \(v.count), expected n = \(n)")
         }
-        try v.withUnsafeBufferPointer { try FiniteCheck.require($0, name) }
+        try v.withUnsafeBufferPointer { try VectorFiniteCheck.require($0, name) }
     }
 
     /// Throws unless `v` has length `n` and finite entries.
@@ -305,6 +305,6 @@ public struct BandedMatrix: Sendable, Equatable {
         guard v.count == n else {
             throw PDEBlocksError.invalidArgument("\(name) has length \(v.count), expected n = \(n)")
         }
-        try FiniteCheck.require(v, name)
+        try VectorFiniteCheck.require(v, name)
     }
 }

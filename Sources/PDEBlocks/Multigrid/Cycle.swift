@@ -7,14 +7,14 @@
 ///         V: cycle(l+1)   W: cycle(l+1) twice   F: F-cycle(l+1), then V-cycle(l+1)
 ///         x ← x + P_l x_{l+1}                                              (coarse-grid correction)
 ///         x ← S_post^{ν₂}(x, b)                                           (post-smoothing)
-extension Hierarchy {
+extension MultigridHierarchy {
     /// One cycle of kind `kind` on level `l`, in place on `x`. `b` must not alias `x` or the
     /// workspace vectors of levels ≥ `l`.
     ///
     /// `zeroStart`: `x` is to be taken as 0 whatever its memory holds (coarse levels); the
     /// first smoothing sweep then writes every entry without reading `x`.
     func cycle(
-        _ kind: CycleKind, level l: Int, x: UnsafeMutablePointer<Double>, b: UnsafePointer<Double>, ws: Workspace,
+        _ kind: CycleKind, level l: Int, x: UnsafeMutablePointer<Double>, b: UnsafePointer<Double>, ws: MultigridWorkspace,
         zeroStart: Bool = false
     ) {
         let last = levels.count - 1
@@ -54,7 +54,7 @@ extension Hierarchy {
 
     /// The pre- (`post == false`) or post-smoothing steps of `options` on one level.
     func smooth(
-        _ level: Level, x: UnsafeMutablePointer<Double>, b: UnsafePointer<Double>, post: Bool,
+        _ level: MultigridLevel, x: UnsafeMutablePointer<Double>, b: UnsafePointer<Double>, post: Bool,
         work: UnsafeMutablePointer<Double>, zeroStart: Bool = false
     ) {
         let times = post ? options.postSmoothing : options.preSmoothing
@@ -103,7 +103,7 @@ extension Hierarchy {
         level.scaled.withUnsafeBufferPointer { s in
             let A = level.A
             let sp = s.baseAddress!
-            func run(_ sweep: Sweep) {
+            func run(_ sweep: SmootherSweep) {
                     if let t = level.tridiagonal {
                         switch sweep {
                         case .forward: TridiagonalKernels.forward(t, s: sp, b: b, x: x)
@@ -128,7 +128,7 @@ extension Hierarchy {
     /// `‖b − A x‖₂²` on one level. `r` receives `b − A x` when `store`; otherwise it may
     /// still be used as scratch (levels without the tridiagonal kernels).
     func residual(
-        _ level: Level, x: UnsafePointer<Double>, b: UnsafePointer<Double>, r: UnsafeMutablePointer<Double>, store: Bool
+        _ level: MultigridLevel, x: UnsafePointer<Double>, b: UnsafePointer<Double>, r: UnsafeMutablePointer<Double>, store: Bool
     ) -> Double {
         level.A.band.withUnsafeBufferPointer { a in
             if let t = level.tridiagonal {

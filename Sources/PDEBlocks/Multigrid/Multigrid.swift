@@ -1,7 +1,7 @@
 import Synchronization
 
 /// A multigrid solver for a banded system `A x = b` (paper Sec. 3): a hierarchy built once
-/// (`Hierarchy`: transfers, Galerkin coarse operators, smoother data, coarsest LU) and
+/// (`MultigridHierarchy`: transfers, Galerkin coarse operators, smoother data, coarsest LU) and
 /// V-, W- or F-cycles over it (`Cycle.swift`), used as a solver (`solve`), one cycle at
 /// a time (`cycle`), as a CG preconditioner (`ConjugateGradient`), or in the
 /// three-channel U-net form of the paper's Fig. 2b (`unetCycle`).
@@ -10,13 +10,13 @@ import Synchronization
 /// small pool (allocating a new one only when all are in use), so any number of
 /// threads may use one `Multigrid` at once.
 public final class Multigrid: Sendable {
-    let hierarchy: Hierarchy
-    private let pool = Mutex<[Workspace]>([])
+    let hierarchy: MultigridHierarchy
+    private let pool = Mutex<[MultigridWorkspace]>([])
 
     /// Builds the hierarchy for `A`. Throws when the options are invalid, `A` has a zero on
     /// its diagonal, `n ≤ coarsest`, or a coarse matrix is singular.
     public init(_ A: BandedMatrix, options: MultigridOptions = MultigridOptions()) throws {
-        hierarchy = try Hierarchy(A, options: options)
+        hierarchy = try MultigridHierarchy(A, options: options)
     }
 
     public var options: MultigridOptions { hierarchy.options }
@@ -47,8 +47,8 @@ public final class Multigrid: Sendable {
     }
 
     /// Runs `body` with a workspace of the pool (or a new one).
-    func withWorkspace<R>(_ body: (Workspace) throws -> R) rethrows -> R {
-        let ws = pool.withLock { $0.popLast() } ?? Workspace(sizes: hierarchy.sizes)
+    func withWorkspace<R>(_ body: (MultigridWorkspace) throws -> R) rethrows -> R {
+        let ws = pool.withLock { $0.popLast() } ?? MultigridWorkspace(sizes: hierarchy.sizes)
         defer { pool.withLock { if $0.count < 4 { $0.append(ws) } } }
         return try body(ws)
     }
@@ -57,7 +57,7 @@ public final class Multigrid: Sendable {
         guard v.count == n else {
             throw PDEBlocksError.invalidArgument("\(name) has length \(v.count), expected n = \(n)")
         }
-        try FiniteCheck.require(v, name)
+        try VectorFiniteCheck.require(v, name)
     }
 
     // MARK: - Cycles
@@ -142,10 +142,10 @@ public final class Multigrid: Sendable {
     }
 }
 
-extension Hierarchy {
+extension MultigridHierarchy {
     /// The cycle loop of `Multigrid.solve` on validated buffers; `x` holds the initial guess.
     func solve(
-        _ b: UnsafeBufferPointer<Double>, _ x: UnsafeMutableBufferPointer<Double>, ws: Workspace,
+        _ b: UnsafeBufferPointer<Double>, _ x: UnsafeMutableBufferPointer<Double>, ws: MultigridWorkspace,
         tolerance: Double, maxCycles: Int
     ) -> SolveReport {
         var residuals: [Double] = []
@@ -165,7 +165,7 @@ extension Hierarchy {
     /// capacity kept) receives `‖r_0‖, ‖r_1‖, …`. Returns the reference and, if the residual
     /// became non-finite, why it stopped. No allocation when `residuals` has the capacity.
     func solveLoop(
-        _ b: UnsafeBufferPointer<Double>, _ x: UnsafeMutableBufferPointer<Double>, ws: Workspace,
+        _ b: UnsafeBufferPointer<Double>, _ x: UnsafeMutableBufferPointer<Double>, ws: MultigridWorkspace,
         tolerance: Double, maxCycles: Int, residuals: inout [Double]
     ) -> (reference: Double, stop: String?) {
         let fine = levels[0]

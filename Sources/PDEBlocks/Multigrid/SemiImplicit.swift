@@ -64,8 +64,8 @@ public enum SemiImplicit {
         var report = Report(cycles: 0, worstRelativeResidual: 0)
         // The solver is built from the first system and then re-assembled in place.
         var lu: BandedLU? = nil
-        var hierarchy: Hierarchy? = nil
-        var workspace: Workspace? = nil
+        var hierarchy: MultigridHierarchy? = nil
+        var workspace: MultigridWorkspace? = nil
         var history: [Double] = []
         if case .multigrid(_, _, let maxCycles) = solver { history.reserveCapacity(min(maxCycles, 1000) + 1) }
         try result.withUnsafeMutableBufferPointer { res in
@@ -94,8 +94,8 @@ public enum SemiImplicit {
                                 // the weights change every step, so the transfer must follow them
                                 var fixed = options
                                 if fixed.transfer == .automatic { fixed.transfer = .matrixDependent }
-                                hierarchy = try Hierarchy(A, options: fixed)
-                                workspace = Workspace(sizes: hierarchy!.sizes)
+                                hierarchy = try MultigridHierarchy(A, options: fixed)
+                                workspace = MultigridWorkspace(sizes: hierarchy!.sizes)
                             } else {
                                 try hierarchy!.update(A)
                             }

@@ -62,7 +62,7 @@ public enum Smoother: Int32, Sendable, CaseIterable {
 }
 
 /// What one sweep does (the building blocks of `Smoother`).
-enum Sweep {
+enum SmootherSweep {
     case jacobi
     case forward
     case backward
@@ -74,7 +74,7 @@ enum Sweep {
 extension Smoother {
     /// The sweeps of one smoothing step, applied in order: before the coarse correction
     /// (`post == false`), or after it — the adjoint, except for forward Gauss–Seidel.
-    func sweeps(post: Bool) -> (Sweep, Sweep?) {
+    func sweeps(post: Bool) -> (SmootherSweep, SmootherSweep?) {
         switch self {
         case .jacobi: (.jacobi, nil)
         case .gaussSeidel: post ? (.backward, nil) : (.forward, nil)

@@ -22,7 +22,7 @@ enum SmootherKernels {
 
     /// One sweep of kind `sweep` on `A x = b` (`work` has length `n`, used by Jacobi).
     static func sweep(
-        _ sweep: Sweep, s: UnsafePointer<Double>, n: Int, lower kl: Int, upper ku: Int, omega: Double,
+        _ sweep: SmootherSweep, s: UnsafePointer<Double>, n: Int, lower kl: Int, upper ku: Int, omega: Double,
         b: UnsafePointer<Double>, x: UnsafeMutablePointer<Double>, work: UnsafeMutablePointer<Double>
     ) {
         switch sweep {

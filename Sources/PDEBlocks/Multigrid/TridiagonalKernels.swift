@@ -57,14 +57,14 @@ protocol TriRows {
     func u(_ i: Int) -> Double
 }
 
-struct ConstantRows: TriRows {
+struct TriConstantRows: TriRows {
     let c: (Double, Double, Double)
     @inline(__always) func l(_ i: Int) -> Double { c.0 }
     @inline(__always) func d(_ i: Int) -> Double { c.1 }
     @inline(__always) func u(_ i: Int) -> Double { c.2 }
 }
 
-struct ArrayRows: TriRows {
+struct TriArrayRows: TriRows {
     let p: UnsafePointer<Double>
     @inline(__always) func l(_ i: Int) -> Double { p[3 &* i] }
     @inline(__always) func d(_ i: Int) -> Double { p[3 &* i &+ 1] }
@@ -89,9 +89,9 @@ enum TridiagonalKernels {
             }
         }
         let (lo, hi) = t.bounds
-        sweep(ArrayRows(p: s), 1..<lo)
-        sweep(ConstantRows(c: t.s), lo..<hi)
-        sweep(ArrayRows(p: s), hi..<(n - 1))
+        sweep(TriArrayRows(p: s), 1..<lo)
+        sweep(TriConstantRows(c: t.s), lo..<hi)
+        sweep(TriArrayRows(p: s), hi..<(n - 1))
         let l = n - 1
         x[l] = (s[3 * l + 1] * b[l]).addingProduct(s[3 * l], prev)
     }
@@ -112,9 +112,9 @@ enum TridiagonalKernels {
             }
         }
         let (lo, hi) = t.bounds
-        sweep(ArrayRows(p: s), hi..<(n - 1))
-        sweep(ConstantRows(c: t.s), lo..<hi)
-        sweep(ArrayRows(p: s), 1..<lo)
+        sweep(TriArrayRows(p: s), hi..<(n - 1))
+        sweep(TriConstantRows(c: t.s), lo..<hi)
+        sweep(TriArrayRows(p: s), 1..<lo)
         x[0] = (s[1] * b[0]).addingProduct(s[2], next)
     }
 
@@ -130,7 +130,7 @@ enum TridiagonalKernels {
     ) {
         let n = t.n
         let (lo, hi) = t.bounds
-        let sc = ArrayRows(p: s), cc = ConstantRows(c: t.s)
+        let sc = TriArrayRows(p: s), cc = TriConstantRows(c: t.s)
         @inline(__always) func relax<R: TriRows>(_ c: R, _ i: Int) {
             var v = c.d(i) * b[i]
             if i > 0 { v = v.addingProduct(c.l(i), x[i &- 1]) }
@@ -190,9 +190,9 @@ enum TridiagonalKernels {
             }
         }
         let (lo, hi) = t.bounds
-        sweep(ArrayRows(p: s), 1..<lo)
-        sweep(ConstantRows(c: t.s), lo..<hi)
-        sweep(ArrayRows(p: s), hi..<(n - 1))
+        sweep(TriArrayRows(p: s), 1..<lo)
+        sweep(TriConstantRows(c: t.s), lo..<hi)
+        sweep(TriArrayRows(p: s), hi..<(n - 1))
         let l = n - 1
         x[l] = (keep * oldCur).addingProduct(omega, (s[3 * l] * oldPrev).addingProduct(s[3 * l + 1], b[l]))
     }
@@ -232,9 +232,9 @@ enum TridiagonalKernels {
         r?[0] = v0
         r?[l] = vl
         let (lo, hi) = t.bounds
-        rows(ArrayRows(p: a), 1..<lo)
-        rows(ConstantRows(c: t.a), lo..<hi)
-        rows(ArrayRows(p: a), hi..<(n - 1))
+        rows(TriArrayRows(p: a), 1..<lo)
+        rows(TriConstantRows(c: t.a), lo..<hi)
+        rows(TriArrayRows(p: a), hi..<(n - 1))
         return (s0 + s1) + (v0 * v0 + vl * vl)
     }
 }
@@ -250,9 +250,9 @@ extension TridiagonalKernels {
         let l = n - 1
         out[l] = (a[3 * l] * x[l - 1]).addingProduct(a[3 * l + 1], x[l])
         let (lo, hi) = t.bounds
-        rows(ArrayRows(p: a), 1..<lo)
-        rows(ConstantRows(c: t.a), lo..<hi)
-        rows(ArrayRows(p: a), hi..<(n - 1))
+        rows(TriArrayRows(p: a), 1..<lo)
+        rows(TriConstantRows(c: t.a), lo..<hi)
+        rows(TriArrayRows(p: a), hi..<(n - 1))
     }
 }
 
@@ -271,7 +271,7 @@ extension TridiagonalKernels {
     /// The first sweep of `sweep` on `x = 0`, writing every `x_i` (the old `x` is not read).
     /// Returns false for sweeps without such a variant (the caller zero-fills instead).
     static func sweepFromZero(
-        _ sweep: Sweep, _ t: Tridiagonal, s: UnsafePointer<Double>, omega: Double, b: UnsafePointer<Double>,
+        _ sweep: SmootherSweep, _ t: Tridiagonal, s: UnsafePointer<Double>, omega: Double, b: UnsafePointer<Double>,
         x: UnsafeMutablePointer<Double>
     ) -> Bool {
         let n = t.n
@@ -287,17 +287,17 @@ extension TridiagonalKernels {
                     x[i] = prev
                 }
             }
-            run(ArrayRows(p: s), 1..<lo)
-            run(ConstantRows(c: t.s), lo..<hi)
-            run(ArrayRows(p: s), hi..<n)
+            run(TriArrayRows(p: s), 1..<lo)
+            run(TriConstantRows(c: t.s), lo..<hi)
+            run(TriArrayRows(p: s), hi..<n)
             return true
         case .jacobi:
             @inline(__always) func run<R: TriRows>(_ c: R, _ range: Range<Int>) {
                 for i in range { x[i] = omega * (c.d(i) * b[i]) }
             }
-            run(ArrayRows(p: s), 0..<lo)
-            run(ConstantRows(c: t.s), lo..<hi)
-            run(ArrayRows(p: s), hi..<n)
+            run(TriArrayRows(p: s), 0..<lo)
+            run(TriConstantRows(c: t.s), lo..<hi)
+            run(TriArrayRows(p: s), hi..<n)
             return true
         case .redBlack:
             // red (odd) unknowns see only zeros: x_i = s_ii b_i; then the regular black update
@@ -402,9 +402,9 @@ extension TridiagonalKernels {
         }
         let (lo, hi) = t.bounds
         let cLo = min(max(2, lo + 1), n - 1), cHi = max(cLo, min(hi, n - 1))
-        run(ArrayRows(p: s), 2..<cLo)
-        run(ConstantRows(c: t.s), cLo..<cHi)
-        run(ArrayRows(p: s), cHi..<(n - 1))
+        run(TriArrayRows(p: s), 2..<cLo)
+        run(TriConstantRows(c: t.s), cLo..<cHi)
+        run(TriArrayRows(p: s), cHi..<(n - 1))
         // last row (first sweep), row n−2 and n−1 (second sweep)
         let l = n - 1
         let x1 = (s[3 * l + 1] * b[l]).addingProduct(s[3 * l], p1)
@@ -437,9 +437,9 @@ extension TridiagonalKernels {
         // rows i = n−3 … 1 update i (first sweep) and i+1 (second sweep): constants need both in the run
         let (lo, hi) = t.bounds
         let cHi = max(1, min(hi - 1, n - 2)), cLo = min(cHi, max(lo, 1))
-        run(ArrayRows(p: s), cHi..<(n - 2))
-        run(ConstantRows(c: t.s), cLo..<cHi)
-        run(ArrayRows(p: s), 1..<cLo)
+        run(TriArrayRows(p: s), cHi..<(n - 2))
+        run(TriConstantRows(c: t.s), cLo..<cHi)
+        run(TriArrayRows(p: s), 1..<cLo)
         // row 0 (first sweep), rows 1 and 0 (second sweep)
         let x10 = (s[2] * p1).addingProduct(s[1], b[0])
         p2 = (s[3] * x10).addingProduct(s[4], b[1]).addingProduct(s[5], p2)

@@ -1,7 +1,7 @@
 /// One level of a hierarchy: its matrix, the smoother's scaled rows
 /// (`SmootherKernels`), the Jacobi weight, and the transfer to the next coarser level
 /// (`nil` on the coarsest level, which is solved directly).
-struct Level: Sendable {
+struct MultigridLevel: Sendable {
     var A: BandedMatrix
     var scaled: [Double]
     var omega: Double
@@ -14,7 +14,7 @@ struct Level: Sendable {
         self.scaled = scaled
         self.omega = omega
         self.transfer = transfer
-        self.tridiagonal = Level.fastKernels(A, scaled)
+        self.tridiagonal = MultigridLevel.fastKernels(A, scaled)
     }
 
     static func fastKernels(_ A: BandedMatrix, _ scaled: [Double]) -> Tridiagonal? {
@@ -28,11 +28,11 @@ struct Level: Sendable {
 /// Level 0 is the given matrix; level `l+1` is the Galerkin operator `R_l A_l P_l`.
 /// Coarsening stops at the first level with at most `coarsest` unknowns, or after
 /// `maxLevels` levels; that level is factorised (`BandedLU`).
-struct Hierarchy: Sendable {
+struct MultigridHierarchy: Sendable {
     let options: MultigridOptions
     /// The transfer kind in use (`.automatic` resolved).
     let transferKind: TransferKind
-    private(set) var levels: [Level]
+    private(set) var levels: [MultigridLevel]
     private(set) var coarse: BandedLU
 
     init(_ A: BandedMatrix, options: MultigridOptions) throws {
@@ -45,7 +45,7 @@ struct Hierarchy: Sendable {
         try A.requireNonzeroDiagonal()
         self.options = options
         self.transferKind = Self.resolve(options.transfer, for: A, options: options)
-        var levels: [Level] = []
+        var levels: [MultigridLevel] = []
         var current = A
         while current.n > options.coarsest && levels.count + 1 < (options.maxLevels ?? Int.max) {
             let t = try Self.makeTransfer(transferKind, current)
@@ -54,7 +54,7 @@ struct Hierarchy: Sendable {
             levels.append(try Self.level(current, options, transfer: t))
             current = next
         }
-        levels.append(Level(A: current, scaled: [], omega: 1, transfer: nil))
+        levels.append(MultigridLevel(A: current, scaled: [], omega: 1, transfer: nil))
         do {
             coarse = try BandedLU(current)
         } catch {
@@ -98,11 +98,11 @@ struct Hierarchy: Sendable {
         }
     }
 
-    static func level(_ A: BandedMatrix, _ options: MultigridOptions, transfer: Transfer) throws -> Level {
+    static func level(_ A: BandedMatrix, _ options: MultigridOptions, transfer: Transfer) throws -> MultigridLevel {
         var scaled = [Double](repeating: 0, count: A.band.count)
         scaled.withUnsafeMutableBufferPointer { SmootherKernels.scaleRows(A, into: $0) }
         let omega = options.smoother != .jacobi ? 1 : options.omega ?? Smoother.defaultOmega(A)
-        return Level(A: A, scaled: scaled, omega: omega, transfer: transfer)
+        return MultigridLevel(A: A, scaled: scaled, omega: omega, transfer: transfer)
     }
 
     /// The number of unknowns on each level, finest first.
@@ -126,7 +126,7 @@ struct Hierarchy: Sendable {
             if transferKind == .matrixDependent { levels[l].transfer?.updateMatrixDependentWeights(fineA) }
             levels[l].scaled.withUnsafeMutableBufferPointer { SmootherKernels.scaleRows(fineA, into: $0) }
             if options.smoother == .jacobi && options.omega == nil { levels[l].omega = Smoother.defaultOmega(fineA) }
-            levels[l].tridiagonal = Level.fastKernels(fineA, levels[l].scaled)
+            levels[l].tridiagonal = MultigridLevel.fastKernels(fineA, levels[l].scaled)
             guard let t = levels[l].transfer else { continue }
             // move the coarse matrix out so it is uniquely referenced while we overwrite it
             var next = placeholderMatrix
@@ -146,7 +146,7 @@ private let placeholderMatrix = try! BandedMatrix(zeros: 1, lower: 0, upper: 0)
 /// iterate `x_l` and right-hand side `b_l`, per level a residual `r_l` (also the Jacobi
 /// work vector). The finest level's iterate and right-hand side are the caller's, so
 /// `x[0]` and `b[0]` are not used. A workspace serves one call at a time (see `Multigrid`).
-final class Workspace: @unchecked Sendable {
+final class MultigridWorkspace: @unchecked Sendable {
     private let storage: UnsafeMutableBufferPointer<Double>
     let x: [UnsafeMutablePointer<Double>]
     let b: [UnsafeMutablePointer<Double>]

@@ -1,7 +1,7 @@
 /// A fast test that an array is all finite: `Σ v_i·0` in eight lanes is NaN exactly when
 /// some `v_i` is NaN or ±∞ (`∞·0 = NaN`), so the common, valid case costs one vectorised
 /// pass; only a failing array is rescanned to name the first bad index (`Check.allFinite`).
-package enum FiniteCheck {
+package enum VectorFiniteCheck {
     package static func isAllFinite(_ v: UnsafeBufferPointer<Double>) -> Bool {
         guard let p = v.baseAddress else { return true }
         let n = v.count

@@ -5,7 +5,7 @@ import Synchronization
 /// itself). At most `keep` buffers of at most `maxRetained` doubles in total are retained;
 /// larger or surplus buffers are freed on return. Thread-safe: a buffer is used by one
 /// caller at a time.
-enum ScratchPool {
+enum SolverScratch {
     private struct Buffer: @unchecked Sendable { let pointer: UnsafeMutableBufferPointer<Double> }
     private static let buffers = Mutex<[Buffer]>([])
     static let keep = 2
