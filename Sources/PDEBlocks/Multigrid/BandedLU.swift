@@ -415,9 +415,9 @@ extension BandedLU {
             // (the slot a[3(n−1)+2] lies outside the matrix and holds 0)
             let al = a[3 &* i], ad = a[3 &* i &+ 1], au = a[3 &* i &+ 2]
             let up = a[3 &* i &- 1]  // a_{i−1,i}, just before a_{i,i−1} in memory
-            let p = (-(al * up) * pPrev2).addingProduct(ad, pPrev)  // one fma on the chain
+            let p = (-(al * up) * pPrev2).plusProduct(ad, pPrev)  // one fma on the chain
             let inv = pPrev / p
-            y = b[i].addingProduct(-(al * invPrev), y)
+            y = b[i].plusProduct(-(al * invPrev), y)
             let z = y * inv, g = au * inv
             work[2 &* i] = z
             work[2 &* i &+ 1] = g
@@ -447,7 +447,7 @@ extension BandedLU {
         x[n - 1] = next
         var i = n - 2
         while i >= 0 {
-            next = work[2 &* i].addingProduct(-work[2 &* i &+ 1], next)
+            next = work[2 &* i].plusProduct(-work[2 &* i &+ 1], next)
             x[i] = next
             i &-= 1
         }

@@ -62,7 +62,7 @@ public enum ConjugateGradient {
                 var s = SIMD4<Double>(repeating: 0)
                 var i = 0
                 while i + 4 <= n {
-                    s = s.addingProduct(
+                    s = s.plusProduct(
                         SIMD4(u[i], u[i + 1], u[i + 2], u[i + 3]), SIMD4(v[i], v[i + 1], v[i + 2], v[i + 3]))
                     i += 4
                 }
@@ -113,7 +113,7 @@ public enum ConjugateGradient {
                         r[i + k] -= alpha * q[i + k]
                     }
                     let rv = SIMD4(r[i], r[i + 1], r[i + 2], r[i + 3])
-                    ss = ss.addingProduct(rv, rv)
+                    ss = ss.plusProduct(rv, rv)
                     i += 4
                 }
                 var tail = 0.0

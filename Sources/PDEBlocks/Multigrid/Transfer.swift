@@ -187,8 +187,8 @@ public struct Transfer: Sendable, Equatable {
             for J in range {
                 let i = 2 &* J
                 let em = e[J &- 1], e0 = e[J], ep = e[J &+ 1]
-                x[i] += (p[2 &* i] * em).addingProduct(p[2 &* i &+ 1], e0)
-                x[i &+ 1] += (p[2 &* i &+ 2] * e0).addingProduct(p[2 &* i &+ 3], ep)
+                x[i] += (p[2 &* i] * em).plusProduct(p[2 &* i &+ 1], e0)
+                x[i &+ 1] += (p[2 &* i &+ 2] * e0).plusProduct(p[2 &* i &+ 3], ep)
             }
         }
         if pairs > 1 {
@@ -198,8 +198,8 @@ public struct Transfer: Sendable, Equatable {
             for J in lo..<hi {
                 let i = 2 &* J
                 let em = e[J &- 1], e0 = e[J], ep = e[J &+ 1]
-                x[i] += (w0 * em).addingProduct(w1, e0)
-                x[i &+ 1] += (w2 * e0).addingProduct(w3, ep)
+                x[i] += (w0 * em).plusProduct(w1, e0)
+                x[i &+ 1] += (w2 * e0).plusProduct(w3, ep)
             }
             interior(hi..<pairs)
         }
@@ -237,8 +237,8 @@ public struct Transfer: Sendable, Equatable {
         @inline(__always) func interior(_ range: Range<Int>) {
             for J in range {
                 let i = 2 &* J
-                c[J] = s * ((q[2 &* i &- 1] * r[i &- 1]).addingProduct(q[2 &* i &+ 1], r[i])
-                    + (q[2 &* i &+ 2] * r[i &+ 1]).addingProduct(q[2 &* i &+ 4], r[i &+ 2]))
+                c[J] = s * ((q[2 &* i &- 1] * r[i &- 1]).plusProduct(q[2 &* i &+ 1], r[i])
+                    + (q[2 &* i &+ 2] * r[i &+ 1]).plusProduct(q[2 &* i &+ 4], r[i &+ 2]))
             }
         }
         // J uses the weights of pairs J−1, J and J+1: constants need all three uniform
@@ -248,7 +248,7 @@ public struct Transfer: Sendable, Equatable {
         let (v0, v1, v2, v3) = (s * w[0], s * w[1], s * w[2], s * w[3])
         for J in lo..<hi {
             let i = 2 &* J
-            c[J] = (v3 * r[i &- 1]).addingProduct(v1, r[i]) + (v2 * r[i &+ 1]).addingProduct(v0, r[i &+ 2])
+            c[J] = (v3 * r[i &- 1]).plusProduct(v1, r[i]) + (v2 * r[i &+ 1]).plusProduct(v0, r[i &+ 2])
         }
         interior(hi..<(last + 1))
         for J in (last + 1)..<nc { checked(J) }

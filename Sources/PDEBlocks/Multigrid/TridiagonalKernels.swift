@@ -79,12 +79,12 @@ enum TridiagonalKernels {
     /// Forward sweep: `x_i ← s_{i,i−1} x_{i−1} + s_ii b_i + s_{i,i+1} x_{i+1}`, `i = 0 … n−1`.
     static func forward(_ t: Tridiagonal, s: UnsafePointer<Double>, b: UnsafePointer<Double>, x: UnsafeMutablePointer<Double>) {
         let n = t.n
-        var prev = (s[2] * x[1]).addingProduct(s[1], b[0])
+        var prev = (s[2] * x[1]).plusProduct(s[1], b[0])
         x[0] = prev
         @inline(__always) func sweep<R: TriRows>(_ c: R, _ range: Range<Int>) {
             for i in range {
-                let t = (c.u(i) * x[i &+ 1]).addingProduct(c.d(i), b[i])
-                prev = t.addingProduct(c.l(i), prev)
+                let t = (c.u(i) * x[i &+ 1]).plusProduct(c.d(i), b[i])
+                prev = t.plusProduct(c.l(i), prev)
                 x[i] = prev
             }
         }
@@ -93,20 +93,20 @@ enum TridiagonalKernels {
         sweep(TriConstantRows(c: t.s), lo..<hi)
         sweep(TriArrayRows(p: s), hi..<(n - 1))
         let l = n - 1
-        x[l] = (s[3 * l + 1] * b[l]).addingProduct(s[3 * l], prev)
+        x[l] = (s[3 * l + 1] * b[l]).plusProduct(s[3 * l], prev)
     }
 
     /// Backward sweep: the same update for `i = n−1 … 0`.
     static func backward(_ t: Tridiagonal, s: UnsafePointer<Double>, b: UnsafePointer<Double>, x: UnsafeMutablePointer<Double>) {
         let n = t.n
         let l = n - 1
-        var next = (s[3 * l + 1] * b[l]).addingProduct(s[3 * l], x[l - 1])
+        var next = (s[3 * l + 1] * b[l]).plusProduct(s[3 * l], x[l - 1])
         x[l] = next
         @inline(__always) func sweep<R: TriRows>(_ c: R, _ range: Range<Int>) {
             var i = range.upperBound &- 1
             while i >= range.lowerBound {
-                let t = (c.l(i) * x[i &- 1]).addingProduct(c.d(i), b[i])
-                next = t.addingProduct(c.u(i), next)
+                let t = (c.l(i) * x[i &- 1]).plusProduct(c.d(i), b[i])
+                next = t.plusProduct(c.u(i), next)
                 x[i] = next
                 i &-= 1
             }
@@ -115,7 +115,7 @@ enum TridiagonalKernels {
         sweep(TriArrayRows(p: s), hi..<(n - 1))
         sweep(TriConstantRows(c: t.s), lo..<hi)
         sweep(TriArrayRows(p: s), 1..<lo)
-        x[0] = (s[1] * b[0]).addingProduct(s[2], next)
+        x[0] = (s[1] * b[0]).plusProduct(s[2], next)
     }
 
     // MARK: Red–black Gauss–Seidel (both colours in one pass)
@@ -133,8 +133,8 @@ enum TridiagonalKernels {
         let sc = TriArrayRows(p: s), cc = TriConstantRows(c: t.s)
         @inline(__always) func relax<R: TriRows>(_ c: R, _ i: Int) {
             var v = c.d(i) * b[i]
-            if i > 0 { v = v.addingProduct(c.l(i), x[i &- 1]) }
-            if i < n &- 1 { v = v.addingProduct(c.u(i), x[i &+ 1]) }
+            if i > 0 { v = v.plusProduct(c.l(i), x[i &- 1]) }
+            if i < n &- 1 { v = v.plusProduct(c.u(i), x[i &+ 1]) }
             x[i] = v
         }
         @inline(__always) func relaxAny(_ i: Int) {
@@ -156,9 +156,9 @@ enum TridiagonalKernels {
         }
         let (sl, sd, su) = t.s
         while i < cHi {
-            x[i] = (su * x[i &+ 1]).addingProduct(sd, b[i]).addingProduct(sl, x[i &- 1])
+            x[i] = (su * x[i &+ 1]).plusProduct(sd, b[i]).plusProduct(sl, x[i &- 1])
             let j = i &- 1
-            x[j] = (su * x[i]).addingProduct(sd, b[j]).addingProduct(sl, x[j &- 1])
+            x[j] = (su * x[i]).plusProduct(sd, b[j]).plusProduct(sl, x[j &- 1])
             i &+= 2
         }
         while i < n {
@@ -179,12 +179,12 @@ enum TridiagonalKernels {
         let n = t.n
         let keep = 1 - omega
         var oldPrev = x[0], oldCur = x[1]
-        x[0] = keep * oldPrev + omega * (s[1] * b[0]).addingProduct(s[2], oldCur)
+        x[0] = keep * oldPrev + omega * (s[1] * b[0]).plusProduct(s[2], oldCur)
         @inline(__always) func sweep<R: TriRows>(_ c: R, _ range: Range<Int>) {
             for i in range {
                 let oldNext = x[i &+ 1]
-                let v = (c.l(i) * oldPrev).addingProduct(c.d(i), b[i]).addingProduct(c.u(i), oldNext)
-                x[i] = (keep * oldCur).addingProduct(omega, v)
+                let v = (c.l(i) * oldPrev).plusProduct(c.d(i), b[i]).plusProduct(c.u(i), oldNext)
+                x[i] = (keep * oldCur).plusProduct(omega, v)
                 oldPrev = oldCur
                 oldCur = oldNext
             }
@@ -194,7 +194,7 @@ enum TridiagonalKernels {
         sweep(TriConstantRows(c: t.s), lo..<hi)
         sweep(TriArrayRows(p: s), hi..<(n - 1))
         let l = n - 1
-        x[l] = (keep * oldCur).addingProduct(omega, (s[3 * l] * oldPrev).addingProduct(s[3 * l + 1], b[l]))
+        x[l] = (keep * oldCur).plusProduct(omega, (s[3 * l] * oldPrev).plusProduct(s[3 * l + 1], b[l]))
     }
 
     // MARK: Residuals
@@ -209,26 +209,26 @@ enum TridiagonalKernels {
         @inline(__always) func rows<R: TriRows>(_ c: R, _ range: Range<Int>) {
             var i = range.lowerBound
             while i &+ 1 < range.upperBound {
-                let v0 = b[i] - (c.l(i) * x[i &- 1]).addingProduct(c.d(i), x[i]).addingProduct(c.u(i), x[i &+ 1])
+                let v0 = b[i] - (c.l(i) * x[i &- 1]).plusProduct(c.d(i), x[i]).plusProduct(c.u(i), x[i &+ 1])
                 let j = i &+ 1
-                let v1 = b[j] - (c.l(j) * x[j &- 1]).addingProduct(c.d(j), x[j]).addingProduct(c.u(j), x[j &+ 1])
+                let v1 = b[j] - (c.l(j) * x[j &- 1]).plusProduct(c.d(j), x[j]).plusProduct(c.u(j), x[j &+ 1])
                 if let r {
                     r[i] = v0
                     r[j] = v1
                 }
-                s0 = s0.addingProduct(v0, v0)
-                s1 = s1.addingProduct(v1, v1)
+                s0 = s0.plusProduct(v0, v0)
+                s1 = s1.plusProduct(v1, v1)
                 i &+= 2
             }
             if i < range.upperBound {
-                let v0 = b[i] - (c.l(i) * x[i &- 1]).addingProduct(c.d(i), x[i]).addingProduct(c.u(i), x[i &+ 1])
+                let v0 = b[i] - (c.l(i) * x[i &- 1]).plusProduct(c.d(i), x[i]).plusProduct(c.u(i), x[i &+ 1])
                 r?[i] = v0
-                s0 = s0.addingProduct(v0, v0)
+                s0 = s0.plusProduct(v0, v0)
             }
         }
-        let v0 = b[0] - (a[1] * x[0]).addingProduct(a[2], x[1])
+        let v0 = b[0] - (a[1] * x[0]).plusProduct(a[2], x[1])
         let l = n - 1
-        let vl = b[l] - (a[3 * l] * x[l - 1]).addingProduct(a[3 * l + 1], x[l])
+        let vl = b[l] - (a[3 * l] * x[l - 1]).plusProduct(a[3 * l + 1], x[l])
         r?[0] = v0
         r?[l] = vl
         let (lo, hi) = t.bounds
@@ -244,11 +244,11 @@ extension TridiagonalKernels {
     static func multiply(_ t: Tridiagonal, a: UnsafePointer<Double>, x: UnsafePointer<Double>, into out: UnsafeMutablePointer<Double>) {
         let n = t.n
         @inline(__always) func rows<R: TriRows>(_ c: R, _ range: Range<Int>) {
-            for i in range { out[i] = (c.l(i) * x[i &- 1]).addingProduct(c.d(i), x[i]).addingProduct(c.u(i), x[i &+ 1]) }
+            for i in range { out[i] = (c.l(i) * x[i &- 1]).plusProduct(c.d(i), x[i]).plusProduct(c.u(i), x[i &+ 1]) }
         }
-        out[0] = (a[1] * x[0]).addingProduct(a[2], x[1])
+        out[0] = (a[1] * x[0]).plusProduct(a[2], x[1])
         let l = n - 1
-        out[l] = (a[3 * l] * x[l - 1]).addingProduct(a[3 * l + 1], x[l])
+        out[l] = (a[3 * l] * x[l - 1]).plusProduct(a[3 * l + 1], x[l])
         let (lo, hi) = t.bounds
         rows(TriArrayRows(p: a), 1..<lo)
         rows(TriConstantRows(c: t.a), lo..<hi)
@@ -283,7 +283,7 @@ extension TridiagonalKernels {
             x[0] = prev
             @inline(__always) func run<R: TriRows>(_ c: R, _ range: Range<Int>) {
                 for i in range {
-                    prev = (c.d(i) * b[i]).addingProduct(c.l(i), prev)
+                    prev = (c.d(i) * b[i]).plusProduct(c.l(i), prev)
                     x[i] = prev
                 }
             }
@@ -309,8 +309,8 @@ extension TridiagonalKernels {
             i = 0
             while i < n {
                 var v = s[3 * i + 1] * b[i]
-                if i > 0 { v = v.addingProduct(s[3 * i], x[i - 1]) }
-                if i < n - 1 { v = v.addingProduct(s[3 * i + 2], x[i + 1]) }
+                if i > 0 { v = v.plusProduct(s[3 * i], x[i - 1]) }
+                if i < n - 1 { v = v.plusProduct(s[3 * i + 2], x[i + 1]) }
                 x[i] = v
                 i += 2
             }
@@ -356,13 +356,13 @@ extension TridiagonalKernels {
             let w = tr.uniformQ
             let (v0, v1, v2, v3) = (s * w[0], s * w[1], s * w[2], s * w[3])
             @inline(__always) func rc(_ i: Int) -> Double {
-                b[i] - (al * x[i &- 1]).addingProduct(ad, x[i]).addingProduct(au, x[i &+ 1])
+                b[i] - (al * x[i &- 1]).plusProduct(ad, x[i]).plusProduct(au, x[i &+ 1])
             }
             var rm1 = rc(2 &* jLo &- 1), r0 = rc(2 &* jLo)
             for J in jLo..<jHi {
                 let i = 2 &* J
                 let r1 = rc(i &+ 1), r2 = rc(i &+ 2)
-                c[J] = (v3 * rm1).addingProduct(v1, r0) + (v2 * r1).addingProduct(v0, r2)
+                c[J] = (v3 * rm1).plusProduct(v1, r0) + (v2 * r1).plusProduct(v0, r2)
                 rm1 = r1
                 r0 = r2
             }
@@ -386,16 +386,16 @@ extension TridiagonalKernels {
         let n = t.n
         @inline(__always) func old(_ i: Int) -> Double { zeroStart ? 0 : x[i] }
         // row 0 (first sweep), row 1 (first sweep) and row 0 (second sweep)
-        var p1 = (s[2] * old(1)).addingProduct(s[1], b[0])  // x¹_0
-        let x11 = (s[5] * old(2)).addingProduct(s[4], b[1]).addingProduct(s[3], p1)
-        var p2 = (s[2] * x11).addingProduct(s[1], b[0])  // x²_0
+        var p1 = (s[2] * old(1)).plusProduct(s[1], b[0])  // x¹_0
+        let x11 = (s[5] * old(2)).plusProduct(s[4], b[1]).plusProduct(s[3], p1)
+        var p2 = (s[2] * x11).plusProduct(s[1], b[0])  // x²_0
         x[0] = p2
         p1 = x11
         @inline(__always) func run<R: TriRows>(_ c: R, _ range: Range<Int>) {
             for i in range {
-                let x1 = (c.u(i) * old(i &+ 1)).addingProduct(c.d(i), b[i]).addingProduct(c.l(i), p1)
+                let x1 = (c.u(i) * old(i &+ 1)).plusProduct(c.d(i), b[i]).plusProduct(c.l(i), p1)
                 let j = i &- 1
-                p2 = (c.u(j) * x1).addingProduct(c.d(j), b[j]).addingProduct(c.l(j), p2)
+                p2 = (c.u(j) * x1).plusProduct(c.d(j), b[j]).plusProduct(c.l(j), p2)
                 x[j] = p2
                 p1 = x1
             }
@@ -407,28 +407,28 @@ extension TridiagonalKernels {
         run(TriArrayRows(p: s), cHi..<(n - 1))
         // last row (first sweep), row n−2 and n−1 (second sweep)
         let l = n - 1
-        let x1 = (s[3 * l + 1] * b[l]).addingProduct(s[3 * l], p1)
-        p2 = (s[3 * (l - 1) + 2] * x1).addingProduct(s[3 * (l - 1) + 1], b[l - 1]).addingProduct(s[3 * (l - 1)], p2)
+        let x1 = (s[3 * l + 1] * b[l]).plusProduct(s[3 * l], p1)
+        p2 = (s[3 * (l - 1) + 2] * x1).plusProduct(s[3 * (l - 1) + 1], b[l - 1]).plusProduct(s[3 * (l - 1)], p2)
         x[l - 1] = p2
-        x[l] = (s[3 * l + 1] * b[l]).addingProduct(s[3 * l], p2)
+        x[l] = (s[3 * l + 1] * b[l]).plusProduct(s[3 * l], p2)
     }
 
     /// Two backward sweeps in one pass (the mirror image of `forwardPair`).
     static func backwardPair(_ t: Tridiagonal, s: UnsafePointer<Double>, b: UnsafePointer<Double>, x: UnsafeMutablePointer<Double>) {
         let n = t.n
         let l = n - 1
-        var p1 = (s[3 * l] * x[l - 1]).addingProduct(s[3 * l + 1], b[l])  // x¹_{n−1}
+        var p1 = (s[3 * l] * x[l - 1]).plusProduct(s[3 * l + 1], b[l])  // x¹_{n−1}
         let k = l - 1
-        let x1k = (s[3 * k] * x[k - 1]).addingProduct(s[3 * k + 1], b[k]).addingProduct(s[3 * k + 2], p1)
-        var p2 = (s[3 * l] * x1k).addingProduct(s[3 * l + 1], b[l])  // x²_{n−1}
+        let x1k = (s[3 * k] * x[k - 1]).plusProduct(s[3 * k + 1], b[k]).plusProduct(s[3 * k + 2], p1)
+        var p2 = (s[3 * l] * x1k).plusProduct(s[3 * l + 1], b[l])  // x²_{n−1}
         x[l] = p2
         p1 = x1k
         @inline(__always) func run<R: TriRows>(_ c: R, _ range: Range<Int>) {
             var i = range.upperBound &- 1
             while i >= range.lowerBound {
-                let x1 = (c.l(i) * x[i &- 1]).addingProduct(c.d(i), b[i]).addingProduct(c.u(i), p1)
+                let x1 = (c.l(i) * x[i &- 1]).plusProduct(c.d(i), b[i]).plusProduct(c.u(i), p1)
                 let j = i &+ 1
-                p2 = (c.l(j) * x1).addingProduct(c.d(j), b[j]).addingProduct(c.u(j), p2)
+                p2 = (c.l(j) * x1).plusProduct(c.d(j), b[j]).plusProduct(c.u(j), p2)
                 x[j] = p2
                 p1 = x1
                 i &-= 1
@@ -441,9 +441,9 @@ extension TridiagonalKernels {
         run(TriConstantRows(c: t.s), cLo..<cHi)
         run(TriArrayRows(p: s), 1..<cLo)
         // row 0 (first sweep), rows 1 and 0 (second sweep)
-        let x10 = (s[2] * p1).addingProduct(s[1], b[0])
-        p2 = (s[3] * x10).addingProduct(s[4], b[1]).addingProduct(s[5], p2)
+        let x10 = (s[2] * p1).plusProduct(s[1], b[0])
+        p2 = (s[3] * x10).plusProduct(s[4], b[1]).plusProduct(s[5], p2)
         x[1] = p2
-        x[0] = (s[2] * p2).addingProduct(s[1], b[0])
+        x[0] = (s[2] * p2).plusProduct(s[1], b[0])
     }
 }

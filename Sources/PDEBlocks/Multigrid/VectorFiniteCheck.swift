@@ -9,7 +9,7 @@ package enum VectorFiniteCheck {
         var i = 0
         let zero = SIMD8<Double>(repeating: 0)
         while i + 8 <= n {
-            acc = acc.addingProduct(UnsafeRawPointer(p + i).loadUnaligned(as: SIMD8<Double>.self), zero)
+            acc = acc.plusProduct(UnsafeRawPointer(p + i).loadUnaligned(as: SIMD8<Double>.self), zero)
             i += 8
         }
         var tail = 0.0
