@@ -9,6 +9,10 @@ Targets (issue 4): one V(2,2) cycle <= 25 ns per unknown; the multigrid solve fa
 than solve_banded; the direct banded solver >= 3x faster than solve_banded.
 
 Run:  PYTHONPATH=python python3 bench/multigrid.py  [--n N] [--repeat R] [--quick]
+
+Build flags matter: the kernels use fused multiply-adds only when the library is built
+with `-Xswiftc -target-cpu -Xswiftc haswell -Xswiftc -DPDB_FMA` (see MultiplyAdd.swift);
+a default build uses separate multiplies and adds (about 1.5x slower cycles).
 """
 from __future__ import annotations
 
