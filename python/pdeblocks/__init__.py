@@ -12,6 +12,7 @@ from .diffusivities import Diffusivity, DIFFUSIVITIES
 from .schemes import stable_tau, explicit
 from .accelerated import fsi, fed_step_sizes, fed, implicit, contraction_tau, evolve
 from .threads import set_num_threads, get_num_threads
+from .multigrid import BandedMatrix, poisson_1d, diffusion_system, Multigrid, cg, semi_implicit, TwoLevelUNet
 
 
 def _version() -> str:
@@ -29,4 +30,5 @@ __all__ = [
     "stable_tau", "explicit",
     "fsi", "fed_step_sizes", "fed", "implicit", "contraction_tau", "evolve",
     "get_include", "set_num_threads", "get_num_threads",
+    "BandedMatrix", "poisson_1d", "diffusion_system", "Multigrid", "cg", "semi_implicit", "TwoLevelUNet",
 ]

@@ -1,0 +1,495 @@
+import PDEBlocks
+
+// The C entry points of include/pdeblocks_multigrid.h: validate, convert, call the core.
+
+/// A banded matrix from (n, kl, ku, band); lengths are checked before any pointer use.
+private func bandedMatrix(
+    _ n: Int64, _ kl: Int64, _ ku: Int64, _ band: UnsafePointer<Double>?, grid: GridKind = .unknown
+) throws -> BandedMatrix {
+    let order = try Buffers.count(n, "n")
+    let lower = try Buffers.count(kl, "kl")
+    let upper = try Buffers.count(ku, "ku")
+    let count = try BandedMatrix.storageCount(n: order, lower: lower, upper: upper)
+    return try BandedMatrix(n: order, lower: lower, upper: upper, band: try Buffers.input(band, count, "band"), grid: grid)
+}
+
+/// A typed input array (NULL is an error).
+private func typedInput<T>(_ p: UnsafePointer<T>?, _ count: Int, _ name: String) throws -> UnsafeBufferPointer<T> {
+    guard let p else { throw NullPointer(name: name) }
+    return UnsafeBufferPointer(start: p, count: count)
+}
+
+private func gridKind(_ grid: Int32) throws -> GridKind {
+    guard let g = GridKind(rawValue: grid) else {
+        throw PDEBlocksError.invalidArgument("unknown grid \(grid) (PDB_GRID_UNKNOWN, _VERTEX, _CELL)")
+    }
+    return g
+}
+
+private func transferKind(_ transfer: Int32) throws -> TransferKind {
+    guard let t = TransferKind(rawValue: transfer) else {
+        throw PDEBlocksError.invalidArgument("unknown transfer \(transfer) (PDB_MG_TRANSFER_AUTO … _MATRIX)")
+    }
+    return t
+}
+
+/// The registry type tags.
+private let multigridType = "multigrid hierarchy"
+private let unetType = "two-level U-net"
+
+private func multigrid(_ handle: OpaquePointer?) throws -> Multigrid {
+    try Handles.get(handle, as: Multigrid.self, type: multigridType)
+}
+
+// MARK: - Banded matrices
+
+/// The caller's band storage, shape and outside slots checked (finiteness is the caller's
+/// next step); no copy.
+private func bandView(
+    _ n: Int64, _ kl: Int64, _ ku: Int64, _ band: UnsafePointer<Double>?
+) throws -> (UnsafeBufferPointer<Double>, n: Int, lower: Int, upper: Int) {
+    let order = try Buffers.count(n, "n")
+    let lower = try Buffers.count(kl, "kl")
+    let upper = try Buffers.count(ku, "ku")
+    let count = try BandedMatrix.storageCount(n: order, lower: lower, upper: upper)
+    return (try Buffers.input(band, count, "band"), order, lower, upper)
+}
+
+@_cdecl("pdb_banded_matvec")
+public func pdb_banded_matvec(
+    _ n: Int64, _ kl: Int64, _ ku: Int64, _ band: UnsafePointer<Double>?,
+    _ x: UnsafePointer<Double>?, _ batch: Int64, _ out: UnsafeMutablePointer<Double>?
+) -> Int32 {
+    guarded {
+        let (a, order, lower, upper) = try bandView(n, kl, ku, band)
+        let (rows, len, total) = try Buffers.signals(batch, n)
+        let src = try Buffers.input(x, total, "x")
+        let dst = try Buffers.output(out, total, "out")
+        try BandedMatrix.validate(a, n: order, lower: lower, upper: upper)
+        try VectorFiniteCheck.require(src, "x")
+        for r in 0..<rows {
+            BandKernels.multiply(
+                a, n: order, lower: lower, upper: upper, UnsafeBufferPointer(rebasing: src[(r * len)..<((r + 1) * len)]),
+                into: UnsafeMutableBufferPointer(rebasing: dst[(r * len)..<((r + 1) * len)]))
+        }
+    }
+}
+
+@_cdecl("pdb_banded_solve")
+public func pdb_banded_solve(
+    _ n: Int64, _ kl: Int64, _ ku: Int64, _ band: UnsafePointer<Double>?,
+    _ b: UnsafePointer<Double>?, _ batch: Int64, _ out: UnsafeMutablePointer<Double>?,
+    _ strategy: UnsafeMutablePointer<Int32>?
+) -> Int32 {
+    guarded {
+        let (a, order, lower, upper) = try bandView(n, kl, ku, band)
+        let (rows, len, total) = try Buffers.signals(batch, n)
+        let src = try Buffers.input(b, total, "b")
+        let dst = try Buffers.output(out, total, "out")
+        let used: BandedLU.Strategy
+        if rows == 1 {
+            // outside slots only (O(1) for kl = ku = 1); finiteness is checked during the solve
+            try BandedMatrix.validateOutsideSlots(a, n: order, lower: lower, upper: upper)
+            used = try BandedLU.solve(band: a, n: order, lower: lower, upper: upper, src.baseAddress!, into: dst.baseAddress!)
+        } else {
+            let A = try BandedMatrix(n: order, lower: lower, upper: upper, band: a)
+            try VectorFiniteCheck.require(src, "b")
+            let lu = try BandedLU(A)
+            for r in 0..<rows {
+                lu.solve(UnsafeBufferPointer(rebasing: src[(r * len)..<((r + 1) * len)]),
+                         into: UnsafeMutableBufferPointer(rebasing: dst[(r * len)..<((r + 1) * len)]))
+            }
+            used = lu.strategy
+        }
+        if let strategy {
+            switch used {
+            case .symmetricPositiveDefinite: strategy.pointee = 0
+            case .diagonallyDominant: strategy.pointee = 1
+            case .partialPivoting: strategy.pointee = 2
+            }
+        }
+    }
+}
+
+@_cdecl("pdb_poisson_1d")
+public func pdb_poisson_1d(_ n: Int64, _ h: Double, _ band: UnsafeMutablePointer<Double>?) -> Int32 {
+    guarded {
+        let order = try Buffers.count(n, "n")
+        let A = try BandedMatrix.poisson1D(n: order, h: h)
+        _ = try Buffers.output(band, A.band.count, "band").update(fromContentsOf: A.band)
+    }
+}
+
+@_cdecl("pdb_diffusion_system_bandwidth")
+public func pdb_diffusion_system_bandwidth(
+    _ w: UnsafePointer<Double>?, _ q: Int64, _ offset: Int64, _ n: Int64, _ bandwidth: UnsafeMutablePointer<Int64>?
+) -> Int32 {
+    guarded {
+        let K = try Buffers.stencil(w, q, offset)
+        let out = try Buffers.scalar(bandwidth, "bandwidth")
+        out.pointee = Int64(try BandedMatrix.diffusionSystemBandwidth(stencil: K, n: try Buffers.count(n, "n")))
+    }
+}
+
+@_cdecl("pdb_diffusion_system")
+public func pdb_diffusion_system(
+    _ sw: UnsafePointer<Double>?, _ q: Int64, _ offset: Int64, _ w: UnsafePointer<Double>?, _ n: Int64,
+    _ tau: Double, _ band: UnsafeMutablePointer<Double>?, _ bandLength: Int64
+) -> Int32 {
+    guarded {
+        let K = try Buffers.stencil(sw, q, offset)
+        let len = try Buffers.count(n, "n")
+        try Check.positive(len, "n")
+        let weights = try Buffers.input(w, len, "w")
+        let A = try BandedMatrix.diffusionSystem(stencil: K, weights: Array(weights), tau: tau)
+        let capacity = try Buffers.count(bandLength, "band_length")
+        guard capacity == A.band.count else {
+            throw PDEBlocksError.invalidArgument(
+                "band_length = \(capacity), expected n·(2k+1) = \(A.band.count) (k = \(A.lower))")
+        }
+        _ = try Buffers.output(band, capacity, "band").update(fromContentsOf: A.band)
+    }
+}
+
+// MARK: - Multigrid hierarchies
+
+@_cdecl("pdb_mg_create")
+public func pdb_mg_create(
+    _ n: Int64, _ kl: Int64, _ ku: Int64, _ band: UnsafePointer<Double>?, _ grid: Int32,
+    _ smoother: Int32, _ omega: Double, _ pre: Int64, _ post: Int64, _ cycle: Int32,
+    _ transfer: Int32, _ coarsest: Int64, _ maxLevels: Int64, _ handle: UnsafeMutablePointer<OpaquePointer?>?
+) -> Int32 {
+    guarded {
+        let out = try Buffers.scalar(handle, "handle")
+        let A = try bandedMatrix(n, kl, ku, band, grid: try gridKind(grid))
+        guard let s = Smoother(rawValue: smoother) else {
+            throw PDEBlocksError.invalidArgument("unknown smoother \(smoother) (PDB_MG_JACOBI … PDB_MG_RED_BLACK)")
+        }
+        guard let c = CycleKind(rawValue: cycle) else {
+            throw PDEBlocksError.invalidArgument("unknown cycle \(cycle) (PDB_MG_CYCLE_V, _W, _F)")
+        }
+        guard !omega.isNaN else { throw PDEBlocksError.invalidArgument("omega is NaN") }
+        let options = MultigridOptions(
+            smoother: s, omega: omega > 0 ? omega : nil,
+            preSmoothing: Int(clamping: pre), postSmoothing: Int(clamping: post), cycle: c,
+            transfer: try transferKind(transfer), coarsest: Int(clamping: coarsest),
+            maxLevels: maxLevels > 0 ? Int(clamping: maxLevels) : nil)
+        let mg = try Multigrid(A, options: options)
+        out.pointee = Handles.register(mg, type: multigridType)
+    }
+}
+
+@_cdecl("pdb_mg_destroy")
+public func pdb_mg_destroy(_ handle: OpaquePointer?) -> Int32 {
+    guarded { try Handles.destroy(handle, type: multigridType) }
+}
+
+@_cdecl("pdb_mg_levels")
+public func pdb_mg_levels(
+    _ handle: OpaquePointer?, _ sizes: UnsafeMutablePointer<Int64>?, _ capacity: Int64,
+    _ count: UnsafeMutablePointer<Int64>?, _ transfer: UnsafeMutablePointer<Int32>?
+) -> Int32 {
+    guarded {
+        let mg = try multigrid(handle)
+        let countOut = try Buffers.scalar(count, "count")
+        let cap = try Buffers.count(capacity, "capacity")
+        let levels = mg.sizes
+        if cap > 0 || sizes != nil {
+            guard cap >= levels.count, let sizes else {
+                throw PDEBlocksError.invalidArgument("sizes must hold \(levels.count) values, capacity is \(cap)")
+            }
+            for (l, s) in levels.enumerated() { sizes[l] = Int64(s) }
+        }
+        countOut.pointee = Int64(levels.count)
+        transfer?.pointee = mg.transferKind.rawValue
+    }
+}
+
+@_cdecl("pdb_mg_level_matrix")
+public func pdb_mg_level_matrix(
+    _ handle: OpaquePointer?, _ level: Int64, _ kl: UnsafeMutablePointer<Int64>?, _ ku: UnsafeMutablePointer<Int64>?,
+    _ band: UnsafeMutablePointer<Double>?, _ capacity: Int64
+) -> Int32 {
+    guarded {
+        let mg = try multigrid(handle)
+        let (klOut, kuOut) = (try Buffers.scalar(kl, "kl"), try Buffers.scalar(ku, "ku"))
+        let cap = try Buffers.count(capacity, "capacity")
+        let A = try mg.matrix(level: Int(clamping: level))
+        if cap > 0 || band != nil {
+            guard cap >= A.band.count else {
+                throw PDEBlocksError.invalidArgument("band must hold \(A.band.count) values, capacity is \(cap)")
+            }
+            _ = try Buffers.output(band, A.band.count, "band").update(fromContentsOf: A.band)
+        }
+        klOut.pointee = Int64(A.lower)
+        kuOut.pointee = Int64(A.upper)
+    }
+}
+
+/// Shared body of pdb_mg_prolong / pdb_mg_restrict.
+private func transferMap(
+    _ handle: OpaquePointer?, _ level: Int64, _ input: UnsafePointer<Double>?, _ inputCount: Int64,
+    _ output: UnsafeMutablePointer<Double>?, _ outputCount: Int64, prolong: Bool
+) -> Int32 {
+    guarded {
+        let mg = try multigrid(handle)
+        let t = try mg.transfer(level: Int(clamping: level))
+        let (inN, outN) = prolong ? (t.coarse, t.fine) : (t.fine, t.coarse)
+        guard inputCount == inN, outputCount == outN else {
+            throw PDEBlocksError.invalidArgument(
+                "level \(level) \(prolong ? "prolongation" : "restriction") maps \(inN) to \(outN) values, "
+                    + "got \(inputCount) and \(outputCount)")
+        }
+        let src = try Buffers.input(input, inN, prolong ? "coarse" : "fine")
+        let dst = try Buffers.output(output, outN, prolong ? "fine" : "coarse")
+        try VectorFiniteCheck.require(src, prolong ? "coarse" : "fine")
+        if prolong {
+            dst.update(repeating: 0)
+            t.prolongAdd(src, into: dst)
+        } else {
+            t.restrict(src, into: dst)
+        }
+    }
+}
+
+@_cdecl("pdb_mg_prolong")
+public func pdb_mg_prolong(
+    _ handle: OpaquePointer?, _ level: Int64, _ coarse: UnsafePointer<Double>?, _ coarseN: Int64,
+    _ fine: UnsafeMutablePointer<Double>?, _ fineN: Int64
+) -> Int32 {
+    transferMap(handle, level, coarse, coarseN, fine, fineN, prolong: true)
+}
+
+@_cdecl("pdb_mg_restrict")
+public func pdb_mg_restrict(
+    _ handle: OpaquePointer?, _ level: Int64, _ fine: UnsafePointer<Double>?, _ fineN: Int64,
+    _ coarse: UnsafeMutablePointer<Double>?, _ coarseN: Int64
+) -> Int32 {
+    transferMap(handle, level, fine, fineN, coarse, coarseN, prolong: false)
+}
+
+@_cdecl("pdb_mg_cycle")
+public func pdb_mg_cycle(
+    _ handle: OpaquePointer?, _ x: UnsafePointer<Double>?, _ b: UnsafePointer<Double>?, _ batch: Int64, _ n: Int64,
+    _ out: UnsafeMutablePointer<Double>?
+) -> Int32 {
+    guarded {
+        let mg = try multigrid(handle)
+        let (rows, len, total) = try Buffers.signals(batch, n)
+        guard len == mg.n else { throw PDEBlocksError.invalidArgument("n = \(len), the hierarchy has n = \(mg.n)") }
+        let xs = try Buffers.input(x, total, "x")
+        let bs = try Buffers.input(b, total, "b")
+        let dst = try Buffers.output(out, total, "out")
+        try VectorFiniteCheck.require(xs, "x")
+        try VectorFiniteCheck.require(bs, "b")
+        if UnsafeRawPointer(dst.baseAddress!) == UnsafeRawPointer(bs.baseAddress!) {
+            throw PDEBlocksError.invalidArgument("out must not be the memory of b")
+        }
+        if UnsafeRawPointer(dst.baseAddress!) != UnsafeRawPointer(xs.baseAddress!) {
+            dst.baseAddress!.update(from: xs.baseAddress!, count: total)
+        }
+        for r in 0..<rows {
+            try mg.cycle(UnsafeMutableBufferPointer(rebasing: dst[(r * len)..<((r + 1) * len)]),
+                         UnsafeBufferPointer(rebasing: bs[(r * len)..<((r + 1) * len)]))
+        }
+    }
+}
+
+@_cdecl("pdb_mg_unet_cycle")
+public func pdb_mg_unet_cycle(
+    _ handle: OpaquePointer?, _ x: UnsafePointer<Double>?, _ b: UnsafePointer<Double>?, _ n: Int64,
+    _ out: UnsafeMutablePointer<Double>?
+) -> Int32 {
+    guarded {
+        let mg = try multigrid(handle)
+        let len = try Buffers.count(n, "n")
+        guard len == mg.n else { throw PDEBlocksError.invalidArgument("n = \(len), the hierarchy has n = \(mg.n)") }
+        let xs = try Buffers.input(x, len, "x")
+        let bs = try Buffers.input(b, len, "b")
+        let dst = try Buffers.output(out, 3 * len, "out")
+        let result = try mg.unetCycle(x: Array(xs), b: Array(bs))
+        (dst.baseAddress!).update(from: result.x, count: len)
+        (dst.baseAddress! + len).update(from: result.b, count: len)
+        (dst.baseAddress! + 2 * len).update(from: result.r, count: len)
+    }
+}
+
+/// Writes a report's outputs (history checked for capacity by the caller).
+private func writeReport(
+    _ report: SolveReport, _ residuals: UnsafeMutablePointer<Double>?, _ iterations: UnsafeMutablePointer<Int64>,
+    _ converged: UnsafeMutablePointer<Int32>
+) {
+    if let residuals { residuals.update(from: report.residuals, count: report.residuals.count) }
+    iterations.pointee = Int64(report.iterations)
+    converged.pointee = report.converged ? 1 : 0
+}
+
+@_cdecl("pdb_mg_solve")
+public func pdb_mg_solve(
+    _ handle: OpaquePointer?, _ b: UnsafePointer<Double>?, _ x0: UnsafePointer<Double>?, _ n: Int64, _ tol: Double,
+    _ maxCycles: Int64, _ x: UnsafeMutablePointer<Double>?, _ residuals: UnsafeMutablePointer<Double>?,
+    _ capacity: Int64, _ cycles: UnsafeMutablePointer<Int64>?, _ converged: UnsafeMutablePointer<Int32>?,
+    _ factor: UnsafeMutablePointer<Double>?
+) -> Int32 {
+    guarded {
+        let mg = try multigrid(handle)
+        let len = try Buffers.count(n, "n")
+        guard len == mg.n else { throw PDEBlocksError.invalidArgument("n = \(len), the hierarchy has n = \(mg.n)") }
+        let bs = try Buffers.input(b, len, "b")
+        let guess = try x0.map { try Buffers.input($0, len, "x0") }
+        let dst = try Buffers.output(x, len, "x")
+        let (cyclesOut, convergedOut, factorOut) =
+            (try Buffers.scalar(cycles, "cycles"), try Buffers.scalar(converged, "converged"), try Buffers.scalar(factor, "factor"))
+        let limit = try Buffers.count(maxCycles, "max_cycles")
+        if residuals != nil {
+            let cap = try Buffers.count(capacity, "capacity")
+            guard cap > limit else {
+                throw PDEBlocksError.invalidArgument("residuals must hold max_cycles + 1 = \(limit + 1) values, capacity is \(cap)")
+            }
+        }
+        if UnsafeRawPointer(dst.baseAddress!) == UnsafeRawPointer(bs.baseAddress!) {
+            throw PDEBlocksError.invalidArgument("x must not be the memory of b")
+        }
+        let report = try mg.solve(bs, initialGuess: guess, into: dst, tolerance: tol, maxCycles: limit)
+        writeReport(report, residuals, cyclesOut, convergedOut)
+        factorOut.pointee = report.convergenceFactor
+    }
+}
+
+@_cdecl("pdb_cg")
+public func pdb_cg(
+    _ n: Int64, _ kl: Int64, _ ku: Int64, _ band: UnsafePointer<Double>?, _ b: UnsafePointer<Double>?,
+    _ x0: UnsafePointer<Double>?, _ preconditioner: OpaquePointer?, _ tol: Double, _ maxIter: Int64,
+    _ x: UnsafeMutablePointer<Double>?, _ residuals: UnsafeMutablePointer<Double>?, _ capacity: Int64,
+    _ iterations: UnsafeMutablePointer<Int64>?, _ converged: UnsafeMutablePointer<Int32>?
+) -> Int32 {
+    guarded {
+        let A = try bandedMatrix(n, kl, ku, band)
+        let M = try preconditioner.map { try multigrid($0) }
+        let bs = try Buffers.input(b, A.n, "b")
+        let guess = try x0.map { try Buffers.input($0, A.n, "x0") }
+        let dst = try Buffers.output(x, A.n, "x")
+        let (itOut, convOut) = (try Buffers.scalar(iterations, "iterations"), try Buffers.scalar(converged, "converged"))
+        let limit = try Buffers.count(maxIter, "max_iter")
+        if residuals != nil {
+            let cap = try Buffers.count(capacity, "capacity")
+            guard cap > limit else {
+                throw PDEBlocksError.invalidArgument("residuals must hold max_iter + 1 = \(limit + 1) values, capacity is \(cap)")
+            }
+        }
+        if UnsafeRawPointer(dst.baseAddress!) == UnsafeRawPointer(bs.baseAddress!) {
+            throw PDEBlocksError.invalidArgument("x must not be the memory of b")
+        }
+        let report = try ConjugateGradient.solve(
+            A, bs, initialGuess: guess, into: dst, tolerance: tol, maxIterations: limit, preconditioner: M)
+        writeReport(report, residuals, itOut, convOut)
+    }
+}
+
+// MARK: - Semi-implicit diffusion
+
+@_cdecl("pdb_semi_implicit")
+public func pdb_semi_implicit(
+    _ f: UnsafePointer<Double>?, _ batch: Int64, _ n: Int64,
+    _ w: UnsafePointer<Double>?, _ q: Int64, _ offset: Int64, _ kind: Int32, _ lambda: Double,
+    _ tau: Double, _ steps: Int64, _ solver: Int32, _ tol: Double, _ maxCycles: Int64,
+    _ cycles: UnsafeMutablePointer<Int64>?, _ out: UnsafeMutablePointer<Double>?
+) -> Int32 {
+    guarded {
+        let K = try Buffers.stencil(w, q, offset)
+        let g = try Buffers.diffusivity(kind, lambda)
+        let (rows, len, total) = try Buffers.signals(batch, n)
+        let src = try Buffers.input(f, total, "f")
+        let dst = try Buffers.output(out, total, "out")
+        let method: SemiImplicit.Solver
+        switch solver {
+        case 0: method = .direct
+        case 1: method = .multigrid(MultigridOptions(), tolerance: tol, maxCycles: Int(clamping: maxCycles))
+        default: throw PDEBlocksError.invalidArgument("unknown solver \(solver) (PDB_SEMI_DIRECT, PDB_SEMI_MULTIGRID)")
+        }
+        let report = try SemiImplicit.evolve(
+            src, into: dst, batch: rows, n: len, stencil: K, diffusivity: g, tau: tau,
+            steps: try Buffers.count(steps, "steps"), solver: method)
+        cycles?.pointee = Int64(report.cycles)
+    }
+}
+
+// MARK: - Generic two-level U-net
+
+/// A U-net behind a handle.
+private final class UNetBox: Sendable {
+    let net: TwoLevelUNet
+    init(_ net: TwoLevelUNet) { self.net = net }
+}
+
+@_cdecl("pdb_unet2_create")
+public func pdb_unet2_create(
+    _ count: Int64, _ kinds: UnsafePointer<Int32>?, _ lengths: UnsafePointer<Int64>?, _ offsets: UnsafePointer<Int64>?,
+    _ weights: UnsafePointer<Double>?, _ diffusivities: UnsafePointer<Int32>?, _ lambdas: UnsafePointer<Double>?,
+    _ taus: UnsafePointer<Double>?, _ nPre: Int64, _ nCoarse: Int64, _ transfer: Int32,
+    _ handle: UnsafeMutablePointer<OpaquePointer?>?
+) -> Int32 {
+    guarded {
+        let out = try Buffers.scalar(handle, "handle")
+        let m = try Buffers.count(count, "count")
+        guard m <= 1 << 16 else { throw PDEBlocksError.invalidArgument("count = \(m) blocks is too many") }
+        let pre = try Buffers.count(nPre, "n_pre"), coarse = try Buffers.count(nCoarse, "n_coarse")
+        guard pre <= m, coarse <= m - pre else {
+            throw PDEBlocksError.invalidArgument("n_pre + n_coarse = \(pre) + \(coarse) exceeds count = \(m)")
+        }
+        var blocks: [UNetBlock] = []
+        if m > 0 {
+            let kindList = try typedInput(kinds, m, "kinds")
+            let lengthList = try typedInput(lengths, m, "lengths")
+            let offsetList = try typedInput(offsets, m, "offsets")
+            var total: Int64 = 0
+            for k in 0..<m {
+                guard lengthList[k] > 0, lengthList[k] <= 1 << 20 else {
+                    throw PDEBlocksError.invalidArgument("block \(k): stencil length \(lengthList[k]) is out of range 1…2^20")
+                }
+                total += lengthList[k]
+            }
+            let allWeights = try Buffers.input(weights, Int(total), "weights")
+            let hasDiffusion = kindList.contains(1)
+            let gList = hasDiffusion ? try typedInput(diffusivities, m, "diffusivities") : nil
+            let lambdaList = hasDiffusion ? try Buffers.input(lambdas, m, "lambdas") : nil
+            let tauList = hasDiffusion ? try Buffers.input(taus, m, "taus") : nil
+            var start = 0
+            for k in 0..<m {
+                let len = Int(lengthList[k])
+                let K = try Stencil(weights: Array(allWeights[start..<(start + len)]), offset: Int(offsetList[k]))
+                start += len
+                switch kindList[k] {
+                case 0: blocks.append(.stencil(K))
+                case 1:
+                    let g = try Buffers.diffusivity(gList![k], lambdaList![k])
+                    blocks.append(.diffusion(K, g, tau: tauList![k]))
+                default:
+                    throw PDEBlocksError.invalidArgument("block \(k): unknown kind \(kindList[k]) (PDB_UNET_STENCIL, PDB_UNET_DIFFUSION)")
+                }
+            }
+        }
+        let net = try TwoLevelUNet(
+            pre: Array(blocks[0..<pre]), coarse: Array(blocks[pre..<(pre + coarse)]),
+            post: Array(blocks[(pre + coarse)...]), transfer: try transferKind(transfer))
+        out.pointee = Handles.register(UNetBox(net), type: unetType)
+    }
+}
+
+@_cdecl("pdb_unet2_destroy")
+public func pdb_unet2_destroy(_ handle: OpaquePointer?) -> Int32 {
+    guarded { try Handles.destroy(handle, type: unetType) }
+}
+
+@_cdecl("pdb_unet2_forward")
+public func pdb_unet2_forward(
+    _ handle: OpaquePointer?, _ f: UnsafePointer<Double>?, _ batch: Int64, _ n: Int64, _ out: UnsafeMutablePointer<Double>?
+) -> Int32 {
+    guarded {
+        let net = try Handles.get(handle, as: UNetBox.self, type: unetType).net
+        let (rows, len, total) = try Buffers.signals(batch, n)
+        let src = try Buffers.input(f, total, "f")
+        let dst = try Buffers.output(out, total, "out")
+        try net.forward(src, into: dst, batch: rows, n: len)
+    }
+}

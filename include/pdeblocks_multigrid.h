@@ -1,0 +1,193 @@
+/*
+ * pdeblocks_multigrid.h — banded systems, multigrid solvers and their U-net form,
+ * semi-implicit diffusion (paper Sec. 3; included by pdeblocks.h).
+ *
+ * Conventions are those of pdeblocks.h (status codes, pdb_last_error, no traps,
+ * no output written on failure, caller-owned arrays never kept). In addition:
+ *
+ *   - A banded n x n matrix with lower bandwidth kl and upper bandwidth ku
+ *     (0 <= kl, ku < n) is passed as (n, kl, ku, band): band is a row-major
+ *     (n, kl+ku+1) array with band[i*(kl+ku+1) + (j-i+kl)] = A[i][j]. The slots that
+ *     fall outside the matrix (j < 0 or j >= n: the first kl and last ku rows) must
+ *     hold 0, and every value must be finite (PDB_ERR_INVALID / PDB_ERR_NONFINITE).
+ *   - A multigrid hierarchy is an opaque handle (void *) from pdb_mg_create, freed
+ *     by pdb_mg_destroy. A NULL, destroyed or wrong-type handle gives PDB_ERR_HANDLE.
+ *     A hierarchy may be used from several threads at once.
+ *   - Iterative solvers that stop at their iteration limit are not failures: they
+ *     return PDB_OK with *converged = 0 and the iterate and residual history written.
+ */
+#ifndef PDEBLOCKS_MULTIGRID_H
+#define PDEBLOCKS_MULTIGRID_H
+
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ---- Grids: which transfer operators a hierarchy uses by default ----------- */
+#define PDB_GRID_UNKNOWN 0  /* no grid information: matrix-dependent interpolation */
+#define PDB_GRID_VERTEX  1  /* vertex-centred, Dirichlet boundaries (pdb_poisson_1d) */
+#define PDB_GRID_CELL    2  /* cell-centred, mirrored boundaries (pdb_diffusion_system) */
+
+/* ---- Banded direct solver strategies (pdb_banded_solve) ---------------- */
+#define PDB_LU_SPD                0  /* symmetric positive definite: no pivoting */
+#define PDB_LU_DIAGONALLY_DOMINANT 1 /* diagonally dominant by rows or columns: no pivoting */
+#define PDB_LU_PARTIAL_PIVOTING   2  /* partial row pivoting (LAPACK gbtf2) */
+
+/* ---- Banded matrices ---------------------------------------------------- */
+
+/* out = A x for each row of the (batch, n) array x. */
+int32_t pdb_banded_matvec(int64_t n, int64_t kl, int64_t ku, const double *band,
+                          const double *x, int64_t batch, double *out);
+
+/* out = A^{-1} b for each row of the (batch, n) array b (out may equal b): banded LU,
+ * without pivoting when A is SPD or diagonally dominant (then stable), with partial
+ * pivoting otherwise; O(n) for tridiagonal A. Fails with PDB_ERR_INVALID when A is
+ * singular to working precision. *strategy (may be NULL) receives PDB_LU_*. */
+int32_t pdb_banded_solve(int64_t n, int64_t kl, int64_t ku, const double *band,
+                         const double *b, int64_t batch, double *out, int32_t *strategy);
+
+/* The 1D Poisson matrix tridiag(-1, 2, -1)/h^2 with Dirichlet boundaries on n >= 1
+ * interior points (h > 0; grid PDB_GRID_VERTEX). Bandwidths kl = ku = min(1, n-1);
+ * band receives n*(2*kl+1) values. */
+int32_t pdb_poisson_1d(int64_t n, double h, double *band);
+
+/* The bandwidth k (kl = ku = k) of pdb_diffusion_system for the stencil K on n unknowns. */
+int32_t pdb_diffusion_system_bandwidth(const double *weights, int64_t length, int64_t offset,
+                                       int64_t n, int64_t *bandwidth);
+
+/* A = I + tau K^T diag(w) K for the stencil K (mirrored boundaries, its exact n x n
+ * matrix) and weights w[n] >= 0, tau > 0: symmetric positive definite, exactly
+ * symmetric, grid PDB_GRID_CELL. band receives band_length = n*(2k+1) values,
+ * k from pdb_diffusion_system_bandwidth. */
+int32_t pdb_diffusion_system(const double *weights, int64_t length, int64_t offset,
+                             const double *w, int64_t n, double tau,
+                             double *band, int64_t band_length);
+
+/* ---- Multigrid hierarchies ---------------------------------------------- */
+
+/* Smoothers (each sweep's post-smoothing counterpart is its adjoint, except
+ * GAUSS_SEIDEL_FORWARD, so cycles with pre == post are symmetric). */
+#define PDB_MG_JACOBI                  0  /* weighted Jacobi, omega (default 4/(3 rho), rho Gershgorin bound of D^-1 A) */
+#define PDB_MG_GAUSS_SEIDEL            1  /* forward sweeps before, backward sweeps after the correction */
+#define PDB_MG_GAUSS_SEIDEL_FORWARD    2  /* forward sweeps before and after */
+#define PDB_MG_SYMMETRIC_GAUSS_SEIDEL  3  /* forward + backward sweep, before and after */
+#define PDB_MG_RED_BLACK               4  /* red (odd i) then black (even i); reversed after */
+
+/* Cycles. */
+#define PDB_MG_CYCLE_V 0
+#define PDB_MG_CYCLE_W 1  /* two coarse visits per level (O(n log n) in 1D) */
+#define PDB_MG_CYCLE_F 2  /* F-cycle on the coarse level, then a V-cycle */
+
+/* Transfer operators. */
+#define PDB_MG_TRANSFER_AUTO   0  /* the grid's linear transfer if it suits the matrix: smooth coefficients
+                                     (each row's left and right couplings within a factor 4) and, for
+                                     vertex grids, uniform levels (every coarsened level of odd size,
+                                     n = 2^k - 1); else matrix-dependent */
+#define PDB_MG_TRANSFER_VERTEX 1  /* vertex-centred linear interpolation, full weighting R = P^T/2 */
+#define PDB_MG_TRANSFER_CELL   2  /* cell-centred linear interpolation (3/4, 1/4; mirrored), R = P^T/2 */
+#define PDB_MG_TRANSFER_MATRIX 3  /* matrix-dependent (black-box) interpolation, R from A^T */
+
+/* Builds a hierarchy for the banded matrix A (copied): levels of Galerkin operators
+ * R A P until a level has at most `coarsest` (>= 1) unknowns or `max_levels` (>= 2;
+ * <= 0 means no limit) levels exist; the coarsest level is factorised. grid is a
+ * PDB_GRID_*; smoother a PDB_MG_* smoother; omega in (0, 2) for Jacobi only, or
+ * <= 0 for the default; pre, post >= 0 sweeps with pre + post >= 1; cycle a
+ * PDB_MG_CYCLE_*; transfer a PDB_MG_TRANSFER_*. Fails (PDB_ERR_INVALID) when n <=
+ * coarsest, a diagonal entry is zero, or the coarsest matrix is singular. */
+int32_t pdb_mg_create(int64_t n, int64_t kl, int64_t ku, const double *band, int32_t grid,
+                      int32_t smoother, double omega, int64_t pre, int64_t post, int32_t cycle,
+                      int32_t transfer, int64_t coarsest, int64_t max_levels, void **handle);
+
+/* Frees a hierarchy; the handle is invalid afterwards (using it gives PDB_ERR_HANDLE). */
+int32_t pdb_mg_destroy(void *handle);
+
+/* Number of levels in *count and, if capacity >= count, the unknowns per level
+ * (finest first) in sizes[capacity] (sizes may be NULL with capacity 0: a size query).
+ * *transfer (may be NULL) receives the transfer kind in use (AUTO resolved). */
+int32_t pdb_mg_levels(void *handle, int64_t *sizes, int64_t capacity, int64_t *count, int32_t *transfer);
+
+/* The matrix of a level (0 = A, then the Galerkin operators): *kl, *ku and, if
+ * capacity >= n_level*(kl+ku+1), its band storage (band may be NULL with capacity 0). */
+int32_t pdb_mg_level_matrix(void *handle, int64_t level, int64_t *kl, int64_t *ku,
+                            double *band, int64_t capacity);
+
+/* fine[fine_n] = P_level coarse[coarse_n]  (prolongation from level+1 to level). */
+int32_t pdb_mg_prolong(void *handle, int64_t level, const double *coarse, int64_t coarse_n,
+                       double *fine, int64_t fine_n);
+/* coarse[coarse_n] = R_level fine[fine_n]  (restriction from level to level+1). */
+int32_t pdb_mg_restrict(void *handle, int64_t level, const double *fine, int64_t fine_n,
+                        double *coarse, int64_t coarse_n);
+
+/* One classical cycle for each row: out = cycle(x, b) for the (batch, n) arrays x, b
+ * (out may equal x, not b). */
+int32_t pdb_mg_cycle(void *handle, const double *x, const double *b, int64_t batch, int64_t n,
+                     double *out);
+
+/* One cycle computed in the three-channel U-net form of the paper's Fig. 2b from the
+ * channels (x, b, 0); out[3n] receives the output channels (x, b, r) one after the
+ * other. out[0..n) equals pdb_mg_cycle's result (to rounding). */
+int32_t pdb_mg_unet_cycle(void *handle, const double *x, const double *b, int64_t n, double *out);
+
+/* Solves A x = b by cycles from x0 (NULL: zero) until ||b - A x_k||_2 <= tol ||b||_2
+ * (relative to ||r_0|| when b = 0) or max_cycles (0..1e6) cycles. x[n] receives the last
+ * iterate, residuals[0..cycles] the norms ||b - A x_k||_2 (k = 0 is the initial
+ * guess; residuals may be NULL, else capacity >= max_cycles + 1), *cycles the number
+ * of cycles, *converged 1 or 0, *factor the average reduction per cycle
+ * (||r_m||/||r_0||)^(1/m) (NaN if no cycle ran). Stopping at max_cycles is PDB_OK
+ * with *converged = 0; a non-finite residual stops at once. x must not overlap b. */
+int32_t pdb_mg_solve(void *handle, const double *b, const double *x0, int64_t n, double tol,
+                     int64_t max_cycles, double *x, double *residuals, int64_t capacity,
+                     int64_t *cycles, int32_t *converged, double *factor);
+
+/* Conjugate gradients for a symmetric positive definite banded A, preconditioned by
+ * one cycle of the hierarchy `preconditioner` (NULL: none; it must be a symmetric
+ * cycle: pre == post, not GAUSS_SEIDEL_FORWARD, not an F-cycle). Stopping, outputs and
+ * residual history as pdb_mg_solve (max_iter iterations; residuals are the
+ * recursively updated ones). A breakdown (A or M not positive definite) stops with
+ * *converged = 0. */
+int32_t pdb_cg(int64_t n, int64_t kl, int64_t ku, const double *band, const double *b,
+               const double *x0, void *preconditioner, double tol, int64_t max_iter,
+               double *x, double *residuals, int64_t capacity,
+               int64_t *iterations, int32_t *converged);
+
+/* ---- Semi-implicit diffusion --------------------------------------------- */
+#define PDB_SEMI_DIRECT    0  /* banded LU (default; O(n) for tridiagonal systems) */
+#define PDB_SEMI_MULTIGRID 1  /* V(2,2) Gauss-Seidel cycles, automatic transfer, from u^k */
+
+/* (I + tau K^T G(u^k) K) u^{k+1} = u^k, G = diag(g(|K u^k|^2)), u^0 = f, for each row
+ * of the (batch, n) array f (n >= 2, tau > 0: unconditionally stable), steps >= 0;
+ * result in out (may equal f). With PDB_SEMI_MULTIGRID each step iterates to a
+ * relative residual <= tol within max_cycles cycles (else PDB_ERR_NOT_CONVERGED,
+ * nothing written); *cycles (may be NULL) receives the total number of cycles. */
+int32_t pdb_semi_implicit(const double *f, int64_t batch, int64_t n,
+                          const double *weights, int64_t length, int64_t offset,
+                          int32_t kind, double lambda, double tau, int64_t steps,
+                          int32_t solver, double tol, int64_t max_cycles,
+                          int64_t *cycles, double *out);
+
+/* ---- Generic two-level U-net (paper Sec. 3.1) ---------------------------- */
+#define PDB_UNET_STENCIL   0  /* u -> K u */
+#define PDB_UNET_DIFFUSION 1  /* u -> u - tau K^T Phi(K u)  (a diffusion block, eq. 4) */
+
+/* f~ = C1(f), f_H = R f~, f~_H = C_H(f_H), f_new = f~ + P f~_H, out = C2(f_new).
+ * The `count` blocks are given in order: n_pre blocks of C1, then n_coarse blocks of
+ * C_H, then the rest (C2). Block k: kinds[k] (PDB_UNET_*), a stencil of lengths[k]
+ * weights (taken one after another from `weights`) and offsets[k]; for diffusion
+ * blocks also diffusivities[k] (PDB_DIFFUSIVITY_*), lambdas[k], taus[k] >= 0 (the
+ * last three may be NULL when there are no diffusion blocks). transfer is
+ * PDB_MG_TRANSFER_CELL (averaging / mirrored linear interpolation) or _VERTEX. */
+int32_t pdb_unet2_create(int64_t count, const int32_t *kinds, const int64_t *lengths,
+                         const int64_t *offsets, const double *weights,
+                         const int32_t *diffusivities, const double *lambdas, const double *taus,
+                         int64_t n_pre, int64_t n_coarse, int32_t transfer, void **handle);
+int32_t pdb_unet2_destroy(void *handle);
+/* out = U-net(f) for each row of the (batch, n) array f (n >= 2; out may equal f). */
+int32_t pdb_unet2_forward(void *handle, const double *f, int64_t batch, int64_t n, double *out);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* PDEBLOCKS_MULTIGRID_H */
