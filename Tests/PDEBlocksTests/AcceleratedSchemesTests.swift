@@ -7,8 +7,8 @@ import Testing
 
 // MARK: - Independent dense references
 
-/// Dense transcriptions of the model: K from the mirror definition, g from DESIGN.md's table.
-private enum Dense {
+/// DenseScheme transcriptions of the model: K from the mirror definition, g from DESIGN.md's table.
+private enum DenseScheme {
     /// K[i][k] = Σ_j w_j [mirror(i+o+j) = k], half-sample mirror with period 2n.
     static func matrix(_ w: [Double], offset: Int, n: Int) -> [[Double]] {
         var K = [[Double]](repeating: [Double](repeating: 0, count: n), count: n)
@@ -188,14 +188,14 @@ private func run(_ f: [Double], _ body: (UnsafeBufferPointer<Double>, UnsafeMuta
         let g = try Diffusivity(kind, lambda: lambda)
         let f = noisyStep(n, seed: 3) + noisyStep(n, seed: 4).map { 0.5 * $0 }
         let tau = try stableTau(stencil: forward, diffusivity: g, n: n)
-        let K = Dense.matrix(forward.weights, offset: forward.offset, n: n)
+        let K = DenseScheme.matrix(forward.weights, offset: forward.offset, n: n)
         for update in NonlinearityUpdate.allCases {
             let u = try run(f) { src, dst in
                 try FSI.evolve(src, into: dst, batch: batch, n: n, stencil: forward, diffusivity: g, tau: tau,
                                cycleLength: L, cycles: cycles, update: update)
             }
             for b in 0..<batch {
-                let ref = Dense.fsi(K, Array(f[(b * n)..<((b + 1) * n)]), tau: tau, L: L, cycles: cycles,
+                let ref = DenseScheme.fsi(K, Array(f[(b * n)..<((b + 1) * n)]), tau: tau, L: L, cycles: cycles,
                                     kind: kind, lambda: lambda, perCycle: update == .perCycle)
                 #expect(maxAbsDiff(Array(u[(b * n)..<((b + 1) * n)]), ref) < 1e-12, "update \(update.name), row \(b)")
             }
@@ -211,7 +211,7 @@ private func run(_ f: [Double], _ body: (UnsafeBufferPointer<Double>, UnsafeMuta
         let tau = try stableTau(stencil: K2, diffusivity: g, n: n)
         let u = try run(f) { try FSI.evolve($0, into: $1, batch: 1, n: n, stencil: K2, diffusivity: g, tau: tau,
                                             cycleLength: 5, cycles: 2) }
-        let ref = Dense.fsi(Dense.matrix(K2.weights, offset: K2.offset, n: n), f, tau: tau, L: 5, cycles: 2,
+        let ref = DenseScheme.fsi(DenseScheme.matrix(K2.weights, offset: K2.offset, n: n), f, tau: tau, L: 5, cycles: 2,
                             kind: .peronaMalik, lambda: lambda)
         #expect(maxAbsDiff(u, ref) < 1e-12)
     }
@@ -296,7 +296,7 @@ private func run(_ f: [Double], _ body: (UnsafeBufferPointer<Double>, UnsafeMuta
     func stepSizesSum(L: Int) throws {
         let tauMax = 0.37
         let steps = try FED.stepSizes(cycleLength: L, tauMax: tauMax)
-        let ref = Dense.fedSteps(L, tauMax)
+        let ref = DenseScheme.fedSteps(L, tauMax)
         for i in 0..<L { #expect(abs(steps[i] - ref[i]) <= 1e-12 * ref[i]) }
         let target = tauMax * Double(L) * Double(L + 1) / 3
         #expect(abs(steps.reduce(0, +) - target) <= 1e-12 * target)
@@ -318,15 +318,15 @@ private func run(_ f: [Double], _ body: (UnsafeBufferPointer<Double>, UnsafeMuta
         let g = try Diffusivity(kind, lambda: lambda)
         let f = noisyStep(n, seed: 5)
         let tau = try stableTau(stencil: forward, diffusivity: g, n: n)
-        let K = Dense.matrix(forward.weights, offset: forward.offset, n: n)
+        let K = DenseScheme.matrix(forward.weights, offset: forward.offset, n: n)
         for ordering in FEDOrdering.allCases {
             for update in NonlinearityUpdate.allCases {
                 let u = try run(f) { try FED.evolve($0, into: $1, batch: 1, n: n, stencil: forward, diffusivity: g,
                                                     tauMax: tau, cycleLength: L, cycles: 2, ordering: ordering,
                                                     update: update, checkStability: true) }
-                let steps = Dense.fedSteps(L, tau)
+                let steps = DenseScheme.fedSteps(L, tau)
                 let ordered = ordering.permutation(L).map { steps[$0] }
-                let ref = Dense.fed(K, f, steps: ordered, cycles: 2, kind: kind, lambda: lambda,
+                let ref = DenseScheme.fed(K, f, steps: ordered, cycles: 2, kind: kind, lambda: lambda,
                                     perCycle: update == .perCycle)
                 let scale = max(1, ref.map(abs).max()!)
                 #expect(maxAbsDiff(u, ref) < 1e-11 * scale, "\(ordering) \(update)")
@@ -439,11 +439,11 @@ private func run(_ f: [Double], _ body: (UnsafeBufferPointer<Double>, UnsafeMuta
         #expect(report.residual < 1e-12)
         #expect(report.converged)
         #expect(report.sweeps < 200)
-        let K = Dense.matrix(forward.weights, offset: forward.offset, n: n)
-        let newton = Dense.implicitNewton(K, f, tau: tau, kind: kind, lambda: lambda)
+        let K = DenseScheme.matrix(forward.weights, offset: forward.offset, n: n)
+        let newton = DenseScheme.implicitNewton(K, f, tau: tau, kind: kind, lambda: lambda)
         #expect(maxAbsDiff(u, newton) < 1e-10)
         // And the returned x is a fixed point of eq. (9) to that accuracy.
-        let fx = Dense.block(K, u, tau: tau, kind: kind, lambda: lambda, base: f)
+        let fx = DenseScheme.block(K, u, tau: tau, kind: kind, lambda: lambda, base: f)
         #expect(maxAbsDiff(fx, u) < 1e-12)
     }
 
@@ -457,12 +457,12 @@ private func run(_ f: [Double], _ body: (UnsafeBufferPointer<Double>, UnsafeMuta
         let u3 = try run(f) { report = try Implicit.evolve($0, into: $1, batch: 1, n: n, stencil: forward,
                                                            diffusivity: g, tau: tau, steps: 1, iterations: 3) }
         #expect(report.sweeps == 3)
-        // Dense sweeps from x = f: the residual is max|x3 − x2|.
-        let K = Dense.matrix(forward.weights, offset: forward.offset, n: n)
+        // DenseScheme sweeps from x = f: the residual is max|x3 − x2|.
+        let K = DenseScheme.matrix(forward.weights, offset: forward.offset, n: n)
         var x = f, previous = f
         for _ in 0..<3 {
             previous = x
-            x = Dense.block(K, x, tau: tau, kind: .peronaMalik, lambda: 0.2, base: f)
+            x = DenseScheme.block(K, x, tau: tau, kind: .peronaMalik, lambda: 0.2, base: f)
         }
         #expect(maxAbsDiff(u3, x) < 1e-13)
         #expect(abs(report.residual - maxAbsDiff(x, previous)) < 1e-13)

@@ -89,26 +89,6 @@ func maxDifference(_ u: [Double], _ v: [Double]) -> Double {
     zip(u, v).reduce(0) { max($0, abs($1.0 - $1.1)) }
 }
 
-/// A deterministic generator (SplitMix64) for test data.
-struct TestRandom {
-    var state: UInt64
-    init(_ seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-    /// Uniform in [a, b).
-    mutating func uniform(_ a: Double = 0, _ b: Double = 1) -> Double {
-        a + (b - a) * Double(next() >> 11) / Double(1 << 53)
-    }
-    mutating func vector(_ n: Int, _ a: Double = -1, _ b: Double = 1) -> [Double] {
-        (0..<n).map { _ in uniform(a, b) }
-    }
-}
-
 /// Dense Gauss–Seidel/Jacobi sweeps, textbook form.
 enum DenseSmoother {
     static func relax(_ A: Dense, _ b: [Double], _ x: inout [Double], _ i: Int) {

@@ -60,6 +60,7 @@ enum Reference {
 struct TestRandom {
     var state: UInt64
     init(seed: UInt64) { state = seed }
+    init(_ seed: UInt64) { state = seed }
     mutating func next() -> UInt64 {
         state &+= 0x9E37_79B9_7F4A_7C15
         var z = state
@@ -67,7 +68,13 @@ struct TestRandom {
         z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
         return z ^ (z >> 31)
     }
-    mutating func uniform() -> Double { Double(next() >> 11) / Double(1 << 53) }
+    /// Uniform in [a, b).
+    mutating func uniform(_ a: Double = 0, _ b: Double = 1) -> Double {
+        a + (b - a) * Double(next() >> 11) / Double(1 << 53)
+    }
+    mutating func vector(_ n: Int, _ a: Double = -1, _ b: Double = 1) -> [Double] {
+        (0..<n).map { _ in uniform(a, b) }
+    }
     mutating func normal() -> Double {
         let u = max(uniform(), 1e-300), v = uniform()
         return (-2 * Foundation.log(u)).squareRoot() * Foundation.cos(2 * .pi * v)
