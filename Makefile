@@ -24,7 +24,7 @@ ifeq ($(ARCH),x86_64)
   ifeq ($(CPU),baseline)
     CPUFLAGS :=
   else
-    CPUFLAGS := -Xswiftc -target-cpu -Xswiftc $(CPU)
+    CPUFLAGS := -Xswiftc -target-cpu -Xswiftc $(CPU) -Xswiftc -DPDB_FMA
   endif
 else
   CPUFLAGS :=

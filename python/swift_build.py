@@ -86,7 +86,7 @@ def swift_command(root: Path) -> list[str]:
                "--scratch-path", str(scratch), "--product", "pdeblocks",
                "-Xswiftc", "-static-stdlib"]
     if cpu != "baseline" and platform.machine() in ("x86_64", "AMD64"):
-        command += ["-Xswiftc", "-target-cpu", "-Xswiftc", cpu]
+        command += ["-Xswiftc", "-target-cpu", "-Xswiftc", cpu, "-Xswiftc", "-DPDB_FMA"]
     return command
 
 

@@ -1,4 +1,4 @@
-/// `self + a·b` for the hot loops of this folder.
+/// `self + a·b` for the hot loops (multigrid kernels, `fastExp`).
 ///
 /// `addingProduct` is a fused multiply–add — one instruction when the library is compiled
 /// for a CPU with FMA (`-Xswiftc -target-cpu -Xswiftc haswell` or `native`), but a call to
@@ -7,7 +7,7 @@
 /// with `-Xswiftc -DPDB_FMA` (together with such a CPU flag), otherwise a plain multiply
 /// and add — correctly rounded twice instead of once, which no result depends on.
 extension Double {
-    @inline(__always)
+    @inlinable @inline(__always)
     func plusProduct(_ a: Double, _ b: Double) -> Double {
         #if PDB_FMA
         return addingProduct(a, b)
@@ -18,7 +18,7 @@ extension Double {
 }
 
 extension SIMD where Scalar == Double {
-    @inline(__always)
+    @inlinable @inline(__always)
     func plusProduct(_ a: Self, _ b: Self) -> Self {
         #if PDB_FMA
         return addingProduct(a, b)
