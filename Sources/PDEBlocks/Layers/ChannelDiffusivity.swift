@@ -1,0 +1,208 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// The diffusivity of one channel of a layer: either a built-in kind whose contrast λ is
+/// learned (parameter `ρ = log λ`; `.linear` has no parameter), or a `LearnableDiffusivity`
+/// mixture (parameters `α_1…α_J, ρ_1…ρ_J`). It supplies the flux `Φ(s) = g(s²)·s` that a
+/// diffusion block applies as its activation `τΦ` (paper Theorem 1, Sec. 2.5), its
+/// derivative, and the gradients with respect to its own parameters.
+///
+/// Every variant keeps g within `[0, sup g]` with `sup g ≤ 1` for all parameter values,
+/// so the step-size bound of Theorem 2 holds throughout training.
+public enum ChannelDiffusivity: Hashable, Sendable {
+    /// A built-in diffusivity; `logLambda = log λ` is the learned parameter (except `.linear`).
+    case builtin(Diffusivity, logLambda: Double)
+    /// A learnable mixture of exponential Perona–Malik terms.
+    case learnable(LearnableDiffusivity)
+
+    /// A built-in kind with contrast λ (stored as `log λ`; the λ used is `exp(log λ)`).
+    public init(_ diffusivity: Diffusivity) throws {
+        try self.init(kind: diffusivity.kind, logLambda: log(diffusivity.lambda))
+    }
+
+    /// A built-in kind with parameter `log λ`. Throws when `exp(logLambda)` is not a usable λ.
+    public init(kind: DiffusivityKind, logLambda: Double) throws {
+        let lambda = exp(logLambda)
+        guard logLambda.isFinite, lambda.isNormal, (1 / (lambda * lambda)).isNormal else {
+            throw PDEBlocksError.invalidArgument(
+                "log-contrast \(logLambda) of a \(kind.name) diffusivity gives λ = \(lambda), outside the usable range")
+        }
+        self = .builtin(try Diffusivity(kind, lambda: lambda), logLambda: logLambda)
+    }
+
+    public var parameterCount: Int {
+        switch self {
+        case .builtin(let d, _): d.kind == .linear ? 0 : 1
+        case .learnable(let m): m.parameterCount
+        }
+    }
+
+    /// Writes the parameters (`[log λ]` or `[α…, ρ…]`).
+    func parameters(into p: UnsafeMutableBufferPointer<Double>) {
+        switch self {
+        case .builtin(let d, let r): if d.kind != .linear { p[0] = r }
+        case .learnable(let m):
+            for j in 0..<m.count {
+                p[j] = m.logits[j]
+                p[m.count + j] = m.logContrasts[j]
+            }
+        }
+    }
+
+    /// The same diffusivity with new parameters (validated).
+    func setting(_ p: UnsafeBufferPointer<Double>) throws -> ChannelDiffusivity {
+        switch self {
+        case .builtin(let d, let r):
+            return d.kind == .linear ? .builtin(d, logLambda: r) : try ChannelDiffusivity(kind: d.kind, logLambda: p[0])
+        case .learnable(let m):
+            return .learnable(try LearnableDiffusivity(
+                logits: Array(p[0..<m.count]), logContrasts: Array(p[m.count..<(2 * m.count)])))
+        }
+    }
+
+    /// `sup g` (1 for built-in kinds, `Σ a_j` for a mixture).
+    public var supG: Double {
+        switch self {
+        case .builtin(let d, _): d.supG
+        case .learnable(let m): m.supG
+        }
+    }
+
+    /// The Lipschitz constant of Φ.
+    public var lipschitz: Double {
+        switch self {
+        case .builtin(let d, _): d.lipschitz
+        case .learnable(let m): m.lipschitz
+        }
+    }
+
+    /// Whether g ≡ 1 (the linear case, where FSI and fixed-point cycles have exact stability results).
+    public var isLinear: Bool {
+        if case .builtin(let d, _) = self { return d.kind == .linear }
+        return false
+    }
+
+    /// `g(s²)`.
+    public func g(_ s2: Double) -> Double {
+        switch self {
+        case .builtin(let d, _): d.g(s2)
+        case .learnable(let m): m.g(s2)
+        }
+    }
+
+    /// `Φ(s) = g(s²)·s`.
+    public func flux(_ s: Double) -> Double { g(s * s) * s }
+
+    /// `Φ′(s)`.
+    public func fluxDerivative(_ s: Double) -> Double {
+        switch self {
+        case .builtin(let d, _): d.fluxDerivative(s)
+        case .learnable(let m): m.gAndFluxDerivative(s).dphi
+        }
+    }
+
+    /// For each `s_i`: `g[i] = g(s_i²)` and `dphi[i] = Φ′(s_i)` (so `Φ(s_i) = g[i]·s_i`).
+    /// One exponential per sample (and term) for the exponential kinds.
+    func evaluate(
+        _ s: UnsafeBufferPointer<Double>, g gOut: UnsafeMutableBufferPointer<Double>,
+        dphi: UnsafeMutableBufferPointer<Double>
+    ) {
+        switch self {
+        case .builtin(let d, _):
+            switch d.kind {
+            case .linear:
+                for i in s.indices { gOut[i] = 1; dphi[i] = 1 }
+            case .peronaMalik:
+                let c = 1 / (d.lambda * d.lambda)
+                for i in s.indices {
+                    let x2 = s[i] * s[i] * c
+                    let e = exp(-0.5 * x2)
+                    gOut[i] = e
+                    dphi[i] = e * (1 - x2)
+                }
+            case .peronaMalikRational:
+                let c = 1 / (d.lambda * d.lambda)
+                for i in s.indices {
+                    let x2 = s[i] * s[i] * c
+                    let r = 1 / (1 + x2)
+                    gOut[i] = r
+                    dphi[i] = (1 - x2) * r * r
+                }
+            case .charbonnier:
+                let c = 1 / (d.lambda * d.lambda)
+                for i in s.indices {
+                    let r = 1 / (1 + s[i] * s[i] * c).squareRoot()
+                    gOut[i] = r
+                    dphi[i] = r * r * r
+                }
+            case .weickert:
+                for i in s.indices {
+                    gOut[i] = d.g(s[i] * s[i])
+                    dphi[i] = d.fluxDerivative(s[i])
+                }
+            }
+        case .learnable(let m):
+            for i in s.indices {
+                let (g, dp) = m.gAndFluxDerivative(s[i])
+                gOut[i] = g
+                dphi[i] = dp
+            }
+        }
+    }
+
+    /// Adds `scale · Σ_i p_i ∂Φ(s_i)/∂θ` to `grad` (θ = this diffusivity's parameters), given
+    /// `g[i] = g(s_i²)` and `dphi[i] = Φ′(s_i)` from `evaluate`. For a built-in kind
+    /// `∂Φ/∂ρ = λ ∂Φ/∂λ = s·(g(s²) − Φ′(s))` (every built-in flux depends on s/λ only).
+    /// A mixture accumulates with respect to its weights `a` (see `convertGradient`).
+    func accumulateGradient(
+        _ s: UnsafeBufferPointer<Double>, _ p: UnsafeBufferPointer<Double>,
+        g: UnsafeBufferPointer<Double>, dphi: UnsafeBufferPointer<Double>, scale: Double,
+        into grad: UnsafeMutableBufferPointer<Double>
+    ) {
+        switch self {
+        case .builtin(let d, _):
+            guard d.kind != .linear else { return }
+            var acc = 0.0
+            for i in s.indices { acc += p[i] * s[i] * (g[i] - dphi[i]) }
+            grad[0] += scale * acc
+        case .learnable(let m):
+            m.accumulateGradient(s, p, scale: scale, into: grad)
+        }
+    }
+
+    /// Maps an accumulated gradient to the parameterisation (mixture: weights → logits).
+    func convertGradient(_ grad: UnsafeMutableBufferPointer<Double>) {
+        if case .learnable(let m) = self { m.convertGradient(grad) }
+    }
+
+    /// A short description, e.g. `perona_malik(λ=0.1)` or `mixture(a=[…], λ=[…])`.
+    public var summary: String {
+        switch self {
+        case .builtin(let d, _): d.kind == .linear ? "linear" : "\(d.kind.name)(λ=\(d.lambda))"
+        case .learnable(let m): "learnable(a=\(m.weights), λ=\(m.contrasts))"
+        }
+    }
+}
+
+extension ChannelDiffusivity {
+    /// `accumulateGradient` without precomputed `g`/`Φ′` (evaluates them per sample).
+    func accumulateGradient(
+        _ s: UnsafeBufferPointer<Double>, _ p: UnsafeBufferPointer<Double>, scale: Double,
+        into grad: UnsafeMutableBufferPointer<Double>
+    ) {
+        switch self {
+        case .builtin(let d, _):
+            guard d.kind != .linear else { return }
+            var acc = 0.0
+            for i in s.indices { acc += p[i] * s[i] * (d.g(s[i] * s[i]) - d.fluxDerivative(s[i])) }
+            grad[0] += scale * acc
+        case .learnable(let m):
+            m.accumulateGradient(s, p, scale: scale, into: grad)
+        }
+    }
+}
