@@ -139,5 +139,6 @@ int32_t pdb_live_handles(int64_t *count);
 
 /* Further areas of the ABI, each in its own header. */
 /* (area headers are included here) */
+#include "pdeblocks_layers.h"
 
 #endif /* PDEBLOCKS_H */
