@@ -9,6 +9,7 @@ from ._lib import PDEBlocksError, UnstableError, NotConvergedError, lib as _lib
 from .operators import Stencil, DifferenceOperator
 from .diffusivities import Diffusivity, DIFFUSIVITIES
 from .schemes import stable_tau, explicit
+from .layers import LearnableDiffusivity, FluxActivation, TransposedStencil, BoundedTau, ResidualBlock, DiffusionBlock, FSIBlock, ImplicitBlock, Network, Certificate, BlockCertificate, Adam
 
 
 def _version() -> str:
@@ -24,4 +25,6 @@ __all__ = [
     "__version__", "PDEBlocksError", "UnstableError", "NotConvergedError",
     "Stencil", "DifferenceOperator", "Diffusivity", "DIFFUSIVITIES",
     "stable_tau", "explicit",
+    "LearnableDiffusivity", "FluxActivation", "TransposedStencil", "BoundedTau", "ResidualBlock",
+    "DiffusionBlock", "FSIBlock", "ImplicitBlock", "Network", "Certificate", "BlockCertificate", "Adam",
 ]
