@@ -166,6 +166,8 @@ class ResidualBlock:
     def __init__(self, W1, W2, b1=None, b2=0.0, sigma1="relu", sigma2="identity"):
         self.W1 = _stencil_list(W1, "W1")
         self.W2 = _stencil_list(W2, "W2")
+        if not self.W1:
+            raise PDEBlocksError("a residual block needs at least one channel (W1 is empty)")
         if len(self.W1) != len(self.W2):
             raise PDEBlocksError(f"W1 has {len(self.W1)} stencils but W2 has {len(self.W2)}")
         if any(isinstance(K, TransposedStencil) for K in self.W1):
@@ -219,6 +221,8 @@ class DiffusionBlock:
 
     def __init__(self, filters, diffusivities, tau):
         self.filters = _stencil_list(filters, "filters")
+        if not self.filters:
+            raise PDEBlocksError("a diffusion block needs at least one filter")
         if any(isinstance(K, TransposedStencil) for K in self.filters):
             raise PDEBlocksError("diffusion filters are plain Stencils (K^T is applied automatically)")
         self.diffusivities = _diffusivity_list(diffusivities, len(self.filters))
