@@ -280,8 +280,9 @@ public func pdb_network_forward(
             if flags & ForwardFlags.inference != 0 {
                 try s.network.infer(src, into: dst, batch: b, n: len)
             } else {
+                var previous = s.tape
                 s.tape = nil
-                s.tape = try s.network.forward(src, into: dst, batch: b, n: len)
+                s.tape = try s.network.forward(src, into: dst, batch: b, n: len, reusing: &previous)
             }
         }
     }

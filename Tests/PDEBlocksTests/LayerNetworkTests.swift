@@ -58,6 +58,27 @@ private func run(_ net: Network, _ x: [Double], batch: Int, n: Int, _ w: [Double
         }
     }
 
+    @Test("forward(reusing:) reuses an unshared tape's memory and never a shared one")
+    func tapeMemoryIsReused() throws {
+        var rng = LayerRNG(12)
+        let net = try chain()
+        let x = rng.normals(2 * 12)
+        var out = [Double](repeating: 0, count: x.count)
+        func forward(_ previous: inout NetworkTape?) throws -> NetworkTape {
+            try x.withUnsafeBufferPointer { xb in
+                try out.withUnsafeMutableBufferPointer { try net.forward(xb, into: $0, batch: 2, n: 12, reusing: &previous) }
+            }
+        }
+        var none: NetworkTape? = nil
+        var first: NetworkTape? = try forward(&none)
+        let memory = ObjectIdentifier(first!.storage)
+        let second = try forward(&first)
+        #expect(first == nil && ObjectIdentifier(second.storage) == memory)
+        var shared: NetworkTape? = second
+        let third = try forward(&shared)
+        #expect(ObjectIdentifier(third.storage) != memory)   // `second` is still alive
+    }
+
     @Test("inference equals the recorded forward pass")
     func inferEqualsForward() throws {
         var rng = LayerRNG(3)

@@ -106,72 +106,101 @@ public enum ChannelDiffusivity: Hashable, Sendable {
         }
     }
 
-    /// For each `s_i`: `g[i] = g(s_i²)` and `dphi[i] = Φ′(s_i)` (so `Φ(s_i) = g[i]·s_i`).
-    /// One exponential per sample (and term) for the exponential kinds.
-    func evaluate(
-        _ s: UnsafeBufferPointer<Double>, g gOut: UnsafeMutableBufferPointer<Double>,
-        dphi: UnsafeMutableBufferPointer<Double>
-    ) {
+    /// `y_i ← scale·Φ(y_i)` in place (the activation `τΦ` of a diffusion block).
+    func applyFlux(_ y: UnsafeMutableBufferPointer<Double>, scale: Double) {
         switch self {
-        case .builtin(let d, _):
-            switch d.kind {
-            case .linear:
-                for i in s.indices { gOut[i] = 1; dphi[i] = 1 }
-            case .peronaMalik:
-                let c = 1 / (d.lambda * d.lambda)
-                for i in s.indices {
-                    let x2 = s[i] * s[i] * c
-                    let e = exp(-0.5 * x2)
-                    gOut[i] = e
-                    dphi[i] = e * (1 - x2)
-                }
-            case .peronaMalikRational:
-                let c = 1 / (d.lambda * d.lambda)
-                for i in s.indices {
-                    let x2 = s[i] * s[i] * c
-                    let r = 1 / (1 + x2)
-                    gOut[i] = r
-                    dphi[i] = (1 - x2) * r * r
-                }
-            case .charbonnier:
-                let c = 1 / (d.lambda * d.lambda)
-                for i in s.indices {
-                    let r = 1 / (1 + s[i] * s[i] * c).squareRoot()
-                    gOut[i] = r
-                    dphi[i] = r * r * r
-                }
-            case .weickert:
-                for i in s.indices {
-                    gOut[i] = d.g(s[i] * s[i])
-                    dphi[i] = d.fluxDerivative(s[i])
-                }
-            }
+        case .builtin(let d, _): d.applyFlux(y, scale: scale)
         case .learnable(let m):
-            for i in s.indices {
-                let (g, dp) = m.gAndFluxDerivative(s[i])
-                gOut[i] = g
-                dphi[i] = dp
+            for i in y.indices {
+                let s = y[i], s2 = s * s
+                var g = 0.0
+                for j in 0..<m.count { g += m.weights[j] * exp(-s2 * m.halfInverseSquares[j]) }
+                y[i] = scale * g * s
             }
         }
     }
 
-    /// Adds `scale · Σ_i p_i ∂Φ(s_i)/∂θ` to `grad` (θ = this diffusivity's parameters), given
-    /// `g[i] = g(s_i²)` and `dphi[i] = Φ′(s_i)` from `evaluate`. For a built-in kind
-    /// `∂Φ/∂ρ = λ ∂Φ/∂λ = s·(g(s²) − Φ′(s))` (every built-in flux depends on s/λ only).
-    /// A mixture accumulates with respect to its weights `a` (see `convertGradient`).
-    func accumulateGradient(
-        _ s: UnsafeBufferPointer<Double>, _ p: UnsafeBufferPointer<Double>,
-        g: UnsafeBufferPointer<Double>, dphi: UnsafeBufferPointer<Double>, scale: Double,
-        into grad: UnsafeMutableBufferPointer<Double>
-    ) {
+    /// The backward pass through the flux for one channel, in one sweep over the samples.
+    /// On entry `y_i` is the flux argument and `p_i` the adjoint `(K v)_i`; on exit
+    /// `y_i = Φ(y_i) = g(y_i²)·y_i` and `p_i = Φ′(y_i)·p_i`. Adds `scale·Σ_i p_i ∂Φ(y_i)/∂θ`
+    /// (raw; see `convertGradient`) to `grad` and returns `Σ_i p_i Φ(y_i)`. For a built-in
+    /// kind `∂Φ/∂ρ = λ ∂Φ/∂λ = s·(g(s²) − Φ′(s))` (every built-in flux depends on s/λ only).
+    /// `work` holds 2n values (used by mixtures only).
+    func backwardPass(
+        _ y: UnsafeMutableBufferPointer<Double>, _ p: UnsafeMutableBufferPointer<Double>, scale: Double,
+        grad: UnsafeMutableBufferPointer<Double>, work: UnsafeMutableBufferPointer<Double>
+    ) -> Double {
+        let n = y.count
+        var dot = 0.0
         switch self {
         case .builtin(let d, _):
-            guard d.kind != .linear else { return }
             var acc = 0.0
-            for i in s.indices { acc += p[i] * s[i] * (g[i] - dphi[i]) }
+            @inline(__always) func finish(_ i: Int, _ g: Double, _ dphi: Double) {
+                let s = y[i], pi = p[i]
+                acc += pi * s * (g - dphi)
+                let z = g * s
+                dot += pi * z
+                y[i] = z
+                p[i] = dphi * pi
+            }
+            switch d.kind {
+            case .linear:
+                for i in 0..<n { dot += p[i] * y[i] }
+                return dot
+            case .peronaMalik:
+                let c = 1 / (d.lambda * d.lambda)
+                for i in 0..<n {
+                    let x2 = y[i] * y[i] * c
+                    let e = exp(-0.5 * x2)
+                    finish(i, e, e * (1 - x2))
+                }
+            case .peronaMalikRational:
+                let c = 1 / (d.lambda * d.lambda)
+                for i in 0..<n {
+                    let x2 = y[i] * y[i] * c
+                    let r = 1 / (1 + x2)
+                    finish(i, r, (1 - x2) * r * r)
+                }
+            case .charbonnier:
+                let c = 1 / (d.lambda * d.lambda)
+                for i in 0..<n {
+                    let r = 1 / (1 + y[i] * y[i] * c).squareRoot()
+                    finish(i, r, r * r * r)
+                }
+            case .weickert:
+                for i in 0..<n { finish(i, d.g(y[i] * y[i]), d.fluxDerivative(y[i])) }
+            }
             grad[0] += scale * acc
+            return dot
         case .learnable(let m):
-            m.accumulateGradient(s, p, scale: scale, into: grad)
+            let J = m.count
+            let gs = UnsafeMutableBufferPointer(rebasing: work[0..<n])
+            let ds = UnsafeMutableBufferPointer(rebasing: work[n..<(2 * n)])
+            gs.update(repeating: 0)
+            ds.update(repeating: 0)
+            for j in 0..<J {
+                let c = m.halfInverseSquares[j], a = m.weights[j]
+                var ga = 0.0, gr = 0.0
+                for i in 0..<n {
+                    let s = y[i], s2 = s * s
+                    let e = exp(-s2 * c)
+                    let t = a * e
+                    gs[i] += t
+                    ds[i] += t * (1 - 2 * c * s2)
+                    let sp = e * s * p[i]
+                    ga += sp
+                    gr += sp * 2 * c * s2
+                }
+                grad[j] += scale * ga
+                grad[J + j] += scale * a * gr
+            }
+            for i in 0..<n {
+                let z = gs[i] * y[i]
+                dot += p[i] * z
+                y[i] = z
+                p[i] *= ds[i]
+            }
+            return dot
         }
     }
 

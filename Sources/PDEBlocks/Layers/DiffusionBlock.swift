@@ -81,66 +81,57 @@ public struct DiffusionBlock: NetworkBlock {
         }
     }
 
-    /// Tape of one application of the residual part R: `y_c = K_c x`, `g_c(y_c²)`, `Φ′_c(y_c)`.
-    var residualTapeCount: Int { 3 * filters.count }
-    public func tapeCount(n: Int) -> Int { residualTapeCount * n }
-    public func scratchCount(n: Int) -> Int { 2 * n }
+    /// The block stores nothing: its backward pass recomputes `K_c x` and the flux from the
+    /// block input, which keeps a network's tape at one signal per block (memory traffic,
+    /// not arithmetic, bounds a recorded forward pass on long signals).
+    public func tapeCount(n: Int) -> Int { 0 }
+    public func scratchCount(n: Int) -> Int { DiffusionBlock.vjpScratch * n }
+    /// Scratch of `residualVJP`.
+    static let vjpScratch = 4
 
     // MARK: The residual part R(x) = −τ Σ_c K_cᵀ Φ_c(K_c x) and its VJP
 
-    /// `out = base + scale·R(x)`. `out` may alias `base`, not `x`. `tape` has `3Cn` values,
-    /// `scratch` at least n.
+    /// `out = base + scale·R(x)`. `out` may alias `base`, not `x`. `scratch` has at least n values.
     @inline(__always)
     func residual(
         _ x: UnsafeBufferPointer<Double>, base: UnsafeBufferPointer<Double>, scale: Double,
-        into out: UnsafeMutableBufferPointer<Double>, tape: UnsafeMutableBufferPointer<Double>,
-        scratch: UnsafeMutableBufferPointer<Double>
+        into out: UnsafeMutableBufferPointer<Double>, scratch: UnsafeMutableBufferPointer<Double>
     ) {
         let n = x.count
         let z = slice(scratch, 0, n)
-        let factor = -scale * tau
         if filters.isEmpty, base.baseAddress != UnsafePointer(out.baseAddress) { _ = out.update(fromContentsOf: base) }
         for c in filters.indices {
-            let y = slice(tape, 3 * c * n, n), g = slice(tape, (3 * c + 1) * n, n), d = slice(tape, (3 * c + 2) * n, n)
-            filters[c].apply(x, into: y)
-            diffusivities[c].evaluate(UnsafeBufferPointer(y), g: g, dphi: d)
-            for i in 0..<n { z[i] = factor * g[i] * y[i] }
+            filters[c].apply(x, into: z)
+            diffusivities[c].applyFlux(z, scale: -scale * tau)
             filters[c].accumulateTransposed(UnsafeBufferPointer(z), into: out, base: c == 0 ? base : UnsafeBufferPointer(out))
         }
     }
 
     /// Adds `scale·J_R(x)ᵀ v` to `gradX` and `scale·∂⟨v, R(x)⟩/∂θ` (raw) to `grad`.
-    /// `tape` is the one `residual` wrote for this x; `scratch` has at least 2n values.
+    /// `scratch` has at least 4n values.
     @inline(__always)
     func residualVJP(
-        _ v: UnsafeBufferPointer<Double>, input x: UnsafeBufferPointer<Double>, tape: UnsafeBufferPointer<Double>,
+        _ v: UnsafeBufferPointer<Double>, input x: UnsafeBufferPointer<Double>,
         scale: Double, gradX: UnsafeMutableBufferPointer<Double>, grad: UnsafeMutableBufferPointer<Double>,
         scratch: UnsafeMutableBufferPointer<Double>
     ) {
         let n = x.count
-        let p = slice(scratch, 0, n), z = slice(scratch, n, n)
+        let y = slice(scratch, 0, n), p = slice(scratch, n, n), work = slice(scratch, 2 * n, 2 * n)
         let factor = -scale * tau
         var dtau = 0.0
         for c in filters.indices {
-            let K = filters[c], g = diffusivities[c]
-            let y = slice(tape, 3 * c * n, n), gv = slice(tape, (3 * c + 1) * n, n), d = slice(tape, (3 * c + 2) * n, n)
+            let K = filters[c]
+            K.apply(x, into: y)
             K.apply(v, into: p)
-            let pc = UnsafeBufferPointer(p)
-            g.accumulateGradient(y, pc, g: gv, dphi: d, scale: factor,
-                                 into: slice(grad, diffusivityOffsets[c], g.parameterCount))
-            var dot = 0.0
-            for i in 0..<n {
-                let zi = gv[i] * y[i]
-                z[i] = zi
-                dot += p[i] * zi
-            }
+            // y ← Φ(Kx), p ← Φ′(Kx)·Kv, diffusivity gradient, and ⟨Kv, Φ(Kx)⟩ for dτ.
+            let dot = diffusivities[c].backwardPass(
+                y, p, scale: factor, grad: slice(grad, diffusivityOffsets[c], diffusivities[c].parameterCount), work: work)
             dtau -= scale * dot
             let wg = slice(grad, weightOffsets[c], K.count)
-            K.accumulateWeightGradient(of: v, against: UnsafeBufferPointer(z), scale: factor, into: wg)
-            for i in 0..<n { p[i] *= d[i] }
-            K.accumulateWeightGradient(of: x, against: pc, scale: factor, into: wg)
+            K.accumulateWeightGradient(of: v, against: UnsafeBufferPointer(y), scale: factor, into: wg)
+            K.accumulateWeightGradient(of: x, against: UnsafeBufferPointer(p), scale: factor, into: wg)
             for i in 0..<n { p[i] *= factor }
-            K.accumulateTransposed(pc, into: gradX, base: UnsafeBufferPointer(gradX))
+            K.accumulateTransposed(UnsafeBufferPointer(p), into: gradX, base: UnsafeBufferPointer(gradX))
         }
         grad[tauIndex] += dtau
     }
@@ -151,7 +142,7 @@ public struct DiffusionBlock: NetworkBlock {
         _ x: UnsafeBufferPointer<Double>, into out: UnsafeMutableBufferPointer<Double>,
         tape: UnsafeMutableBufferPointer<Double>, scratch: UnsafeMutableBufferPointer<Double>
     ) {
-        residual(x, base: x, scale: 1, into: out, tape: tape, scratch: scratch)
+        residual(x, base: x, scale: 1, into: out, scratch: scratch)
     }
 
     public func backward(
@@ -160,7 +151,7 @@ public struct DiffusionBlock: NetworkBlock {
         grad: UnsafeMutableBufferPointer<Double>, scratch: UnsafeMutableBufferPointer<Double>
     ) {
         _ = gradIn.update(fromContentsOf: v)
-        residualVJP(v, input: x, tape: tape, scale: 1, gradX: gradIn, grad: grad, scratch: scratch)
+        residualVJP(v, input: x, scale: 1, gradX: gradIn, grad: grad, scratch: scratch)
     }
 
     public func convertGradient(_ grad: UnsafeMutableBufferPointer<Double>) {

@@ -40,15 +40,15 @@ public struct FSIBlock: NetworkBlock {
         guard !step.filters.isEmpty else { throw PDEBlocksError.invalidArgument("fsi block has no filters (add at least one)") }
     }
 
-    // Tape: states u_1 … u_{L−1}, then L residual tapes.
-    public func tapeCount(n: Int) -> Int { (cycleLength - 1) * n + cycleLength * step.residualTapeCount * n }
-    public func scratchCount(n: Int) -> Int { 5 * n }
+    // Tape: the states u_1 … u_{L−1} (u_0 is the block input).
+    public func tapeCount(n: Int) -> Int { (cycleLength - 1) * n }
+    public func scratchCount(n: Int) -> Int { (3 + DiffusionBlock.vjpScratch) * n }
 
     public func forward(
         _ x: UnsafeBufferPointer<Double>, into out: UnsafeMutableBufferPointer<Double>,
         tape: UnsafeMutableBufferPointer<Double>, scratch: UnsafeMutableBufferPointer<Double>
     ) {
-        let n = x.count, L = cycleLength, r = step.residualTapeCount * n
+        let n = x.count, L = cycleLength
         func state(_ l: Int) -> UnsafeMutableBufferPointer<Double> {
             l == L ? out : slice(tape, (l - 1) * n, n)
         }
@@ -58,8 +58,7 @@ public struct FSIBlock: NetworkBlock {
             let prev = l <= 1 ? x : UnsafeBufferPointer(state(l - 1))
             let dst = state(l + 1)
             for i in 0..<n { dst[i] = a * cur[i] + (1 - a) * prev[i] }
-            step.residual(cur, base: UnsafeBufferPointer(dst), scale: a, into: dst,
-                          tape: slice(tape, (L - 1) * n + l * r, r), scratch: scratch)
+            step.residual(cur, base: UnsafeBufferPointer(dst), scale: a, into: dst, scratch: scratch)
         }
     }
 
@@ -68,10 +67,10 @@ public struct FSIBlock: NetworkBlock {
         tape: UnsafeBufferPointer<Double>, gradIn: UnsafeMutableBufferPointer<Double>,
         grad: UnsafeMutableBufferPointer<Double>, scratch: UnsafeMutableBufferPointer<Double>
     ) {
-        let n = x.count, L = cycleLength, r = step.residualTapeCount * n
+        let n = x.count, L = cycleLength
         // Adjoints ū_{ℓ+1}, ū_ℓ, ū_{ℓ−1} in three rotating buffers.
         var next = slice(scratch, 0, n), cur = slice(scratch, n, n), prev = slice(scratch, 2 * n, n)
-        let work = slice(scratch, 3 * n, 2 * n)
+        let work = slice(scratch, 3 * n, DiffusionBlock.vjpScratch * n)
         _ = next.update(fromContentsOf: v)
         cur.update(repeating: 0)
         prev.update(repeating: 0)
@@ -79,8 +78,7 @@ public struct FSIBlock: NetworkBlock {
             let a = FSIBlock.alpha(l)
             let state = l == 0 ? x : slice(tape, (l - 1) * n, n)
             for i in 0..<n { cur[i] += a * next[i] }
-            step.residualVJP(UnsafeBufferPointer(next), input: state, tape: slice(tape, (L - 1) * n + l * r, r),
-                             scale: a, gradX: cur, grad: grad, scratch: work)
+            step.residualVJP(UnsafeBufferPointer(next), input: state, scale: a, gradX: cur, grad: grad, scratch: work)
             let target = l == 0 ? cur : prev
             for i in 0..<n { target[i] += (1 - a) * next[i] }
             (next, cur, prev) = (cur, prev, next)

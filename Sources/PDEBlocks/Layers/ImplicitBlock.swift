@@ -35,19 +35,19 @@ public struct ImplicitBlock: NetworkBlock {
         guard !step.filters.isEmpty else { throw PDEBlocksError.invalidArgument("implicit block has no filters (add at least one)") }
     }
 
-    // Tape: iterates u_1 … u_{L−1}, then L residual tapes.
-    public func tapeCount(n: Int) -> Int { (iterations - 1) * n + iterations * step.residualTapeCount * n }
-    public func scratchCount(n: Int) -> Int { 4 * n }
+    // Tape: the iterates u_1 … u_{L−1} (u_0 is the block input).
+    public func tapeCount(n: Int) -> Int { (iterations - 1) * n }
+    public func scratchCount(n: Int) -> Int { (2 + DiffusionBlock.vjpScratch) * n }
 
     public func forward(
         _ x: UnsafeBufferPointer<Double>, into out: UnsafeMutableBufferPointer<Double>,
         tape: UnsafeMutableBufferPointer<Double>, scratch: UnsafeMutableBufferPointer<Double>
     ) {
-        let n = x.count, L = iterations, r = step.residualTapeCount * n
+        let n = x.count, L = iterations
         for l in 0..<L {
             let src = l == 0 ? x : UnsafeBufferPointer(slice(tape, (l - 1) * n, n))
             let dst = l == L - 1 ? out : slice(tape, l * n, n)
-            step.residual(src, base: x, scale: 1, into: dst, tape: slice(tape, (L - 1) * n + l * r, r), scratch: scratch)
+            step.residual(src, base: x, scale: 1, into: dst, scratch: scratch)
         }
     }
 
@@ -56,17 +56,16 @@ public struct ImplicitBlock: NetworkBlock {
         tape: UnsafeBufferPointer<Double>, gradIn: UnsafeMutableBufferPointer<Double>,
         grad: UnsafeMutableBufferPointer<Double>, scratch: UnsafeMutableBufferPointer<Double>
     ) {
-        let n = x.count, L = iterations, r = step.residualTapeCount * n
+        let n = x.count, L = iterations
         var adj = slice(scratch, 0, n), nextAdj = slice(scratch, n, n)
-        let work = slice(scratch, 2 * n, 2 * n)
+        let work = slice(scratch, 2 * n, DiffusionBlock.vjpScratch * n)
         _ = adj.update(fromContentsOf: v)
         gradIn.update(repeating: 0)
         for l in stride(from: L - 1, through: 0, by: -1) {
             for i in 0..<n { gradIn[i] += adj[i] }
             let state = l == 0 ? x : slice(tape, (l - 1) * n, n)
             nextAdj.update(repeating: 0)
-            step.residualVJP(UnsafeBufferPointer(adj), input: state, tape: slice(tape, (L - 1) * n + l * r, r),
-                             scale: 1, gradX: nextAdj, grad: grad, scratch: work)
+            step.residualVJP(UnsafeBufferPointer(adj), input: state, scale: 1, gradX: nextAdj, grad: grad, scratch: work)
             swap(&adj, &nextAdj)
         }
         for i in 0..<n { gradIn[i] += adj[i] }

@@ -140,6 +140,16 @@ public struct Network: Sendable {
     public func forward(
         _ x: UnsafeBufferPointer<Double>, into out: UnsafeMutableBufferPointer<Double>, batch: Int, n: Int
     ) throws -> NetworkTape {
+        var none: NetworkTape? = nil
+        return try forward(x, into: out, batch: batch, n: n, reusing: &none)
+    }
+
+    /// `forward`, reusing the memory of `previous` when nothing else references that tape
+    /// (a training loop then allocates its tape once). `previous` is set to nil.
+    public func forward(
+        _ x: UnsafeBufferPointer<Double>, into out: UnsafeMutableBufferPointer<Double>, batch: Int, n: Int,
+        reusing previous: inout NetworkTape?
+    ) throws -> NetworkTape {
         try validate()
         try checkSignals(x, batch: batch, n: n, name: "input")
         try SignalLayout.validateOutput(out, count: x.count)
@@ -148,10 +158,17 @@ public struct Network: Sendable {
         guard !o, total <= Network.maxTapeCount else {
             throw PDEBlocksError.invalidArgument("a tape for batch = \(batch), n = \(n) would exceed \(Network.maxTapeCount) values")
         }
-        var storage = [Double](repeating: 0, count: total)
-        storage.withUnsafeMutableBufferPointer { tape in
-            run(x, out, batch: batch, layout: layout) { b in slice(tape, b * layout.rowCount, layout.rowCount) }
+        var candidate = previous?.storage
+        previous = nil
+        let storage: TapeStorage
+        if let c = candidate, c.buffer.count >= total, isKnownUniquelyReferenced(&candidate) {
+            storage = c
+        } else {
+            candidate = nil
+            storage = TapeStorage(count: total)
         }
+        let tape = storage.buffer
+        run(x, out, batch: batch, layout: layout) { b in slice(tape, b * layout.rowCount, layout.rowCount) }
         return NetworkTape(network: self, layout: layout, batch: batch, storage: storage)
     }
 
@@ -249,9 +266,9 @@ public final class NetworkTape: Sendable {
     public let batch: Int
     public let n: Int
     let layout: Network.Layout
-    let storage: [Double]
+    let storage: TapeStorage
 
-    init(network: Network, layout: Network.Layout, batch: Int, storage: [Double]) {
+    init(network: Network, layout: Network.Layout, batch: Int, storage: TapeStorage) {
         self.network = network
         self.layout = layout
         self.batch = batch
@@ -278,7 +295,8 @@ public final class NetworkTape: Sendable {
         guard !o, gradCount <= Network.maxTapeCount else { throw PDEBlocksError.invalidArgument("too many parameters") }
         var chunkGrads = [Double](repeating: 0, count: gradCount)
         var scratchStore = [Double](repeating: 0, count: T * (layout.scratchCount + 2 * n))
-        storage.withUnsafeBufferPointer { tape in
+        let tape = UnsafeBufferPointer(storage.buffer)
+        do {
             chunkGrads.withUnsafeMutableBufferPointer { grads in
                 scratchStore.withUnsafeMutableBufferPointer { scratchAll in
                     BatchParallel.run(chunks: chunks, threads: T) { t, k in
@@ -312,4 +330,15 @@ public final class NetworkTape: Sendable {
             }
         }
     }
+}
+
+/// The memory of a tape: allocated (and zeroed) once, reused by `Network.forward(reusing:)`.
+/// Written only by the forward pass that owns it, read only by backward passes.
+final class TapeStorage: @unchecked Sendable {
+    let buffer: UnsafeMutableBufferPointer<Double>
+    init(count: Int) {
+        buffer = .allocate(capacity: count)
+        buffer.initialize(repeating: 0)
+    }
+    deinit { buffer.deallocate() }
 }

@@ -1,0 +1,75 @@
+"""Benchmark of the trainable layers: forward and backward time per sample of a 5-block
+diffusion network on a (64, 4096) batch, and the throughput of 2 threads against 1.
+
+Targets (issue 5): backward <= 3x forward; 2-thread throughput >= 1.7x one thread.
+All figures are measured side by side in one run (best of --repeat runs).
+
+Usage:  python bench/layers.py [--threads 2] [--batch 64] [--n 4096] [--repeat 7]
+"""
+from __future__ import annotations
+
+import argparse
+import time
+
+import numpy as np
+
+import pdeblocks as pb
+
+
+def network(kind: str, threads: int) -> pb.Network:
+    """5 diffusion blocks with 2 filters each (forward difference, 3-tap centred first
+    difference), diffusivities learnable (3 terms) or built-in Perona-Malik."""
+    filters = [pb.Stencil([-1.0, 1.0]), pb.Stencil([-0.5, 0.0, 0.5], -1)]
+    if kind == "learnable":
+        gs = [pb.LearnableDiffusivity([0.3, 0.3, 0.3], [0.05, 0.1, 0.3]) for _ in filters]
+    else:
+        gs = [pb.Diffusivity("perona_malik", 0.1) for _ in filters]
+    return pb.Network([pb.DiffusionBlock(filters, gs, 0.2) for _ in range(5)], threads=threads)
+
+
+def best_time(fn, repeat):
+    fn()  # warm-up
+    times = []
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+    return min(times)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--threads", type=int, default=2, help="thread count compared with 1 thread")
+    parser.add_argument("--batch", type=int, default=64)
+    parser.add_argument("--n", type=int, default=4096)
+    parser.add_argument("--repeat", type=int, default=7)
+    args = parser.parse_args(argv)
+    rng = np.random.default_rng(0)
+    x = np.cumsum(rng.normal(scale=0.05, size=(args.batch, args.n)), axis=1)
+    w = rng.normal(size=x.shape)
+    print(f"5 diffusion blocks x 2 filters on ({args.batch}, {args.n}); best of {args.repeat}; "
+          f"times per sample in microseconds")
+    print(f"{'diffusivity':<12} {'threads':>7} {'forward':>9} {'backward':>9} {'bwd/fwd':>8} "
+          f"{'inference':>9} {'fwd+bwd speed-up':>17}")
+    ok = True
+    for kind in ("perona_malik", "learnable"):
+        one = None
+        for threads in (1, args.threads):
+            net = network(kind, threads)
+            fwd = best_time(lambda: net.forward(x), args.repeat)
+            bwd = best_time(lambda: net.backward(w), args.repeat)
+            inf = best_time(lambda: net.predict(x), args.repeat)
+            per = 1e6 / args.batch
+            total = fwd + bwd
+            speedup = "" if one is None else f"{one / total:17.2f}"
+            print(f"{kind:<12} {threads:>7} {fwd * per:9.1f} {bwd * per:9.1f} {bwd / fwd:8.2f} {inf * per:9.1f} {speedup}")
+            if one is None:
+                one = total
+                ok &= bwd <= 3 * fwd
+            else:
+                ok &= one / total >= 1.7
+    print("targets (backward <= 3x forward, speed-up >= 1.7):", "met" if ok else "NOT met")
+
+
+if __name__ == "__main__":
+    main()
