@@ -9,6 +9,7 @@ Usage:  python bench/layers.py [--threads 2] [--batch 64] [--n 4096] [--repeat 7
 from __future__ import annotations
 
 import argparse
+import os
 import time
 
 import numpy as np
@@ -28,13 +29,15 @@ def network(kind: str, threads: int) -> pb.Network:
 
 
 def best_time(fn, repeat):
+    """Best wall time of `repeat` runs, and the process CPU time (all threads) of that run."""
     fn()  # warm-up
-    times = []
+    best = (float("inf"), 0.0)
     for _ in range(repeat):
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         fn()
-        times.append(time.perf_counter() - t0)
-    return min(times)
+        wall, cpu = time.perf_counter() - t0, time.process_time() - c0
+        best = min(best, (wall, cpu))
+    return best
 
 
 def main(argv=None):
@@ -48,26 +51,27 @@ def main(argv=None):
     x = np.cumsum(rng.normal(scale=0.05, size=(args.batch, args.n)), axis=1)
     w = rng.normal(size=x.shape)
     print(f"5 diffusion blocks x 2 filters on ({args.batch}, {args.n}); best of {args.repeat}; "
-          f"times per sample in microseconds")
+          f"times per sample in microseconds; load average before: {os.getloadavg()[0]:.2f}")
     print(f"{'diffusivity':<12} {'threads':>7} {'forward':>9} {'backward':>9} {'bwd/fwd':>8} "
-          f"{'inference':>9} {'fwd+bwd speed-up':>17}")
+          f"{'inference':>9} {'fwd+bwd cpu':>11} {'speed-up':>9}")
     ok = True
     for kind in ("perona_malik", "learnable"):
         one = None
         for threads in (1, args.threads):
             net = network(kind, threads)
-            fwd = best_time(lambda: net.forward(x), args.repeat)
-            bwd = best_time(lambda: net.backward(w), args.repeat)
-            inf = best_time(lambda: net.predict(x), args.repeat)
+            (fwd, cf), (bwd, cb) = best_time(lambda: net.forward(x), args.repeat), best_time(lambda: net.backward(w), args.repeat)
+            inf, _ = best_time(lambda: net.predict(x), args.repeat)
             per = 1e6 / args.batch
             total = fwd + bwd
-            speedup = "" if one is None else f"{one / total:17.2f}"
-            print(f"{kind:<12} {threads:>7} {fwd * per:9.1f} {bwd * per:9.1f} {bwd / fwd:8.2f} {inf * per:9.1f} {speedup}")
+            speedup = "" if one is None else f"{one / total:9.2f}"
+            print(f"{kind:<12} {threads:>7} {fwd * per:9.1f} {bwd * per:9.1f} {bwd / fwd:8.2f} {inf * per:9.1f} "
+                  f"{(cf + cb) * per:11.1f} {speedup}")
             if one is None:
                 one = total
                 ok &= bwd <= 3 * fwd
             else:
                 ok &= one / total >= 1.7
+    print(f"load average after: {os.getloadavg()[0]:.2f} (other processes compete for the cores when it exceeds 0)")
     print("targets (backward <= 3x forward, speed-up >= 1.7):", "met" if ok else "NOT met")
 
 

@@ -455,14 +455,14 @@ class Network:
         blocks = []
         c = ctypes.c_int32()
         tau, b, bl = F64(), F64(), F64()
+        kinds = [kind for kind, _ in self.block_slices()]
         for k in range(len(self)):
             length = ctypes.c_int64()
             args = (self._h, k, n, ctypes.addressof(c), ctypes.addressof(tau), ctypes.addressof(b), ctypes.addressof(bl))
             call(_block_certificate, *args, None, 0, ctypes.addressof(length))
             buf = ctypes.create_string_buffer(length.value + 1)
             call(_block_certificate, *args, buf, length.value + 1, ctypes.addressof(length))
-            kind = self.block_slices()[k][0]
-            blocks.append(BlockCertificate(kind, bool(c.value), tau.value, b.value, bl.value,
+            blocks.append(BlockCertificate(kinds[k], bool(c.value), tau.value, b.value, bl.value,
                                            buf.value.decode("utf-8", "replace")))
         return Certificate(n, all(x.certified for x in blocks), tuple(blocks))
 

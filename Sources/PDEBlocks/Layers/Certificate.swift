@@ -39,8 +39,9 @@ struct TheoremTwoBounds {
     let lipschitz: Double
 
     init(filters: [Stencil], diffusivities: [ChannelDiffusivity], n: Int) throws {
-        let a = try StackedOperatorNorm.largestEigenvalueBound(filters: filters, weights: diffusivities.map(\.supG), n: n)
-        let b = try StackedOperatorNorm.largestEigenvalueBound(filters: filters, weights: diffusivities.map(\.lipschitz), n: n)
+        let sup = diffusivities.map(\.supG), lip = diffusivities.map(\.lipschitz)
+        let a = try StackedOperatorNorm.largestEigenvalueBound(filters: filters, weights: sup, n: n)
+        let b = lip == sup ? a : try StackedOperatorNorm.largestEigenvalueBound(filters: filters, weights: lip, n: n)
         supG = a > 0 ? 2 / a : .infinity
         lipschitz = b > 0 ? 2 / b : .infinity
     }

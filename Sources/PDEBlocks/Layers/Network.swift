@@ -14,8 +14,9 @@ public struct Network: Sendable {
 
     /// The largest signal length a certificate is computed for.
     public static let maxCertificateLength = 1 << 26
-    /// The largest number of float64 values a tape (batch × per-signal storage) may hold.
-    public static let maxTapeCount = 1 << 33
+    /// The largest number of float64 values a tape (batch × per-signal storage) may hold
+    /// (2^31 values = 16 GiB); larger requests are refused instead of exhausting memory.
+    public static let maxTapeCount = 1 << 31
 
     public init(blocks: [any NetworkBlock] = [], threads: Int = 0) {
         self.blocks = blocks
