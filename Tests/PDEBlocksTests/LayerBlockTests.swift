@@ -1,4 +1,7 @@
 import Testing
+#if canImport(Glibc)
+import Glibc
+#endif
 @testable import PDEBlocks
 
 @Suite struct LayerBlockTests {
@@ -154,5 +157,23 @@ import Testing
         #expect(rayleigh <= bound && bound <= rayleigh * (1 + 1e-7))
         let sum = try zip(filters, s).reduce(0.0) { $0 + $1.1 * (try $1.0.normSquared(n: n)) }
         #expect(bound <= sum * (1 + 1e-12))
+    }
+}
+
+@Suite struct LayerVectorExpTests {
+    @Test("VectorExp agrees with the C library's exp to 4 ulp on [−708, 709.3], and clamps outside")
+    func vectorExpIsAccurate() {
+        var xs: [Double] = stride(from: -708.0, through: 709.3, by: 0.0137).map { $0 }
+        xs += [0, -0.0, 1e-300, -1e-20, 0.5 * 0.6931471805599453, -0.5 * 0.6931471805599453, 1, -1]
+        while xs.count % 8 != 3 { xs.append(0.25) }            // leave a scalar tail
+        var ys = xs
+        ys.withUnsafeMutableBufferPointer { VectorExp.apply($0) }
+        for (x, y) in zip(xs, ys) {
+            let e = exp(x)
+            #expect(abs(y - e) <= 4 * e.ulp, "x = \(x)")
+        }
+        var extreme = [Double](repeating: -1e4, count: 8) + [Double](repeating: 1e4, count: 8)
+        extreme.withUnsafeMutableBufferPointer { VectorExp.apply($0) }
+        #expect(extreme[0] < 1e-300 && extreme[0] >= 0 && extreme[8].isFinite && extreme[8] > 1e307)
     }
 }
