@@ -17,8 +17,15 @@ enum VectorExp {
 
     @inlinable
     static func exp8(_ x0: V) -> V {
-        let x = x0.clamped(lowerBound: V(repeating: -708.3), upperBound: V(repeating: 709.4))
-        let k = (x * 1.4426950408889634).rounded(.toNearestOrEven)
+        // (`replacing(with:where:)` and the magic-number rounding compile to vector
+        // instructions; `clamped`, `pointwiseMin` and `rounded` become calls.)
+        let lo = V(repeating: -708.3), hi = V(repeating: 709.4)
+        var x = x0.replacing(with: lo, where: x0 .< lo)
+        x = x.replacing(with: hi, where: x .> hi)
+        // k = round(x/ln2): adding 1.5·2^52 rounds to nearest and leaves k in the low bits.
+        let magic = V(repeating: 6755399441055744.0)
+        let kb = x * 1.4426950408889634 + magic
+        let k = kb - magic
         // Cody–Waite: ln2 = hi + lo with hi exact in 32 bits.
         var r = x - k * 0.693145751953125
         r = r - k * 1.428606820309417232e-06
@@ -37,10 +44,9 @@ enum VectorExp {
         p = p * r + 0.5
         p = p * r + 1.0
         p = p * r + 1.0
-        // 2^k: k + 1.5·2^52 holds k in its low mantissa bits.
-        let magic = V(repeating: 6755399441055744.0)
-        let kb = unsafeBitCast(k + magic, to: SIMD8<UInt64>.self) &- unsafeBitCast(magic, to: SIMD8<UInt64>.self)
-        let scale = unsafeBitCast((kb &+ 1023) &<< 52, to: V.self)
+        // 2^k assembled in the exponent field.
+        let bits = unsafeBitCast(kb, to: SIMD8<UInt64>.self) &- unsafeBitCast(magic, to: SIMD8<UInt64>.self)
+        let scale = unsafeBitCast((bits &+ 1023) &<< 52, to: V.self)
         return p * scale
     }
 
