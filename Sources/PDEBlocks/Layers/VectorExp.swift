@@ -15,7 +15,7 @@ import Darwin
 enum VectorExp {
     public typealias V = SIMD8<Double>
 
-    @inlinable
+    @inlinable @inline(__always)
     static func exp8(_ x0: V) -> V {
         // (`replacing(with:where:)` and the magic-number rounding compile to vector
         // instructions; `clamped`, `pointwiseMin` and `rounded` become calls.)
