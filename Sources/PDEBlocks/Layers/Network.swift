@@ -343,3 +343,35 @@ final class TapeStorage: @unchecked Sendable {
     }
     deinit { buffer.deallocate() }
 }
+
+extension Network {
+    /// Array convenience: the output for a row-major `(batch, n)` array, and its tape.
+    public func forward(_ x: [Double], batch: Int, n: Int) throws -> (output: [Double], tape: NetworkTape) {
+        var out = [Double](repeating: 0, count: x.count)
+        let tape = try x.withUnsafeBufferPointer { xb in
+            try out.withUnsafeMutableBufferPointer { try forward(xb, into: $0, batch: batch, n: n) }
+        }
+        return (out, tape)
+    }
+
+    /// Array convenience: the output without a tape.
+    public func infer(_ x: [Double], batch: Int, n: Int) throws -> [Double] {
+        var out = [Double](repeating: 0, count: x.count)
+        try x.withUnsafeBufferPointer { xb in try out.withUnsafeMutableBufferPointer { try infer(xb, into: $0, batch: batch, n: n) } }
+        return out
+    }
+}
+
+extension NetworkTape {
+    /// Array convenience: `(∂L/∂x, ∂L/∂θ)` for `gradOut = ∂L/∂out`.
+    public func backward(_ gradOut: [Double]) throws -> (input: [Double], parameters: [Double]) {
+        var gx = [Double](repeating: 0, count: gradOut.count)
+        var gp = [Double](repeating: 0, count: network.parameterCount)
+        try gradOut.withUnsafeBufferPointer { g in
+            try gx.withUnsafeMutableBufferPointer { gxb in
+                try gp.withUnsafeMutableBufferPointer { try backward(g, gradIn: gxb, gradParameters: $0) }
+            }
+        }
+        return (gx, gp)
+    }
+}
