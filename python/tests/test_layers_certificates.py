@@ -185,3 +185,34 @@ def test_linear_implicit_sweeps_are_certified_up_to_half_the_bound():
     assert ok.certificate(N).certified and not bad.certificate(N).certified
     x = (-1.0) ** np.arange(N)
     assert np.linalg.norm(bad.forward(x)) > np.linalg.norm(x)      # the bound is not vacuous
+
+
+def test_w2_structure_detection_agrees_with_dense_matrices():
+    """The detector of W2 = -W1^T against a dense comparison, on random and on exact cases."""
+    rng = np.random.default_rng(12)
+    n = 9
+    cases = []
+    for _ in range(30):
+        K = Stencil(rng.integers(-2, 3, size=rng.integers(1, 4)).astype(float), int(rng.integers(-2, 2)))
+        mode = rng.random() < 0.5
+        if rng.random() < 0.5:                                # built to match
+            S = Stencil(-K.weights, K.offset)
+            cases.append((K, TransposedStencil(S) if mode else S))
+        else:
+            S = Stencil(rng.integers(-2, 3, size=rng.integers(1, 4)).astype(float), int(rng.integers(-2, 2)))
+            cases.append((K, TransposedStencil(S) if mode else S))
+    cases.append((Stencil([1.0, -2.0, 1.0], -1), Stencil([-1.0, 2.0, -1.0], -1)))   # symmetric: conv works
+    cases.append((Stencil([-1.0, 1.0]), Stencil([1.0, -1.0])))                      # -K as conv: not -K^T
+    seen = set()
+    for K, W2 in cases:
+        if not np.any(K.weights):
+            continue
+        S = W2.stencil if isinstance(W2, TransposedStencil) else W2
+        M2 = dense(S.weights, S.offset, n)
+        M2 = M2.T if isinstance(W2, TransposedStencil) else M2
+        expected = np.array_equal(M2, -dense(K.weights, K.offset, n).T)
+        block = ResidualBlock([K], [W2], [0.0], 0.0, FluxActivation("linear", 1e-3), "identity")
+        reason = Network([block]).certificate(n).blocks[0].reason
+        assert ("W2[0] ≠ −W1[0]ᵀ" not in reason) == expected, (K, W2)
+        seen.add(expected)
+    assert seen == {True, False}

@@ -226,22 +226,30 @@ public struct ResidualBlock: NetworkBlock {
     }
 
     /// Whether `W2_c = −W1_cᵀ` as n×n matrices (entrywise to 1e-13 of the largest weight).
+    /// Every nonzero position of either side is checked, in O(n·q²) time and O(1) memory.
     static func isNegativeTranspose(_ ch: ResidualChannel, n: Int) -> Bool {
-        struct Key: Hashable { let r: Int; let c: Int }
-        var diff: [Key: Double] = [:]
-        // + W2 entries, + W1ᵀ entries: the sum must vanish.
-        for i in 0..<n {
-            for (j, w) in ch.w2.weights.enumerated() {
-                let col = Stencil.mirror(i + ch.w2.offset + j, n)
-                let key = ch.w2Mode == .convolution ? Key(r: i, c: col) : Key(r: col, c: i)
-                diff[key, default: 0] += w
+        let K = ch.w1, S = ch.w2
+        let scale = max(K.weights.map(abs).max() ?? 0, S.weights.map(abs).max() ?? 0)
+        let tolerance = 1e-13 * scale
+        /// Entry (r, c) of the mirrored matrix of a stencil.
+        func entry(_ A: Stencil, _ r: Int, _ c: Int) -> Double {
+            var s = 0.0
+            for j in 0..<A.count where Stencil.mirror(r + A.offset + j, n) == c { s += A.weights[j] }
+            return s
+        }
+        func w2(_ r: Int, _ c: Int) -> Double { ch.w2Mode == .convolution ? entry(S, r, c) : entry(S, c, r) }
+        for r in 0..<n {
+            for j in 0..<S.count {            // nonzeros of W2 from row r of S
+                let c = Stencil.mirror(r + S.offset + j, n)
+                let (i, k) = ch.w2Mode == .convolution ? (r, c) : (c, r)
+                if abs(w2(i, k) + entry(K, k, i)) > tolerance { return false }
             }
-            for (j, w) in ch.w1.weights.enumerated() {
-                diff[Key(r: Stencil.mirror(i + ch.w1.offset + j, n), c: i), default: 0] += w
+            for j in 0..<K.count {            // nonzeros of W1ᵀ from row r of W1
+                let c = Stencil.mirror(r + K.offset + j, n)
+                if abs(w2(c, r) + entry(K, r, c)) > tolerance { return false }
             }
         }
-        let scale = max(ch.w1.weights.map(abs).max() ?? 0, ch.w2.weights.map(abs).max() ?? 0)
-        return diff.values.allSatisfy { abs($0) <= 1e-13 * scale }
+        return true
     }
 
     public func projectedStable(n: Int, margin: Double) throws -> ResidualBlock? { nil }
