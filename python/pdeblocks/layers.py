@@ -343,6 +343,9 @@ class Network:
         self.threads = threads
         self._last = None
 
+    def __repr__(self):
+        return f"Network({len(self)} blocks, {self.parameter_count} parameters, threads={self.threads})"
+
     def __del__(self):
         h = getattr(self, "_h", None)
         if h is not None and _destroy is not None:

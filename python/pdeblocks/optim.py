@@ -20,8 +20,8 @@ class Adam:
     Examples
     --------
     >>> opt = Adam(lr=1e-2)
-    >>> p = net.parameters
-    >>> for _ in range(100):
+    >>> p = net.parameters                                    # doctest: +SKIP
+    >>> for _ in range(100):                                  # doctest: +SKIP
     ...     y = net.forward(x); _, g = net.backward(y - target)
     ...     p = opt.step(p, g); net.set_parameters(p)
     """

@@ -383,3 +383,12 @@ def test_adam_minimises_a_quadratic_without_modifying_inputs():
         assert np.array_equal(g, g0) and np.array_equal(p, p0)
         p = q
     assert np.max(np.abs(p - target)) < 1e-3
+
+
+def test_module_examples_run():
+    import doctest
+    import pdeblocks.layers
+    import pdeblocks.optim
+    for module in (pdeblocks.layers, pdeblocks.optim):
+        result = doctest.testmod(module)
+        assert result.failed == 0 and (module is pdeblocks.optim or result.attempted > 0)
