@@ -24,7 +24,10 @@ public enum BlockKind: Int32, CaseIterable, Sendable {
 ///
 /// The contract every block follows (and the tests check):
 /// - `forward` writes `out` and stores in `tape` (`tapeCount(n:)` values, one region per
-///   signal) everything `backward` needs; it reads `x` only.
+///   signal; linear in n) what `backward` needs besides the block input `x`, which the
+///   network keeps; it reads `x` only. (Diffusion blocks store nothing and recompute `K_c x`
+///   and the flux: memory traffic, not arithmetic, bounds a recorded pass on long signals.)
+/// - `scratchCount(n:)` is linear in n as well.
 /// - `backward(v, input: x, tape:)` writes `gradIn = J(x)ᵀ v` and *adds* `∂⟨v, out⟩/∂θ` to
 ///   `grad`, in a "raw" form that `convertGradient` maps (linearly) to the parameterisation:
 ///   the network sums raw gradients over a batch, then converts once.
