@@ -148,5 +148,6 @@ int32_t pdb_live_handles(int64_t *count);
 /* (area headers are included here) */
 #include "pdeblocks_schemes.h"
 #include "pdeblocks_multigrid.h"
+#include "pdeblocks_layers.h"
 
 #endif /* PDEBLOCKS_H */

@@ -13,6 +13,7 @@ from .schemes import stable_tau, explicit
 from .accelerated import fsi, fed_step_sizes, fed, implicit, contraction_tau, evolve
 from .threads import set_num_threads, get_num_threads
 from .multigrid import BandedMatrix, poisson_1d, diffusion_system, Multigrid, cg, semi_implicit, TwoLevelUNet
+from .layers import LearnableDiffusivity, FluxActivation, TransposedStencil, BoundedTau, ResidualBlock, DiffusionBlock, FSIBlock, ImplicitBlock, Network, Certificate, BlockCertificate, Adam
 
 
 def _version() -> str:
@@ -31,4 +32,6 @@ __all__ = [
     "fsi", "fed_step_sizes", "fed", "implicit", "contraction_tau", "evolve",
     "get_include", "set_num_threads", "get_num_threads",
     "BandedMatrix", "poisson_1d", "diffusion_system", "Multigrid", "cg", "semi_implicit", "TwoLevelUNet",
+    "LearnableDiffusivity", "FluxActivation", "TransposedStencil", "BoundedTau", "ResidualBlock",
+    "DiffusionBlock", "FSIBlock", "ImplicitBlock", "Network", "Certificate", "BlockCertificate", "Adam",
 ]

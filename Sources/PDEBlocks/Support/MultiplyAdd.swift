@@ -1,4 +1,4 @@
-/// `self + a·b` for the hot loops (multigrid kernels, `fastExp`).
+/// `self + a·b` for the hot loops (multigrid kernels, `VectorExp`).
 ///
 /// `addingProduct` is a fused multiply–add — one instruction when the library is compiled
 /// for a CPU with FMA (`-Xswiftc -target-cpu -Xswiftc haswell` or `native`), but a call to

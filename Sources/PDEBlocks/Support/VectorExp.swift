@@ -1,39 +1,82 @@
-/// Branch-free `exp` for the flux kernels (the explicit step's cost is dominated by exp).
-/// Written as straight-line scalar code so that LLVM's loop vectoriser turns a loop of
-/// calls into AVX2/AVX-512 code; the libm `exp` stays the reference path
-/// (`Diffusivity.flux`), and the tests compare the two.
-///
-/// Method: `exp(x) = 2^k · exp(r)`, `k = round(x / ln 2)` (by the 1.5·2^52 shifter),
-/// `r = x − k·ln 2` with a two-part (Cody–Waite) ln 2, `|r| ≤ ln2/2`; `exp(r)` by its
-/// degree-13 Taylor polynomial (truncation ≤ 4e-18 relative) in Horner form (fused
-/// multiply–adds when built with `-DPDB_FMA`, see `plusProduct`); `2^k` assembled in the exponent bits. Accuracy ≤ 2 ulp on
-/// [−708.39, 709.78] (tested against libm). Outside, the argument is clamped: below it
-/// returns e^{−708.39} ≈ 2.3e-308 instead of a smaller subnormal or 0 (absolute error
-/// < 2.3e-308), above it returns e^{709.78} ≈ 1.8e308 instead of ∞. NaN gives NaN.
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// `exp` on eight doubles at once — the one exp of the library's hot loops (the flux of
+/// exponential diffusivities is the hot spot of a diffusion block); the libm `exp` stays
+/// the scalar reference (`Diffusivity.flux`), and the tests compare the two. Range reduction `x = k·ln2 + r`, |r| ≤ ln2/2, a degree-13 Taylor
+/// polynomial for `e^r` (truncation < 1e-17 relative), and `2^k` assembled in the exponent
+/// bits. Accurate to a few ulp (tested against the C library) for `x ∈ [−708.3, 709.4]`;
+/// inputs outside are clamped to that interval (so `exp(−1000)` gives 2.6e−308, not 0).
+@usableFromInline
+enum VectorExp {
+    public typealias V = SIMD8<Double>
+
+    @inlinable @inline(__always)
+    static func exp8(_ x0: V) -> V {
+        // (`replacing(with:where:)` and the magic-number rounding compile to vector
+        // instructions; `clamped`, `pointwiseMin` and `rounded` become calls.)
+        let lo = V(repeating: -708.3), hi = V(repeating: 709.4)
+        var x = x0.replacing(with: lo, where: x0 .< lo)
+        x = x.replacing(with: hi, where: x .> hi)
+        // k = round(x/ln2): adding 1.5·2^52 rounds to nearest and leaves k in the low bits.
+        let magic = V(repeating: 6755399441055744.0)
+        let kb = x * 1.4426950408889634 + magic
+        let k = kb - magic
+        // Cody–Waite: ln2 = hi + lo with hi exact in 32 bits.
+        var r = x - k * 0.693145751953125
+        r = r - k * 1.428606820309417232e-06
+        // Horner for Σ_{m=0..13} r^m/m! (fused multiply–adds with -DPDB_FMA, see plusProduct).
+        var p = V(repeating: 1.0 / 6227020800.0)
+        p = V(repeating: 1.0 / 479001600.0).plusProduct(p, r)
+        p = V(repeating: 1.0 / 39916800.0).plusProduct(p, r)
+        p = V(repeating: 1.0 / 3628800.0).plusProduct(p, r)
+        p = V(repeating: 1.0 / 362880.0).plusProduct(p, r)
+        p = V(repeating: 1.0 / 40320.0).plusProduct(p, r)
+        p = V(repeating: 1.0 / 5040.0).plusProduct(p, r)
+        p = V(repeating: 1.0 / 720.0).plusProduct(p, r)
+        p = V(repeating: 1.0 / 120.0).plusProduct(p, r)
+        p = V(repeating: 1.0 / 24.0).plusProduct(p, r)
+        p = V(repeating: 1.0 / 6.0).plusProduct(p, r)
+        p = V(repeating: 0.5).plusProduct(p, r)
+        p = V(repeating: 1.0).plusProduct(p, r)
+        p = V(repeating: 1.0).plusProduct(p, r)
+        // 2^k assembled in the exponent field.
+        let bits = unsafeBitCast(kb, to: SIMD8<UInt64>.self) &- unsafeBitCast(magic, to: SIMD8<UInt64>.self)
+        let scale = unsafeBitCast((bits &+ 1023) &<< 52, to: V.self)
+        return p * scale
+    }
+
+    /// `exp(x)` for one value through the vector path (for the tails of vector loops, so
+    /// that every element of a buffer sees the same arithmetic).
+    @inlinable @inline(__always)
+    static func exp1(_ x: Double) -> Double { exp8(V(repeating: x))[0] }
+
+    /// `x[i] ← exp(x[i])` for a buffer (vector body, scalar tail).
+    @inlinable
+    static func apply(_ x: UnsafeMutableBufferPointer<Double>) {
+        guard let base = x.baseAddress else { return }
+        let n = x.count
+        var i = 0
+        while i + 8 <= n {
+            let raw = UnsafeMutableRawPointer(base + i)
+            raw.storeBytes(of: exp8(raw.loadUnaligned(as: V.self)), as: V.self)
+            i += 8
+        }
+        while i < n { base[i] = exp1(base[i]); i += 1 }
+    }
+}
+
 @inlinable @inline(__always)
-public func fastExp(_ x: Double) -> Double {
-    let shifter = 6755399441055744.0  // 1.5·2^52: x + shifter rounds x to an integer in the low bits
-    let xc = x < -708.39 ? -708.39 : (x > 709.78 ? 709.78 : x)
-    let kd = xc * 1.4426950408889634 + shifter
-    let k = kd - shifter
-    var r = xc - k * 6.93147180369123816490e-01
-    r = r - k * 1.90821492927058770002e-10
-    // Taylor coefficients 1/13!, …, 1/2!, 1, 1 (Horner)
-    var p = 1.6059043836821613e-10
-    p = (2.08767569878681e-09 as Double).plusProduct(p, r)
-    p = (2.505210838544172e-08 as Double).plusProduct(p, r)
-    p = (2.755731922398589e-07 as Double).plusProduct(p, r)
-    p = (2.7557319223985893e-06 as Double).plusProduct(p, r)
-    p = (2.48015873015873e-05 as Double).plusProduct(p, r)
-    p = (1.984126984126984e-04 as Double).plusProduct(p, r)
-    p = (1.388888888888889e-03 as Double).plusProduct(p, r)
-    p = (8.333333333333333e-03 as Double).plusProduct(p, r)
-    p = (4.1666666666666664e-02 as Double).plusProduct(p, r)
-    p = (0.16666666666666666 as Double).plusProduct(p, r)
-    p = (0.5 as Double).plusProduct(p, r)
-    p = (1.0 as Double).plusProduct(p, r)
-    p = (1.0 as Double).plusProduct(p, r)
-    // 2^k: (k + 1023) << 52, with k in the shifter's low bits (two's complement).
-    let scale = Double(bitPattern: (kd.bitPattern &+ 1023) &<< 52)
-    return p * scale
+func load8(_ p: UnsafeMutablePointer<Double>, _ i: Int) -> SIMD8<Double> {
+    UnsafeRawPointer(p + i).loadUnaligned(as: SIMD8<Double>.self)
+}
+
+@inlinable @inline(__always)
+func store8(_ v: SIMD8<Double>, _ p: UnsafeMutablePointer<Double>, _ i: Int) {
+    UnsafeMutableRawPointer(p + i).storeBytes(of: v, as: SIMD8<Double>.self)
 }

@@ -1,0 +1,332 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// The network file format (version 1). All integers and floats little-endian; floats are
+/// IEEE-754 binary64 stored bit-exactly, so save → load reproduces every parameter (and
+/// hence every output) bit for bit.
+///
+///     offset  size  field
+///     0       8     magic "PDBNETv\0" (50 44 42 4E 45 54 76 00)
+///     8       4     u32 format version (1)
+///     12      4     u32 reserved (0)
+///     16      8     u64 payload length P in bytes
+///     24      P     payload (below)
+///     24+P    8     u64 checksum: FNV-1a 64 of bytes [0, 24+P)
+///
+/// Payload: `u32 blockCount`, then each block as `u32 kind` (`BlockKind`) followed by
+///
+///     diffusion / fsi / implicit:
+///         u32 L (1 for diffusion; cycle length; iterations)
+///         u32 step mode (0 free τ, 1 bounded) · f64 step parameter (τ or θ)
+///         u32 C · C × { stencil · diffusivity }
+///     residual:
+///         u32 C · f64 b2 · activation σ1 · activation σ2
+///         C × { stencil W1 · stencil W2 · u32 W2 mode (0 convolution, 1 transposed) · f64 b1 }
+///     stencil:      i64 offset · u32 q · q × f64 weight
+///     diffusivity:  u32 code: 0…4 built-in kind · f64 log λ
+///                             100 learnable · u32 J · J × f64 α · J × f64 ρ
+///     activation:   u32 kind (0 identity, 1 relu, 2 tanh, 3 flux) · [flux: f64 τ · diffusivity]
+///
+/// Reading checks the magic, version, length and checksum before parsing, and every
+/// value again through the constructors: a truncated, corrupted or foreign file is a
+/// `PDEBlocksError.io` naming the problem, never a crash.
+public enum NetworkFile {
+    public static let magic: [UInt8] = Array("PDBNETv".utf8) + [0]
+    public static let version: UInt32 = 1
+    static let learnableCode: UInt32 = 100
+    static let headerSize = 24
+    /// The largest file accepted (1 GiB).
+    public static let maxFileSize = 1 << 30
+
+    // MARK: Encoding
+
+    public static func encode(_ network: Network) throws -> [UInt8] {
+        var w = Writer()
+        w.u32(UInt32(network.blocks.count))
+        for block in network.blocks {
+            w.u32(UInt32(block.kind.rawValue))
+            switch block {
+            case let b as DiffusionBlock: encodeStep(b, L: 1, &w)
+            case let b as FSIBlock: encodeStep(b.step, L: b.cycleLength, &w)
+            case let b as ImplicitBlock: encodeStep(b.step, L: b.iterations, &w)
+            case let b as ResidualBlock:
+                w.u32(UInt32(b.channels.count))
+                w.f64(b.b2)
+                encode(b.sigma1, &w)
+                encode(b.sigma2, &w)
+                for ch in b.channels {
+                    encode(ch.w1, &w)
+                    encode(ch.w2, &w)
+                    w.u32(UInt32(ch.w2Mode.rawValue))
+                    w.f64(ch.b1)
+                }
+            default:
+                throw PDEBlocksError.invalidArgument("block kind \(block.kind.name) cannot be saved")
+            }
+        }
+        var out = Writer()
+        out.bytes.append(contentsOf: magic)
+        out.u32(version)
+        out.u32(0)
+        out.u64(UInt64(w.bytes.count))
+        out.bytes.append(contentsOf: w.bytes)
+        out.u64(fnv1a(out.bytes[...]))
+        return out.bytes
+    }
+
+    static func encodeStep(_ b: DiffusionBlock, L: Int, _ w: inout Writer) {
+        w.u32(UInt32(L))
+        w.u32(UInt32(b.step.mode.rawValue))
+        w.f64(b.step.parameter)
+        w.u32(UInt32(b.filters.count))
+        for (K, g) in zip(b.filters, b.diffusivities) {
+            encode(K, &w)
+            encode(g, &w)
+        }
+    }
+
+    static func encode(_ K: Stencil, _ w: inout Writer) {
+        w.u64(UInt64(bitPattern: Int64(K.offset)))
+        w.u32(UInt32(K.count))
+        for x in K.weights { w.f64(x) }
+    }
+
+    static func encode(_ g: ChannelDiffusivity, _ w: inout Writer) {
+        switch g {
+        case .builtin(let d, let r):
+            w.u32(UInt32(d.kind.rawValue))
+            w.f64(r)
+        case .learnable(let m):
+            w.u32(learnableCode)
+            w.u32(UInt32(m.count))
+            for x in m.logits { w.f64(x) }
+            for x in m.logContrasts { w.f64(x) }
+        }
+    }
+
+    static func encode(_ a: Activation, _ w: inout Writer) {
+        w.u32(UInt32(a.kind.rawValue))
+        if case .flux(let g, let tau) = a {
+            w.f64(tau)
+            encode(g, &w)
+        }
+    }
+
+    // MARK: Decoding
+
+    public static func decode(_ bytes: [UInt8]) throws -> Network {
+        guard bytes.count >= headerSize + 8 else {
+            throw PDEBlocksError.io("not a network file: truncated (\(bytes.count) bytes, the header alone needs \(headerSize + 8))")
+        }
+        guard Array(bytes[0..<8]) == magic else { throw PDEBlocksError.io("not a network file (bad magic number)") }
+        var h = Reader(bytes: bytes[8..<headerSize])
+        let v = try h.u32()
+        guard v == version else { throw PDEBlocksError.io("unsupported network file version \(v) (this library reads \(version))") }
+        _ = try h.u32()
+        let length = try h.u64()
+        guard length == UInt64(bytes.count - headerSize - 8) else {
+            throw PDEBlocksError.io(length > UInt64(bytes.count - headerSize - 8)
+                ? "network file is truncated: payload of \(length) bytes announced, \(bytes.count - headerSize - 8) present"
+                : "network file has \(UInt64(bytes.count - headerSize - 8) - length) trailing bytes")
+        }
+        let end = bytes.count - 8
+        var c = Reader(bytes: bytes[end...])
+        guard try c.u64() == fnv1a(bytes[0..<end]) else { throw PDEBlocksError.io("network file is corrupted (checksum mismatch)") }
+        var r = Reader(bytes: bytes[headerSize..<end])
+        do {
+            let network = try decodePayload(&r)
+            guard r.remaining == 0 else { throw PDEBlocksError.io("\(r.remaining) unread bytes after the last block") }
+            return network
+        } catch let e as PDEBlocksError {
+            if case .io = e { throw e }
+            throw PDEBlocksError.io("network file has invalid content: \(e.message)")
+        }
+    }
+
+    static func decodePayload(_ r: inout Reader) throws -> Network {
+        let count = try r.count(max: 1 << 20, "block count")
+        var net = Network()
+        for k in 0..<count {
+            let code = try r.u32()
+            guard code <= Int32.max, let kind = BlockKind(rawValue: Int32(code)) else {
+                throw PDEBlocksError.io("block \(k) has unknown kind \(code)")
+            }
+            switch kind {
+            case .diffusion, .fsi, .implicit:
+                let L = try r.count(max: max(FSIBlock.maxCycleLength, ImplicitBlock.maxIterations), "cycle length")
+                let modeCode = try r.u32()
+                guard modeCode <= Int32.max, let mode = StepSize.Mode(rawValue: Int32(modeCode)) else {
+                    throw PDEBlocksError.io("block \(k) has unknown step mode \(modeCode)")
+                }
+                let parameter = try r.f64()
+                let step: StepSize = mode == .free ? .free(parameter) : .bounded(theta: parameter)
+                let C = try r.count(max: DiffusionBlock.maxFilters, "filter count")
+                var filters = [Stencil](), diffusivities = [ChannelDiffusivity]()
+                for _ in 0..<C {
+                    filters.append(try decodeStencil(&r))
+                    diffusivities.append(try decodeDiffusivity(&r))
+                }
+                let b = try DiffusionBlock(filters: filters, diffusivities: diffusivities, step: step)
+                switch kind {
+                case .diffusion:
+                    guard L == 1 else { throw PDEBlocksError.io("diffusion block \(k) has L = \(L), expected 1") }
+                    net.append(b)
+                case .fsi: net.append(try FSIBlock(step: b, cycleLength: L))
+                default: net.append(try ImplicitBlock(step: b, iterations: L))
+                }
+            case .residual:
+                let C = try r.count(max: DiffusionBlock.maxFilters, "channel count")
+                let b2 = try r.f64()
+                let s1 = try decodeActivation(&r), s2 = try decodeActivation(&r)
+                var channels = [ResidualChannel]()
+                for _ in 0..<C {
+                    let w1 = try decodeStencil(&r), w2 = try decodeStencil(&r)
+                    let m = try r.u32()
+                    guard m <= Int32.max, let mode = OutputFilterMode(rawValue: Int32(m)) else {
+                        throw PDEBlocksError.io("unknown W2 mode \(m)")
+                    }
+                    channels.append(try ResidualChannel(w1: w1, w2: w2, w2Mode: mode, b1: try r.f64()))
+                }
+                net.append(try ResidualBlock(channels: channels, b2: b2, sigma1: s1, sigma2: s2))
+            }
+        }
+        return net
+    }
+
+    static func decodeStencil(_ r: inout Reader) throws -> Stencil {
+        let offset = Int64(bitPattern: try r.u64())
+        let q = try r.count(max: 1 << 20, "stencil length")
+        var w = [Double]()
+        w.reserveCapacity(q)
+        for _ in 0..<q { w.append(try r.f64()) }
+        return try Stencil(weights: w, offset: Int(offset))
+    }
+
+    static func decodeDiffusivity(_ r: inout Reader) throws -> ChannelDiffusivity {
+        let code = try r.u32()
+        if code == learnableCode {
+            let J = try r.count(max: LearnableDiffusivity.maxTerms, "mixture size")
+            var a = [Double](), b = [Double]()
+            for _ in 0..<J { a.append(try r.f64()) }
+            for _ in 0..<J { b.append(try r.f64()) }
+            return .learnable(try LearnableDiffusivity(logits: a, logContrasts: b))
+        }
+        guard code <= Int32.max, let kind = DiffusivityKind(rawValue: Int32(code)) else {
+            throw PDEBlocksError.io("unknown diffusivity code \(code)")
+        }
+        return try ChannelDiffusivity(kind: kind, logLambda: try r.f64())
+    }
+
+    static func decodeActivation(_ r: inout Reader) throws -> Activation {
+        let code = try r.u32()
+        guard code <= Int32.max, let kind = ActivationKind(rawValue: Int32(code)) else {
+            throw PDEBlocksError.io("unknown activation kind \(code)")
+        }
+        switch kind {
+        case .identity: return .identity
+        case .relu: return .relu
+        case .tanh: return .tanh
+        case .flux:
+            let tau = try r.f64()
+            try Check.finite(tau, "activation tau")
+            return .flux(try decodeDiffusivity(&r), tau: tau)
+        }
+    }
+
+    // MARK: Files
+
+    /// Writes the network to `path` (through a temporary file renamed into place).
+    public static func save(_ network: Network, to path: String) throws {
+        let bytes = try encode(network)
+        let tmp = path + ".tmp"
+        guard let f = fopen(tmp, "wb") else {
+            throw PDEBlocksError.io("cannot open '\(tmp)' for writing: \(String(cString: strerror(errno)))")
+        }
+        let written = bytes.withUnsafeBytes { fwrite($0.baseAddress, 1, $0.count, f) }
+        let closed = fclose(f)
+        guard written == bytes.count, closed == 0 else {
+            unlink(tmp)
+            throw PDEBlocksError.io("cannot write '\(path)': \(String(cString: strerror(errno)))")
+        }
+        guard rename(tmp, path) == 0 else {
+            unlink(tmp)
+            throw PDEBlocksError.io("cannot move the file into '\(path)': \(String(cString: strerror(errno)))")
+        }
+    }
+
+    /// Reads a network from `path`.
+    public static func load(from path: String) throws -> Network {
+        guard let f = fopen(path, "rb") else {
+            throw PDEBlocksError.io("cannot open '\(path)': \(String(cString: strerror(errno)))")
+        }
+        defer { fclose(f) }
+        var bytes = [UInt8]()
+        var chunk = [UInt8](repeating: 0, count: 1 << 16)
+        while true {
+            let got = chunk.withUnsafeMutableBytes { fread($0.baseAddress, 1, $0.count, f) }
+            if got > 0 { bytes.append(contentsOf: chunk[0..<got]) }
+            guard bytes.count <= maxFileSize else { throw PDEBlocksError.io("'\(path)' is larger than \(maxFileSize) bytes") }
+            if got < chunk.count {
+                guard ferror(f) == 0 else { throw PDEBlocksError.io("cannot read '\(path)'") }
+                break
+            }
+        }
+        do { return try decode(bytes) } catch let e as PDEBlocksError { throw PDEBlocksError.io("'\(path)': \(e.message)") }
+    }
+
+    /// FNV-1a, 64 bit.
+    static func fnv1a(_ bytes: ArraySlice<UInt8>) -> UInt64 {
+        var h: UInt64 = 0xcbf2_9ce4_8422_2325
+        for b in bytes {
+            h ^= UInt64(b)
+            h = h &* 0x0000_0100_0000_01b3
+        }
+        return h
+    }
+
+    struct Writer {
+        var bytes: [UInt8] = []
+        mutating func u32(_ v: UInt32) { for i in 0..<4 { bytes.append(UInt8(truncatingIfNeeded: v >> (8 * i))) } }
+        mutating func u64(_ v: UInt64) { for i in 0..<8 { bytes.append(UInt8(truncatingIfNeeded: v >> (8 * UInt64(i)))) } }
+        mutating func f64(_ v: Double) { u64(v.bitPattern) }
+    }
+
+    struct Reader {
+        let bytes: ArraySlice<UInt8>
+        var position: Int
+        init(bytes: ArraySlice<UInt8>) { self.bytes = bytes; position = bytes.startIndex }
+        var remaining: Int { bytes.endIndex - position }
+
+        mutating func take(_ k: Int) throws -> ArraySlice<UInt8> {
+            guard remaining >= k else {
+                throw PDEBlocksError.io("network file is truncated at byte \(position) (needed \(k) more bytes)")
+            }
+            defer { position += k }
+            return bytes[position..<(position + k)]
+        }
+        mutating func u32() throws -> UInt32 {
+            try take(4).reversed().reduce(0) { $0 << 8 | UInt32($1) }
+        }
+        mutating func u64() throws -> UInt64 {
+            try take(8).reversed().reduce(0) { $0 << 8 | UInt64($1) }
+        }
+        mutating func f64() throws -> Double { Double(bitPattern: try u64()) }
+        mutating func count(max: Int, _ what: String) throws -> Int {
+            let v = try u32()
+            guard v <= UInt32(max) else { throw PDEBlocksError.io("\(what) \(v) exceeds \(max)") }
+            return Int(v)
+        }
+    }
+}
+
+extension Network {
+    /// Saves to the documented binary format (`NetworkFile`).
+    public func save(to path: String) throws { try NetworkFile.save(self, to: path) }
+    /// Loads a network saved by `save(to:)`.
+    public static func load(from path: String) throws -> Network { try NetworkFile.load(from: path) }
+}

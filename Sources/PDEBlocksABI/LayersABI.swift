@@ -1,0 +1,404 @@
+import PDEBlocks
+import Synchronization
+
+/// The object behind a `pdb_network *` handle: a network being built or trained, and the
+/// tape of its last recorded forward pass. Calls on one handle are serialised by its lock.
+final class NetworkObject: Sendable {
+    struct State: Sendable {
+        var network: Network
+        var tape: NetworkTape?
+    }
+    let state: Mutex<State>
+    init(_ network: Network) { state = Mutex(State(network: network, tape: nil)) }
+
+    static let type = "network"
+
+    static func get(_ handle: OpaquePointer?) throws -> NetworkObject {
+        try Handles.get(handle, as: NetworkObject.self, type: type)
+    }
+
+    /// Runs `body` on the state; structural and parameter changes drop the tape.
+    static func with<R>(_ handle: OpaquePointer?, _ body: (inout State) throws -> R) throws -> R {
+        try get(handle).state.withLock { try body(&$0) }
+    }
+}
+
+/// Flags of `pdb_network_forward`.
+enum ForwardFlags {
+    static let inference: Int32 = 1
+}
+
+private func stepSize(_ tau: Double, _ mode: Int32) throws -> StepSize {
+    guard let m = StepSize.Mode(rawValue: mode) else {
+        throw PDEBlocksError.invalidArgument("unknown tau mode \(mode) (PDB_TAU_FREE = 0, PDB_TAU_BOUNDED = 1)")
+    }
+    switch m {
+    case .free:
+        try Check.finite(tau, "tau")
+        return .free(tau)
+    case .bounded:
+        return try .bounded(fraction: tau)
+    }
+}
+
+private func activation(_ kind: Int32, _ dkind: Int32, _ lambda: Double, _ tau: Double, _ name: String) throws -> Activation {
+    guard let k = ActivationKind(rawValue: kind) else {
+        throw PDEBlocksError.invalidArgument("unknown \(name) activation \(kind) (PDB_ACTIVATION_IDENTITY/RELU/TANH/FLUX = 0…3)")
+    }
+    switch k {
+    case .identity: return .identity
+    case .relu: return .relu
+    case .tanh: return .tanh
+    case .flux: return try .flux(try Buffers.diffusivity(dkind, lambda), tau: tau)
+    }
+}
+
+/// Writes `text` into a caller buffer of `capacity` bytes (NUL-terminated, truncated) and its
+/// full UTF-8 length into `length`; `buffer == NULL` with `capacity == 0` is a size query.
+private func writeText(_ text: String, _ buffer: UnsafeMutablePointer<CChar>?, _ capacity: Int64, _ length: UnsafeMutablePointer<Int64>?) throws {
+    let cap = try Buffers.count(capacity, "capacity")
+    let out = try Buffers.scalar(length, "length")
+    let utf8 = Array(text.utf8)
+    if cap > 0 {
+        guard let buffer else { throw NullPointer(name: "text") }
+        let m = min(utf8.count, cap - 1)
+        for i in 0..<m { buffer[i] = CChar(bitPattern: utf8[i]) }
+        buffer[m] = 0
+    }
+    out.pointee = Int64(utf8.count)
+}
+
+@_cdecl("pdb_network_create")
+public func pdb_network_create(_ net: UnsafeMutablePointer<OpaquePointer?>?) -> Int32 {
+    guarded {
+        let out = try Buffers.scalar(net, "net")
+        out.pointee = Handles.register(NetworkObject(Network()), type: NetworkObject.type)
+    }
+}
+
+@_cdecl("pdb_network_destroy")
+public func pdb_network_destroy(_ net: OpaquePointer?) -> Int32 {
+    guarded { try Handles.destroy(net, type: NetworkObject.type) }
+}
+
+@_cdecl("pdb_network_add_diffusion")
+public func pdb_network_add_diffusion(_ net: OpaquePointer?, _ tau: Double, _ tauMode: Int32) -> Int32 {
+    guarded {
+        let block = try DiffusionBlock(filters: [], diffusivities: [], step: try stepSize(tau, tauMode))
+        try NetworkObject.with(net) { $0.network.append(block); $0.tape = nil }
+    }
+}
+
+@_cdecl("pdb_network_add_fsi")
+public func pdb_network_add_fsi(_ net: OpaquePointer?, _ tau: Double, _ tauMode: Int32, _ cycleLength: Int64) -> Int32 {
+    guarded {
+        let step = try DiffusionBlock(filters: [], diffusivities: [], step: try stepSize(tau, tauMode))
+        let block = try FSIBlock(step: step, cycleLength: Int(clamping: cycleLength))
+        try NetworkObject.with(net) { $0.network.append(block); $0.tape = nil }
+    }
+}
+
+@_cdecl("pdb_network_add_implicit")
+public func pdb_network_add_implicit(_ net: OpaquePointer?, _ tau: Double, _ tauMode: Int32, _ iterations: Int64) -> Int32 {
+    guarded {
+        let step = try DiffusionBlock(filters: [], diffusivities: [], step: try stepSize(tau, tauMode))
+        let block = try ImplicitBlock(step: step, iterations: Int(clamping: iterations))
+        try NetworkObject.with(net) { $0.network.append(block); $0.tape = nil }
+    }
+}
+
+/// Adds a filter to the last block, which must be a diffusion, FSI or implicit block.
+private func addFilter(_ net: OpaquePointer?, _ K: Stencil, _ g: ChannelDiffusivity) throws {
+    try NetworkObject.with(net) { s in
+        guard let last = s.network.blocks.last else {
+            throw PDEBlocksError.invalidArgument("the network has no blocks: add a diffusion, FSI or implicit block first")
+        }
+        let updated: any NetworkBlock
+        switch last {
+        case let b as DiffusionBlock: updated = try b.adding(filter: K, diffusivity: g)
+        case let b as FSIBlock: updated = try FSIBlock(step: try b.step.adding(filter: K, diffusivity: g), cycleLength: b.cycleLength)
+        case let b as ImplicitBlock: updated = try ImplicitBlock(step: try b.step.adding(filter: K, diffusivity: g), iterations: b.iterations)
+        default:
+            throw PDEBlocksError.invalidArgument(
+                "the last block is a \(last.kind.name) block: filters go into diffusion, FSI or implicit blocks (use pdb_network_add_residual_channel)")
+        }
+        try s.network.replaceLast(updated)
+        s.tape = nil
+    }
+}
+
+@_cdecl("pdb_network_add_filter")
+public func pdb_network_add_filter(
+    _ net: OpaquePointer?, _ w: UnsafePointer<Double>?, _ length: Int64, _ offset: Int64, _ kind: Int32, _ lambda: Double
+) -> Int32 {
+    guarded {
+        let K = try Buffers.stencil(w, length, offset)
+        try addFilter(net, K, try ChannelDiffusivity(try Buffers.diffusivity(kind, lambda)))
+    }
+}
+
+@_cdecl("pdb_network_add_learnable_filter")
+public func pdb_network_add_learnable_filter(
+    _ net: OpaquePointer?, _ w: UnsafePointer<Double>?, _ length: Int64, _ offset: Int64,
+    _ mixWeights: UnsafePointer<Double>?, _ contrasts: UnsafePointer<Double>?, _ terms: Int64
+) -> Int32 {
+    guarded {
+        let K = try Buffers.stencil(w, length, offset)
+        let J = try Buffers.count(terms, "terms")
+        guard (1...LearnableDiffusivity.maxTerms).contains(J) else {
+            throw PDEBlocksError.invalidArgument("terms must be in 1...\(LearnableDiffusivity.maxTerms), got \(J)")
+        }
+        let a = Array(try Buffers.input(mixWeights, J, "mix_weights"))
+        let l = Array(try Buffers.input(contrasts, J, "contrasts"))
+        try addFilter(net, K, .learnable(try LearnableDiffusivity(weights: a, contrasts: l)))
+    }
+}
+
+@_cdecl("pdb_network_add_residual")
+public func pdb_network_add_residual(
+    _ net: OpaquePointer?,
+    _ sigma1: Int32, _ sigma1Kind: Int32, _ sigma1Lambda: Double, _ sigma1Tau: Double,
+    _ sigma2: Int32, _ sigma2Kind: Int32, _ sigma2Lambda: Double, _ sigma2Tau: Double, _ b2: Double
+) -> Int32 {
+    guarded {
+        let s1 = try activation(sigma1, sigma1Kind, sigma1Lambda, sigma1Tau, "sigma1")
+        let s2 = try activation(sigma2, sigma2Kind, sigma2Lambda, sigma2Tau, "sigma2")
+        let block = try ResidualBlock(channels: [], b2: b2, sigma1: s1, sigma2: s2)
+        try NetworkObject.with(net) { $0.network.append(block); $0.tape = nil }
+    }
+}
+
+@_cdecl("pdb_network_add_residual_channel")
+public func pdb_network_add_residual_channel(
+    _ net: OpaquePointer?, _ w1: UnsafePointer<Double>?, _ length1: Int64, _ offset1: Int64,
+    _ w2: UnsafePointer<Double>?, _ length2: Int64, _ offset2: Int64, _ w2Mode: Int32, _ b1: Double
+) -> Int32 {
+    guarded {
+        let K1 = try Buffers.stencil(w1, length1, offset1)
+        let K2 = try Buffers.stencil(w2, length2, offset2)
+        guard let mode = OutputFilterMode(rawValue: w2Mode) else {
+            throw PDEBlocksError.invalidArgument("unknown W2 mode \(w2Mode) (PDB_W2_CONVOLUTION = 0, PDB_W2_TRANSPOSED = 1)")
+        }
+        let channel = try ResidualChannel(w1: K1, w2: K2, w2Mode: mode, b1: b1)
+        try NetworkObject.with(net) { s in
+            guard let last = s.network.blocks.last as? ResidualBlock else {
+                throw PDEBlocksError.invalidArgument("the last block is not a residual block: call pdb_network_add_residual first")
+            }
+            try s.network.replaceLast(try last.adding(channel: channel))
+            s.tape = nil
+        }
+    }
+}
+
+@_cdecl("pdb_network_block_count")
+public func pdb_network_block_count(_ net: OpaquePointer?, _ count: UnsafeMutablePointer<Int64>?) -> Int32 {
+    guarded {
+        let out = try Buffers.scalar(count, "count")
+        out.pointee = Int64(try NetworkObject.with(net) { $0.network.blocks.count })
+    }
+}
+
+@_cdecl("pdb_network_block_info")
+public func pdb_network_block_info(
+    _ net: OpaquePointer?, _ index: Int64, _ kind: UnsafeMutablePointer<Int32>?,
+    _ parameterOffset: UnsafeMutablePointer<Int64>?, _ parameterCount: UnsafeMutablePointer<Int64>?
+) -> Int32 {
+    guarded {
+        let (k, o, c) = (try Buffers.scalar(kind, "kind"), try Buffers.scalar(parameterOffset, "parameter_offset"),
+                         try Buffers.scalar(parameterCount, "parameter_count"))
+        let (bk, range) = try NetworkObject.with(net) { s -> (BlockKind, Range<Int>) in
+            guard index >= 0, index < Int64(s.network.blocks.count) else {
+                throw PDEBlocksError.invalidArgument("block index \(index) is out of range (the network has \(s.network.blocks.count) blocks)")
+            }
+            return (s.network.blocks[Int(index)].kind, s.network.parameterRanges[Int(index)])
+        }
+        k.pointee = bk.rawValue
+        o.pointee = Int64(range.lowerBound)
+        c.pointee = Int64(range.count)
+    }
+}
+
+@_cdecl("pdb_network_parameter_count")
+public func pdb_network_parameter_count(_ net: OpaquePointer?, _ count: UnsafeMutablePointer<Int64>?) -> Int32 {
+    guarded {
+        let out = try Buffers.scalar(count, "count")
+        out.pointee = Int64(try NetworkObject.with(net) { $0.network.parameterCount })
+    }
+}
+
+@_cdecl("pdb_network_get_parameters")
+public func pdb_network_get_parameters(_ net: OpaquePointer?, _ out: UnsafeMutablePointer<Double>?, _ count: Int64) -> Int32 {
+    guarded {
+        let m = try Buffers.count(count, "count")
+        try NetworkObject.with(net) { s in
+            guard m == s.network.parameterCount else {
+                throw PDEBlocksError.invalidArgument("the network has \(s.network.parameterCount) parameters, count is \(m)")
+            }
+            s.network.parameters(into: try Buffers.output(out, m, "out"))
+        }
+    }
+}
+
+@_cdecl("pdb_network_set_parameters")
+public func pdb_network_set_parameters(_ net: OpaquePointer?, _ p: UnsafePointer<Double>?, _ count: Int64) -> Int32 {
+    guarded {
+        let m = try Buffers.count(count, "count")
+        let src = try Buffers.input(p, m, "parameters")
+        try NetworkObject.with(net) { s in
+            try s.network.setParameters(src)
+            s.tape = nil
+        }
+    }
+}
+
+@_cdecl("pdb_network_set_threads")
+public func pdb_network_set_threads(_ net: OpaquePointer?, _ threads: Int64) -> Int32 {
+    guarded {
+        guard threads >= 0, threads <= 4096 else {
+            throw PDEBlocksError.invalidArgument("threads must be in 0...4096 (0 = one per processor), got \(threads)")
+        }
+        try NetworkObject.with(net) { $0.network.threads = Int(threads) }
+    }
+}
+
+@_cdecl("pdb_network_forward")
+public func pdb_network_forward(
+    _ net: OpaquePointer?, _ x: UnsafePointer<Double>?, _ batch: Int64, _ n: Int64, _ flags: Int32,
+    _ out: UnsafeMutablePointer<Double>?
+) -> Int32 {
+    guarded {
+        guard flags & ~ForwardFlags.inference == 0 else {
+            throw PDEBlocksError.invalidArgument("unknown flag bits \(flags & ~ForwardFlags.inference)")
+        }
+        let (b, len, total) = try Buffers.signals(batch, n)
+        let src = try Buffers.input(x, total, "x")
+        let dst = try Buffers.output(out, total, "out")
+        if UnsafeRawPointer(src.baseAddress!) == UnsafeRawPointer(dst.baseAddress!) {
+            throw PDEBlocksError.invalidArgument("out must not be the same memory as x")
+        }
+        try NetworkObject.with(net) { s in
+            if flags & ForwardFlags.inference != 0 {
+                try s.network.infer(src, into: dst, batch: b, n: len)
+            } else {
+                var previous = s.tape
+                s.tape = nil
+                s.tape = try s.network.forward(src, into: dst, batch: b, n: len, reusing: &previous)
+            }
+        }
+    }
+}
+
+@_cdecl("pdb_network_backward")
+public func pdb_network_backward(
+    _ net: OpaquePointer?, _ gradOut: UnsafePointer<Double>?, _ batch: Int64, _ n: Int64,
+    _ gradIn: UnsafeMutablePointer<Double>?, _ gradParams: UnsafeMutablePointer<Double>?, _ paramCount: Int64
+) -> Int32 {
+    guarded {
+        let (b, len, total) = try Buffers.signals(batch, n)
+        let g = try Buffers.input(gradOut, total, "grad_out")
+        let gi = try Buffers.output(gradIn, total, "grad_in")
+        let m = try Buffers.count(paramCount, "param_count")
+        let gp = try Buffers.output(gradParams, m, "grad_params")
+        try NetworkObject.with(net) { s in
+            guard let tape = s.tape else {
+                throw PDEBlocksError.invalidArgument(
+                    "no recorded forward pass: call pdb_network_forward (without PDB_FORWARD_INFERENCE) after the last change of the network or its parameters")
+            }
+            guard tape.batch == b, tape.n == len else {
+                throw PDEBlocksError.invalidArgument("grad_out is (\(b), \(len)) but the last forward pass was (\(tape.batch), \(tape.n))")
+            }
+            try tape.backward(g, gradIn: gi, gradParameters: gp)
+        }
+    }
+}
+
+@_cdecl("pdb_network_certificate")
+public func pdb_network_certificate(
+    _ net: OpaquePointer?, _ n: Int64, _ certified: UnsafeMutablePointer<Int32>?, _ firstFailure: UnsafeMutablePointer<Int64>?
+) -> Int32 {
+    guarded {
+        let (c, f) = (try Buffers.scalar(certified, "certified"), try Buffers.scalar(firstFailure, "first_failure"))
+        let len = try Buffers.count(n, "n")
+        let cert = try NetworkObject.with(net) { try $0.network.certificate(n: len) }
+        c.pointee = cert.certified ? 1 : 0
+        f.pointee = Int64(cert.firstFailure ?? -1)
+    }
+}
+
+@_cdecl("pdb_network_block_certificate")
+public func pdb_network_block_certificate(
+    _ net: OpaquePointer?, _ index: Int64, _ n: Int64, _ certified: UnsafeMutablePointer<Int32>?,
+    _ tau: UnsafeMutablePointer<Double>?, _ tauBound: UnsafeMutablePointer<Double>?,
+    _ tauBoundLipschitz: UnsafeMutablePointer<Double>?,
+    _ reason: UnsafeMutablePointer<CChar>?, _ capacity: Int64, _ reasonLength: UnsafeMutablePointer<Int64>?
+) -> Int32 {
+    guarded {
+        let c = try Buffers.scalar(certified, "certified")
+        let t = try Buffers.scalar(tau, "tau"), b = try Buffers.scalar(tauBound, "tau_bound")
+        let bl = try Buffers.scalar(tauBoundLipschitz, "tau_bound_lipschitz")
+        _ = try Buffers.scalar(reasonLength, "reason_length")
+        _ = try Buffers.count(capacity, "capacity")
+        if capacity > 0, reason == nil { throw NullPointer(name: "reason") }
+        let len = try Buffers.count(n, "n")
+        let cert = try NetworkObject.with(net) { s -> BlockCertificate in
+            guard index >= 0, index < Int64(s.network.blocks.count) else {
+                throw PDEBlocksError.invalidArgument("block index \(index) is out of range (the network has \(s.network.blocks.count) blocks)")
+            }
+            try Check.atLeast(len, 2, "signal length n")
+            guard len <= Network.maxCertificateLength else {
+                throw PDEBlocksError.invalidArgument("certificates are computed for n ≤ \(Network.maxCertificateLength), got \(len)")
+            }
+            return try s.network.blocks[Int(index)].certificate(n: len)
+        }
+        c.pointee = cert.certified ? 1 : 0
+        t.pointee = cert.tau
+        b.pointee = cert.tauBound
+        bl.pointee = cert.tauBoundLipschitz
+        try writeText(cert.reason, reason, capacity, reasonLength)
+    }
+}
+
+@_cdecl("pdb_network_project_stable")
+public func pdb_network_project_stable(_ net: OpaquePointer?, _ n: Int64, _ margin: Double, _ changed: UnsafeMutablePointer<Int64>?) -> Int32 {
+    guarded {
+        let out = try Buffers.scalar(changed, "changed")
+        let len = try Buffers.count(n, "n")
+        let k = try NetworkObject.with(net) { s -> Int in
+            let k = try s.network.projectStable(n: len, margin: margin)
+            if k > 0 { s.tape = nil }
+            return k
+        }
+        out.pointee = Int64(k)
+    }
+}
+
+@_cdecl("pdb_network_describe")
+public func pdb_network_describe(
+    _ net: OpaquePointer?, _ text: UnsafeMutablePointer<CChar>?, _ capacity: Int64, _ length: UnsafeMutablePointer<Int64>?
+) -> Int32 {
+    guarded {
+        _ = try Buffers.scalar(length, "length")
+        let summary = try NetworkObject.with(net) { $0.network.summary }
+        try writeText(summary, text, capacity, length)
+    }
+}
+
+@_cdecl("pdb_network_save")
+public func pdb_network_save(_ net: OpaquePointer?, _ path: UnsafePointer<CChar>?) -> Int32 {
+    guarded {
+        let p = try Buffers.string(path, "path")
+        let network = try NetworkObject.with(net) { $0.network }
+        try network.validate()
+        try network.save(to: p)
+    }
+}
+
+@_cdecl("pdb_network_load")
+public func pdb_network_load(_ path: UnsafePointer<CChar>?, _ net: UnsafeMutablePointer<OpaquePointer?>?) -> Int32 {
+    guarded {
+        let p = try Buffers.string(path, "path")
+        let out = try Buffers.scalar(net, "net")
+        let network = try Network.load(from: p)
+        out.pointee = Handles.register(NetworkObject(network), type: NetworkObject.type)
+    }
+}
