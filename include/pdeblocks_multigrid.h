@@ -10,7 +10,7 @@
  *     (n, kl+ku+1) array with band[i*(kl+ku+1) + (j-i+kl)] = A[i][j]. The slots that
  *     fall outside the matrix (j < 0 or j >= n: the first kl and last ku rows) must
  *     hold 0, and every value must be finite (PDB_ERR_INVALID / PDB_ERR_NONFINITE).
- *   - A multigrid hierarchy is an opaque handle (void *) from pdb_mg_create, freed
+ *   - A multigrid hierarchy is an opaque handle (pdb_multigrid *) from pdb_mg_create, freed
  *     by pdb_mg_destroy. A NULL, destroyed or wrong-type handle gives PDB_ERR_HANDLE.
  *     A hierarchy may be used from several threads at once.
  *   - Iterative solvers that stop at their iteration limit are not failures: they
@@ -24,6 +24,11 @@
 #ifdef __cplusplus
 extern "C" {
 #endif
+
+/* Opaque handles (registry keys, not pointers: a destroyed or wrong-type handle is
+ * reported as PDB_ERR_HANDLE, never dereferenced). */
+typedef struct pdb_multigrid pdb_multigrid;
+typedef struct pdb_unet2 pdb_unet2;
 
 /* ---- Grids: which transfer operators a hierarchy uses by default ----------- */
 #define PDB_GRID_UNKNOWN 0  /* no grid information: matrix-dependent interpolation */
@@ -98,37 +103,37 @@ int32_t pdb_diffusion_system(const double *weights, int64_t length, int64_t offs
  * coarsest, a diagonal entry is zero, or the coarsest matrix is singular. */
 int32_t pdb_mg_create(int64_t n, int64_t kl, int64_t ku, const double *band, int32_t grid,
                       int32_t smoother, double omega, int64_t pre, int64_t post, int32_t cycle,
-                      int32_t transfer, int64_t coarsest, int64_t max_levels, void **handle);
+                      int32_t transfer, int64_t coarsest, int64_t max_levels, pdb_multigrid **handle);
 
 /* Frees a hierarchy; the handle is invalid afterwards (using it gives PDB_ERR_HANDLE). */
-int32_t pdb_mg_destroy(void *handle);
+int32_t pdb_mg_destroy(pdb_multigrid *handle);
 
 /* Number of levels in *count and, if capacity >= count, the unknowns per level
  * (finest first) in sizes[capacity] (sizes may be NULL with capacity 0: a size query).
  * *transfer (may be NULL) receives the transfer kind in use (AUTO resolved). */
-int32_t pdb_mg_levels(void *handle, int64_t *sizes, int64_t capacity, int64_t *count, int32_t *transfer);
+int32_t pdb_mg_levels(pdb_multigrid *handle, int64_t *sizes, int64_t capacity, int64_t *count, int32_t *transfer);
 
 /* The matrix of a level (0 = A, then the Galerkin operators): *kl, *ku and, if
  * capacity >= n_level*(kl+ku+1), its band storage (band may be NULL with capacity 0). */
-int32_t pdb_mg_level_matrix(void *handle, int64_t level, int64_t *kl, int64_t *ku,
+int32_t pdb_mg_level_matrix(pdb_multigrid *handle, int64_t level, int64_t *kl, int64_t *ku,
                             double *band, int64_t capacity);
 
 /* fine[fine_n] = P_level coarse[coarse_n]  (prolongation from level+1 to level). */
-int32_t pdb_mg_prolong(void *handle, int64_t level, const double *coarse, int64_t coarse_n,
+int32_t pdb_mg_prolong(pdb_multigrid *handle, int64_t level, const double *coarse, int64_t coarse_n,
                        double *fine, int64_t fine_n);
 /* coarse[coarse_n] = R_level fine[fine_n]  (restriction from level to level+1). */
-int32_t pdb_mg_restrict(void *handle, int64_t level, const double *fine, int64_t fine_n,
+int32_t pdb_mg_restrict(pdb_multigrid *handle, int64_t level, const double *fine, int64_t fine_n,
                         double *coarse, int64_t coarse_n);
 
 /* One classical cycle for each row: out = cycle(x, b) for the (batch, n) arrays x, b
  * (out may equal x, not b). */
-int32_t pdb_mg_cycle(void *handle, const double *x, const double *b, int64_t batch, int64_t n,
+int32_t pdb_mg_cycle(pdb_multigrid *handle, const double *x, const double *b, int64_t batch, int64_t n,
                      double *out);
 
 /* One cycle computed in the three-channel U-net form of the paper's Fig. 2b from the
  * channels (x, b, 0); out[3n] receives the output channels (x, b, r) one after the
  * other. out[0..n) equals pdb_mg_cycle's result (to rounding). */
-int32_t pdb_mg_unet_cycle(void *handle, const double *x, const double *b, int64_t n, double *out);
+int32_t pdb_mg_unet_cycle(pdb_multigrid *handle, const double *x, const double *b, int64_t n, double *out);
 
 /* Solves A x = b by cycles from x0 (NULL: zero) until ||b - A x_k||_2 <= tol ||b||_2
  * (relative to ||r_0|| when b = 0) or max_cycles (0..1e6) cycles. x[n] receives the last
@@ -137,7 +142,7 @@ int32_t pdb_mg_unet_cycle(void *handle, const double *x, const double *b, int64_
  * of cycles, *converged 1 or 0, *factor the average reduction per cycle
  * (||r_m||/||r_0||)^(1/m) (NaN if no cycle ran). Stopping at max_cycles is PDB_OK
  * with *converged = 0; a non-finite residual stops at once. x must not overlap b. */
-int32_t pdb_mg_solve(void *handle, const double *b, const double *x0, int64_t n, double tol,
+int32_t pdb_mg_solve(pdb_multigrid *handle, const double *b, const double *x0, int64_t n, double tol,
                      int64_t max_cycles, double *x, double *residuals, int64_t capacity,
                      int64_t *cycles, int32_t *converged, double *factor);
 
@@ -148,7 +153,7 @@ int32_t pdb_mg_solve(void *handle, const double *b, const double *x0, int64_t n,
  * recursively updated ones). A breakdown (A or M not positive definite) stops with
  * *converged = 0. */
 int32_t pdb_cg(int64_t n, int64_t kl, int64_t ku, const double *band, const double *b,
-               const double *x0, void *preconditioner, double tol, int64_t max_iter,
+               const double *x0, pdb_multigrid *preconditioner, double tol, int64_t max_iter,
                double *x, double *residuals, int64_t capacity,
                int64_t *iterations, int32_t *converged);
 
@@ -181,10 +186,10 @@ int32_t pdb_semi_implicit(const double *f, int64_t batch, int64_t n,
 int32_t pdb_unet2_create(int64_t count, const int32_t *kinds, const int64_t *lengths,
                          const int64_t *offsets, const double *weights,
                          const int32_t *diffusivities, const double *lambdas, const double *taus,
-                         int64_t n_pre, int64_t n_coarse, int32_t transfer, void **handle);
-int32_t pdb_unet2_destroy(void *handle);
+                         int64_t n_pre, int64_t n_coarse, int32_t transfer, pdb_unet2 **handle);
+int32_t pdb_unet2_destroy(pdb_unet2 *handle);
 /* out = U-net(f) for each row of the (batch, n) array f (n >= 2; out may equal f). */
-int32_t pdb_unet2_forward(void *handle, const double *f, int64_t batch, int64_t n, double *out);
+int32_t pdb_unet2_forward(pdb_unet2 *handle, const double *f, int64_t batch, int64_t n, double *out);
 
 #ifdef __cplusplus
 }

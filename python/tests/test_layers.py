@@ -392,3 +392,19 @@ def test_module_examples_run():
     for module in (pdeblocks.layers, pdeblocks.optim):
         result = doctest.testmod(module)
         assert result.failed == 0 and (module is pdeblocks.optim or result.attempted > 0)
+
+
+# ---------------------------------------------------------------------------------------
+# The layers and the schemes are two readings of the same numerics: an FSI block is one
+# FSI cycle (eq. 7), an implicit block is one implicit step with L fixed-point sweeps (eq. 9).
+@pytest.mark.parametrize("name", pb.DIFFUSIVITIES)
+@pytest.mark.parametrize("L", [1, 3, 8])
+def test_fsi_and_implicit_blocks_equal_the_schemes(name, L):
+    g = Diffusivity(name, 0.6)
+    x = np.random.default_rng(7).normal(size=(3, 40))
+    tau = 0.9 * pb.stable_tau(FWD, g, 40)
+    fsi_net = Network([FSIBlock(DiffusionBlock(FWD, g, tau), L)])
+    np.testing.assert_allclose(fsi_net.forward(x), pb.fsi(x, FWD, g, tau, L, 1), rtol=0, atol=1e-13)
+    tau_c = 0.5 * pb.contraction_tau(FWD, g, 40)
+    imp_net = Network([ImplicitBlock(DiffusionBlock(FWD, g, tau_c), L)])
+    np.testing.assert_allclose(imp_net.forward(x), pb.implicit(x, FWD, g, tau_c, 1, L), rtol=0, atol=1e-13)
