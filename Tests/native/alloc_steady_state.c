@@ -4,6 +4,9 @@
  * counted by malloc & co. defined here, which interpose on the whole process. Each
  * scheme is called with few and with many steps; the counts must be equal.
  *
+ * Iterations scale with the "steps" argument (cycles, steps, passes), so equal counts
+ * mean no allocation per iteration.
+ *
  * Built and run by python/tests/test_allocations.py. Prints one line per case:
  *   <case> <allocations with few steps> <allocations with many steps>
  * and exits 0 iff all pairs are equal.
@@ -68,6 +71,22 @@ static int32_t run_implicit(int64_t steps) {
                         &residual);
 }
 
+static double band[3 * N], x[N], residuals[64];
+static pdb_multigrid *mg;
+
+static int32_t run_mg_solve(int64_t cycles) {  /* tol 0: exactly `cycles` V-cycles */
+    int64_t done;
+    int32_t converged;
+    double factor;
+    return pdb_mg_solve(mg, f, NULL, N, 0.0, cycles / 10 + 1, x, residuals, 64, &done, &converged, &factor);
+}
+
+static int32_t run_semi_implicit(int64_t steps) {
+    int64_t cycles;
+    return pdb_semi_implicit(f, 1, N, fd, 2, 0, PDB_DIFFUSIVITY_PERONA_MALIK, 0.5, 10.0, steps / 50 + 1,
+                             PDB_SEMI_DIRECT, 0.0, 0, &cycles, out);
+}
+
 static int check(const char *name, scheme_fn fn) {
     fn(1);  /* warm up: one-time runtime initialisation and caches */
     allocations = 0;
@@ -92,5 +111,16 @@ int main(void) {
     failures += check("fsi", run_fsi);
     failures += check("fed", run_fed);
     failures += check("implicit", run_implicit);
+
+    if (pdb_poisson_1d(N, 1.0 / (N + 1), band) != PDB_OK ||
+        pdb_mg_create(N, 1, 1, band, PDB_GRID_VERTEX, PDB_MG_GAUSS_SEIDEL, 0.0, 2, 2, PDB_MG_CYCLE_V,
+                      PDB_MG_TRANSFER_AUTO, 3, 0, &mg) != PDB_OK) {
+        printf("multigrid set-up failed: %s\n", pdb_last_error());
+        return 1;
+    }
+    failures += check("multigrid_solve", run_mg_solve);
+    pdb_mg_destroy(mg);
+    failures += check("semi_implicit", run_semi_implicit);
+
     return failures == 0 ? 0 : 1;
 }
