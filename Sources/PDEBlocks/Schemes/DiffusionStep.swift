@@ -29,7 +29,7 @@ public struct DiffusionStep: Sendable {
     /// within `margin` of an end lies within `edgeRows` of that end, and every row read
     /// by a column outside the margin is an interior row.
     @inlinable
-    func margin(_ n: Int) -> Int { 2 * (stencil.count + abs(stencil.offset)) + 2 }
+    func margin(_ n: Int) -> Int { 2 * (stencil.count + abs(stencil.offset)) + 10 }
 
     /// Length of the work buffer `apply` needs for signals of length `n`: `n` itself.
     public static func workLength(n: Int) -> Int { n }
@@ -54,7 +54,7 @@ public struct DiffusionStep: Sendable {
             return
         }
         applyEdges(x, base: base, tau: tau, into: out, work: work, margin: m)
-        let scratch = DiffusionStep.chunk + stencil.count
+        let scratch = DiffusionStep.chunk + stencil.count + 8
         let parts = max(1, min(threads, (n - 2 * m) / (4 * DiffusionStep.chunk), work.count / scratch))
         if parts == 1 {
             applyFusedInterior(x, base: base, tau: tau, into: out, scratch: work.baseAddress!, columns: m..<(n - m))
@@ -103,7 +103,9 @@ public struct DiffusionStep: Sendable {
     }
 
     /// Columns in `columns` (all of whose rows are interior rows), fused chunk by chunk;
-    /// `scratch` holds `chunk + q` values.
+    /// `scratch` holds `chunk + q + 8` values (the row pass runs in whole vectors of 8, so
+    /// it may read up to 7 samples past the chunk's rows — inside x, since the right margin
+    /// is wider than that — and write up to 7 values past them inside scratch).
     @inlinable
     func applyFusedInterior(
         _ x: UnsafeBufferPointer<Double>, base: UnsafeBufferPointer<Double>, tau: Double,
@@ -119,24 +121,31 @@ public struct DiffusionStep: Sendable {
                 let r0 = a - o - (q - 1), r1 = b - o
                 let y = scratch
                 let len = r1 - r0
-                let w0 = w[0]
-                let src0 = xb + (r0 + o)
-                for i in 0..<len { y[i] = w0 * src0[i] }
-                for j in 1..<max(q, 1) {
-                    let wj = w[j]
-                    let src = xb + (r0 + o + j)
-                    for i in 0..<len { y[i] += wj * src[i] }
+                // y = −τΦ(Kx) on the chunk's rows, eight at a time, activation in registers.
+                let src = xb + (r0 + o)
+                var i = 0
+                while i < len {
+                    var acc = SIMD8<Double>(repeating: 0)
+                    for j in 0..<q { acc += w[j] * load8(src + j, i) }
+                    store8(diffusivity.flux8(acc, scale: -tau), y, i)
+                    i += 8
                 }
-                diffusivity.applyFlux(UnsafeMutableBufferPointer(start: y, count: len), scale: -tau)
-                // out_c = base_c + Σ_j w_j y_{c−o−j}
+                // out_c = base_c + Σ_j w_j y_{c−o−j}, eight columns at a time (+ scalar tail).
                 let cnt = b - a
                 let dst = ob + a, bs = bb + a
-                let yj0 = y + (q - 1)  // row a − o
-                for i in 0..<cnt { dst[i] = bs[i] + w0 * yj0[i] }
-                for j in 1..<max(q, 1) {
-                    let wj = w[j]
-                    let yj = y + (q - 1 - j)  // row a − o − j
-                    for i in 0..<cnt { dst[i] += wj * yj[i] }
+                let yRow = y + (q - 1)  // row a − o
+                i = 0
+                while i + 8 <= cnt {
+                    var acc = load8(bs, i)
+                    for j in 0..<q { acc += w[j] * load8(yRow - j, i) }
+                    store8(acc, dst, i)
+                    i += 8
+                }
+                while i < cnt {
+                    var acc = bs[i]
+                    for j in 0..<q { acc += w[j] * yRow[i - j] }
+                    dst[i] = acc
+                    i += 1
                 }
                 a = b
             }

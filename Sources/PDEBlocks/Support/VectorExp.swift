@@ -80,3 +80,8 @@ func load8(_ p: UnsafeMutablePointer<Double>, _ i: Int) -> SIMD8<Double> {
 func store8(_ v: SIMD8<Double>, _ p: UnsafeMutablePointer<Double>, _ i: Int) {
     UnsafeMutableRawPointer(p + i).storeBytes(of: v, as: SIMD8<Double>.self)
 }
+
+@inlinable @inline(__always)
+func load8(_ p: UnsafePointer<Double>, _ i: Int) -> SIMD8<Double> {
+    UnsafeRawPointer(p + i).loadUnaligned(as: SIMD8<Double>.self)
+}
