@@ -80,3 +80,18 @@ def test_c_entry_points_report_null_and_hostile_sizes_without_crashing():
     assert f(P(w), 2, 1 << 62, P(u), 1, 4, P(out)) == -2
     assert b"out of range" in lib.pdb_last_error()
     np.testing.assert_array_equal(out, 0)
+
+
+def test_benchmark_suite_runs_and_writes_json(tmp_path):
+    """Smoke test of `make bench`'s suite in its quick form (no timing is asserted)."""
+    import json
+    import sys
+    out = tmp_path / "bench.json"
+    run = subprocess.run([sys.executable, str(ROOT / "bench" / "suite.py"), "--quick", "--sections", "explicit",
+                          "overhead", "--json", str(out)], capture_output=True, text=True, timeout=300,
+                         env={**os.environ, "PYTHONPATH": str(ROOT / "python")})
+    assert run.returncode == 0, run.stdout + run.stderr
+    rows = json.loads(out.read_text())["rows"]
+    measures = {(r["section"], r["measure"]) for r in rows}
+    assert ("explicit", "plain C / lib (C)") in measures and ("overhead", "wrapper overhead") in measures
+    assert all(r["value"] > 0 for r in rows if r["unit"] != "text")
