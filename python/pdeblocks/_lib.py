@@ -119,8 +119,21 @@ def as_output(shape: int | tuple[int, ...]) -> FloatArray:
 
 
 def ptr(arr: np.ndarray | None) -> int | None:
-    """Address of an array's data (None for NULL)."""
-    return None if arr is None else arr.ctypes.data
+    """Address of an array's data (None for NULL).
+
+    ``ctypes.c_char.from_buffer`` is several times cheaper than ``arr.ctypes.data``; it
+    needs a writable, nonempty buffer, so read-only and empty arrays take the slow path.
+    """
+    if arr is None:
+        return None
+    try:
+        return _addressof(_c_char.from_buffer(arr))
+    except (TypeError, ValueError, BufferError):
+        return arr.ctypes.data
+
+
+_c_char = ctypes.c_char
+_addressof = ctypes.addressof
 
 
 def signals(f: npt.ArrayLike, name: str = "f") -> tuple[FloatArray, int, int, bool]:
