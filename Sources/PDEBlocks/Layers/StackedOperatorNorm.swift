@@ -60,8 +60,8 @@ enum StackedOperatorNorm {
     }
 }
 
-/// A symmetric banded matrix in lower-band storage, with the certified λ_max bisection.
-struct BandedSymmetric {
+/// A symmetric banded matrix in lower-band storage (certified λ_max: `SymmetricBandSpectrum`).
+struct BandedSymmetric: SymmetricBandSpectrum {
     let n: Int
     let bandwidth: Int
     let band: [Double]
@@ -73,54 +73,13 @@ struct BandedSymmetric {
 
     func gershgorinBound() -> Double {
         var best = 0.0
-        for r in 0..<n {
-            var s = 0.0
-            for c in max(0, r - bandwidth)...min(n - 1, r + bandwidth) { s += abs(entry(r, c)) }
-            best = max(best, s)
-        }
+        for r in 0..<n { best = max(best, absoluteRowSum(r)) }
         return best
     }
 
-    /// Whether `μI − A` is positive definite (LDLᵀ with positive pivots).
-    func isUpperBound(_ mu: Double) -> Bool {
-        let ba = bandwidth, width = ba + 1
-        var l = [Double](repeating: 0, count: width * width)
-        var d = [Double](repeating: 0, count: width)
-        return l.withUnsafeMutableBufferPointer { L in
-            d.withUnsafeMutableBufferPointer { D in
-                for r in 0..<n {
-                    let slot = r % width
-                    let start = max(0, r - ba)
-                    var diag = mu - entry(r, r)
-                    for c in start..<r {
-                        let cs = c % width
-                        var s = -entry(r, c)
-                        for k in max(start, c - ba)..<c {
-                            let ks = k % width
-                            s -= L[slot * width + ks] * L[cs * width + ks] * D[ks]
-                        }
-                        let lrc = s / D[cs]
-                        L[slot * width + cs] = lrc
-                        diag -= lrc * lrc * D[cs]
-                    }
-                    guard diag > 0, diag.isFinite else { return false }
-                    D[slot] = diag
-                }
-                return true
-            }
-        }
-    }
-
-    func largestEigenvalueUpperBound() -> Double {
-        var hi = gershgorinBound()
-        guard hi > 0 else { return 0 }
+    func largestDiagonal() -> Double {
         var lo = 0.0
         for r in 0..<n { lo = max(lo, entry(r, r)) }
-        hi *= 1 + 1e-12
-        while hi - lo > 1e-8 * hi {
-            let mid = 0.5 * (lo + hi)
-            if isUpperBound(mid) { hi = mid } else { lo = mid }
-        }
-        return hi * (1 + Double(2 * bandwidth + 2) * 1e-15)
+        return lo
     }
 }

@@ -53,7 +53,7 @@ private func cachedNorm(_ key: NormCacheKey, _ compute: () -> Double) -> Double 
 
 /// The banded Gram matrix `A = KᵀK` of a mirrored stencil, stored as one Toeplitz
 /// row for the interior plus explicit lower-band rows near the two boundaries.
-struct GramBand {
+struct GramBand: SymmetricBandSpectrum {
     let n: Int
     /// Bandwidth of `A`.
     let bandwidth: Int
@@ -118,64 +118,17 @@ struct GramBand {
         return explicitRows[hi]![hi - lo]
     }
 
-    /// Gershgorin's bound `max_r Σ_c |A_rc|` ≥ λ_max(A).
     func gershgorinBound() -> Double {
         var best = 0.0
-        func rowSum(_ r: Int) -> Double {
-            var s = 0.0
-            for c in max(0, r - bandwidth)...min(n - 1, r + bandwidth) { s += abs(entry(r, c)) }
-            return s
-        }
-        for r in explicitRows.keys { best = max(best, rowSum(r)) }
-        if let r = toeplitzRows.first { best = max(best, rowSum(r)) }
+        for r in explicitRows.keys { best = max(best, absoluteRowSum(r)) }
+        if let r = toeplitzRows.first { best = max(best, absoluteRowSum(r)) }
         return best
     }
 
-    /// Whether `μI − A` is positive definite (LDLᵀ with positive pivots), i.e. μ > λ_max(A).
-    func isUpperBound(_ mu: Double) -> Bool {
-        let ba = bandwidth
-        let width = ba + 1
-        // Ring buffers of the last `width` rows of L (lower band) and pivots D.
-        var l = [Double](repeating: 0, count: width * width)
-        var d = [Double](repeating: 0, count: width)
-        return l.withUnsafeMutableBufferPointer { L in
-            d.withUnsafeMutableBufferPointer { D in
-                for r in 0..<n {
-                    let slot = r % width
-                    let start = max(0, r - ba)
-                    var diag = mu - entry(r, r)
-                    for c in start..<r {
-                        let cs = c % width
-                        var s = -entry(r, c)
-                        for k in max(start, c - ba)..<c {
-                            let ks = k % width
-                            s -= L[slot * width + ks] * L[cs * width + ks] * D[ks]
-                        }
-                        let lrc = s / D[cs]
-                        L[slot * width + cs] = lrc
-                        diag -= lrc * lrc * D[cs]
-                    }
-                    guard diag > 0, diag.isFinite else { return false }
-                    D[slot] = diag
-                }
-                return true
-            }
-        }
-    }
-
-    /// A certified upper bound of λ_max(A) within 1e-8 relative (see `Stencil.normSquared`).
-    func largestEigenvalueUpperBound() -> Double {
-        var hi = gershgorinBound()
-        guard hi > 0 else { return 0 }
+    func largestDiagonal() -> Double {
         var lo = 0.0
         for r in explicitRows.keys { lo = max(lo, entry(r, r)) }
         if !toeplitzRows.isEmpty { lo = max(lo, toeplitz[0]) }
-        // Gershgorin is proven but may coincide with λ_max; make it strictly certified.
-        hi *= 1 + 1e-12
-        while hi - lo > 1e-8 * hi {
-            let mid = 0.5 * (lo + hi)
-            if isUpperBound(mid) { hi = mid } else { lo = mid }
-        }
-        return hi * (1 + Double(2 * bandwidth + 2) * 1e-15)
+        return lo
     }
 }
