@@ -12,6 +12,7 @@ tree's ``.build/release`` directory (``make build``, with ``PYTHONPATH=python``)
 from __future__ import annotations
 
 import ctypes
+import numbers
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -155,3 +156,52 @@ def get_include() -> str:
         if (candidate / "pdeblocks.h").is_file():
             return str(candidate)
     raise FileNotFoundError("pdeblocks.h not found next to the package or in the source tree")
+
+
+# ---- argument helpers shared by the scheme wrappers ----
+
+_INT64 = (-(1 << 63), (1 << 63) - 1)
+
+
+def _int(value, name: str) -> int:
+    """An integer argument that fits the C int64 (ctypes would silently wrap it)."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
+        raise PDEBlocksError(f"{name} must be an integer, got {value!r}")
+    value = int(value)
+    if not _INT64[0] <= value <= _INT64[1]:
+        raise PDEBlocksError(f"{name} = {value} is out of range")
+    return value
+
+
+def _float(value, name: str) -> float:
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
+        raise PDEBlocksError(f"{name} must be a real number, got {value!r}")
+    return float(value)
+
+
+#: Largest history (in values) a wrapper allocates: 2^33 doubles = 64 GiB.
+MAX_HISTORY_VALUES = 1 << 33
+
+
+def _history(arr, steps: int, record_every: int):
+    """The (steps // record_every + 1, *arr.shape) history buffer, or None when not recording.
+    Too large a request is a PDEBlocksError, not a MemoryError halfway through."""
+    if record_every > 0 and steps >= 0:
+        count = (steps // record_every + 1) * arr.size
+        if count > MAX_HISTORY_VALUES:
+            raise PDEBlocksError(f"history would hold {count} values (more than {MAX_HISTORY_VALUES}); "
+                                 f"record less often (record_every = {record_every})")
+        try:
+            return as_output((steps // record_every + 1,) + arr.shape)
+        except MemoryError:
+            raise PDEBlocksError(f"not enough memory for a history of {count} values") from None
+    return None
+
+
+def _finish(out, history, squeeze):
+    """Drop the batch axis of 1-D inputs; return ``out`` or ``(out, history)``."""
+    if squeeze:
+        out = out[0]
+        if history is not None:
+            history = history[:, 0]
+    return out if history is None else (out, history)

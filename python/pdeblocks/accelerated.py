@@ -10,11 +10,10 @@
 from __future__ import annotations
 
 import ctypes
-import numbers
 
 import numpy as np
 
-from ._lib import F64, I32, I64, PTR, call, declare, as_output, ptr, signals, PDEBlocksError
+from ._lib import F64, I32, I64, PTR, call, declare, as_output, ptr, signals, PDEBlocksError, _int, _float, _history, _finish
 from .diffusivities import as_diffusivity
 from .schemes import _stencil
 
@@ -41,23 +40,6 @@ SCHEMES = {"explicit": 0, "fsi": 1, "fed": 2, "implicit": 3}
 # PDB_EVOLVE_HAS_* bits, keyed by the Python option name.
 _OPTION_BITS = {"tau": 1, "cycles": 2, "reorder": 4, "update": 8, "iterations": 16, "tol": 32, "contraction": 64}
 _REPORT_LENGTH = 11                # PDB_EVOLVE_REPORT_LENGTH
-_INT64 = (-(1 << 63), (1 << 63) - 1)
-
-
-def _int(value, name: str) -> int:
-    """An integer argument that fits the C int64 (ctypes would silently wrap it)."""
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
-        raise PDEBlocksError(f"{name} must be an integer, got {value!r}")
-    value = int(value)
-    if not _INT64[0] <= value <= _INT64[1]:
-        raise PDEBlocksError(f"{name} = {value} is out of range")
-    return value
-
-
-def _float(value, name: str) -> float:
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
-        raise PDEBlocksError(f"{name} must be a real number, got {value!r}")
-    return float(value)
 
 
 def _update_code(update, name="update") -> int:
@@ -72,20 +54,6 @@ def _ordering_code(reorder) -> int:
     if isinstance(reorder, str) and reorder in ORDERINGS:
         return ORDERINGS[reorder]
     raise PDEBlocksError(f"reorder must be True, False or one of {', '.join(ORDERINGS)}, got {reorder!r}")
-
-
-def _history(arr, cycles: int, record_every: int):
-    if record_every > 0 and cycles >= 0:
-        return as_output((cycles // record_every + 1,) + arr.shape)
-    return None
-
-
-def _finish(out, history, squeeze):
-    if squeeze:
-        out = out[0]
-        if history is not None:
-            history = history[:, 0]
-    return out if history is None else (out, history)
 
 
 def fsi(f, K, g, tau, cycle_length, cycles, *, check_stability=True, record_every=0, update="step"):

@@ -7,7 +7,7 @@ from typing import Literal, overload
 import numpy as np
 import numpy.typing as npt
 
-from ._lib import F64, I32, I64, PTR, FloatArray, call, declare, as_output, ptr, signals, PDEBlocksError
+from ._lib import F64, I32, I64, PTR, FloatArray, call, declare, as_output, ptr, signals, PDEBlocksError, _int, _float, _history, _finish
 from .operators import Stencil
 from .diffusivities import Diffusivity, as_diffusivity
 
@@ -98,16 +98,11 @@ def explicit(f: npt.ArrayLike, K: Stencil, g: Diffusivity | str, tau: float, ste
     K = _stencil(K)
     g = as_diffusivity(g)
     arr, batch, n, squeeze = signals(f)
-    steps, record_every = int(steps), int(record_every)
+    steps, record_every = _int(steps, "steps"), _int(record_every, "record_every")
+    tau = _float(tau, "tau")
     out = as_output(arr.shape)
-    history = None
-    if record_every > 0 and steps >= 0:
-        history = as_output((steps // record_every + 1,) + arr.shape)
+    history = _history(arr, steps, record_every)
     flags = 0 if check_stability else UNCHECKED
-    call(_explicit, ptr(arr), batch, n, *K._c, *g._c, float(tau), steps, flags, record_every,
+    call(_explicit, ptr(arr), batch, n, *K._c, *g._c, tau, steps, flags, record_every,
          ptr(history), 0 if history is None else history.size, ptr(out))
-    if squeeze:
-        out = out[0]
-        if history is not None:
-            history = history[:, 0]
-    return out if history is None else (out, history)
+    return _finish(out, history, squeeze)

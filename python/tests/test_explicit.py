@@ -148,3 +148,14 @@ def test_zero_steps_returns_a_copy_and_integer_input_is_converted():
     u = pdb.explicit(f, K, g, 0.1, 0)
     assert u.dtype == np.float64 and u is not f
     np.testing.assert_array_equal(u, f)
+
+
+def test_huge_or_non_integer_counts_are_clear_errors_not_wraparound():
+    K, g = _setup()
+    f = np.linspace(0, 1, 10)
+    with pytest.raises(pdb.PDEBlocksError, match="out of range"):
+        pdb.explicit(f, K, g, 0.1, 2**70)
+    with pytest.raises(pdb.PDEBlocksError, match="history would hold"):
+        pdb.explicit(f, K, g, 0.1, 10**15, record_every=1)
+    with pytest.raises(pdb.PDEBlocksError, match="integer"):
+        pdb.explicit(f, K, g, 0.1, 2.5)
