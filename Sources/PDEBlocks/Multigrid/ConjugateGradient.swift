@@ -41,7 +41,7 @@ public enum ConjugateGradient {
                         + "(not gauss_seidel_forward) and a V- or W-cycle")
             }
         }
-        progress?.begin(total: Int64(maxIterations), unitCost: (preconditioner == nil ? 2 : 16) * n)
+        progress?.begin(total: Int64(maxIterations), unitCost: (preconditioner == nil ? 8 : 64) * n)
         return try ProgressReporter.staged(x, progress) { x in
             if let x0 {
                 if x0.baseAddress! != UnsafePointer(x.baseAddress!) { x.baseAddress!.update(from: x0.baseAddress!, count: n) }

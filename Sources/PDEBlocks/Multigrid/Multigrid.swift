@@ -109,7 +109,7 @@ public final class Multigrid: Sendable {
         if let x0 { try validateVector(x0, "x0") }
         guard x.count == n else { throw PDEBlocksError.invalidArgument("x has length \(x.count), expected n = \(n)") }
         try Self.validateStopping(tolerance: tolerance, maxIterations: maxCycles, name: "max_cycles")
-        progress?.begin(total: Int64(maxCycles), unitCost: 16 * n)
+        progress?.begin(total: Int64(maxCycles), unitCost: 64 * n)
         return try ProgressReporter.staged(x, progress) { x in
             if let x0, let src = x0.baseAddress {
                 if src != UnsafePointer(x.baseAddress!) { x.baseAddress!.update(from: src, count: n) }

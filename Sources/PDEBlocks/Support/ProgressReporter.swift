@@ -189,6 +189,7 @@ extension UInt64 {
 struct ProgressTicker {
     let progress: ProgressReporter?
     private var pending: Int64 = 0
+    private var latest: Double = .nan
     private let batch: Int64
 
     init(_ progress: ProgressReporter?) {
@@ -202,9 +203,11 @@ struct ProgressTicker {
     mutating func step(_ units: Int64 = 1, value: Double = .nan) -> Bool {
         guard let progress else { return true }
         pending &+= units
+        if !value.isNaN { latest = value }
         if pending >= batch {
-            progress.advance(pending, value: value)
+            progress.advance(pending, value: latest)
             pending = 0
+            latest = .nan
         }
         return !progress.isCancelled
     }
@@ -213,10 +216,11 @@ struct ProgressTicker {
     @inline(__always)
     var isCancelled: Bool { progress?.isCancelled ?? false }
 
-    /// Hands over the units not yet flushed (call when the worker stops).
-    mutating func flush(value: Double = .nan) {
-        guard let progress, pending > 0 || !value.isNaN else { return }
-        progress.advance(pending, value: value)
+    /// Hands over the units (and the value) not yet flushed; call when the worker stops.
+    mutating func flush() {
+        guard let progress, pending > 0 || !latest.isNaN else { return }
+        progress.advance(pending, value: latest)
         pending = 0
+        latest = .nan
     }
 }
