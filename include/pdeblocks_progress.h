@@ -81,8 +81,9 @@ typedef int32_t (*pdb_progress_fn)(void *user_data, int64_t done, int64_t total,
  * previous one); fn == NULL removes it (user_data and interval_seconds are then
  * ignored). interval_seconds >= 0 is the minimum time between two reports (0: as
  * often as the workers look at the clock; +Inf: only the final report); negative or
- * NaN gives PDB_ERR_INVALID. The library keeps user_data (never dereferenced) until
- * the handler is replaced or removed, or the thread exits. */
+ * NaN gives PDB_ERR_INVALID and leaves the installed handler as it was. The library
+ * keeps user_data (never dereferenced) until the handler is replaced or removed, or
+ * the thread exits. */
 int32_t pdb_set_progress(pdb_progress_fn fn, void *user_data, double interval_seconds);
 
 #ifdef __cplusplus
