@@ -17,7 +17,7 @@ import numpy as np
 from ._lib import F64, I32, I64, PTR, call, declare, as_output, ptr, signals, PDEBlocksError
 from .diffusivities import as_diffusivity
 from .schemes import _stencil
-from .progress import call_reporting
+from .progress import reporting
 
 __all__ = ["fsi", "fed_step_sizes", "fed", "implicit", "contraction_tau", "evolve", "SCHEMES", "ORDERINGS"]
 
@@ -137,8 +137,9 @@ def fsi(f, K, g, tau, cycle_length, cycles, *, check_stability=True, record_ever
     out = as_output(arr.shape)
     history = _history(arr, cycles, record_every)
     flags = 0 if check_stability else UNCHECKED
-    call_reporting(progress, "fsi", "step", _fsi, ptr(arr), batch, n, *K._c, *g._c, tau, cycle_length, cycles, code,
-                   flags, record_every, ptr(history), 0 if history is None else history.size, ptr(out))
+    call(_fsi if progress is None else reporting(progress, "fsi", "step", _fsi),
+         ptr(arr), batch, n, *K._c, *g._c, tau, cycle_length, cycles, code, flags,
+         record_every, ptr(history), 0 if history is None else history.size, ptr(out))
     return _finish(out, history, squeeze)
 
 
@@ -224,9 +225,9 @@ def fed(f, K, g, tau_max, cycle_length, cycles, *, check_stability=True, reorder
     out = as_output(arr.shape)
     history = _history(arr, cycles, record_every)
     flags = 0 if check_stability else UNCHECKED
-    call_reporting(progress, "fed", "step", _fed, ptr(arr), batch, n, *K._c, *g._c, tau_max, cycle_length, cycles,
-                   _ordering_code(reorder), code, flags, record_every, ptr(history),
-                   0 if history is None else history.size, ptr(out))
+    call(_fed if progress is None else reporting(progress, "fed", "step", _fed),
+         ptr(arr), batch, n, *K._c, *g._c, tau_max, cycle_length, cycles, _ordering_code(reorder), code,
+         flags, record_every, ptr(history), 0 if history is None else history.size, ptr(out))
     return _finish(out, history, squeeze)
 
 
@@ -286,8 +287,9 @@ def implicit(f, K, g, tau, steps, iterations, *, tol=0.0, check_contraction=True
     out = as_output(arr.shape)
     sweeps, residual = ctypes.c_int64(), F64()
     flags = 0 if check_contraction else UNCHECKED
-    call_reporting(progress, "implicit", "step", _implicit, ptr(arr), batch, n, *K._c, *g._c, tau, steps, iterations,
-                   tol, flags, ptr(out), ctypes.addressof(sweeps), ctypes.addressof(residual), value_name="update")
+    call(_implicit if progress is None else reporting(progress, "implicit", "step", _implicit, "update"),
+         ptr(arr), batch, n, *K._c, *g._c, tau, steps, iterations, tol, flags, ptr(out),
+         ctypes.addressof(sweeps), ctypes.addressof(residual))
     u = out[0] if squeeze else out
     if not return_info:
         return u
@@ -382,9 +384,10 @@ def evolve(f, K, g, T, *, scheme="fsi", progress=None, **options):
     out = as_output(arr.shape)
     report = as_output(_REPORT_LENGTH)
     flags = 0 if check_stability else UNCHECKED
-    call_reporting(progress, f"evolve ({scheme})", "step", _evolve, ptr(arr), batch, n, *K._c, *g._c, T,
-                   SCHEMES[scheme], mask, tau, cycles, ordering, update, iterations, tol, contraction, flags, ptr(out),
-                   ptr(report), report.size, value_name="update" if scheme == "implicit" else None)
+    fn = _evolve if progress is None else reporting(
+        progress, f"evolve ({scheme})", "step", _evolve, "update" if scheme == "implicit" else None)
+    call(fn, ptr(arr), batch, n, *K._c, *g._c, T, SCHEMES[scheme], mask, tau, cycles, ordering, update,
+         iterations, tol, contraction, flags, ptr(out), ptr(report), report.size)
     info = {"scheme": scheme, "T": T, "tau": float(report[0]), "tau_bound": float(report[1]),
             "time": float(report[5]), "block_evaluations": int(report[4])}
     if scheme in ("fsi", "fed"):

@@ -30,7 +30,7 @@ from ._lib import F64, I32, I64, PTR, call, declare, as_input, as_output, ptr, s
 from .operators import Stencil
 from .diffusivities import Diffusivity, as_diffusivity
 from .optim import Adam  # re-exported: the package imports its training helpers from here
-from .progress import call_reporting
+from .progress import reporting
 
 __all__ = ["LearnableDiffusivity", "FluxActivation", "TransposedStencil", "BoundedTau",
            "ResidualBlock", "DiffusionBlock", "FSIBlock", "ImplicitBlock",
@@ -413,7 +413,8 @@ class Network:
         arr, batch, n, squeeze = signals(x, "x")
         out = as_output(arr.shape)
         self._last = None
-        call_reporting(progress, "forward", "block", _forward, self._h, ptr(arr), batch, n, 0, ptr(out))
+        call(_forward if progress is None else reporting(progress, "forward", "block", _forward),
+             self._h, ptr(arr), batch, n, 0, ptr(out))
         self._last = (batch, n, squeeze)
         return out[0] if squeeze else out
 
@@ -423,7 +424,8 @@ class Network:
         """``network(x)`` without recording (inference; less memory). ``progress`` as for :meth:`forward`."""
         arr, batch, n, squeeze = signals(x, "x")
         out = as_output(arr.shape)
-        call_reporting(progress, "predict", "block", _forward, self._h, ptr(arr), batch, n, _INFERENCE, ptr(out))
+        call(_forward if progress is None else reporting(progress, "predict", "block", _forward),
+             self._h, ptr(arr), batch, n, _INFERENCE, ptr(out))
         return out[0] if squeeze else out
 
     def backward(self, grad_out, *, progress=None):
@@ -446,7 +448,8 @@ class Network:
             raise PDEBlocksError(f"grad_out has shape {np.shape(grad_out)}, which differs from the last forward output")
         gin = as_output(g.shape)
         gp = as_output(self.parameter_count)
-        call_reporting(progress, "backward", "block", _backward, self._h, ptr(g), batch, n, ptr(gin), ptr(gp), gp.size)
+        call(_backward if progress is None else reporting(progress, "backward", "block", _backward),
+             self._h, ptr(g), batch, n, ptr(gin), ptr(gp), gp.size)
         return (gin[0] if squeeze else gin), gp
 
     # --- stability -----------------------------------------------------------------

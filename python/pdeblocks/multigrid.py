@@ -32,7 +32,7 @@ import numpy as np
 from ._lib import F64, I32, I64, PTR, PDEBlocksError, as_input, as_output, call, declare, ptr, signals
 from .diffusivities import as_diffusivity
 from .operators import Stencil
-from .progress import call_reporting, session
+from .progress import reporting, session
 
 __all__ = ["BandedMatrix", "poisson_1d", "diffusion_system", "Multigrid", "cg", "semi_implicit", "TwoLevelUNet"]
 
@@ -719,9 +719,10 @@ def semi_implicit(f, K, g, tau: float, steps: int, *, solver: str = "direct", to
     arr, batch, n, squeeze = signals(f)
     out = as_output(arr.shape)
     cycles = ctypes.c_int64()
-    call_reporting(progress, "semi-implicit", "step", _semi, ptr(arr), batch, n, *K._c, *g._c, _float(tau, "tau"),
-                   _int(steps, "steps"), method, _float(tol, "tol"), _int(max_cycles, "max_cycles"),
-                   ctypes.addressof(cycles), ptr(out), value_name="residual" if method == 1 else None)
+    fn = _semi if progress is None else reporting(
+        progress, "semi-implicit", "step", _semi, "residual" if method == 1 else None)
+    call(fn, ptr(arr), batch, n, *K._c, *g._c, _float(tau, "tau"), _int(steps, "steps"), method,
+         _float(tol, "tol"), _int(max_cycles, "max_cycles"), ctypes.addressof(cycles), ptr(out))
     return out[0] if squeeze else out
 
 

@@ -228,11 +228,24 @@ def session(progress: ProgressLike, desc: str, unit: str, value_name: str | None
     return _Session(progress, desc, unit, value_name, segments, bound)
 
 
-def call_reporting(progress: ProgressLike, desc: str, unit: str, fn: Any, *args: Any,
-                   value_name: str | None = None) -> None:
-    """``call(fn, *args)`` with progress reports (see :func:`session`)."""
+class _Reporting:
+    """A C entry point wrapped to run with progress reports: ``call(reporting(...), *args)``."""
+
+    __slots__ = ("progress", "desc", "unit", "value_name", "fn")
+
+    def __init__(self, progress, desc, unit, value_name, fn):
+        self.progress, self.desc, self.unit, self.value_name, self.fn = progress, desc, unit, value_name, fn
+
+    def __call__(self, *args: Any) -> int:
+        with _Session(self.progress, self.desc, self.unit, self.value_name, 1, 0):
+            return self.fn(*args)
+
+
+def reporting(progress: ProgressLike, desc: str, unit: str, fn: Any, value_name: str | None = None) -> Any:
+    """``fn`` (a status-returning C entry point) made to report to ``progress``, for
+    :func:`~pdeblocks._lib.call`; ``fn`` itself for ``progress=None``/``False``. Wrappers
+    write ``call(_f if progress is None else reporting(progress, ...), *args)`` so that
+    calls without reports pay one comparison."""
     if progress is None or progress is False:
-        call(fn, *args)
-        return
-    with _Session(progress, desc, unit, value_name, 1, 0):
-        call(fn, *args)
+        return fn
+    return _Reporting(progress, desc, unit, value_name, fn)

@@ -10,7 +10,7 @@ import numpy.typing as npt
 from ._lib import F64, I32, I64, PTR, FloatArray, call, declare, as_output, ptr, signals, PDEBlocksError
 from .operators import Stencil
 from .diffusivities import Diffusivity, as_diffusivity
-from .progress import ProgressLike, call_reporting
+from .progress import ProgressLike, reporting
 
 __all__ = ["stable_tau", "explicit"]
 
@@ -111,8 +111,9 @@ def explicit(f: npt.ArrayLike, K: Stencil, g: Diffusivity | str, tau: float, ste
     if record_every > 0 and steps >= 0:
         history = as_output((steps // record_every + 1,) + arr.shape)
     flags = 0 if check_stability else UNCHECKED
-    call_reporting(progress, "explicit", "step", _explicit, ptr(arr), batch, n, *K._c, *g._c, float(tau), steps,
-                   flags, record_every, ptr(history), 0 if history is None else history.size, ptr(out))
+    call(_explicit if progress is None else reporting(progress, "explicit", "step", _explicit),
+         ptr(arr), batch, n, *K._c, *g._c, float(tau), steps, flags, record_every,
+         ptr(history), 0 if history is None else history.size, ptr(out))
     if squeeze:
         out = out[0]
         if history is not None:
