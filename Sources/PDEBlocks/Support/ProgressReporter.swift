@@ -160,8 +160,8 @@ public final class ProgressReporter: Sendable {
         _ body: (UnsafeMutableBufferPointer<Double>) throws -> R
     ) rethrows -> R {
         guard progress != nil, !out.isEmpty else { return try body(out) }
+        // Doubles are trivial: the callers write every element before it is read or copied.
         let scratch = UnsafeMutableBufferPointer<Double>.allocate(capacity: out.count)
-        scratch.initialize(repeating: 0)
         defer { scratch.deallocate() }
         let result = try body(scratch)
         _ = out.update(fromContentsOf: scratch)
