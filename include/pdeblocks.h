@@ -149,5 +149,6 @@ int32_t pdb_live_handles(int64_t *count);
 #include "pdeblocks_schemes.h"
 #include "pdeblocks_multigrid.h"
 #include "pdeblocks_layers.h"
+#include "pdeblocks_progress.h"
 
 #endif /* PDEBLOCKS_H */

@@ -50,7 +50,8 @@ public func pdb_fsi(
             a.f, into: a.out, batch: a.batch, n: a.n, stencil: a.stencil, diffusivity: a.diffusivity, tau: tau,
             cycleLength: try Buffers.count(cycleLength, "cycle_length"), cycles: try Buffers.count(cycles, "cycles"),
             update: mode, checkStability: flags & Flags.unchecked == 0,
-            recordEvery: every, history: try historyBuffer(every, history, historyLength))
+            recordEvery: every, history: try historyBuffer(every, history, historyLength),
+            progress: ProgressHandler.reporter())
     }
 }
 
@@ -90,7 +91,8 @@ public func pdb_fed(
             a.f, into: a.out, batch: a.batch, n: a.n, stencil: a.stencil, diffusivity: a.diffusivity, tauMax: tauMax,
             cycleLength: try Buffers.count(cycleLength, "cycle_length"), cycles: try Buffers.count(cycles, "cycles"),
             ordering: order, update: mode, checkStability: flags & Flags.unchecked == 0,
-            recordEvery: every, history: try historyBuffer(every, history, historyLength))
+            recordEvery: every, history: try historyBuffer(every, history, historyLength),
+            progress: ProgressHandler.reporter())
     }
 }
 
@@ -122,7 +124,7 @@ public func pdb_implicit(
         let report = try Implicit.evolve(
             a.f, into: a.out, batch: a.batch, n: a.n, stencil: a.stencil, diffusivity: a.diffusivity, tau: tau,
             steps: try Buffers.count(steps, "steps"), iterations: try Buffers.count(iterations, "iterations"),
-            tolerance: tol, checkContraction: flags & Flags.unchecked == 0)
+            tolerance: tol, checkContraction: flags & Flags.unchecked == 0, progress: ProgressHandler.reporter())
         sweeps?.pointee = Int64(report.sweeps)
         residual?.pointee = report.residual
     }
@@ -197,7 +199,7 @@ public func pdb_evolve(
         if has(EvolveOptionBits.contraction) { options.contraction = contraction }
         let r = try Evolve.run(
             a.f, into: a.out, batch: a.batch, n: a.n, stencil: a.stencil, diffusivity: a.diffusivity,
-            time: T, scheme: s, options: options)
+            time: T, scheme: s, options: options, progress: ProgressHandler.reporter())
         if let reportOut { EvolveReportSlots.fill(r, into: reportOut) }
     }
 }

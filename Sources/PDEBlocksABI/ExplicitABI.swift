@@ -38,6 +38,6 @@ public func pdb_explicit(
         try Explicit.evolve(
             src, into: dst, batch: b, n: len, stencil: K, diffusivity: g, tau: tau,
             steps: try Buffers.count(steps, "steps"), checkStability: flags & Flags.unchecked == 0,
-            recordEvery: every, history: hist)
+            recordEvery: every, history: hist, progress: ProgressHandler.reporter())
     }
 }

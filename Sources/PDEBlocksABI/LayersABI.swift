@@ -278,11 +278,12 @@ public func pdb_network_forward(
         }
         try NetworkObject.with(net) { s in
             if flags & ForwardFlags.inference != 0 {
-                try s.network.infer(src, into: dst, batch: b, n: len)
+                try s.network.infer(src, into: dst, batch: b, n: len, progress: ProgressHandler.reporter())
             } else {
                 var previous = s.tape
                 s.tape = nil
-                s.tape = try s.network.forward(src, into: dst, batch: b, n: len, reusing: &previous)
+                s.tape = try s.network.forward(
+                    src, into: dst, batch: b, n: len, reusing: &previous, progress: ProgressHandler.reporter())
             }
         }
     }
@@ -307,7 +308,7 @@ public func pdb_network_backward(
             guard tape.batch == b, tape.n == len else {
                 throw PDEBlocksError.invalidArgument("grad_out is (\(b), \(len)) but the last forward pass was (\(tape.batch), \(tape.n))")
             }
-            try tape.backward(g, gradIn: gi, gradParameters: gp)
+            try tape.backward(g, gradIn: gi, gradParameters: gp, progress: ProgressHandler.reporter())
         }
     }
 }

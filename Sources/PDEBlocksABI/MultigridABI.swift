@@ -350,7 +350,8 @@ public func pdb_mg_solve(
         if UnsafeRawPointer(dst.baseAddress!) == UnsafeRawPointer(bs.baseAddress!) {
             throw PDEBlocksError.invalidArgument("x must not be the memory of b")
         }
-        let report = try mg.solve(bs, initialGuess: guess, into: dst, tolerance: tol, maxCycles: limit)
+        let report = try mg.solve(
+            bs, initialGuess: guess, into: dst, tolerance: tol, maxCycles: limit, progress: ProgressHandler.reporter())
         writeReport(report, residuals, cyclesOut, convergedOut)
         factorOut.pointee = report.convergenceFactor
     }
@@ -381,7 +382,8 @@ public func pdb_cg(
             throw PDEBlocksError.invalidArgument("x must not be the memory of b")
         }
         let report = try ConjugateGradient.solve(
-            A, bs, initialGuess: guess, into: dst, tolerance: tol, maxIterations: limit, preconditioner: M)
+            A, bs, initialGuess: guess, into: dst, tolerance: tol, maxIterations: limit, preconditioner: M,
+            progress: ProgressHandler.reporter())
         writeReport(report, residuals, itOut, convOut)
     }
 }
@@ -409,7 +411,7 @@ public func pdb_semi_implicit(
         }
         let report = try SemiImplicit.evolve(
             src, into: dst, batch: rows, n: len, stencil: K, diffusivity: g, tau: tau,
-            steps: try Buffers.count(steps, "steps"), solver: method)
+            steps: try Buffers.count(steps, "steps"), solver: method, progress: ProgressHandler.reporter())
         cycles?.pointee = Int64(report.cycles)
     }
 }

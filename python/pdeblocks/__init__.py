@@ -5,7 +5,7 @@ Neural Architectures" (SSVM 2021): explicit diffusion schemes as ResNet blocks w
 a Euclidean stability bound, nonmonotone activations from diffusivities, FSI and
 implicit schemes, and multigrid cycles as U-nets. A ctypes wrapper of libpdeblocks.
 """
-from ._lib import PDEBlocksError, UnstableError, NotConvergedError, lib as _lib
+from ._lib import PDEBlocksError, UnstableError, NotConvergedError, CancelledError, lib as _lib
 from ._lib import get_include
 from .operators import Stencil, DifferenceOperator
 from .diffusivities import Diffusivity, DIFFUSIVITIES
@@ -14,6 +14,7 @@ from .accelerated import fsi, fed_step_sizes, fed, implicit, contraction_tau, ev
 from .threads import set_num_threads, get_num_threads
 from .multigrid import BandedMatrix, poisson_1d, diffusion_system, Multigrid, cg, semi_implicit, TwoLevelUNet
 from .layers import LearnableDiffusivity, FluxActivation, TransposedStencil, BoundedTau, ResidualBlock, DiffusionBlock, FSIBlock, ImplicitBlock, Network, Certificate, BlockCertificate, Adam
+from .progress import Progress
 
 
 def _version() -> str:
@@ -26,7 +27,7 @@ def _version() -> str:
 __version__ = _version()
 
 __all__ = [
-    "__version__", "PDEBlocksError", "UnstableError", "NotConvergedError",
+    "__version__", "PDEBlocksError", "UnstableError", "NotConvergedError", "CancelledError", "Progress",
     "Stencil", "DifferenceOperator", "Diffusivity", "DIFFUSIVITIES",
     "stable_tau", "explicit",
     "fsi", "fed_step_sizes", "fed", "implicit", "contraction_tau", "evolve",

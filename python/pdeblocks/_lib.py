@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-__all__ = ["PDEBlocksError", "lib", "declare", "call", "F64", "I64", "I32", "PTR",
+__all__ = ["PDEBlocksError", "CancelledError", "lib", "declare", "call", "F64", "I64", "I32", "PTR",
            "as_input", "as_output", "ptr", "get_include"]
 
 #: A float64 array, as every function returns.
@@ -49,7 +49,11 @@ class NotConvergedError(PDEBlocksError):
     """An iteration stopped at its limit before reaching the tolerance (``PDB_ERR_NOT_CONVERGED``)."""
 
 
-_STATUS_CLASSES = {-4: UnstableError, -5: NotConvergedError}
+class CancelledError(PDEBlocksError):
+    """A call was cancelled by its progress callback (``PDB_ERR_CANCELLED``); see :mod:`pdeblocks.progress`."""
+
+
+_STATUS_CLASSES = {-4: UnstableError, -5: NotConvergedError, -8: CancelledError}
 
 
 def _candidates() -> Iterator[Path]:

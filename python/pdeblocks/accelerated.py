@@ -16,6 +16,7 @@ import numpy as np
 from ._lib import F64, I32, I64, PTR, call, declare, as_output, ptr, signals, PDEBlocksError, _int, _float, _history, _finish
 from .diffusivities import as_diffusivity
 from .schemes import _stencil
+from .progress import reporting
 
 __all__ = ["fsi", "fed_step_sizes", "fed", "implicit", "contraction_tau", "evolve", "SCHEMES", "ORDERINGS"]
 
@@ -56,7 +57,7 @@ def _ordering_code(reorder) -> int:
     raise PDEBlocksError(f"reorder must be True, False or one of {', '.join(ORDERINGS)}, got {reorder!r}")
 
 
-def fsi(f, K, g, tau, cycle_length, cycles, *, check_stability=True, record_every=0, update="step"):
+def fsi(f, K, g, tau, cycle_length, cycles, *, check_stability=True, record_every=0, update="step", progress=None):
     """FSI cycles of diffusion blocks (eq. 7, Hafner et al. 2016).
 
     ``u_{l+1} = a_l (u_l - tau K^T Phi(K u_l)) + (1 - a_l) u_{l-1}``,
@@ -83,6 +84,10 @@ def fsi(f, K, g, tau, cycle_length, cycles, *, check_stability=True, record_ever
         diffusivity ``g((K u)^2)`` at the start of each cycle, which makes every cycle a
         polynomial in a fixed symmetric matrix: Euclidean stability is then a theorem
         for every diffusivity (with ``"step"`` it is only observed, and can fail).
+    progress : None, bool, callable or Progress
+        Progress reports in inner steps x rows (``cycles * L`` per row), and
+        cancellation (:class:`CancelledError`); ``True`` shows a tqdm bar. See
+        :mod:`pdeblocks.progress`.
 
     Returns
     -------
@@ -100,7 +105,8 @@ def fsi(f, K, g, tau, cycle_length, cycles, *, check_stability=True, record_ever
     out = as_output(arr.shape)
     history = _history(arr, cycles, record_every)
     flags = 0 if check_stability else UNCHECKED
-    call(_fsi, ptr(arr), batch, n, *K._c, *g._c, tau, cycle_length, cycles, code, flags,
+    call(_fsi if progress is None else reporting(progress, "fsi", "step", _fsi),
+         ptr(arr), batch, n, *K._c, *g._c, tau, cycle_length, cycles, code, flags,
          record_every, ptr(history), 0 if history is None else history.size, ptr(out))
     return _finish(out, history, squeeze)
 
@@ -142,7 +148,7 @@ def fed_step_sizes(cycle_length, tau_max, *, reorder=False) -> np.ndarray:
 
 
 def fed(f, K, g, tau_max, cycle_length, cycles, *, check_stability=True, reorder=True, update="cycle",
-        record_every=0):
+        record_every=0, progress=None):
     """FED cycles (Grewenig, Weickert, Bruhn 2010) of diffusion blocks.
 
     Each cycle takes the steps ``u <- u - tau_i K^T Phi(K u)`` with the step sizes of
@@ -168,6 +174,10 @@ def fed(f, K, g, tau_max, cycle_length, cycles, *, check_stability=True, reorder
         diffusion then typically becomes unstable.
     record_every : int
         If > 0, also return the states after cycles ``0, r, 2r, ...``.
+    progress : None, bool, callable or Progress
+        Progress reports in inner steps x rows (``cycles * L`` per row), and
+        cancellation (:class:`CancelledError`); ``True`` shows a tqdm bar. See
+        :mod:`pdeblocks.progress`.
 
     Returns
     -------
@@ -183,7 +193,8 @@ def fed(f, K, g, tau_max, cycle_length, cycles, *, check_stability=True, reorder
     out = as_output(arr.shape)
     history = _history(arr, cycles, record_every)
     flags = 0 if check_stability else UNCHECKED
-    call(_fed, ptr(arr), batch, n, *K._c, *g._c, tau_max, cycle_length, cycles, _ordering_code(reorder), code,
+    call(_fed if progress is None else reporting(progress, "fed", "step", _fed),
+         ptr(arr), batch, n, *K._c, *g._c, tau_max, cycle_length, cycles, _ordering_code(reorder), code,
          flags, record_every, ptr(history), 0 if history is None else history.size, ptr(out))
     return _finish(out, history, squeeze)
 
@@ -199,7 +210,7 @@ def contraction_tau(K, g, n) -> float:
     return out.value
 
 
-def implicit(f, K, g, tau, steps, iterations, *, tol=0.0, check_contraction=True, return_info=False):
+def implicit(f, K, g, tau, steps, iterations, *, tol=0.0, check_contraction=True, return_info=False, progress=None):
     """The implicit scheme (eq. 8) solved by fixed-point sweeps (eq. 9): a recurrent network.
 
     Each step solves ``x = u^k - tau K^T Phi(K x)`` by sweeps
@@ -227,6 +238,10 @@ def implicit(f, K, g, tau, steps, iterations, *, tol=0.0, check_contraction=True
         Also return a dict with ``sweeps`` (summed over the steps; the largest over the
         batch), ``residual`` (the largest final update of any step), ``tol`` and
         ``converged`` (``residual <= tol``, always True for ``tol == 0``).
+    progress : None, bool, callable or Progress
+        Progress reports in time steps x rows (value: the last step's final update),
+        and cancellation (:class:`CancelledError`); ``True`` shows a tqdm bar. See
+        :mod:`pdeblocks.progress`.
 
     Returns
     -------
@@ -240,7 +255,8 @@ def implicit(f, K, g, tau, steps, iterations, *, tol=0.0, check_contraction=True
     out = as_output(arr.shape)
     sweeps, residual = ctypes.c_int64(), F64()
     flags = 0 if check_contraction else UNCHECKED
-    call(_implicit, ptr(arr), batch, n, *K._c, *g._c, tau, steps, iterations, tol, flags, ptr(out),
+    call(_implicit if progress is None else reporting(progress, "implicit", "step", _implicit, "update"),
+         ptr(arr), batch, n, *K._c, *g._c, tau, steps, iterations, tol, flags, ptr(out),
          ctypes.addressof(sweeps), ctypes.addressof(residual))
     u = out[0] if squeeze else out
     if not return_info:
@@ -250,7 +266,7 @@ def implicit(f, K, g, tau, steps, iterations, *, tol=0.0, check_contraction=True
     return u, info
 
 
-def evolve(f, K, g, T, *, scheme="fsi", **options):
+def evolve(f, K, g, T, *, scheme="fsi", progress=None, **options):
     """Diffuse ``f`` to time ``T``: ``du/dt = -K^T Phi(K u)``, ``u(0) = f``.
 
     The library chooses the step size (never above the stability bound; for
@@ -288,6 +304,10 @@ def evolve(f, K, g, T, *, scheme="fsi", **options):
             tau as a fraction q in (0, 1) of the contraction bound; default 0.5.
         ``check_stability``
             False allows a ``tau`` above the bound.
+    progress : None, bool, callable or Progress
+        Progress reports in the units of the scheme (steps x rows; FSI, FED: inner
+        steps x rows), and cancellation (:class:`CancelledError`); ``True`` shows a
+        tqdm bar. See :mod:`pdeblocks.progress`.
 
     Returns
     -------
@@ -332,7 +352,9 @@ def evolve(f, K, g, T, *, scheme="fsi", **options):
     out = as_output(arr.shape)
     report = as_output(_REPORT_LENGTH)
     flags = 0 if check_stability else UNCHECKED
-    call(_evolve, ptr(arr), batch, n, *K._c, *g._c, T, SCHEMES[scheme], mask, tau, cycles, ordering, update,
+    fn = _evolve if progress is None else reporting(
+        progress, f"evolve ({scheme})", "step", _evolve, "update" if scheme == "implicit" else None)
+    call(fn, ptr(arr), batch, n, *K._c, *g._c, T, SCHEMES[scheme], mask, tau, cycles, ordering, update,
          iterations, tol, contraction, flags, ptr(out), ptr(report), report.size)
     info = {"scheme": scheme, "T": T, "tau": float(report[0]), "tau_bound": float(report[1]),
             "time": float(report[5]), "block_evaluations": int(report[4])}

@@ -30,6 +30,7 @@ from ._lib import F64, I32, I64, PTR, call, declare, as_input, as_output, ptr, s
 from .operators import Stencil
 from .diffusivities import Diffusivity, as_diffusivity
 from .optim import Adam  # re-exported: the package imports its training helpers from here
+from .progress import reporting
 
 __all__ = ["LearnableDiffusivity", "FluxActivation", "TransposedStencil", "BoundedTau",
            "ResidualBlock", "DiffusionBlock", "FSIBlock", "ImplicitBlock",
@@ -402,25 +403,36 @@ class Network:
         return _text(_describe, self._h)
 
     # --- running -------------------------------------------------------------------
-    def forward(self, x) -> np.ndarray:
-        """``network(x)`` for a signal (N,) or batch (batch, N); records for :meth:`backward`."""
+    def forward(self, x, *, progress=None) -> np.ndarray:
+        """``network(x)`` for a signal (N,) or batch (batch, N); records for :meth:`backward`.
+
+        ``progress`` (None, True for a tqdm bar, a callable or a :class:`Progress`) reports
+        blocks x rows and can cancel (:class:`CancelledError`; no pass is recorded then).
+        See :mod:`pdeblocks.progress`.
+        """
         arr, batch, n, squeeze = signals(x, "x")
         out = as_output(arr.shape)
-        call(_forward, self._h, ptr(arr), batch, n, 0, ptr(out))
+        self._last = None
+        call(_forward if progress is None else reporting(progress, "forward", "block", _forward),
+             self._h, ptr(arr), batch, n, 0, ptr(out))
         self._last = (batch, n, squeeze)
         return out[0] if squeeze else out
 
     __call__ = forward
 
-    def predict(self, x) -> np.ndarray:
-        """``network(x)`` without recording (inference; less memory)."""
+    def predict(self, x, *, progress=None) -> np.ndarray:
+        """``network(x)`` without recording (inference; less memory). ``progress`` as for :meth:`forward`."""
         arr, batch, n, squeeze = signals(x, "x")
         out = as_output(arr.shape)
-        call(_forward, self._h, ptr(arr), batch, n, _INFERENCE, ptr(out))
+        call(_forward if progress is None else reporting(progress, "predict", "block", _forward),
+             self._h, ptr(arr), batch, n, _INFERENCE, ptr(out))
         return out[0] if squeeze else out
 
-    def backward(self, grad_out):
+    def backward(self, grad_out, *, progress=None):
         """Vector-Jacobian products of the last :meth:`forward`.
+
+        ``progress`` as for :meth:`forward` (a cancelled backward pass keeps the recorded
+        forward pass).
 
         Returns
         -------
@@ -436,7 +448,8 @@ class Network:
             raise PDEBlocksError(f"grad_out has shape {np.shape(grad_out)}, which differs from the last forward output")
         gin = as_output(g.shape)
         gp = as_output(self.parameter_count)
-        call(_backward, self._h, ptr(g), batch, n, ptr(gin), ptr(gp), gp.size)
+        call(_backward if progress is None else reporting(progress, "backward", "block", _backward),
+             self._h, ptr(g), batch, n, ptr(gin), ptr(gp), gp.size)
         return (gin[0] if squeeze else gin), gp
 
     # --- stability -----------------------------------------------------------------

@@ -32,6 +32,7 @@ import numpy as np
 from ._lib import F64, I32, I64, PTR, PDEBlocksError, as_input, as_output, call, declare, ptr, signals
 from .diffusivities import as_diffusivity
 from .operators import Stencil
+from .progress import reporting, session
 
 __all__ = ["BandedMatrix", "poisson_1d", "diffusion_system", "Multigrid", "cg", "semi_implicit", "TwoLevelUNet"]
 
@@ -562,11 +563,16 @@ class Multigrid:
             call(_mg_unet, self._h, ptr(xa[i]), ptr(ba[i]), n, ptr(out[i]))
         return out[0] if squeeze else out
 
-    def solve(self, b, x0=None, *, tol: float = 1e-10, max_cycles: int = 100):
+    def solve(self, b, x0=None, *, tol: float = 1e-10, max_cycles: int = 100, progress=None):
         """Solve ``A x = b`` by cycles until ``||b - A x|| <= tol ||b||`` or ``max_cycles``.
 
         Never hangs: non-convergence (a singular system, a tolerance below the rounding
         floor ``~ eps ||A|| ||x|| / ||b||``, ...) is reported in ``info``.
+
+        ``progress`` (None, True for a tqdm bar, a callable or a :class:`Progress`)
+        reports cycles (summed over the rows of a batch; ``total`` counts ``max_cycles``
+        for the rows not yet solved) with the relative residual as ``value``, and can
+        cancel (:class:`CancelledError`). See :mod:`pdeblocks.progress`.
 
         Returns
         -------
@@ -592,13 +598,15 @@ class Multigrid:
         x = as_output(ba.shape)
         infos = []
         history = as_output(max_cycles + 1)
-        for i in range(batch):
-            cycles, conv, factor = ctypes.c_int64(), ctypes.c_int32(), F64()
-            call(_mg_solve, self._h, ptr(ba[i]), None if x0a is None else ptr(x0a[i]), n, tol, max_cycles,
-                 ptr(x[i]), ptr(history), history.size, ctypes.addressof(cycles), ctypes.addressof(conv),
-                 ctypes.addressof(factor))
-            infos.append(_info(history, cycles.value, conv.value, factor.value, tol,
-                               float(np.linalg.norm(ba[i])), "cycles"))
+        with session(progress, "multigrid", "cycle", "residual", segments=batch, bound=max_cycles) as s:
+            for i in range(batch):
+                cycles, conv, factor = ctypes.c_int64(), ctypes.c_int32(), F64()
+                call(_mg_solve, self._h, ptr(ba[i]), None if x0a is None else ptr(x0a[i]), n, tol, max_cycles,
+                     ptr(x[i]), ptr(history), history.size, ctypes.addressof(cycles), ctypes.addressof(conv),
+                     ctypes.addressof(factor))
+                s.next_segment()
+                infos.append(_info(history, cycles.value, conv.value, factor.value, tol,
+                                   float(np.linalg.norm(ba[i])), "cycles"))
         return (x[0], infos[0]) if squeeze else (x, infos)
 
 
@@ -609,7 +617,7 @@ def _positive(value, name):
     return v
 
 
-def cg(A, b, *, preconditioner=None, tol: float = 1e-10, max_iter=None, x0=None):
+def cg(A, b, *, preconditioner=None, tol: float = 1e-10, max_iter=None, x0=None, progress=None):
     """Conjugate gradients for a symmetric positive definite banded ``A x = b``.
 
     Parameters
@@ -624,6 +632,9 @@ def cg(A, b, *, preconditioner=None, tol: float = 1e-10, max_iter=None, x0=None)
         Stop when ``||r_k|| <= tol ||b||``.
     max_iter : int, optional
         Default ``max(n, 100)``.
+    progress : None, bool, callable or Progress
+        Reports iterations with the relative residual as ``value``, as in
+        :meth:`Multigrid.solve`, and can cancel (:class:`CancelledError`).
 
     Returns
     -------
@@ -654,15 +665,17 @@ def cg(A, b, *, preconditioner=None, tol: float = 1e-10, max_iter=None, x0=None)
     history = as_output(max_iter + 1)
     infos = []
     try:
-        for i in range(batch):
-            its, conv = ctypes.c_int64(), ctypes.c_int32()
-            call(_cg, *A._c, ptr(ba[i]), None if x0a is None else ptr(x0a[i]),
-                 None if preconditioner is None else preconditioner._h, tol, max_iter, ptr(x[i]), ptr(history),
-                 history.size, ctypes.addressof(its), ctypes.addressof(conv))
-            res = history[: its.value + 1]
-            factor = float((res[-1] / res[0]) ** (1.0 / its.value)) if its.value > 0 and res[0] > 0 else math.nan
-            infos.append(_info(history, its.value, conv.value, factor, tol, float(np.linalg.norm(ba[i])),
-                               "iterations"))
+        with session(progress, "cg", "iteration", "residual", segments=batch, bound=max_iter) as s:
+            for i in range(batch):
+                its, conv = ctypes.c_int64(), ctypes.c_int32()
+                call(_cg, *A._c, ptr(ba[i]), None if x0a is None else ptr(x0a[i]),
+                     None if preconditioner is None else preconditioner._h, tol, max_iter, ptr(x[i]), ptr(history),
+                     history.size, ctypes.addressof(its), ctypes.addressof(conv))
+                s.next_segment()
+                res = history[: its.value + 1]
+                factor = float((res[-1] / res[0]) ** (1.0 / its.value)) if its.value > 0 and res[0] > 0 else math.nan
+                infos.append(_info(history, its.value, conv.value, factor, tol, float(np.linalg.norm(ba[i])),
+                                   "iterations"))
     finally:
         if owned is not None:
             owned.close()
@@ -670,7 +683,7 @@ def cg(A, b, *, preconditioner=None, tol: float = 1e-10, max_iter=None, x0=None)
 
 
 def semi_implicit(f, K, g, tau: float, steps: int, *, solver: str = "direct", tol: float = 1e-10,
-                  max_cycles: int = 100) -> np.ndarray:
+                  max_cycles: int = 100, progress=None) -> np.ndarray:
     """Semi-implicit nonlinear diffusion: ``(I + tau K^T G(u^k) K) u^{k+1} = u^k``.
 
     ``G(u) = diag(g(|K u|^2))`` is lagged, so each step is one SPD linear system. The
@@ -690,6 +703,10 @@ def semi_implicit(f, K, g, tau: float, steps: int, *, solver: str = "direct", to
         Banded LU (exact, O(N)) or V(2,2) Gauss-Seidel multigrid cycles from ``u^k``
         to a relative residual ``tol`` (at most ``max_cycles`` per step, else
         :class:`NotConvergedError`).
+    progress : None, bool, callable or Progress
+        Progress reports in steps x rows (multigrid: the last step's relative residual
+        as ``value``), and cancellation (:class:`CancelledError`); ``True`` shows a tqdm
+        bar. See :mod:`pdeblocks.progress`.
 
     Returns
     -------
@@ -702,7 +719,9 @@ def semi_implicit(f, K, g, tau: float, steps: int, *, solver: str = "direct", to
     arr, batch, n, squeeze = signals(f)
     out = as_output(arr.shape)
     cycles = ctypes.c_int64()
-    call(_semi, ptr(arr), batch, n, *K._c, *g._c, _float(tau, "tau"), _int(steps, "steps"), method,
+    fn = _semi if progress is None else reporting(
+        progress, "semi-implicit", "step", _semi, "residual" if method == 1 else None)
+    call(fn, ptr(arr), batch, n, *K._c, *g._c, _float(tau, "tau"), _int(steps, "steps"), method,
          _float(tol, "tol"), _int(max_cycles, "max_cycles"), ctypes.addressof(cycles), ptr(out))
     return out[0] if squeeze else out
 

@@ -10,6 +10,7 @@ import numpy.typing as npt
 from ._lib import F64, I32, I64, PTR, FloatArray, call, declare, as_output, ptr, signals, PDEBlocksError, _int, _float, _history, _finish
 from .operators import Stencil
 from .diffusivities import Diffusivity, as_diffusivity
+from .progress import ProgressLike, reporting
 
 __all__ = ["stable_tau", "explicit"]
 
@@ -60,12 +61,15 @@ def stable_tau(K: Stencil, g: Diffusivity | str, n: int, bound: str = "sup_g") -
 
 @overload
 def explicit(f: npt.ArrayLike, K: Stencil, g: Diffusivity | str, tau: float, steps: int, *,
-             check_stability: bool = ..., record_every: Literal[0] = ...) -> FloatArray: ...
+             check_stability: bool = ..., record_every: Literal[0] = ...,
+             progress: ProgressLike = ...) -> FloatArray: ...
 @overload
 def explicit(f: npt.ArrayLike, K: Stencil, g: Diffusivity | str, tau: float, steps: int, *,
-             check_stability: bool = ..., record_every: int) -> FloatArray | tuple[FloatArray, FloatArray]: ...
+             check_stability: bool = ..., record_every: int,
+             progress: ProgressLike = ...) -> FloatArray | tuple[FloatArray, FloatArray]: ...
 def explicit(f: npt.ArrayLike, K: Stencil, g: Diffusivity | str, tau: float, steps: int, *,
-             check_stability: bool = True, record_every: int = 0) -> FloatArray | tuple[FloatArray, FloatArray]:
+             check_stability: bool = True, record_every: int = 0,
+             progress: ProgressLike = None) -> FloatArray | tuple[FloatArray, FloatArray]:
     """Evolve ``u^{k+1} = u^k - tau K^T Phi(K u^k)`` (eq. 4) for ``steps`` steps from ``u^0 = f``.
 
     Each step is one diffusion block (Theorem 1: W1 = K, W2 = -K^T, sigma1 = tau Phi).
@@ -87,6 +91,9 @@ def explicit(f: npt.ArrayLike, K: Stencil, g: Diffusivity | str, tau: float, ste
         Refuse ``tau`` above the bound of Theorem 2 (default).
     record_every : int
         If > 0, also return the states ``u^0, u^r, u^{2r}, ...``.
+    progress : None, bool, callable or Progress
+        Progress reports in steps x rows, and cancellation (:class:`CancelledError`);
+        ``True`` shows a tqdm bar. See :mod:`pdeblocks.progress`.
 
     Returns
     -------
@@ -103,6 +110,7 @@ def explicit(f: npt.ArrayLike, K: Stencil, g: Diffusivity | str, tau: float, ste
     out = as_output(arr.shape)
     history = _history(arr, steps, record_every)
     flags = 0 if check_stability else UNCHECKED
-    call(_explicit, ptr(arr), batch, n, *K._c, *g._c, tau, steps, flags, record_every,
+    call(_explicit if progress is None else reporting(progress, "explicit", "step", _explicit),
+         ptr(arr), batch, n, *K._c, *g._c, tau, steps, flags, record_every,
          ptr(history), 0 if history is None else history.size, ptr(out))
     return _finish(out, history, squeeze)

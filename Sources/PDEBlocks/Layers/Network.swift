@@ -138,18 +138,23 @@ public struct Network: Sendable {
 
     /// Runs the network on a `(batch, n)` array, writing `out` (same size, must not overlap
     /// `x`), and returns the tape for `NetworkTape.backward`.
+    ///
+    /// `progress` counts blocks·rows (`blocks·batch` in all); when it cancels, the pass
+    /// stops after the current block of each worker's row and throws `.cancelled` with
+    /// `out` unchanged (and no tape).
     public func forward(
-        _ x: UnsafeBufferPointer<Double>, into out: UnsafeMutableBufferPointer<Double>, batch: Int, n: Int
+        _ x: UnsafeBufferPointer<Double>, into out: UnsafeMutableBufferPointer<Double>, batch: Int, n: Int,
+        progress: ProgressReporter? = nil
     ) throws -> NetworkTape {
         var none: NetworkTape? = nil
-        return try forward(x, into: out, batch: batch, n: n, reusing: &none)
+        return try forward(x, into: out, batch: batch, n: n, reusing: &none, progress: progress)
     }
 
     /// `forward`, reusing the memory of `previous` when nothing else references that tape
     /// (a training loop then allocates its tape once). `previous` is set to nil.
     public func forward(
         _ x: UnsafeBufferPointer<Double>, into out: UnsafeMutableBufferPointer<Double>, batch: Int, n: Int,
-        reusing previous: inout NetworkTape?
+        reusing previous: inout NetworkTape?, progress: ProgressReporter? = nil
     ) throws -> NetworkTape {
         try validate()
         try checkSignals(x, batch: batch, n: n, name: "input")
@@ -169,13 +174,18 @@ public struct Network: Sendable {
             storage = TapeStorage(count: total)
         }
         let tape = storage.buffer
-        run(x, out, batch: batch, layout: layout) { b in slice(tape, b * layout.rowCount, layout.rowCount) }
+        try ProgressReporter.staged(out, progress) { out in
+            try run(x, out, batch: batch, layout: layout, progress: progress) { b in
+                slice(tape, b * layout.rowCount, layout.rowCount)
+            }
+        }
         return NetworkTape(network: self, layout: layout, batch: batch, storage: storage)
     }
 
-    /// Runs the network without keeping a tape (inference).
+    /// Runs the network without keeping a tape (inference). `progress` as for `forward`.
     public func infer(
-        _ x: UnsafeBufferPointer<Double>, into out: UnsafeMutableBufferPointer<Double>, batch: Int, n: Int
+        _ x: UnsafeBufferPointer<Double>, into out: UnsafeMutableBufferPointer<Double>, batch: Int, n: Int,
+        progress: ProgressReporter? = nil
     ) throws {
         try validate()
         try checkSignals(x, batch: batch, n: n, name: "input")
@@ -188,35 +198,45 @@ public struct Network: Sendable {
             throw PDEBlocksError.invalidArgument("signal length n = \(n) needs too much work memory")
         }
         var storage = [Double](repeating: 0, count: total)
-        storage.withUnsafeMutableBufferPointer { tape in
-            run(x, out, batch: batch, layout: layout, threadTape: true) { t in slice(tape, t * layout.rowCount, layout.rowCount) }
+        try ProgressReporter.staged(out, progress) { out in
+            try storage.withUnsafeMutableBufferPointer { tape in
+                try run(x, out, batch: batch, layout: layout, threadTape: true, progress: progress) { t in
+                    slice(tape, t * layout.rowCount, layout.rowCount)
+                }
+            }
         }
     }
 
     /// Forward over all rows; `rowTape(i)` gives the storage of row i (or of thread i when
-    /// `threadTape`).
+    /// `threadTape`). Throws `.cancelled` (after all workers stopped) when `progress` cancels.
     private func run(
         _ x: UnsafeBufferPointer<Double>, _ out: UnsafeMutableBufferPointer<Double>, batch: Int, layout: Layout,
-        threadTape: Bool = false, rowTape: (Int) -> UnsafeMutableBufferPointer<Double>
-    ) {
+        threadTape: Bool = false, progress: ProgressReporter?, rowTape: (Int) -> UnsafeMutableBufferPointer<Double>
+    ) throws {
         let n = layout.n
         let chunks = BatchParallel.chunkCount(batch)
         let T = BatchParallel.threads(threads, chunks: chunks)
         var scratchStore = [Double](repeating: 0, count: T * layout.scratchCount)
+        progress?.begin(blocks.count, times: batch, unitCost: layout.rowCount / max(1, blocks.count) + n)
         scratchStore.withUnsafeMutableBufferPointer { scratchAll in
             BatchParallel.run(chunks: chunks, threads: T) { t, k in
+                var ticker = ProgressTicker(progress)
+                defer { ticker.flush() }
                 let scratch = slice(scratchAll, t * layout.scratchCount, layout.scratchCount)
                 for b in BatchParallel.rows(k, chunks: chunks, batch: batch) {
+                    if ticker.isCancelled { return }
                     let row = rowTape(threadTape ? t : b)
                     _ = slice(row, 0, n).update(fromContentsOf: slice(x, b * n, n))
                     for (i, block) in blocks.enumerated() {
                         let input = UnsafeBufferPointer(slice(row, layout.inputOffsets[i], n))
                         let dst = i + 1 < blocks.count ? slice(row, layout.inputOffsets[i + 1], n) : slice(out, b * n, n)
                         block.forward(input, into: dst, tape: slice(row, layout.tapeOffsets[i], layout.tapeCounts[i]), scratch: scratch)
+                        if !ticker.step() { return }
                     }
                 }
             }
         }
+        try progress?.finish("network forward pass", units: "blocks·rows")
     }
 
     /// The certificate of every block on signals of length n (2 ≤ n ≤ `maxCertificateLength`).
@@ -279,9 +299,13 @@ public final class NetworkTape: Sendable {
 
     /// Given `gradOut = ∂L/∂out` (batch, n), writes `gradIn = ∂L/∂x` (batch, n) and
     /// `gradParameters = ∂L/∂θ` (`parameterCount` values, summed over the batch).
+    ///
+    /// `progress` counts blocks·rows (`blocks·batch` in all); when it cancels, the pass
+    /// stops after the current block of each worker's row and throws `.cancelled` with
+    /// `gradIn` and `gradParameters` unchanged (the tape stays usable).
     public func backward(
         _ gradOut: UnsafeBufferPointer<Double>, gradIn: UnsafeMutableBufferPointer<Double>,
-        gradParameters: UnsafeMutableBufferPointer<Double>
+        gradParameters: UnsafeMutableBufferPointer<Double>, progress: ProgressReporter? = nil
     ) throws {
         try network.checkSignals(gradOut, batch: batch, n: n, name: "grad_out")
         try SignalLayout.validateOutput(gradIn, count: gradOut.count, name: "grad_in")
@@ -297,16 +321,20 @@ public final class NetworkTape: Sendable {
         var chunkGrads = [Double](repeating: 0, count: gradCount)
         var scratchStore = [Double](repeating: 0, count: T * (layout.scratchCount + 2 * n))
         let tape = UnsafeBufferPointer(storage.buffer)
-        do {
-            chunkGrads.withUnsafeMutableBufferPointer { grads in
+        progress?.begin(blocks.count, times: batch, unitCost: layout.rowCount / max(1, blocks.count) + n)
+        try ProgressReporter.staged(gradIn, progress) { gradIn in
+            try chunkGrads.withUnsafeMutableBufferPointer { grads in
                 scratchStore.withUnsafeMutableBufferPointer { scratchAll in
                     BatchParallel.run(chunks: chunks, threads: T) { t, k in
+                        var ticker = ProgressTicker(progress)
+                        defer { ticker.flush() }
                         let base = t * (layout.scratchCount + 2 * n)
                         let scratch = slice(scratchAll, base, layout.scratchCount)
                         var v = slice(scratchAll, base + layout.scratchCount, n)
                         var w = slice(scratchAll, base + layout.scratchCount + n, n)
                         let grad = slice(grads, k * P, P)
                         for b in BatchParallel.rows(k, chunks: chunks, batch: batch) {
+                            if ticker.isCancelled { return }
                             let row = slice(tape, b * layout.rowCount, layout.rowCount)
                             _ = v.update(fromContentsOf: slice(gradOut, b * n, n))
                             for i in stride(from: blocks.count - 1, through: 0, by: -1) {
@@ -316,10 +344,12 @@ public final class NetworkTape: Sendable {
                                     tape: slice(row, layout.tapeOffsets[i], layout.tapeCounts[i]), gradIn: dst,
                                     grad: slice(grad, ranges[i].lowerBound, ranges[i].count), scratch: scratch)
                                 swap(&v, &w)
+                                if !ticker.step() { return }
                             }
                         }
                     }
                 }
+                try progress?.finish("network backward pass", units: "blocks·rows")
                 // Sum the chunks in order, then map raw gradients to the parameterisation.
                 gradParameters.update(repeating: 0)
                 for k in 0..<chunks {

@@ -14,10 +14,14 @@ public enum ConjugateGradient {
     /// wrong length or a non-finite entry, or the preconditioner does not qualify. A
     /// breakdown (`pᵀAp ≤ 0` or `rᵀz ≤ 0`: `A` or `M` not positive definite) stops with
     /// `converged == false` and says so in the message. `x` must not overlap `b`.
+    ///
+    /// `progress` counts iterations (`total = maxIterations`, set to the iterations done
+    /// by the final report) with the relative residual as its value; when it cancels, the
+    /// solve stops after the current iteration and throws `.cancelled` with `x` unchanged.
     public static func solve(
         _ A: BandedMatrix, _ b: UnsafeBufferPointer<Double>, initialGuess x0: UnsafeBufferPointer<Double>?,
         into x: UnsafeMutableBufferPointer<Double>, tolerance: Double = 1e-10, maxIterations: Int,
-        preconditioner: Multigrid? = nil
+        preconditioner: Multigrid? = nil, progress: ProgressReporter? = nil
     ) throws -> SolveReport {
         let n = A.n
         try A.requireVector(b, "b")
@@ -37,118 +41,127 @@ public enum ConjugateGradient {
                         + "(not gauss_seidel_forward) and a V- or W-cycle")
             }
         }
-        if let x0 {
-            if x0.baseAddress! != UnsafePointer(x.baseAddress!) { x.baseAddress!.update(from: x0.baseAddress!, count: n) }
-        } else {
-            x.update(repeating: 0)
-        }
-        var storage = [Double](repeating: 0, count: 4 * n)
-        return storage.withUnsafeMutableBufferPointer { work in
-            let r = UnsafeMutableBufferPointer(rebasing: work[0..<n])
-            let z = UnsafeMutableBufferPointer(rebasing: work[n..<(2 * n)])
-            let p = UnsafeMutableBufferPointer(rebasing: work[(2 * n)..<(3 * n)])
-            let q = UnsafeMutableBufferPointer(rebasing: work[(3 * n)..<(4 * n)])
-            func precondition() {
-                if let M = preconditioner {
-                    M.withWorkspace { ws in
-                        M.hierarchy.cycle(
-                            M.options.cycle, level: 0, x: z.baseAddress!, b: UnsafePointer(r.baseAddress!), ws: ws, zeroStart: true)
-                    }
-                } else {
-                    _ = z.update(fromContentsOf: r)
-                }
+        progress?.begin(total: Int64(maxIterations), unitCost: (preconditioner == nil ? 8 : 64) * n)
+        return try ProgressReporter.staged(x, progress) { x in
+            if let x0 {
+                if x0.baseAddress! != UnsafePointer(x.baseAddress!) { x.baseAddress!.update(from: x0.baseAddress!, count: n) }
+            } else {
+                x.update(repeating: 0)
             }
-            func dot(_ u: UnsafeMutableBufferPointer<Double>, _ v: UnsafeMutableBufferPointer<Double>) -> Double {
-                var s = SIMD4<Double>(repeating: 0)
-                var i = 0
-                while i + 4 <= n {
-                    s = s.plusProduct(
-                        SIMD4(u[i], u[i + 1], u[i + 2], u[i + 3]), SIMD4(v[i], v[i + 1], v[i + 2], v[i + 3]))
-                    i += 4
-                }
-                var tail = 0.0
-                while i < n {
-                    tail += u[i] * v[i]
-                    i += 1
-                }
-                return s.sum() + tail
-            }
-            // A p through the tridiagonal kernels when they apply
-            let tri = A.lower == 1 && A.upper == 1 && n >= 3 ? Tridiagonal(A, scaled: A.band) : nil
-            func multiply(_ v: UnsafeMutableBufferPointer<Double>, into out: UnsafeMutableBufferPointer<Double>) {
-                if let tri {
-                    A.band.withUnsafeBufferPointer {
-                        TridiagonalKernels.multiply(tri, a: $0.baseAddress!, x: v.baseAddress!, into: out.baseAddress!)
+            var storage = [Double](repeating: 0, count: 4 * n)
+            let report = storage.withUnsafeMutableBufferPointer { work in
+                let r = UnsafeMutableBufferPointer(rebasing: work[0..<n])
+                let z = UnsafeMutableBufferPointer(rebasing: work[n..<(2 * n)])
+                let p = UnsafeMutableBufferPointer(rebasing: work[(2 * n)..<(3 * n)])
+                let q = UnsafeMutableBufferPointer(rebasing: work[(3 * n)..<(4 * n)])
+                func precondition() {
+                    if let M = preconditioner {
+                        M.withWorkspace { ws in
+                            M.hierarchy.cycle(
+                                M.options.cycle, level: 0, x: z.baseAddress!, b: UnsafePointer(r.baseAddress!), ws: ws, zeroStart: true)
+                        }
+                    } else {
+                        _ = z.update(fromContentsOf: r)
                     }
-                } else {
-                    A.multiply(UnsafeBufferPointer(v), into: out)
                 }
-            }
-            var rNorm = A.residual(UnsafeBufferPointer(x), b, into: r).squareRoot()
-            let normB = BandKernels.normSquared(b).squareRoot()
-            let reference = normB > 0 ? normB : rNorm
-            var residuals = [rNorm]
-            var stop: String? = nil
-            precondition()
-            _ = p.update(fromContentsOf: z)
-            var rz = dot(r, z)
-            for _ in 0..<maxIterations {
-                if rNorm <= tolerance * reference { break }
-                if !(rz > 0) {
-                    stop = "breakdown: rᵀz = \(rz) ≤ 0 (the preconditioner is not positive definite)"
-                    break
-                }
-                multiply(p, into: q)
-                let pq = dot(p, q)
-                if !(pq > 0) {
-                    stop = "breakdown: pᵀAp = \(pq) ≤ 0 (A is not positive definite)"
-                    break
-                }
-                let alpha = rz / pq
-                var ss = SIMD4<Double>(repeating: 0)
-                var i = 0
-                while i + 4 <= n {
-                    for k in 0..<4 {
-                        x[i + k] += alpha * p[i + k]
-                        r[i + k] -= alpha * q[i + k]
+                func dot(_ u: UnsafeMutableBufferPointer<Double>, _ v: UnsafeMutableBufferPointer<Double>) -> Double {
+                    var s = SIMD4<Double>(repeating: 0)
+                    var i = 0
+                    while i + 4 <= n {
+                        s = s.plusProduct(
+                            SIMD4(u[i], u[i + 1], u[i + 2], u[i + 3]), SIMD4(v[i], v[i + 1], v[i + 2], v[i + 3]))
+                        i += 4
                     }
-                    let rv = SIMD4(r[i], r[i + 1], r[i + 2], r[i + 3])
-                    ss = ss.plusProduct(rv, rv)
-                    i += 4
+                    var tail = 0.0
+                    while i < n {
+                        tail += u[i] * v[i]
+                        i += 1
+                    }
+                    return s.sum() + tail
                 }
-                var tail = 0.0
-                while i < n {
-                    x[i] += alpha * p[i]
-                    r[i] -= alpha * q[i]
-                    tail += r[i] * r[i]
-                    i += 1
+                // A p through the tridiagonal kernels when they apply
+                let tri = A.lower == 1 && A.upper == 1 && n >= 3 ? Tridiagonal(A, scaled: A.band) : nil
+                func multiply(_ v: UnsafeMutableBufferPointer<Double>, into out: UnsafeMutableBufferPointer<Double>) {
+                    if let tri {
+                        A.band.withUnsafeBufferPointer {
+                            TridiagonalKernels.multiply(tri, a: $0.baseAddress!, x: v.baseAddress!, into: out.baseAddress!)
+                        }
+                    } else {
+                        A.multiply(UnsafeBufferPointer(v), into: out)
+                    }
                 }
-                rNorm = (ss.sum() + tail).squareRoot()
-                residuals.append(rNorm)
-                if !rNorm.isFinite {
-                    stop = "diverged: the residual is not finite"
-                    break
-                }
+                var rNorm = A.residual(UnsafeBufferPointer(x), b, into: r).squareRoot()
+                let normB = BandKernels.normSquared(b).squareRoot()
+                let reference = normB > 0 ? normB : rNorm
+                var residuals = [rNorm]
+                var stop: String? = nil
                 precondition()
-                let rzNew = dot(r, z)
-                let beta = rzNew / rz
-                rz = rzNew
-                for i in 0..<n { p[i] = z[i] + beta * p[i] }
+                _ = p.update(fromContentsOf: z)
+                var rz = dot(r, z)
+                var ticker = ProgressTicker(progress)
+                defer { ticker.flush() }
+                for _ in 0..<maxIterations {
+                    if rNorm <= tolerance * reference || ticker.isCancelled { break }
+                    if !(rz > 0) {
+                        stop = "breakdown: rᵀz = \(rz) ≤ 0 (the preconditioner is not positive definite)"
+                        break
+                    }
+                    multiply(p, into: q)
+                    let pq = dot(p, q)
+                    if !(pq > 0) {
+                        stop = "breakdown: pᵀAp = \(pq) ≤ 0 (A is not positive definite)"
+                        break
+                    }
+                    let alpha = rz / pq
+                    var ss = SIMD4<Double>(repeating: 0)
+                    var i = 0
+                    while i + 4 <= n {
+                        for k in 0..<4 {
+                            x[i + k] += alpha * p[i + k]
+                            r[i + k] -= alpha * q[i + k]
+                        }
+                        let rv = SIMD4(r[i], r[i + 1], r[i + 2], r[i + 3])
+                        ss = ss.plusProduct(rv, rv)
+                        i += 4
+                    }
+                    var tail = 0.0
+                    while i < n {
+                        x[i] += alpha * p[i]
+                        r[i] -= alpha * q[i]
+                        tail += r[i] * r[i]
+                        i += 1
+                    }
+                    rNorm = (ss.sum() + tail).squareRoot()
+                    residuals.append(rNorm)
+                    _ = ticker.step(value: reference > 0 ? rNorm / reference : 0)
+                    if !rNorm.isFinite {
+                        stop = "diverged: the residual is not finite"
+                        break
+                    }
+                    precondition()
+                    let rzNew = dot(r, z)
+                    let beta = rzNew / rz
+                    rz = rzNew
+                    for i in 0..<n { p[i] = z[i] + beta * p[i] }
+                }
+                let converged = rNorm <= tolerance * reference && stop == nil
+                let relative = reference > 0 ? rNorm / reference : 0
+                let iterations = residuals.count - 1
+                let message = stop ?? (converged
+                    ? "converged: relative residual \(relative) ≤ \(tolerance) after \(iterations) iterations"
+                    : "not converged: relative residual \(relative) > \(tolerance) after \(iterations) iterations (max_iter)")
+                return SolveReport(residuals: residuals, reference: reference, converged: converged, message: message)
             }
-            let converged = rNorm <= tolerance * reference && stop == nil
-            let relative = reference > 0 ? rNorm / reference : 0
-            let iterations = residuals.count - 1
-            let message = stop ?? (converged
-                ? "converged: relative residual \(relative) ≤ \(tolerance) after \(iterations) iterations"
-                : "not converged: relative residual \(relative) > \(tolerance) after \(iterations) iterations (max_iter)")
-            return SolveReport(residuals: residuals, reference: reference, converged: converged, message: message)
+            let relative = report.reference > 0 ? report.residuals.last! / report.reference : 0
+            try progress?.finish("conjugate gradients", units: "iterations", value: relative, completeTotal: true)
+            return report
         }
     }
 
     /// `solve` on arrays; `maxIterations` defaults to `max(n, 100)`.
     public static func solve(
         _ A: BandedMatrix, _ b: [Double], initialGuess x0: [Double]? = nil, tolerance: Double = 1e-10,
-        maxIterations: Int? = nil, preconditioner: Multigrid? = nil
+        maxIterations: Int? = nil, preconditioner: Multigrid? = nil, progress: ProgressReporter? = nil
     ) throws -> (x: [Double], report: SolveReport) {
         var x = [Double](repeating: 0, count: b.count)
         let limit = maxIterations ?? min(max(A.n, 100), Multigrid.cycleLimit)
@@ -157,11 +170,11 @@ public enum ConjugateGradient {
                 if let x0 {
                     return try x0.withUnsafeBufferPointer {
                         try solve(A, bb, initialGuess: $0, into: xb, tolerance: tolerance, maxIterations: limit,
-                                  preconditioner: preconditioner)
+                                  preconditioner: preconditioner, progress: progress)
                     }
                 }
                 return try solve(A, bb, initialGuess: nil, into: xb, tolerance: tolerance, maxIterations: limit,
-                                 preconditioner: preconditioner)
+                                 preconditioner: preconditioner, progress: progress)
             }
         }
         return (x, report)

@@ -96,37 +96,51 @@ public final class Multigrid: Sendable {
     ///
     /// `x` receives the final iterate (also when not converged); it must not overlap `b`
     /// or `x0` (which may be `x` itself only if identical memory).
+    ///
+    /// `progress` counts cycles (`total = maxCycles`, set to the cycles done by the final
+    /// report) with the relative residual as its value; when it cancels, the solve stops
+    /// after the current cycle and throws `.cancelled` with `x` unchanged.
     public func solve(
         _ b: UnsafeBufferPointer<Double>, initialGuess x0: UnsafeBufferPointer<Double>?,
-        into x: UnsafeMutableBufferPointer<Double>, tolerance: Double = 1e-10, maxCycles: Int = 100
+        into x: UnsafeMutableBufferPointer<Double>, tolerance: Double = 1e-10, maxCycles: Int = 100,
+        progress: ProgressReporter? = nil
     ) throws -> SolveReport {
         try validateVector(b, "b")
         if let x0 { try validateVector(x0, "x0") }
         guard x.count == n else { throw PDEBlocksError.invalidArgument("x has length \(x.count), expected n = \(n)") }
         try Self.validateStopping(tolerance: tolerance, maxIterations: maxCycles, name: "max_cycles")
-        if let x0, let src = x0.baseAddress {
-            if src != UnsafePointer(x.baseAddress!) { x.baseAddress!.update(from: src, count: n) }
-        } else {
-            x.update(repeating: 0)
-        }
-        return withWorkspace { ws in
-            hierarchy.solve(b, x, ws: ws, tolerance: tolerance, maxCycles: maxCycles)
+        progress?.begin(total: Int64(maxCycles), unitCost: 64 * n)
+        return try ProgressReporter.staged(x, progress) { x in
+            if let x0, let src = x0.baseAddress {
+                if src != UnsafePointer(x.baseAddress!) { x.baseAddress!.update(from: src, count: n) }
+            } else {
+                x.update(repeating: 0)
+            }
+            let report = withWorkspace { ws in
+                hierarchy.solve(b, x, ws: ws, tolerance: tolerance, maxCycles: maxCycles, progress: progress)
+            }
+            let relative = report.reference > 0 ? report.residuals.last! / report.reference : 0
+            try progress?.finish("multigrid solve", units: "cycles", value: relative, completeTotal: true)
+            return report
         }
     }
 
     /// `solve` on arrays: returns the final iterate and the report.
     public func solve(
-        _ b: [Double], initialGuess x0: [Double]? = nil, tolerance: Double = 1e-10, maxCycles: Int = 100
+        _ b: [Double], initialGuess x0: [Double]? = nil, tolerance: Double = 1e-10, maxCycles: Int = 100,
+        progress: ProgressReporter? = nil
     ) throws -> (x: [Double], report: SolveReport) {
         var x = [Double](repeating: 0, count: n)
         let report = try b.withUnsafeBufferPointer { bb in
             try x.withUnsafeMutableBufferPointer { xb in
                 if let x0 {
                     return try x0.withUnsafeBufferPointer {
-                        try solve(bb, initialGuess: $0, into: xb, tolerance: tolerance, maxCycles: maxCycles)
+                        try solve(bb, initialGuess: $0, into: xb, tolerance: tolerance, maxCycles: maxCycles,
+                                  progress: progress)
                     }
                 }
-                return try solve(bb, initialGuess: nil, into: xb, tolerance: tolerance, maxCycles: maxCycles)
+                return try solve(bb, initialGuess: nil, into: xb, tolerance: tolerance, maxCycles: maxCycles,
+                                 progress: progress)
             }
         }
         return (x, report)
@@ -146,11 +160,12 @@ extension MultigridHierarchy {
     /// The cycle loop of `Multigrid.solve` on validated buffers; `x` holds the initial guess.
     func solve(
         _ b: UnsafeBufferPointer<Double>, _ x: UnsafeMutableBufferPointer<Double>, ws: MultigridWorkspace,
-        tolerance: Double, maxCycles: Int
+        tolerance: Double, maxCycles: Int, progress: ProgressReporter? = nil
     ) -> SolveReport {
         var residuals: [Double] = []
         residuals.reserveCapacity(min(maxCycles, 1000) + 1)
-        let (reference, stop) = solveLoop(b, x, ws: ws, tolerance: tolerance, maxCycles: maxCycles, residuals: &residuals)
+        let (reference, stop) = solveLoop(
+            b, x, ws: ws, tolerance: tolerance, maxCycles: maxCycles, residuals: &residuals, progress: progress)
         let current = residuals.last!
         let converged = stop == nil && current <= tolerance * reference
         let relative = reference > 0 ? current / reference : 0
@@ -164,9 +179,11 @@ extension MultigridHierarchy {
     /// Cycles until `‖r‖ ≤ tol·reference` or `maxCycles`; `residuals` (emptied first, its
     /// capacity kept) receives `‖r_0‖, ‖r_1‖, …`. Returns the reference and, if the residual
     /// became non-finite, why it stopped. No allocation when `residuals` has the capacity.
+    /// With `progress`, each cycle is a unit (value: the relative residual) and a
+    /// cancellation ends the loop after the current cycle (the caller throws).
     func solveLoop(
         _ b: UnsafeBufferPointer<Double>, _ x: UnsafeMutableBufferPointer<Double>, ws: MultigridWorkspace,
-        tolerance: Double, maxCycles: Int, residuals: inout [Double]
+        tolerance: Double, maxCycles: Int, residuals: inout [Double], progress: ProgressReporter? = nil
     ) -> (reference: Double, stop: String?) {
         let fine = levels[0]
         residuals.removeAll(keepingCapacity: true)
@@ -175,14 +192,18 @@ extension MultigridHierarchy {
         let reference = normB > 0 ? normB : r0
         residuals.append(r0)
         var current = r0
+        var ticker = ProgressTicker(progress)
+        defer { ticker.flush() }
         for _ in 0..<maxCycles {
-            if current <= tolerance * reference { break }
+            if current <= tolerance * reference || ticker.isCancelled { break }
             cycle(options.cycle, level: 0, x: x.baseAddress!, b: b.baseAddress!, ws: ws)
             current = residual(fine, x: x.baseAddress!, b: b.baseAddress!, r: ws.r[0], store: false).squareRoot()
             residuals.append(current)
+            let goOn = ticker.step(value: reference > 0 ? current / reference : 0)
             if !current.isFinite {
                 return (reference, "diverged: the residual is not finite after \(residuals.count - 1) cycles")
             }
+            if !goOn { break }
         }
         return (reference, nil)
     }

@@ -42,11 +42,14 @@ public enum SemiImplicit {
     /// - Throws: before writing `out`, on invalid arguments (`n ≥ 2`, τ > 0 finite,
     ///   `steps ≥ 0`), non-finite input, `n` too small for a multigrid hierarchy, or a
     ///   multigrid step that does not reach its tolerance within `maxCycles`
-    ///   (`.notConverged`).
+    ///   (`.notConverged`); `.cancelled` (with `out` unchanged) when `progress` cancels.
+    ///   `progress` counts steps·rows; with multigrid its value is the last step's
+    ///   relative residual.
     @discardableResult
     public static func evolve(
         _ f: UnsafeBufferPointer<Double>, into out: UnsafeMutableBufferPointer<Double>, batch: Int, n: Int,
-        stencil K: Stencil, diffusivity g: Diffusivity, tau: Double, steps: Int, solver: Solver = .direct
+        stencil K: Stencil, diffusivity g: Diffusivity, tau: Double, steps: Int, solver: Solver = .direct,
+        progress: ProgressReporter? = nil
     ) throws -> Report {
         try SignalLayout.validate(f, batch: batch, n: n)
         try SignalLayout.validateOutput(out, count: f.count)
@@ -68,15 +71,18 @@ public enum SemiImplicit {
         var workspace: MultigridWorkspace? = nil
         var history: [Double] = []
         if case .multigrid(_, _, let maxCycles) = solver { history.reserveCapacity(min(maxCycles, 1000) + 1) }
+        progress?.begin(steps, times: batch, unitCost: 8 * n)
+        var ticker = ProgressTicker(progress)
         try result.withUnsafeMutableBufferPointer { res in
             try work.withUnsafeMutableBufferPointer { w in
                 let y = UnsafeMutableBufferPointer(rebasing: w[0..<n])
                 let weights = UnsafeMutableBufferPointer(rebasing: w[n..<(2 * n)])
                 let next = UnsafeMutableBufferPointer(rebasing: w[(2 * n)..<(3 * n)])
-                for r in 0..<batch {
+                rows: for r in 0..<batch {
                     let u = SignalLayout.row(res, r, n)
                     SignalLayout.copy(f, row: r, n: n, into: u)
                     for _ in 0..<steps {
+                        var value = Double.nan
                         K.apply(UnsafeBufferPointer(u), into: y)
                         for i in 0..<n { weights[i] = g.g(y[i] * y[i]) }
                         try A.assembleDiffusionSystem(rows, weights: UnsafeBufferPointer(weights), tau: tau)
@@ -111,24 +117,30 @@ public enum SemiImplicit {
                             }
                             report.cycles += history.count - 1
                             if reference > 0 { report.worstRelativeResidual = max(report.worstRelativeResidual, last / reference) }
+                            value = reference > 0 ? last / reference : 0
                             _ = u.update(fromContentsOf: next)
                         }
+                        if !ticker.step(value: value) { break rows }
                     }
                 }
             }
         }
+        ticker.flush()
+        try progress?.finish("semi-implicit scheme", units: "steps·rows")
         _ = out.update(fromContentsOf: result)
         return report
     }
 
     /// One signal.
     public static func evolve(
-        _ f: [Double], stencil K: Stencil, diffusivity g: Diffusivity, tau: Double, steps: Int, solver: Solver = .direct
+        _ f: [Double], stencil K: Stencil, diffusivity g: Diffusivity, tau: Double, steps: Int, solver: Solver = .direct,
+        progress: ProgressReporter? = nil
     ) throws -> [Double] {
         var out = [Double](repeating: 0, count: f.count)
         try f.withUnsafeBufferPointer { fb in
             try out.withUnsafeMutableBufferPointer {
-                _ = try evolve(fb, into: $0, batch: 1, n: f.count, stencil: K, diffusivity: g, tau: tau, steps: steps, solver: solver)
+                _ = try evolve(fb, into: $0, batch: 1, n: f.count, stencil: K, diffusivity: g, tau: tau, steps: steps,
+                               solver: solver, progress: progress)
             }
         }
         return out

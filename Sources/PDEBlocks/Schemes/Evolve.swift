@@ -9,12 +9,14 @@
 public enum Evolve {
     /// Evolves a row-major `(batch, n)` block of signals `f` to time `T` into `out`
     /// (which may be the same memory as `f`; otherwise they must not overlap).
-    /// - Throws: before writing `out`, on invalid signals or any error of `plan`.
+    /// `progress` reports in the units of the scheme that runs (see `ProgressReporter`).
+    /// - Throws: before writing `out`, on invalid signals or any error of `plan`;
+    ///   `.cancelled` (with `out` unchanged) when `progress` cancels.
     @discardableResult
     public static func run(
         _ f: UnsafeBufferPointer<Double>, into out: UnsafeMutableBufferPointer<Double>, batch: Int, n: Int,
         stencil: Stencil, diffusivity: Diffusivity, time T: Double, scheme: Scheme,
-        options: EvolveOptions = EvolveOptions()
+        options: EvolveOptions = EvolveOptions(), progress: ProgressReporter? = nil
     ) throws -> EvolveReport {
         try SignalLayout.validate(f, batch: batch, n: n)
         try SignalLayout.validateOutput(out, count: f.count)
@@ -26,6 +28,8 @@ public enum Evolve {
         // The plan has checked τ against the bound already (or was told not to).
         let check = options.checkStability
         if report.steps == 0 {
+            progress?.begin(total: 0, unitCost: n)
+            try progress?.finish("evolve (\(scheme.name))", units: "steps·rows")
             if let base = f.baseAddress, UnsafeMutablePointer(mutating: base) != out.baseAddress {
                 _ = out.update(fromContentsOf: f)
             }
@@ -36,22 +40,22 @@ public enum Evolve {
         case .explicit:
             try Explicit.evolve(
                 f, into: out, batch: batch, n: n, stencil: stencil, diffusivity: diffusivity, tau: report.tau,
-                steps: report.steps, checkStability: check)
+                steps: report.steps, checkStability: check, progress: progress)
         case .fsi:
             try FSI.evolve(
                 f, into: out, batch: batch, n: n, stencil: stencil, diffusivity: diffusivity, tau: report.tau,
                 cycleLength: report.cycleLength, cycles: report.steps, update: report.update ?? .perStep,
-                checkStability: check)
+                checkStability: check, progress: progress)
         case .fed:
             try FED.evolve(
                 f, into: out, batch: batch, n: n, stencil: stencil, diffusivity: diffusivity, tauMax: report.tau,
                 cycleLength: report.cycleLength, cycles: report.steps, ordering: report.ordering ?? .leja,
-                update: report.update ?? .perCycle, checkStability: check)
+                update: report.update ?? .perCycle, checkStability: check, progress: progress)
         case .implicit:
             let sweeps = try Implicit.evolve(
                 f, into: out, batch: batch, n: n, stencil: stencil, diffusivity: diffusivity, tau: report.tau,
                 steps: report.steps, iterations: report.iterations ?? EvolveOptions.defaultIterations,
-                tolerance: report.tolerance ?? 0, checkContraction: check)
+                tolerance: report.tolerance ?? 0, checkContraction: check, progress: progress)
             report.blockEvaluations = sweeps.sweeps
             report.residual = sweeps.residual
         }
@@ -82,7 +86,7 @@ public enum Evolve {
     /// to time `T` and returns the result with the report.
     public static func run(
         _ f: [Double], batch: Int = 1, stencil: Stencil, diffusivity: Diffusivity, time T: Double,
-        scheme: Scheme = .fsi, options: EvolveOptions = EvolveOptions()
+        scheme: Scheme = .fsi, options: EvolveOptions = EvolveOptions(), progress: ProgressReporter? = nil
     ) throws -> (u: [Double], report: EvolveReport) {
         try Check.positive(batch, "batch")
         guard f.count % batch == 0 else {
@@ -92,7 +96,7 @@ public enum Evolve {
         let report = try f.withUnsafeBufferPointer { src in
             try out.withUnsafeMutableBufferPointer { dst in
                 try run(src, into: dst, batch: batch, n: f.count / batch, stencil: stencil, diffusivity: diffusivity,
-                        time: T, scheme: scheme, options: options)
+                        time: T, scheme: scheme, options: options, progress: progress)
             }
         }
         return (out, report)

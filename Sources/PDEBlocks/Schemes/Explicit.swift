@@ -23,13 +23,15 @@ public enum Explicit {
     ///   - recordEvery: when > 0, `history` receives `u^0, u^k, u^{2k}, …` — that is
     ///     `steps / recordEvery + 1` blocks of `batch·n` values, shape `(R, batch, n)`.
     ///   - history: the buffer for `recordEvery > 0`, of exactly that size; ignored when `recordEvery = 0`.
+    ///   - progress: reports `done`/`total` in steps·rows and can cancel (see `ProgressReporter`).
     /// - Throws: before writing `out` or `history`, on any invalid argument, on a
-    ///   non-finite input, or on an unstable τ.
+    ///   non-finite input, or on an unstable τ; `.cancelled` (with `out` unchanged) when
+    ///   `progress` cancels.
     public static func evolve(
         _ f: UnsafeBufferPointer<Double>, into out: UnsafeMutableBufferPointer<Double>, batch: Int, n: Int,
         stencil: Stencil, diffusivity: Diffusivity, tau: Double, steps: Int,
         checkStability: Bool = true, recordEvery: Int = 0,
-        history: UnsafeMutableBufferPointer<Double>? = nil
+        history: UnsafeMutableBufferPointer<Double>? = nil, progress: ProgressReporter? = nil
     ) throws {
         try SignalLayout.validate(f, batch: batch, n: n)
         try SignalLayout.validateOutput(out, count: f.count)
@@ -41,20 +43,28 @@ public enum Explicit {
         }
         let step = DiffusionStep(stencil: stencil, diffusivity: diffusivity)
         let inner = Parallelism.threadsForSignal(n: n, batch: batch)
-        Parallelism.forEachRow(batch: batch, n: n, workLength: 2 * n) { b, work in
-            let y = UnsafeMutableBufferPointer(rebasing: work[0..<n])
-            let spare = UnsafeMutableBufferPointer(rebasing: work[n..<(2 * n)])
-            let row = SignalLayout.row(out, b, n)
-            SignalLayout.copy(f, row: b, n: n, into: row)
-            recorder.record(row, step: 0, signal: b)
-            // Ping-pong between the output row and a spare row: no copy per step.
-            var (src, dst) = (row, spare)
-            for k in 0..<steps {
-                step.apply(UnsafeBufferPointer(src), base: UnsafeBufferPointer(src), tau: tau, into: dst, work: y, threads: inner)
-                swap(&src, &dst)
-                recorder.record(src, step: k + 1, signal: b)
+        progress?.begin(steps, times: batch, unitCost: n)
+        try ProgressReporter.staged(out, progress) { out in
+            Parallelism.forEachRow(batch: batch, n: n, workLength: 2 * n) { b, work in
+                var ticker = ProgressTicker(progress)
+                if ticker.isCancelled { return }
+                let y = UnsafeMutableBufferPointer(rebasing: work[0..<n])
+                let spare = UnsafeMutableBufferPointer(rebasing: work[n..<(2 * n)])
+                let row = SignalLayout.row(out, b, n)
+                SignalLayout.copy(f, row: b, n: n, into: row)
+                recorder.record(row, step: 0, signal: b)
+                // Ping-pong between the output row and a spare row: no copy per step.
+                var (src, dst) = (row, spare)
+                for k in 0..<steps {
+                    step.apply(UnsafeBufferPointer(src), base: UnsafeBufferPointer(src), tau: tau, into: dst, work: y, threads: inner)
+                    swap(&src, &dst)
+                    recorder.record(src, step: k + 1, signal: b)
+                    if !ticker.step() { break }
+                }
+                ticker.flush()
+                if src.baseAddress != row.baseAddress { _ = row.update(fromContentsOf: src) }
             }
-            if src.baseAddress != row.baseAddress { _ = row.update(fromContentsOf: src) }
+            try progress?.finish("explicit scheme", units: "steps·rows")
         }
     }
 

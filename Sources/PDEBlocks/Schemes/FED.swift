@@ -45,12 +45,15 @@ public enum FED {
     ///   - recordEvery: when > 0, `history` receives the states after cycles
     ///     `0, r, 2r, …` — `cycles / r + 1` blocks of `batch·n` values.
     /// - Throws: before writing `out` or `history`, on any invalid argument, a
-    ///   non-finite input, or `tauMax` above `2/(sup g·‖K‖²)` when `checkStability`.
+    ///   non-finite input, or `tauMax` above `2/(sup g·‖K‖²)` when `checkStability`;
+    ///   `.cancelled` (with `out` unchanged) when `progress` cancels. `progress` counts
+    ///   inner steps·rows (`cycles·L·batch` in all).
     public static func evolve(
         _ f: UnsafeBufferPointer<Double>, into out: UnsafeMutableBufferPointer<Double>, batch: Int, n: Int,
         stencil: Stencil, diffusivity: Diffusivity, tauMax: Double, cycleLength: Int, cycles: Int,
         ordering: FEDOrdering = .leja, update: NonlinearityUpdate = .perCycle,
-        checkStability: Bool = true, recordEvery: Int = 0, history: UnsafeMutableBufferPointer<Double>? = nil
+        checkStability: Bool = true, recordEvery: Int = 0, history: UnsafeMutableBufferPointer<Double>? = nil,
+        progress: ProgressReporter? = nil
     ) throws {
         try SignalLayout.validate(f, batch: batch, n: n)
         try SignalLayout.validateOutput(out, count: f.count)
@@ -64,29 +67,38 @@ public enum FED {
         let inner = Parallelism.threadsForSignal(n: n, batch: batch)
         let frozen = FrozenDiffusivityStep(stencil: stencil, diffusivity: diffusivity)
         let lagged = update == .perCycle
-        Parallelism.forEachRow(batch: batch, n: n, workLength: 3 * n) { b, work in
-            let spare = UnsafeMutableBufferPointer(rebasing: work[0..<n])
-            let y = UnsafeMutableBufferPointer(rebasing: work[n..<(2 * n)])
-            let weights = UnsafeMutableBufferPointer(rebasing: work[(2 * n)..<(3 * n)])
-            let row = SignalLayout.row(out, b, n)
-            SignalLayout.copy(f, row: b, n: n, into: row)
-            recorder.record(row, step: 0, signal: b)
-            var (src, dst) = (row, spare)  // ping-pong: no copy per step
-            for k in 0..<cycles {
-                if lagged { frozen.freeze(UnsafeBufferPointer(src), into: weights) }
-                for tau in taus {
-                    if lagged {
-                        frozen.apply(UnsafeBufferPointer(src), base: UnsafeBufferPointer(src), tau: tau,
-                                     weights: UnsafeBufferPointer(weights), into: dst, work: y)
-                    } else {
-                        block.apply(UnsafeBufferPointer(src), base: UnsafeBufferPointer(src), tau: tau,
-                                    into: dst, work: y, threads: inner)
+        let (perRow, overflow) = cycles.multipliedReportingOverflow(by: cycleLength)
+        progress?.begin(overflow ? -1 : perRow, times: batch, unitCost: n)
+        try ProgressReporter.staged(out, progress) { out in
+            Parallelism.forEachRow(batch: batch, n: n, workLength: 3 * n) { b, work in
+                var ticker = ProgressTicker(progress)
+                if ticker.isCancelled { return }
+                let spare = UnsafeMutableBufferPointer(rebasing: work[0..<n])
+                let y = UnsafeMutableBufferPointer(rebasing: work[n..<(2 * n)])
+                let weights = UnsafeMutableBufferPointer(rebasing: work[(2 * n)..<(3 * n)])
+                let row = SignalLayout.row(out, b, n)
+                SignalLayout.copy(f, row: b, n: n, into: row)
+                recorder.record(row, step: 0, signal: b)
+                var (src, dst) = (row, spare)  // ping-pong: no copy per step
+                run: for k in 0..<cycles {
+                    if lagged { frozen.freeze(UnsafeBufferPointer(src), into: weights) }
+                    for tau in taus {
+                        if lagged {
+                            frozen.apply(UnsafeBufferPointer(src), base: UnsafeBufferPointer(src), tau: tau,
+                                         weights: UnsafeBufferPointer(weights), into: dst, work: y)
+                        } else {
+                            block.apply(UnsafeBufferPointer(src), base: UnsafeBufferPointer(src), tau: tau,
+                                        into: dst, work: y, threads: inner)
+                        }
+                        swap(&src, &dst)
+                        if !ticker.step() { break run }
                     }
-                    swap(&src, &dst)
+                    recorder.record(src, step: k + 1, signal: b)
                 }
-                recorder.record(src, step: k + 1, signal: b)
+                ticker.flush()
+                if src.baseAddress != row.baseAddress { _ = row.update(fromContentsOf: src) }
             }
-            if src.baseAddress != row.baseAddress { _ = row.update(fromContentsOf: src) }
+            try progress?.finish("FED scheme", units: "inner steps·rows")
         }
     }
 }

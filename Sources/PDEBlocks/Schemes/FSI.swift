@@ -26,12 +26,13 @@ public enum FSI {
     /// - Throws: before writing `out` or `history`, on any invalid argument
     ///   (`cycleLength` outside `1…CycleLength.maximum`, negative `cycles`, τ not
     ///   positive and finite), a non-finite input, or τ above `2/(sup g·‖K‖²)` when
-    ///   `checkStability` is true.
+    ///   `checkStability` is true; `.cancelled` (with `out` unchanged) when `progress`
+    ///   cancels. `progress` counts inner steps·rows (`cycles·L·batch` in all).
     public static func evolve(
         _ f: UnsafeBufferPointer<Double>, into out: UnsafeMutableBufferPointer<Double>, batch: Int, n: Int,
         stencil: Stencil, diffusivity: Diffusivity, tau: Double, cycleLength: Int, cycles: Int,
         update: NonlinearityUpdate = .perStep, checkStability: Bool = true,
-        recordEvery: Int = 0, history: UnsafeMutableBufferPointer<Double>? = nil
+        recordEvery: Int = 0, history: UnsafeMutableBufferPointer<Double>? = nil, progress: ProgressReporter? = nil
     ) throws {
         try SignalLayout.validate(f, batch: batch, n: n)
         try SignalLayout.validateOutput(out, count: f.count)
@@ -46,47 +47,56 @@ public enum FSI {
         let inner = Parallelism.threadsForSignal(n: n, batch: batch)
         let frozen = FrozenDiffusivityStep(stencil: stencil, diffusivity: diffusivity)
         let lagged = update == .perCycle
-        // spare: the second state buffer; y: K x; weights: the frozen g (perCycle only).
-        Parallelism.forEachRow(batch: batch, n: n, workLength: 3 * n) { b, work in
-            let spare = UnsafeMutableBufferPointer(rebasing: work[0..<n])
-            let y = UnsafeMutableBufferPointer(rebasing: work[n..<(2 * n)])
-            let weights = UnsafeMutableBufferPointer(rebasing: work[(2 * n)..<(3 * n)])
-            let row = SignalLayout.row(out, b, n)
-            SignalLayout.copy(f, row: b, n: n, into: row)
-            recorder.record(row, step: 0, signal: b)
-            // `cur` holds u^{k+ℓ/L}; `old` holds u^{k+(ℓ−1)/L} and is overwritten by
-            // u^{k+(ℓ+1)/L}: two buffers suffice, swapped after every inner step.
-            var (cur, old) = (row, spare)
-            for k in 0..<cycles {
-                if lagged { frozen.freeze(UnsafeBufferPointer(cur), into: weights) }
-                for l in 0..<cycleLength {
-                    let a = alpha(l)
-                    if l == 0 {
-                        // u^{k−1/L} = u^k, so the base α·u + (1−α)·u is u itself.
-                        if lagged {
-                            frozen.apply(UnsafeBufferPointer(cur), base: UnsafeBufferPointer(cur), tau: a * tau,
-                                         weights: UnsafeBufferPointer(weights), into: old, work: y)
+        let (perRow, overflow) = cycles.multipliedReportingOverflow(by: cycleLength)
+        progress?.begin(overflow ? -1 : perRow, times: batch, unitCost: n)
+        try ProgressReporter.staged(out, progress) { out in
+            // spare: the second state buffer; y: K x; weights: the frozen g (perCycle only).
+            Parallelism.forEachRow(batch: batch, n: n, workLength: 3 * n) { b, work in
+                var ticker = ProgressTicker(progress)
+                if ticker.isCancelled { return }
+                let spare = UnsafeMutableBufferPointer(rebasing: work[0..<n])
+                let y = UnsafeMutableBufferPointer(rebasing: work[n..<(2 * n)])
+                let weights = UnsafeMutableBufferPointer(rebasing: work[(2 * n)..<(3 * n)])
+                let row = SignalLayout.row(out, b, n)
+                SignalLayout.copy(f, row: b, n: n, into: row)
+                recorder.record(row, step: 0, signal: b)
+                // `cur` holds u^{k+ℓ/L}; `old` holds u^{k+(ℓ−1)/L} and is overwritten by
+                // u^{k+(ℓ+1)/L}: two buffers suffice, swapped after every inner step.
+                var (cur, old) = (row, spare)
+                run: for k in 0..<cycles {
+                    if lagged { frozen.freeze(UnsafeBufferPointer(cur), into: weights) }
+                    for l in 0..<cycleLength {
+                        let a = alpha(l)
+                        if l == 0 {
+                            // u^{k−1/L} = u^k, so the base α·u + (1−α)·u is u itself.
+                            if lagged {
+                                frozen.apply(UnsafeBufferPointer(cur), base: UnsafeBufferPointer(cur), tau: a * tau,
+                                             weights: UnsafeBufferPointer(weights), into: old, work: y)
+                            } else {
+                                block.apply(UnsafeBufferPointer(cur), base: UnsafeBufferPointer(cur), tau: a * tau,
+                                            into: old, work: y, threads: inner)
+                            }
                         } else {
-                            block.apply(UnsafeBufferPointer(cur), base: UnsafeBufferPointer(cur), tau: a * tau,
-                                        into: old, work: y, threads: inner)
+                            // old ← α·cur + (1−α)·old, then old ← old − ατ·KᵀΦ(K cur): eq. (7).
+                            let c = 1 - a
+                            for i in 0..<n { old[i] = a * cur[i] + c * old[i] }
+                            if lagged {
+                                frozen.apply(UnsafeBufferPointer(cur), base: UnsafeBufferPointer(old), tau: a * tau,
+                                             weights: UnsafeBufferPointer(weights), into: old, work: y)
+                            } else {
+                                block.apply(UnsafeBufferPointer(cur), base: UnsafeBufferPointer(old), tau: a * tau,
+                                            into: old, work: y, threads: inner)
+                            }
                         }
-                    } else {
-                        // old ← α·cur + (1−α)·old, then old ← old − ατ·KᵀΦ(K cur): eq. (7).
-                        let c = 1 - a
-                        for i in 0..<n { old[i] = a * cur[i] + c * old[i] }
-                        if lagged {
-                            frozen.apply(UnsafeBufferPointer(cur), base: UnsafeBufferPointer(old), tau: a * tau,
-                                         weights: UnsafeBufferPointer(weights), into: old, work: y)
-                        } else {
-                            block.apply(UnsafeBufferPointer(cur), base: UnsafeBufferPointer(old), tau: a * tau,
-                                        into: old, work: y, threads: inner)
-                        }
+                        swap(&cur, &old)
+                        if !ticker.step() { break run }
                     }
-                    swap(&cur, &old)
+                    recorder.record(cur, step: k + 1, signal: b)
                 }
-                recorder.record(cur, step: k + 1, signal: b)
+                ticker.flush()
+                if cur.baseAddress != row.baseAddress { _ = row.update(fromContentsOf: cur) }
             }
-            if cur.baseAddress != row.baseAddress { _ = row.update(fromContentsOf: cur) }
+            try progress?.finish("FSI scheme", units: "inner steps·rows")
         }
     }
 }

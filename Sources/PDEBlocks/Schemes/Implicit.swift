@@ -55,12 +55,14 @@ public enum Implicit {
     ///     not an error: the report's `residual` and `converged` tell.
     ///   - checkContraction: refuse τ with `τ·L_Φ·‖K‖² ≥ 1` (`.unstable`, naming the bound).
     /// - Throws: before writing `out`, on any invalid argument, a non-finite input, or a
-    ///   τ that violates the contraction condition.
+    ///   τ that violates the contraction condition; `.cancelled` (with `out` unchanged)
+    ///   when `progress` cancels. `progress` counts time steps·rows, with the last step's
+    ///   final update as its value; cancellation is checked between sweeps.
     @discardableResult
     public static func evolve(
         _ f: UnsafeBufferPointer<Double>, into out: UnsafeMutableBufferPointer<Double>, batch: Int, n: Int,
         stencil: Stencil, diffusivity: Diffusivity, tau: Double, steps: Int, iterations: Int,
-        tolerance: Double = 0, checkContraction: Bool = true
+        tolerance: Double = 0, checkContraction: Bool = true, progress: ProgressReporter? = nil
     ) throws -> Report {
         try SignalLayout.validate(f, batch: batch, n: n)
         try SignalLayout.validateOutput(out, count: f.count)
@@ -78,38 +80,47 @@ public enum Implicit {
         // Per-row results, reduced after the (possibly parallel) rows: max sweeps, max residual.
         var rowSweeps = [Int](repeating: 0, count: batch)
         var rowResidual = [Double](repeating: 0, count: batch)
-        rowSweeps.withUnsafeMutableBufferPointer { rowSweeps in
-            rowResidual.withUnsafeMutableBufferPointer { rowResidual in
-                Parallelism.forEachRow(batch: batch, n: n, workLength: 3 * n) { b, work in
-                    let y = UnsafeMutableBufferPointer(rebasing: work[0..<n])
-                    var xa = UnsafeMutableBufferPointer(rebasing: work[n..<(2 * n)])
-                    var xb = UnsafeMutableBufferPointer(rebasing: work[(2 * n)..<(3 * n)])
-                    let row = SignalLayout.row(out, b, n)
-                    SignalLayout.copy(f, row: b, n: n, into: row)
-                    var uk = row
-                    var sweeps = 0
-                    var residual = 0.0
-                    for _ in 0..<steps {
-                        // Sweep 1 from x_0 = u^k: one explicit step, into xa.
-                        block.apply(UnsafeBufferPointer(uk), base: UnsafeBufferPointer(uk), tau: tau, into: xa, work: y, threads: inner)
-                        var update = maxDifference(xa, uk)
-                        var l = 1
-                        while l < iterations && !(tolerance > 0 && update <= tolerance) {
-                            block.apply(UnsafeBufferPointer(xa), base: UnsafeBufferPointer(uk), tau: tau, into: xb, work: y, threads: inner)
-                            update = maxDifference(xb, xa)
-                            swap(&xa, &xb)
-                            l += 1
+        progress?.begin(steps, times: batch, unitCost: n)
+        try ProgressReporter.staged(out, progress) { out in
+            rowSweeps.withUnsafeMutableBufferPointer { rowSweeps in
+                rowResidual.withUnsafeMutableBufferPointer { rowResidual in
+                    Parallelism.forEachRow(batch: batch, n: n, workLength: 3 * n) { b, work in
+                        var ticker = ProgressTicker(progress)
+                        if ticker.isCancelled { return }
+                        let y = UnsafeMutableBufferPointer(rebasing: work[0..<n])
+                        var xa = UnsafeMutableBufferPointer(rebasing: work[n..<(2 * n)])
+                        var xb = UnsafeMutableBufferPointer(rebasing: work[(2 * n)..<(3 * n)])
+                        let row = SignalLayout.row(out, b, n)
+                        SignalLayout.copy(f, row: b, n: n, into: row)
+                        var uk = row
+                        var sweeps = 0
+                        var residual = 0.0
+                        run: for _ in 0..<steps {
+                            // Sweep 1 from x_0 = u^k: one explicit step, into xa.
+                            block.apply(UnsafeBufferPointer(uk), base: UnsafeBufferPointer(uk), tau: tau, into: xa, work: y, threads: inner)
+                            var update = maxDifference(xa, uk)
+                            var l = 1
+                            while l < iterations && !(tolerance > 0 && update <= tolerance) {
+                                if ticker.isCancelled { break run }
+                                block.apply(UnsafeBufferPointer(xa), base: UnsafeBufferPointer(uk), tau: tau, into: xb, work: y, threads: inner)
+                                update = maxDifference(xb, xa)
+                                swap(&xa, &xb)
+                                l += 1
+                            }
+                            sweeps += l
+                            if update.isNaN || update > residual { residual = update }  // a NaN sticks
+                            // u^{k+1} = xa; the old u^k buffer becomes scratch (no copy).
+                            swap(&uk, &xa)
+                            if !ticker.step(value: update) { break }
                         }
-                        sweeps += l
-                        if update.isNaN || update > residual { residual = update }  // a NaN sticks
-                        // u^{k+1} = xa; the old u^k buffer becomes scratch (no copy).
-                        swap(&uk, &xa)
+                        ticker.flush()
+                        if uk.baseAddress != row.baseAddress { _ = row.update(fromContentsOf: uk) }
+                        rowSweeps[b] = sweeps
+                        rowResidual[b] = residual
                     }
-                    if uk.baseAddress != row.baseAddress { _ = row.update(fromContentsOf: uk) }
-                    rowSweeps[b] = sweeps
-                    rowResidual[b] = residual
                 }
             }
+            try progress?.finish("implicit scheme", units: "steps·rows")
         }
         var report = Report(sweeps: rowSweeps.max() ?? 0, residual: 0, tolerance: tolerance)
         for r in rowResidual where r.isNaN || r > report.residual { report.residual = r }
