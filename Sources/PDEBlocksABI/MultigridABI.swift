@@ -115,6 +115,8 @@ public func pdb_banded_solve(
 public func pdb_poisson_1d(_ n: Int64, _ h: Double, _ band: UnsafeMutablePointer<Double>?) -> Int32 {
     guarded {
         let order = try Buffers.count(n, "n")
+        // band has no length argument: refuse NULL before building (n may be huge)
+        guard band != nil else { throw NullPointer(name: "band") }
         let A = try BandedMatrix.poisson1D(n: order, h: h)
         _ = try Buffers.output(band, A.band.count, "band").update(fromContentsOf: A.band)
     }

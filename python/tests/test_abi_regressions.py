@@ -74,3 +74,23 @@ def test_multigrid_cycles_with_one_or_two_coarse_values_contract_the_error():
         print(checked)
     """)
     assert int(out) > 100
+
+
+def test_poisson_1d_with_a_null_band_fails_before_building_the_matrix():
+    """pdb_poisson_1d has no length argument: band must hold n(2k+1) values, so a NULL band
+    with a large n must be refused before the matrix is built (it aborted on the failed
+    allocation of 3n doubles)."""
+    out = run_isolated("""
+        for n in (1, 1000, 1 << 34, 20_000_000_000, (1 << 36) // 3 - 1):
+            s = L.pdb_poisson_1d(I(n), D(1.0), None)
+            msg = L.pdb_last_error().decode()
+            assert s == -1 and "band" in msg, (n, s, msg)
+        band = np.full(3 * 5, 7.0)
+        assert L.pdb_poisson_1d(I(5), D(0.5), P(band)) == 0
+        A = np.diag(np.full(5, 8.0)) - 4 * np.eye(5, k=1) - 4 * np.eye(5, k=-1)
+        expected = np.array([[A[i, i + d] if 0 <= i + d < 5 else 0.0 for d in (-1, 0, 1)] for i in range(5)])
+        assert np.array_equal(band.reshape(5, 3), expected)
+        print("ok")
+    """)
+    assert out.strip() == "ok"
+
