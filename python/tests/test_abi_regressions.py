@@ -94,3 +94,18 @@ def test_poisson_1d_with_a_null_band_fails_before_building_the_matrix():
     """)
     assert out.strip() == "ok"
 
+
+def test_stencil_matrix_with_a_null_out_fails_without_building_the_matrix():
+    """With out == NULL and the largest n (32768), the n*n dense matrix (8 GiB) was built
+    before the pointer was checked. The peak resident memory of the child must stay small."""
+    out = run_isolated("""
+        import resource
+        w = np.array([-1.0, 1.0])
+        before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # KiB
+        s = L.pdb_stencil_matrix(P(w), I(2), I(0), I(32768), None)
+        grown = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before
+        assert s == -1 and b"out" in L.pdb_last_error(), (s, L.pdb_last_error())
+        assert grown < 256 * 1024, f"peak memory grew by {grown} KiB"
+        print("ok")
+    """, timeout=120)
+    assert out.strip() == "ok"
