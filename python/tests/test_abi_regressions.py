@@ -109,3 +109,54 @@ def test_stencil_matrix_with_a_null_out_fails_without_building_the_matrix():
         print("ok")
     """, timeout=120)
     assert out.strip() == "ok"
+
+
+def _mirror(j, n):
+    j %= 2 * n
+    return j if j < n else 2 * n - 1 - j
+
+
+def _spread_reference(q, offset, n):
+    """max over the rows of the n x n mirrored-stencil matrix of (max column - min column)."""
+    return max(max(cols) - min(cols) for cols in
+               ({_mirror(i + offset + j, n) for j in range(q)} for i in range(n)))
+
+
+def test_diffusion_system_bandwidth_matches_the_dense_rows_and_needs_no_storage_for_huge_n():
+    """The bandwidth of I + tau K^T W K is the largest column spread of a row of K. It was
+    computed by building all n*q row entries, so a pure size query for a huge n aborted on
+    the allocation. Small cases against the dense definition; huge n against the value the
+    rows settle to once n exceeds q + 2|offset| (the boundary rows no longer change)."""
+    import itertools
+    ref = {}
+    for q, offset in itertools.product(range(1, 8), range(-9, 4)):
+        for n in range(1, 40):
+            ref[q, offset, n] = _spread_reference(q, offset, n)
+    cases = [(q, o, n, v) for (q, o, n), v in ref.items()]
+    far = [(q, o, n, _spread_reference(q, o, n)) for q, o, n in
+           ((3, 1000, 37), (5, -12345, 50), (2, 7 * 64, 64), (30, 3, 7), (64, -20, 16), (9, 40, 9))]
+    out = run_isolated(f"""
+        cases = {cases + far!r}
+        bad = []
+        for q, o, n, expected in cases:
+            w = np.linspace(0.5, 1.5, q)
+            k = I(-1)
+            s = L.pdb_diffusion_system_bandwidth(P(w), I(q), I(o), I(n), ctypes.byref(k))
+            if s != 0 or k.value != expected:
+                bad.append((q, o, n, expected, s, k.value))
+        assert not bad, bad[:10]
+        for q, o in ((1, 0), (2, 0), (3, -1), (5, -2), (4, 3), (7, -9)):
+            w = np.ones(q)
+            settled = I(-1)
+            assert L.pdb_diffusion_system_bandwidth(P(w), I(q), I(o), I(64), ctypes.byref(settled)) == 0
+            for n in (1 << 30, 1 << 33, (1 << 36) // q):
+                k = I(-1)
+                s = L.pdb_diffusion_system_bandwidth(P(w), I(q), I(o), I(n), ctypes.byref(k))
+                assert s == 0 and k.value == settled.value, (q, o, n, s, k.value, settled.value)
+        w = np.ones(3)
+        k = I(-1)
+        assert L.pdb_diffusion_system_bandwidth(P(w), I(3), I(0), I(1 << 40), ctypes.byref(k)) == -2
+        assert k.value == -1
+        print(len(cases))
+    """)
+    assert int(out) == len(cases) + len(far)
