@@ -8,6 +8,8 @@ import subprocess
 import sys
 import textwrap
 
+import numpy as np
+
 from pdeblocks._lib import lib
 
 LIBRARY = lib._name
@@ -160,3 +162,67 @@ def test_diffusion_system_bandwidth_matches_the_dense_rows_and_needs_no_storage_
         print(len(cases))
     """)
     assert int(out) == len(cases) + len(far)
+
+
+def _sparse_stencil(w, offset, n):
+    import scipy.sparse as sp
+    rows, cols, vals = [], [], []
+    for i in range(n):
+        for j, wj in enumerate(w):
+            rows.append(i)
+            cols.append(_mirror(i + offset + j, n))
+            vals.append(wj)
+    return sp.csr_matrix((vals, (rows, cols)), shape=(n, n))  # duplicates are summed
+
+
+def test_certified_norm_of_far_offset_stencils_is_exact_and_does_not_hang(tmp_path):
+    """||K||^2 for stencils whose offset is far from the origin. The Gram matrix K^T K has
+    bandwidth <= q - 1 whatever the offset (the columns of one row lie within q - 1 of each
+    other), but its band was sized by twice K's own bandwidth (~2|offset|): O(n offset^2)
+    per bisection step, so n = 4096 with offset 1000 ran for minutes, in pdb_stencil_norm_squared
+    and in the stability check of pdb_explicit. References: dense eigenvalues (small n) and
+    scipy's Lanczos (n = 4096); the result must be an upper bound within 1e-8 relative."""
+    import scipy.sparse.linalg as sla
+    rng = np.random.default_rng(7)
+    small = []
+    for _ in range(60):
+        q = int(rng.integers(1, 6))
+        n = int(rng.integers(2, 40))
+        offset = int(rng.integers(-3 * n, 3 * n))
+        w = rng.standard_normal(q)
+        K = _sparse_stencil(w, offset, n).toarray()
+        small.append((w.tolist(), offset, n, float(np.linalg.eigvalsh(K.T @ K).max())))
+    big = []
+    for w, offset, n in (([-1.0, 1.0], 1000, 4096), ([1.0, -2.0, 1.0], -1500, 4096), ([0.3, 1.0, -0.7], 2500, 3000)):
+        K = _sparse_stencil(w, offset, n)
+        lam = sla.eigsh((K.T @ K).tocsc(), k=1, which="LA", tol=1e-13, return_eigenvectors=False)[0]
+        big.append((w, offset, n, float(lam)))
+    out = run_isolated(f"""
+        bad = []
+        for w, o, n, true in {small + big!r}:
+            w = np.array(w)
+            r = D(-1)
+            s = L.pdb_stencil_norm_squared(P(w), I(len(w)), I(o), I(n), ctypes.byref(r))
+            ok = s == 0 and r.value >= true * (1 - 1e-12) and r.value <= true * (1 + 1e-8) + 1e-12
+            if not ok:
+                bad.append((w.tolist(), o, n, true, s, r.value))
+        assert not bad, bad
+        # the stability check of the explicit scheme on a memory-backed signal of that size:
+        # tau just below / above 2/(sup g ||K||^2) needs the certified norm
+        n, o = 4096, 1000
+        f = np.sin(np.arange(n) / 50.0); w = np.array([-1.0, 1.0])
+        bound = 2 / {big[0][3]!r}
+        for tau, expected in ((bound * (1 - 1e-6), 0), (bound * (1 + 1e-6), -4)):
+            out = np.zeros(n)
+            s = L.pdb_explicit(P(f), I(1), I(n), P(w), I(2), I(o), 1, D(1.0), D(tau), I(1), 0, I(0), None, I(0), P(out))
+            assert s == expected, (tau, s, L.pdb_last_error())
+            if s == 0:
+                np.save({str(tmp_path / "explicit.npy")!r}, np.stack([f, out, [tau] * n]))
+        print(len({small + big!r}))
+    """, timeout=60)
+    assert int(out) == len(small) + len(big)
+    f, out, tau = np.load(tmp_path / "explicit.npy")
+    K = _sparse_stencil([-1.0, 1.0], 1000, 4096)
+    y = K @ f
+    reference = f - tau[0] * (K.T @ (np.exp(-y * y / 2) * y))  # Perona-Malik, lambda = 1 (eq. 4)
+    assert np.allclose(out, reference, rtol=0, atol=1e-13)
