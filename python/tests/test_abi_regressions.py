@@ -226,3 +226,42 @@ def test_certified_norm_of_far_offset_stencils_is_exact_and_does_not_hang(tmp_pa
     y = K @ f
     reference = f - tau[0] * (K.T @ (np.exp(-y * y / 2) * y))  # Perona-Malik, lambda = 1 (eq. 4)
     assert np.allclose(out, reference, rtol=0, atol=1e-13)
+
+
+def test_diffusion_system_checks_the_band_before_assembling_it():
+    """pdb_diffusion_system assembled I + tau K^T W K (O(n q^2) work, n(2k+1) doubles) before
+    looking at band and band_length, so a call with a NULL band or a wrong length spent seconds
+    and hundreds of megabytes before failing. The band's size comes from the bandwidth (O(q)),
+    so the check comes first: the child's peak memory must not grow by the system's size."""
+    out = run_isolated("""
+        import resource
+        n, q = 3000, 1500
+        stencil = np.full(q, 1.0 / q); w = np.ones(n)
+        k = I(-1)
+        assert L.pdb_diffusion_system_bandwidth(P(stencil), I(q), I(-(q // 2)), I(n), ctypes.byref(k)) == 0
+        need = n * (2 * k.value + 1)
+        before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # KiB
+        for band, length, status in ((None, need, -1), (None, 0, -2), (np.zeros(8), 8, -2)):
+            s = L.pdb_diffusion_system(P(stencil), I(q), I(-(q // 2)), P(w), I(n), D(0.5),
+                                       None if band is None else P(band), I(length))
+            assert s == status, (length, s, L.pdb_last_error())
+        grown = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before
+        assert grown < 32 * 1024, f"peak memory grew by {grown} KiB"
+        # and a correct call still gives the system, against a dense reference on a small case
+        n, q, o = 9, 3, -1
+        st = np.array([1.0, -2.0, 1.0]); w = np.linspace(0.5, 2, n)
+        assert L.pdb_diffusion_system_bandwidth(P(st), I(q), I(o), I(n), ctypes.byref(k)) == 0
+        band = np.zeros(n * (2 * k.value + 1))
+        assert L.pdb_diffusion_system(P(st), I(q), I(o), P(w), I(n), D(0.3), P(band), I(band.size)) == 0
+        K = np.zeros((n, n))
+        for i in range(n):
+            for j in range(q):
+                m = (i + o + j) % (2 * n); m = m if m < n else 2 * n - 1 - m
+                K[i, m] += st[j]
+        A = np.eye(n) + 0.3 * K.T @ np.diag(w) @ K
+        kk = k.value
+        dense = np.array([[A[i, i + d] if 0 <= i + d < n else 0.0 for d in range(-kk, kk + 1)] for i in range(n)])
+        assert np.allclose(band.reshape(n, 2 * kk + 1), dense, rtol=0, atol=1e-14)
+        print("ok")
+    """, timeout=120)
+    assert out.strip() == "ok"
