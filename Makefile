@@ -5,6 +5,8 @@
 #   make bench   benchmarks (ratios against numpy / scipy / plain C, one run)
 #   make install PREFIX=/usr/local   header(s), libpdeblocks.so, lib/pkgconfig/pdeblocks.pc
 #   make wheel   a wheel of the Python package in dist/ (pip install . builds the same)
+#   make leakcheck   valgrind over create/use/destroy cycles of every handle type and the error
+#                paths (LEAK_CYCLES=5, ~10 s); "definitely/indirectly lost" must be 0
 #
 # CPU=haswell (default on x86-64: AVX2/FMA, x86-64-v3), CPU=native, or CPU=baseline.
 # The release library links the Swift standard library statically (-static-stdlib): it
@@ -38,7 +40,7 @@ VERSION := $(shell sed -n 's/.*static let string: StaticString = "\(.*\)"/\1/p' 
 export CPU SWIFT
 export PDEBLOCKS_CPU := $(CPU)
 
-.PHONY: all build venv test test-swift test-python demo bench clean install uninstall wheel
+.PHONY: all build venv test test-swift test-python demo bench clean install uninstall wheel leakcheck
 
 all: build
 
@@ -86,6 +88,16 @@ uninstall:
 # The Python package as a wheel (builds the library in .build-wheel; see python/swift_build.py).
 wheel:
 	$(PYTHON) -m pip wheel --no-deps --wheel-dir dist .
+
+# Leaks: Tests/native/leak_cycles.c under valgrind (python/tests/test_leaks.py runs it with 3 cycles).
+LEAK_CYCLES ?= 5
+leakcheck: build
+	@command -v valgrind >/dev/null || { echo "valgrind not found: apt-get install -y valgrind"; exit 1; }
+	mkdir -p .build/leakcheck
+	$(CC) -std=c11 -O1 -g -Iinclude Tests/native/leak_cycles.c -L.build/release -lpdeblocks \
+	    -Wl,-rpath,$(abspath .build/release) -lm -o .build/leakcheck/leak_cycles
+	valgrind --leak-check=full --errors-for-leak-kinds=definite,indirect --error-exitcode=1 \
+	    .build/leakcheck/leak_cycles $(LEAK_CYCLES) .build/leakcheck
 
 clean:
 	rm -rf .build .build-wheel build dist out

@@ -115,6 +115,8 @@ public func pdb_banded_solve(
 public func pdb_poisson_1d(_ n: Int64, _ h: Double, _ band: UnsafeMutablePointer<Double>?) -> Int32 {
     guarded {
         let order = try Buffers.count(n, "n")
+        // band has no length argument: refuse NULL before building (n may be huge)
+        guard band != nil else { throw NullPointer(name: "band") }
         let A = try BandedMatrix.poisson1D(n: order, h: h)
         _ = try Buffers.output(band, A.band.count, "band").update(fromContentsOf: A.band)
     }
@@ -141,13 +143,20 @@ public func pdb_diffusion_system(
         let len = try Buffers.count(n, "n")
         try Check.positive(len, "n")
         let weights = try Buffers.input(w, len, "w")
-        let A = try BandedMatrix.diffusionSystem(stencil: K, weights: Array(weights), tau: tau)
+        // the band's size from the bandwidth (O(q)) and the caller's buffer first: the assembly
+        // is O(n·q²) work and n·(2k+1) doubles (k ≤ min(q, n) − 1, so the product cannot overflow)
+        let k = try BandedMatrix.diffusionSystemBandwidth(stencil: K, n: len)
         let capacity = try Buffers.count(bandLength, "band_length")
-        guard capacity == A.band.count else {
+        guard capacity == len * (2 * k + 1) else {
             throw PDEBlocksError.invalidArgument(
-                "band_length = \(capacity), expected n·(2k+1) = \(A.band.count) (k = \(A.lower))")
+                "band_length = \(capacity), expected n·(2k+1) = \(len * (2 * k + 1)) (k = \(k))")
         }
-        _ = try Buffers.output(band, capacity, "band").update(fromContentsOf: A.band)
+        let dst = try Buffers.output(band, capacity, "band")
+        let A = try BandedMatrix.diffusionSystem(stencil: K, weights: Array(weights), tau: tau)
+        guard A.band.count == capacity else {  // the two bandwidth computations agree (tested)
+            throw PDEBlocksError.invalidArgument("internal error: the system has bandwidth \(A.lower), expected \(k)")
+        }
+        _ = dst.update(fromContentsOf: A.band)
     }
 }
 

@@ -43,6 +43,8 @@ public func pdb_stencil_matrix(
     guarded {
         let K = try Buffers.stencil(w, q, offset)
         let len = try Buffers.count(n, "n")
+        // before building: the n·n matrix may take gigabytes
+        guard out != nil else { throw NullPointer(name: "out") }
         let m = try K.matrix(n: len)
         let dst = try Buffers.output(out, m.count, "out")
         _ = dst.update(fromContentsOf: m)

@@ -65,8 +65,15 @@ extension BandedMatrix {
     }
 
     /// The bandwidth (lower = upper) of `diffusionSystem(stencil: K, …)` on `n` unknowns.
+    /// Computed from the row windows (`Stencil.mirroredRowSpread`), without building the
+    /// rows: O(q) time and no storage, so a size query for a huge `n` is cheap.
     public static func diffusionSystemBandwidth(stencil K: Stencil, n: Int) throws -> Int {
-        try StencilRows(K, n: n).spread
+        try Check.positive(n, "n")
+        let (total, overflow) = n.multipliedReportingOverflow(by: K.count)
+        guard !overflow, total <= BandedMatrix.maxStorage else {
+            throw PDEBlocksError.invalidArgument("stencil length \(K.count) times n = \(n) is too large")
+        }
+        return K.mirroredRowSpread(n: n)
     }
 
     /// Overwrites `self` (shape from `diffusionSystem`) with `I + τ Kᵀ diag(w) K`;
@@ -111,5 +118,47 @@ extension BandedMatrix {
                 a[i * width + kl] += 1
             }
         }
+    }
+}
+
+extension Stencil {
+    /// `StencilRows(self, n: n).spread` without building the rows: the largest
+    /// `max column − min column` over the rows of the n×n matrix of `K`.
+    ///
+    /// Row `i` reads the window of extended positions `a = i+o … a+q−1`, and its columns are
+    /// `mirror(p)`, a triangle wave of period 2n that climbs `0…n−1` on `[0, n)` and falls back
+    /// on `[n, 2n)`: it folds between positions `kn−1` and `kn` — at a peak (value n−1) for odd
+    /// `k`, a trough (value 0) for even `k` — and changes by exactly 1 elsewhere. A window
+    /// without a fold therefore spans `q−1` columns, and such a row exists iff `q ≤ n`; a
+    /// window with folds spans `[0 or min(m(a), m(e)), n−1 or max(m(a), m(e))]`. Only rows
+    /// whose window contains a fold are visited: O(q) of them (O(1) each), whatever `n` and `o`.
+    func mirroredRowSpread(n: Int) -> Int {
+        let q = count, o = offset
+        guard q > 1, n > 1 else { return 0 }
+        func floorDiv(_ a: Int, _ b: Int) -> Int { a >= 0 ? a / b : -((-a + b - 1) / b) }
+        func ceilDiv(_ a: Int, _ b: Int) -> Int { -floorDiv(-a, b) }
+        func rowSpread(_ a: Int) -> Int {
+            let e = a + q - 1
+            let k0 = ceilDiv(a + 1, n), k1 = floorDiv(e, n)  // folds k·n ∈ [a+1, e]
+            if k0 > k1 { return q - 1 }
+            let peak = k1 > k0 || k0 & 1 == 1, trough = k1 > k0 || k0 & 1 == 0
+            let (ma, me) = (Stencil.mirror(a, n), Stencil.mirror(e, n))
+            return (peak ? n - 1 : max(ma, me)) - (trough ? 0 : min(ma, me))
+        }
+        var best = q <= n ? q - 1 : 0
+        // rows i ∈ [0, n) whose window [i+o+1, i+o+q−1] contains the fold k·n
+        let kMin = ceilDiv(o + 1, n), kMax = floorDiv(n - 1 + o + q - 1, n)
+        var k = kMin
+        while k <= kMax {
+            let lo = max(0, k * n - o - q + 1), hi = min(n - 1, k * n - o - 1)
+            var i = lo
+            while i <= hi {
+                best = max(best, rowSpread(i + o))
+                i += 1
+            }
+            if best == n - 1 { break }
+            k += 1
+        }
+        return best
     }
 }

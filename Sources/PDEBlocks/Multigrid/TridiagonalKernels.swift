@@ -348,9 +348,10 @@ extension TridiagonalKernels {
             c[J] = s * ((qHi(i &- 1) * r(i &- 1) + qHi(i) * r(i)) + (qLo(i &+ 1) * r(i &+ 1) + qLo(i &+ 2) * r(i &+ 2)))
         }
         // the fast range: rows 2J−1 … 2J+2 inside the constant run, pairs J−1 … J+1 uniform
-        let jLo = max(1, (alo + 2) / 2, tr.uniform.lowerBound + 1)
+        // (clamped to nc: a coarse level of one or two values has no fast range at all)
+        let jLo = min(nc, max(1, (alo + 2) / 2, tr.uniform.lowerBound + 1))
         let jHi = max(jLo, min(nc, (ahi - 1) / 2, tr.uniform.upperBound - 1))
-        for J in 0..<min(jLo, nc) { generic(J) }
+        for J in 0..<jLo { generic(J) }
         if jLo < jHi {
             let (al, ad, au) = t.a
             let w = tr.uniformQ

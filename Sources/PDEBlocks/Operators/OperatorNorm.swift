@@ -73,7 +73,9 @@ struct GramBand: SymmetricBandSpectrum {
         stencil.forEachBoundaryRow(n) { i in
             for j in 0..<q { b = max(b, abs(Stencil.mirror(i + o + j, n) - i)) }
         }
-        let ba = min(2 * b, n - 1)
+        // A's bandwidth: the columns of one K-row lie within q−1 of each other (the mirror is
+        // 1-Lipschitz), whatever the offset; 2b alone grows with |offset| (O(n·offset²) LDLᵀ).
+        let ba = min(2 * b, q - 1, n - 1)
         bandwidth = ba
         var auto = [Double](repeating: 0, count: ba + 1)
         for d in 0...ba where d < q {
@@ -96,16 +98,24 @@ struct GramBand: SymmetricBandSpectrum {
             }
             return entries
         }
+        // Explicit rows A[r][r−d] = Σ_i K[i][r]·K[i][r−d], accumulated over the K-rows i that
+        // touch them (i ∈ [r−b, r+b]), each K-row once and in ascending order: O((n_explicit + b)·q²),
+        // not O(n_explicit·b·q²) (each slot still sums its terms in ascending i).
         var rows: [Int: [Double]] = [:]
         let tr = toeplitzRows
-        for r in Array(0..<tr.lowerBound) + Array(max(tr.lowerBound, tr.upperBound)..<n) {
-            var band = [Double](repeating: 0, count: ba + 1)
-            for i in max(0, r - b)...min(n - 1, r + b) {
+        let explicitRanges = [0..<tr.lowerBound, max(tr.lowerBound, tr.upperBound)..<n].filter { !$0.isEmpty }
+        for range in explicitRanges {
+            for r in range { rows[r] = [Double](repeating: 0, count: ba + 1) }
+        }
+        var next = 0  // K-rows below `next` are done (the two ranges' neighbourhoods may overlap)
+        for range in explicitRanges {
+            for i in max(next, range.lowerBound - b)..<min(n, range.upperBound + b) {
                 let row = kRow(i)
-                guard let kr = row.first(where: { $0.0 == r })?.1 else { continue }
-                for (c, kc) in row where c <= r && r - c <= ba { band[r - c] += kr * kc }
+                for (r, kr) in row where rows[r] != nil {
+                    for (c, kc) in row where c <= r && r - c <= ba { rows[r]![r - c] += kr * kc }
+                }
             }
-            rows[r] = band
+            next = max(next, min(n, range.upperBound + b))
         }
         explicitRows = rows
     }

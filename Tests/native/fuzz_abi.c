@@ -1,0 +1,1835 @@
+/*
+ * fuzz_abi.c — calls every entry point of the headers in include/ with random and hostile
+ * arguments and checks the ABI conventions of pdeblocks.h on every call:
+ *
+ *   - the status is PDB_OK or one of the PDB_ERR_* codes;
+ *   - a failed call leaves a fresh, non-empty pdb_last_error() (a marker failure is
+ *     provoked before every call, so a stale message is caught);
+ *   - a failed call writes no output: every output buffer is filled with a sentinel
+ *     pattern before the call and compared byte for byte after it;
+ *   - a successful call writes nothing beyond the lengths it was given (buffers are
+ *     allocated larger than the declared lengths where the generator chooses so);
+ *   - inputs are never modified (except an output that aliases an input, where the
+ *     header allows it);
+ *   - arguments that the header makes certainly invalid (NULL where a pointer is
+ *     required, negative sizes, overflowing products, unknown enum values and flags,
+ *     NaN parameters, destroyed, wrong-type or forged handles) are refused;
+ *   - creating a handle adds exactly one live handle on success and none on failure,
+ *     and after destroying everything pdb_live_handles() is back to its start value;
+ *   - nothing crashes (a signal handler names the entry point and call) and nothing
+ *     hangs (a watchdog names the entry point if one call runs for more than
+ *     --hang-seconds).
+ *
+ * Hostile arguments never lie about memory: a non-NULL pointer always has at least
+ * the declared number of elements behind it, except for lengths that no memory can
+ * back (negative, >= 2^61 elements, or products that overflow int64), which the
+ * library must refuse before touching the pointer. Work counts (steps, cycles,
+ * iterations, the n of the certified norm) are either small or invalid, never
+ * valid-and-huge: those are requests for a lot of work, not misuse.
+ *
+ * Usage: fuzz_abi [--seed S] [--calls N] [--only NAME] [--skip NAME]... [--tmp DIR]
+ *                 [--hostility PERCENT] [--hang-seconds T] [--list]
+ * (--hostility: the chance of each argument being hostile, default 9.)
+ * Prints one line per entry point, "<name> <calls> <ok> <failed>", then "total ...",
+ * and any violations as "VIOLATION <name> call <k>: ..."; exits 0 iff there were none.
+ * Built and run by python/tests/test_fuzz_abi.py.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <float.h>
+#include <math.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/time.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "pdeblocks.h"
+
+/* ---- Random numbers (SplitMix64: reproducible from --seed) --------------- */
+
+static uint64_t rng_state;
+static uint64_t rnd(void) {
+    uint64_t z = (rng_state += 0x9E3779B97F4A7C15ULL);
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
+    return z ^ (z >> 31);
+}
+static int64_t irange(int64_t lo, int64_t hi) { return lo + (int64_t)(rnd() % (uint64_t)(hi - lo + 1)); }
+static int pct(int p) { return (int)(rnd() % 100) < p; }
+static double unif(double a, double b) { return a + (b - a) * ((double)(rnd() >> 11) * 0x1.0p-53); }
+#define PICK(arr) ((arr)[rnd() % (sizeof(arr) / sizeof((arr)[0]))])
+
+/* Per-argument probability (percent) of a hostile value. */
+static int H = 9;
+
+/* ---- Bookkeeping -------------------------------------------------------- */
+
+typedef void (*gen_fn)(void);
+typedef struct {
+    const char *name;
+    gen_fn fn;
+    long calls, ok, fail;
+} entry_t;
+
+static entry_t *cur;                /* entry point being exercised */
+static volatile long call_serial;   /* increases with every library call (watchdog) */
+static long violations;
+static uint64_t seed;
+static const char *tmpdir = "/tmp";
+
+/* Reason the current call must fail (NULL: it may succeed). */
+static const char *expect_fail;
+static void must_fail(const char *why) {
+    if (!expect_fail) expect_fail = why;
+}
+
+static void violation(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void violation(const char *fmt, ...) {
+    violations++;
+    if (violations > 40) return;
+    va_list ap;
+    va_start(ap, fmt);
+    printf("VIOLATION %s call %ld (seed %llu): ", cur ? cur->name : "?", cur ? cur->calls : 0L,
+           (unsigned long long)seed);
+    vprintf(fmt, ap);
+    printf("\n");
+    fflush(stdout);
+    va_end(ap);
+}
+
+/* ---- Memory regions checked around each call ---------------------------- */
+/* Every buffer handed to the library is a region: `bytes` long (allocated with a
+ * little extra), of which the first `writable` bytes may change on success. On
+ * failure no byte may change; on success no byte past `writable` may change. */
+
+#define SENTINEL 0xA5
+#define MAXREG 40
+typedef struct {
+    unsigned char *p;
+    size_t bytes, writable;
+    unsigned char *snap;
+    const char *name;
+} region_t;
+static region_t regs[MAXREG];
+static int nregs;
+
+static void *region(size_t bytes, size_t writable, const char *name) {
+    if (nregs == MAXREG) { fprintf(stderr, "too many regions\n"); abort(); }
+    region_t *r = &regs[nregs++];
+    size_t alloc = bytes + 16;
+    r->p = malloc(alloc);
+    r->snap = malloc(alloc);
+    if (!r->p || !r->snap) { fprintf(stderr, "out of memory\n"); abort(); }
+    memset(r->p, SENTINEL, alloc);
+    memset(r->snap, SENTINEL, alloc); /* regions made inside a call expression stay pure sentinel */
+    r->bytes = bytes;
+    r->writable = writable < bytes ? writable : bytes;
+    r->name = name;
+    return r->p;
+}
+
+static void release_regions(void) {
+    for (int i = 0; i < nregs; i++) {
+        free(regs[i].p);
+        free(regs[i].snap);
+    }
+    nregs = 0;
+}
+
+/* Elements a declared (possibly hostile) length allows to be written, clamped to the buffer. */
+static size_t clamp_len(int64_t declared, int64_t cap) {
+    if (declared <= 0) return 0;
+    return (size_t)(declared < cap ? declared : cap);
+}
+
+static double special_value(void) {
+    static const double v[] = {NAN, -NAN, INFINITY, -INFINITY, 1e308, -1e308, DBL_MAX, 4.9e-324, -0.0};
+    return PICK(v);
+}
+
+/* Fills count doubles: mostly uniform in [lo, hi]; with probability `nasty` percent one
+ * or more entries become NaN, +-Inf, huge or subnormal. */
+static void fill(double *p, int64_t count, double lo, double hi, int nasty) {
+    for (int64_t i = 0; i < count; i++) p[i] = unif(lo, hi);
+    if (count > 0 && pct(nasty)) {
+        int64_t k = irange(1, count < 3 ? count : 3);
+        for (int64_t j = 0; j < k; j++) p[irange(0, count - 1)] = special_value();
+    }
+}
+
+/* An input array of `count` doubles (cap >= count elements behind it). */
+static double *in_d(int64_t count, int64_t cap, double lo, double hi, int nasty, const char *name) {
+    if (cap < count) cap = count;
+    double *p = region((size_t)cap * sizeof(double), 0, name);
+    fill(p, cap, lo, hi, nasty);
+    return p;
+}
+
+/* An output array of cap doubles of which `declared` may be written. */
+static double *out_d(int64_t declared, int64_t cap, const char *name) {
+    return region((size_t)cap * sizeof(double), clamp_len(declared, cap) * sizeof(double), name);
+}
+
+/* A scalar output of `size` bytes, or NULL with probability p (then must_fail if required). */
+static void *out_scalar(size_t size, int null_pct, int required, const char *name) {
+    if (pct(null_pct)) {
+        if (required) must_fail(name);
+        return NULL;
+    }
+    return region(size, size, name);
+}
+
+/* ---- Calls ---------------------------------------------------------------- */
+
+static int32_t dummy_kind;
+
+static void prepare(void) {
+    /* A marker failure: a failing call must replace it with its own message. */
+    pdb_diffusivity_from_name("fuzz-marker-name", &dummy_kind);
+    for (int i = 0; i < nregs; i++) memcpy(regs[i].snap, regs[i].p, regs[i].bytes);
+    cur->calls++;
+    call_serial++;
+}
+
+static int known_status(int32_t s) {
+    switch (s) {
+    case PDB_ERR_NULL: case PDB_ERR_INVALID: case PDB_ERR_NONFINITE: case PDB_ERR_UNSTABLE:
+    case PDB_ERR_NOT_CONVERGED: case PDB_ERR_HANDLE: case PDB_ERR_IO: case PDB_ERR_CANCELLED:
+    case PDB_ERR_INTERNAL:
+        return 1;
+    default:
+        return 0;
+    }
+}
+
+static void check_regions(int ok) {
+    for (int i = 0; i < nregs; i++) {
+        region_t *r = &regs[i];
+        size_t from = ok ? r->writable : 0;
+        if (from < r->bytes && memcmp(r->p + from, r->snap + from, r->bytes - from) != 0) {
+            size_t k = from;
+            while (k < r->bytes && r->p[k] == r->snap[k]) k++;
+            violation("%s: byte %zu of %zu changed by a %s call (writable: %zu)", r->name, k, r->bytes,
+                      ok ? "successful" : "failed", ok ? r->writable : (size_t)0);
+        }
+    }
+}
+
+static int32_t finish(int32_t s) {
+    call_serial++;
+    if (s == PDB_OK) {
+        cur->ok++;
+        if (expect_fail) violation("returned PDB_OK although %s", expect_fail);
+    } else {
+        cur->fail++;
+        const char *m = pdb_last_error();
+        if (s > 0 || !known_status(s)) violation("status %d is not PDB_OK or a PDB_ERR_* code", s);
+        if (s == PDB_ERR_INTERNAL) violation("PDB_ERR_INTERNAL: %s", m ? m : "(null)");
+        if (m == NULL) violation("pdb_last_error() is NULL after status %d", s);
+        else if (m[0] == 0) violation("pdb_last_error() is empty after status %d", s);
+        else if (strstr(m, "fuzz-marker-name")) violation("status %d left the previous message in place", s);
+    }
+    check_regions(s == PDB_OK);
+    return s;
+}
+
+#define RUN(expr) finish((prepare(), (expr)))
+
+/* ---- Hostile values ------------------------------------------------------ */
+
+/* Lengths no memory can back: negative or at least 2^61 elements. */
+static int64_t bad_len(void) {
+    static const int64_t v[] = {-1, -2, -7, INT64_MIN, INT64_MIN + 1, -((int64_t)1 << 40), INT64_MAX,
+                                INT64_MAX - 1, (int64_t)1 << 62, ((int64_t)1 << 61) + 3};
+    return PICK(v);
+}
+/* A hostile size for a scalar that is not a memory length (any value). */
+static int64_t bad_scalar(void) {
+    static const int64_t v[] = {0, -1, -2, INT64_MIN, INT64_MAX, (int64_t)1 << 62, ((int64_t)1 << 40) + 1,
+                                -((int64_t)1 << 40), 3037000500LL, (int64_t)1 << 32, INT32_MAX, INT32_MIN};
+    return PICK(v);
+}
+static int32_t bad_enum(void) {
+    static const int32_t v[] = {-1, -2, 5, 7, 64, 100, 0x10000, INT32_MAX, INT32_MIN};
+    return PICK(v);
+}
+static double bad_double(void) {
+    static const double v[] = {NAN, -NAN, INFINITY, -INFINITY, -1.0, 0.0, -0.0, 1e308, -1e308, DBL_MAX, 4.9e-324};
+    return PICK(v);
+}
+static int is_bad_positive(double x) { return !(x > 0) || !isfinite(x); }
+
+/* Forged handles: integers that were never handles. Values >= 2^40 cannot collide with a
+ * registry key (keys count up from 1); small ones may, and then name a live object. */
+static void *forged_handle(int *certain) {
+    static int on_stack;
+    static const uintptr_t big[] = {0xdeadbeefULL << 12, (uintptr_t)-1, (uintptr_t)INTPTR_MAX, (uintptr_t)1 << 40,
+                                    ((uintptr_t)1 << 63) + 1, 0x00007fffdeadbeefULL};
+    int r = (int)(rnd() % 4);
+    if (r == 0) { *certain = 0; return (void *)(uintptr_t)irange(1, 4000); }
+    if (r == 1) { *certain = 1; return (void *)&on_stack; } /* a real address, not a key */
+    *certain = 1;
+    return (void *)PICK(big);
+}
+
+/* ---- Handles --------------------------------------------------------------- */
+
+enum { T_NET, T_MG, T_UNET, T_COUNT };
+static const char *type_names[T_COUNT] = {"network", "multigrid", "unet2"};
+#define POOLN 5
+static void *pool[T_COUNT][POOLN];
+static int64_t pool_n[T_COUNT][POOLN]; /* multigrid: matrix order */
+static int npool[T_COUNT];
+#define DEADN 32
+static void *dead[T_COUNT][DEADN];
+static int ndead[T_COUNT];
+static int64_t live_start;
+
+static int64_t live_handles(void) {
+    int64_t c = -1;
+    if (pdb_live_handles(&c) != PDB_OK) { fprintf(stderr, "pdb_live_handles failed\n"); abort(); }
+    return c;
+}
+
+static void remember_dead(int t, void *h) {
+    if (ndead[t] < DEADN) dead[t][ndead[t]++] = h;
+    else dead[t][rnd() % DEADN] = h;
+}
+
+/* Removes pool slot i of type t (the handle must already be destroyed or be destroyed by the caller). */
+static void pool_remove(int t, int i) {
+    pool[t][i] = pool[t][npool[t] - 1];
+    pool_n[t][i] = pool_n[t][npool[t] - 1];
+    npool[t]--;
+}
+
+static int32_t destroy_any(int t, void *h) {
+    switch (t) {
+    case T_NET: return pdb_network_destroy(h);
+    case T_MG: return pdb_mg_destroy(h);
+    default: return pdb_unet2_destroy(h);
+    }
+}
+
+/* Adds a new live handle; a full pool destroys its oldest member first (not a fuzz call). */
+static void pool_add(int t, void *h, int64_t n) {
+    if (npool[t] == POOLN) {
+        int32_t s = destroy_any(t, pool[t][0]);
+        if (s != PDB_OK && s != PDB_ERR_HANDLE) violation("destroying a pooled %s gave %d", type_names[t], s);
+        remember_dead(t, pool[t][0]);
+        pool_remove(t, 0);
+    }
+    pool[t][npool[t]] = h;
+    pool_n[t][npool[t]] = n;
+    npool[t]++;
+}
+
+/* A valid object of type t made with helper calls (not fuzz calls), for an empty pool. */
+static void refill_pool(int t) {
+    if (t == T_NET) {
+        pdb_network *h;
+        static const double fd[2] = {-1, 1};
+        if (pdb_network_create(&h) != PDB_OK) { violation("pdb_network_create failed"); return; }
+        pdb_network_add_diffusion(h, 0.1, PDB_TAU_FREE);
+        pdb_network_add_filter(h, fd, 2, 0, PDB_DIFFUSIVITY_CHARBONNIER, 0.5);
+        pool_add(T_NET, h, 0);
+    } else if (t == T_MG) {
+        int64_t n = irange(5, 40);
+        double *band = malloc((size_t)n * 3 * sizeof(double));
+        if (pdb_poisson_1d(n, 1.0, band) == PDB_OK) {
+            pdb_multigrid *h;
+            if (pdb_mg_create(n, 1, 1, band, PDB_GRID_VERTEX, (int32_t)irange(0, 4), 0, 1, 1, (int32_t)irange(0, 2),
+                              PDB_MG_TRANSFER_AUTO, 2, 0, &h) == PDB_OK)
+                pool_add(T_MG, h, n);
+        }
+        free(band);
+    } else {
+        static const int32_t kinds[2] = {PDB_UNET_DIFFUSION, PDB_UNET_STENCIL}, diffs[2] = {1, 0};
+        static const int64_t lengths[2] = {2, 1}, offsets[2] = {0, 0};
+        static const double weights[3] = {-1, 1, 0.5}, lambdas[2] = {0.5, 1}, taus[2] = {0.1, 0};
+        pdb_unet2 *h;
+        if (pdb_unet2_create(2, kinds, lengths, offsets, weights, diffs, lambdas, taus, 1, 1, PDB_MG_TRANSFER_CELL, &h) == PDB_OK)
+            pool_add(T_UNET, h, 0);
+    }
+}
+
+/* A handle argument of type t: usually live, else NULL, destroyed, of another type or forged.
+ * *slot receives the pool index of a live handle of type t (or -1). */
+static void *pick_handle(int t, int *slot) {
+    *slot = -1;
+    if (npool[t] == 0 && pct(80)) refill_pool(t);
+    int r = (int)(rnd() % 100);
+    if (r < 62 && npool[t] > 0) {
+        *slot = (int)(rnd() % (uint64_t)npool[t]);
+        return pool[t][*slot];
+    }
+    if (r < 70 || (r < 62 && npool[t] == 0)) { must_fail("the handle is NULL"); return NULL; }
+    if (r < 80 && ndead[t] > 0) { must_fail("the handle was destroyed"); return dead[t][rnd() % (uint64_t)ndead[t]]; }
+    if (r < 90) {
+        int o = (t + 1 + (int)(rnd() % 2)) % T_COUNT;
+        if (npool[o] > 0) { must_fail("the handle is of another type"); return pool[o][rnd() % (uint64_t)npool[o]]; }
+        if (ndead[o] > 0) { must_fail("the handle is of another type (destroyed)"); return dead[o][rnd() % (uint64_t)ndead[o]]; }
+    }
+    int certain;
+    void *h = forged_handle(&certain);
+    if (certain) must_fail("the handle is forged");
+    return h;
+}
+
+/* ---- Argument generators --------------------------------------------------- */
+
+typedef struct {
+    const double *w;
+    int64_t q, offset;
+} stencil_t;
+
+/* A stencil argument: usually 1..6 weights (sometimes up to 24) near the origin;
+ * hostile: NULL, length 0/negative/huge, non-finite weights, far or out-of-range offsets. */
+static stencil_t gen_stencil(void) {
+    stencil_t s;
+    int64_t q = pct(85) ? irange(1, 6) : irange(7, 24);
+    double *w = in_d(q, q + irange(0, 3), -1, 1, 0, "stencil weights");
+    if (pct(3)) memset(w, 0, (size_t)q * sizeof(double)); /* the zero operator */
+    if (pct(H)) {
+        fill(w, q, -1, 1, 100);
+        for (int64_t j = 0; j < q; j++)
+            if (!isfinite(w[j])) { must_fail("a stencil weight is not finite"); break; }
+    }
+    s.w = w;
+    s.q = q;
+    s.offset = irange(-q, 1);
+    if (pct(H)) {
+        int r = (int)(rnd() % 3);
+        if (r == 0) { s.w = NULL; must_fail("the stencil weights are NULL"); }
+        else if (r == 1) { s.q = pct(50) ? 0 : bad_len(); must_fail("the stencil length is not positive or huge"); }
+        else {
+            static const int64_t offs[] = {INT64_MIN, INT64_MAX, (int64_t)1 << 40, -((int64_t)1 << 40)};
+            s.offset = PICK(offs);
+            must_fail("the stencil offset is out of range");
+        }
+    } else if (pct(H)) {
+        s.offset = pct(50) ? irange(-5000, 5000) : (pct(50) ? ((int64_t)1 << 40) - 1 : -((int64_t)1 << 40) + 1);
+    }
+    return s;
+}
+
+static int32_t gen_kind(void) {
+    if (pct(H)) { must_fail("the diffusivity kind is unknown"); return bad_enum(); }
+    return (int32_t)irange(0, 4);
+}
+static double gen_lambda(void) {
+    if (pct(H)) {
+        double l = bad_double();
+        if (is_bad_positive(l)) must_fail("lambda is not positive and finite");
+        return l;
+    }
+    return unif(0.05, 3);
+}
+static int32_t gen_flags(void) {
+    if (pct(H)) { must_fail("unknown flag bits"); static const int32_t f[] = {2, 3, 4, -1, INT32_MIN, 0x100}; return PICK(f); }
+    return pct(20) ? PDB_UNCHECKED : 0;
+}
+/* A step count or similar work count: small, or invalid. */
+static int64_t gen_work(int64_t lo, int64_t hi, const char *what) {
+    if (pct(H)) {
+        int64_t v = bad_len();
+        if (v < lo || v > ((int64_t)1 << 40)) must_fail(what);
+        return v;
+    }
+    return irange(lo, hi);
+}
+
+typedef struct {
+    int64_t batch, n, total; /* total: elements behind f and out (when sizes are valid) */
+    double *f, *out;
+    int valid, inplace;
+} signals_t;
+
+/* (batch, n) signals with an input f and an output out (out may alias f when allowed). */
+static signals_t gen_signals(int64_t min_n, int64_t max_n, int allow_inplace, const char *fname) {
+    signals_t s;
+    s.batch = irange(1, 3);
+    s.n = pct(4) ? irange(max_n, 300) : irange(min_n, max_n); /* sometimes long: vector kernels */
+    s.valid = 1;
+    s.inplace = 0;
+    if (pct(H)) {
+        s.valid = 0;
+        int r = (int)(rnd() % 4);
+        if (r == 0) { s.batch = pct(50) ? 0 : bad_len(); must_fail("batch is not positive"); }
+        else if (r == 1) { s.n = pct(50) ? 0 : bad_len(); must_fail("n is not positive"); }
+        else if (r == 2) {
+            static const int64_t pairs[][2] = {{(int64_t)1 << 32, (int64_t)1 << 32}, {INT64_MAX, 2}, {2, INT64_MAX},
+                                               {3, INT64_MAX / 2}, {(int64_t)1 << 31, (int64_t)1 << 31},
+                                               {-((int64_t)1 << 32), -((int64_t)1 << 32)}, {-4, -4}};
+            int k = (int)(rnd() % 7);
+            s.batch = pairs[k][0];
+            s.n = pairs[k][1];
+            must_fail("batch*n overflows or is beyond any memory");
+        } else {
+            s.valid = 1;
+            if (min_n >= 2) { s.n = 1; must_fail("n = 1 is below the minimum 2"); }
+        }
+    }
+    s.total = s.valid ? s.batch * s.n : 4;
+    int64_t cap = s.total + irange(0, 2);
+    s.f = in_d(s.total, cap, -1, 1, H, fname);
+    for (int64_t i = 0; i < s.total; i++)
+        if (!isfinite(s.f[i])) { must_fail("the input holds NaN or Inf"); break; }
+    if (allow_inplace && pct(15)) {
+        s.out = s.f;
+        s.inplace = 1;
+        regs[nregs - 1].writable = s.valid ? (size_t)s.total * sizeof(double) : 0;
+        regs[nregs - 1].name = "f (= out)";
+    } else {
+        s.out = out_d(s.valid ? s.total : 0, cap, "out");
+    }
+    if (pct(H / 2 + 1)) { s.f = NULL; must_fail("f is NULL"); }
+    if (pct(H / 2 + 1)) { s.out = NULL; must_fail("out is NULL"); }
+    return s;
+}
+
+/* A small symmetric positive definite banded matrix (diagonally dominant), or a hostile one. */
+typedef struct {
+    int64_t n, kl, ku;
+    double *band;
+    int64_t count; /* doubles behind band (before any hostile change of n, kl, ku) */
+    int valid;
+} banded_t;
+
+static banded_t gen_banded(int64_t min_n, int64_t max_n, int spd) {
+    banded_t m;
+    m.n = irange(min_n, max_n);
+    int64_t k = m.n > 1 ? irange(0, m.n - 1 < 2 ? m.n - 1 : 2) : 0;
+    m.kl = k;
+    m.ku = spd ? k : (m.n > 1 ? irange(0, m.n - 1 < 2 ? m.n - 1 : 2) : 0);
+    m.valid = 1;
+    int64_t width = m.kl + m.ku + 1, count = m.n * width;
+    m.band = in_d(count, count + irange(0, 3), 0, 0, 0, "band");
+    m.count = count;
+    for (int64_t i = 0; i < m.n; i++) {
+        double diag = 0.1;
+        for (int64_t d = -m.kl; d <= m.ku; d++) {
+            int64_t j = i + d;
+            if (d == 0 || j < 0 || j >= m.n) continue;
+            double v = -unif(0.1, 1.0);
+            if (spd && d > 0) v = -0.5 - 0.1 * (double)((i + j) % 3); /* symmetric: depends on {i, j} only */
+            if (spd && d < 0) v = -0.5 - 0.1 * (double)((i + j) % 3);
+            m.band[i * width + d + m.kl] = v;
+            diag += fabs(v);
+        }
+        m.band[i * width + m.kl] = diag + unif(0, 1);
+    }
+    if (pct(H)) {
+        m.valid = 0;
+        int r = (int)(rnd() % 5);
+        if (r == 0) { m.band[irange(0, count - 1)] = special_value(); }
+        else if (r == 1 && m.kl > 0) { m.band[0] = 1.0; must_fail("a slot outside the matrix is nonzero"); }
+        else if (r == 2) { m.kl = pct(50) ? m.n : bad_len(); must_fail("kl is out of range"); }
+        else if (r == 3) { m.n = pct(50) ? 0 : bad_len(); must_fail("n is not positive"); }
+        else { m.band = NULL; must_fail("band is NULL"); }
+        if (r == 0) {
+            for (int64_t i = 0; i < count; i++)
+                if (!isfinite(m.band[i])) { must_fail("band holds a non-finite value"); break; }
+        }
+    }
+    return m;
+}
+
+/* ---- Entry points: errors, version, threads, handles ----------------------- */
+
+static void g_last_error(void) {
+    if (pct(50)) pdb_set_threads(-5); /* a failure to report */
+    prepare();
+    const char *m = pdb_last_error();
+    call_serial++;
+    cur->ok++;
+    if (m == NULL) violation("pdb_last_error() returned NULL");
+}
+
+static void g_version(void) {
+    int32_t *a = out_scalar(4, 10, 1, "major"), *b = out_scalar(4, 10, 1, "minor"), *c = out_scalar(4, 10, 1, "patch");
+    RUN(pdb_version(a, b, c));
+}
+
+static void g_version_string(void) {
+    prepare();
+    const char *v = pdb_version_string();
+    call_serial++;
+    cur->ok++;
+    int32_t a, b, c;
+    char expect[64];
+    if (v == NULL) { violation("pdb_version_string() is NULL"); return; }
+    if (pdb_version(&a, &b, &c) != PDB_OK) { violation("pdb_version failed"); return; }
+    snprintf(expect, sizeof expect, "%d.%d.%d", a, b, c);
+    if (strcmp(v, expect) != 0) violation("pdb_version_string() = \"%s\", pdb_version gives %s", v, expect);
+}
+
+static void g_set_threads(void) {
+    int32_t t = (int32_t)irange(0, 3);
+    if (pct(H * 2)) {
+        static const int32_t bad[] = {-1, -2, 4097, INT32_MAX, INT32_MIN};
+        t = PICK(bad);
+        must_fail("threads out of 0...4096");
+    }
+    RUN(pdb_set_threads(t));
+}
+
+static void g_get_threads(void) { RUN(pdb_get_threads(out_scalar(4, 10, 1, "threads"))); }
+static void g_live_handles(void) { RUN(pdb_live_handles(out_scalar(8, 10, 1, "count"))); }
+
+/* ---- Operators ------------------------------------------------------------- */
+
+static void g_stencil_map(int adjoint) {
+    stencil_t k = gen_stencil();
+    signals_t s = gen_signals(1, 16, 0, "u");
+    if (adjoint) RUN(pdb_stencil_adjoint(k.w, k.q, k.offset, s.f, s.batch, s.n, s.out));
+    else RUN(pdb_stencil_apply(k.w, k.q, k.offset, s.f, s.batch, s.n, s.out));
+}
+static void g_stencil_apply(void) { g_stencil_map(0); }
+static void g_stencil_adjoint(void) { g_stencil_map(1); }
+
+static void g_stencil_matrix(void) {
+    stencil_t k = gen_stencil();
+    int64_t n = irange(1, 12);
+    double *out;
+    if (pct(H)) {
+        static const int64_t bad[] = {0, -1, 32769, INT64_MIN, INT64_MAX, (int64_t)1 << 40};
+        n = PICK(bad);
+        must_fail("n is out of 1...32768");
+        out = out_d(0, 4, "out");
+    } else if (pct(H / 2 + 1)) {
+        n = pct(50) ? 32768 : irange(1, 12); /* a large valid n, with out NULL */
+        out = NULL;
+        must_fail("out is NULL");
+    } else {
+        out = out_d(n * n, n * n + irange(0, 3), "out");
+    }
+    RUN(pdb_stencil_matrix(k.w, k.q, k.offset, n, out));
+}
+
+/* The n of the certified norm functions: small, or invalid (a valid huge n is a request
+ * for O(n) work: not fuzzed). */
+static int64_t gen_norm_n(int64_t min_n) {
+    if (pct(H)) {
+        int64_t v = bad_scalar();
+        if (v >= min_n && v <= ((int64_t)1 << 40)) v = -3; /* valid but huge: replaced */
+        must_fail("n is out of range");
+        return v;
+    }
+    return pct(1) ? irange(512, 4096) : irange(min_n, 48); /* sometimes long: far offsets cost O(n q^2) */
+}
+
+static void g_stencil_norm_squared(void) {
+    stencil_t k = gen_stencil();
+    int64_t n = gen_norm_n(1);
+    RUN(pdb_stencil_norm_squared(k.w, k.q, k.offset, n, out_scalar(8, 8, 1, "out")));
+}
+
+static void g_difference_operator(void) {
+    int64_t count = irange(0, 18), cap = count + irange(0, 2);
+    double *alphas = in_d(count, cap, -2, 2, H, "alphas");
+    if (count > 17) must_fail("order above 16");
+    for (int64_t i = 0; i < count; i++)
+        if (!isfinite(alphas[i])) { must_fail("alphas hold NaN or Inf"); break; }
+    if (pct(H)) { alphas = NULL; must_fail("alphas is NULL"); }
+    if (pct(H)) { count = bad_len(); alphas = pct(50) ? NULL : alphas; must_fail("count is negative or huge"); }
+    double h = pct(H) ? bad_double() : unif(0.1, 2);
+    if (is_bad_positive(h)) must_fail("h is not positive and finite");
+    double *weights = NULL;
+    int64_t capacity = 0;
+    int r = (int)(rnd() % 4);
+    if (r == 0) { weights = NULL; capacity = 0; } /* size query */
+    else if (r == 1 && pct(30)) { weights = NULL; capacity = irange(1, 20); must_fail("weights NULL with capacity > 0"); }
+    else {
+        int64_t wcap = irange(0, 20);
+        capacity = irange(0, wcap);
+        weights = out_d(capacity, wcap, "weights");
+        if (pct(H)) { capacity = bad_len(); must_fail("capacity is negative or huge"); if (capacity > 0) weights = NULL; }
+    }
+    int64_t *length = out_scalar(8, 8, 1, "length"), *offset = out_scalar(8, 8, 1, "offset");
+    RUN(pdb_difference_operator(alphas, count, h, weights, capacity, length, offset));
+}
+
+/* ---- Diffusivities ------------------------------------------------------------ */
+
+static void g_diffusivity_from_name(void) {
+    static const char *valid[] = {"linear", "perona_malik", "perona_malik_rational", "charbonnier", "weickert"};
+    static const char *bad[] = {"", "Linear", "perona-malik", "weickert ", " linear", "\xff\xfe\xfd", "charbonnier\n",
+                                "perona_malik_rational_", "lin\xc3\xa9" "ar"};
+    static char longname[4097];
+    const char *name = PICK(valid);
+    if (pct(H * 2)) {
+        int r = (int)(rnd() % 3);
+        if (r == 0) { name = NULL; must_fail("name is NULL"); }
+        else if (r == 1) { name = PICK(bad); must_fail("the name is unknown"); }
+        else {
+            for (int i = 0; i < 4096; i++) longname[i] = (char)('a' + (int)(rnd() % 26));
+            longname[4096] = 0;
+            name = longname;
+            must_fail("the name is unknown");
+        }
+    }
+    RUN(pdb_diffusivity_from_name(name, out_scalar(4, 8, 1, "kind")));
+}
+
+static void g_diffusivity_name(void) {
+    int32_t kind = pct(30) ? bad_enum() : (int32_t)irange(0, 4);
+    prepare();
+    const char *name = pdb_diffusivity_name(kind);
+    call_serial++;
+    cur->ok++;
+    int known = kind >= 0 && kind <= 4;
+    if (known != (name != NULL)) { violation("pdb_diffusivity_name(%d) = %s", kind, name ? name : "NULL"); return; }
+    if (name) {
+        int32_t back = -1;
+        if (pdb_diffusivity_from_name(name, &back) != PDB_OK || back != kind)
+            violation("pdb_diffusivity_name(%d) = \"%s\" does not map back (%d)", kind, name, back);
+    }
+}
+
+static void g_diffusivity_eval(int which) {
+    int32_t kind = gen_kind();
+    double lambda = gen_lambda();
+    int64_t count = irange(0, 24), cap = count + irange(0, 3);
+    double *x = in_d(count, cap, which == 0 ? 0 : -4, 4, H, which == 0 ? "s2" : "s");
+    for (int64_t i = 0; i < count; i++)
+        if (isnan(x[i]) || (which == 0 && x[i] < 0)) { must_fail("s2 < 0 or NaN input"); break; }
+    double *out = out_d(count, cap, "out");
+    if (pct(H)) { x = NULL; must_fail("input is NULL"); }
+    if (pct(H)) { out = NULL; must_fail("out is NULL"); }
+    if (pct(H)) { count = bad_len(); must_fail("count is negative or huge"); }
+    if (which == 0) RUN(pdb_diffusivity_g(kind, lambda, x, count, out));
+    else if (which == 1) RUN(pdb_diffusivity_flux(kind, lambda, x, count, out));
+    else RUN(pdb_diffusivity_flux_derivative(kind, lambda, x, count, out));
+}
+static void g_diffusivity_g(void) { g_diffusivity_eval(0); }
+static void g_diffusivity_flux(void) { g_diffusivity_eval(1); }
+static void g_diffusivity_flux_derivative(void) { g_diffusivity_eval(2); }
+
+static void g_diffusivity_constants(void) {
+    int32_t kind = gen_kind();
+    double lambda = gen_lambda();
+    RUN(pdb_diffusivity_constants(kind, lambda, out_scalar(8, 8, 1, "sup_g"), out_scalar(8, 8, 1, "lipschitz")));
+}
+
+/* ---- Schemes ------------------------------------------------------------------- */
+
+static double gen_tau(double typical) {
+    if (pct(H)) {
+        double t = bad_double();
+        if (!(t >= 0) || !isfinite(t)) must_fail("tau is negative or not finite");
+        return t;
+    }
+    return unif(0, typical);
+}
+
+/* A history buffer for record_every = r over `count` steps/cycles of (batch, n) signals. */
+static double *gen_history(signals_t *s, int64_t every, int64_t count, int64_t *length) {
+    if (every <= 0 || !s->valid || count < 0 || count > 64) {
+        *length = irange(0, 4);
+        if (pct(50)) return NULL;
+        return out_d(*length, *length, "history");
+    }
+    int64_t need = (count / every + 1) * s->total;
+    int64_t cap = need + irange(0, 3);
+    *length = need;
+    if (pct(H)) {
+        *length = need + (pct(50) ? -1 : 1);
+        if (*length > cap) *length = cap;
+        if (*length != need) must_fail("history_length does not match");
+    }
+    if (pct(H)) { must_fail("history is NULL with record_every > 0"); return NULL; }
+    return out_d(*length, cap, "history");
+}
+
+static int64_t gen_every(void) {
+    if (pct(H)) { must_fail("record_every is negative"); return pct(50) ? -1 : INT64_MIN; }
+    return pct(60) ? 0 : irange(1, 3);
+}
+
+static void g_stable_tau(void) {
+    stencil_t k = gen_stencil();
+    int32_t kind = gen_kind();
+    double lambda = gen_lambda();
+    int64_t n = gen_norm_n(2);
+    int32_t bound = pct(H) ? (must_fail("unknown bound"), bad_enum()) : (int32_t)irange(0, 1);
+    if (pct(H) && !expect_fail) { n = 1; must_fail("n = 1"); }
+    RUN(pdb_stable_tau(k.w, k.q, k.offset, kind, lambda, n, bound, out_scalar(8, 8, 1, "tau")));
+}
+
+static void g_explicit(void) {
+    signals_t s = gen_signals(2, 12, 1, "f");
+    stencil_t k = gen_stencil();
+    int32_t kind = gen_kind();
+    double lambda = gen_lambda(), tau = gen_tau(0.3);
+    int64_t steps = gen_work(0, 6, "steps is negative or huge");
+    int32_t flags = gen_flags();
+    int64_t every = gen_every(), hl;
+    double *hist = gen_history(&s, every, steps, &hl);
+    if (every > 0 && !hist) must_fail("history is NULL");
+    RUN(pdb_explicit(s.f, s.batch, s.n, k.w, k.q, k.offset, kind, lambda, tau, steps, flags, every, hist, hl, s.out));
+}
+
+static int32_t gen_update(void) {
+    if (pct(H)) { must_fail("unknown update"); return bad_enum(); }
+    return (int32_t)irange(0, 1);
+}
+static int32_t gen_ordering(void) {
+    if (pct(H)) { must_fail("unknown ordering"); return bad_enum(); }
+    return (int32_t)irange(0, 2);
+}
+static int64_t gen_cycle_length(void) {
+    if (pct(H)) {
+        static const int64_t bad[] = {0, -1, PDB_MAX_CYCLE_LENGTH + 1, INT64_MAX, INT64_MIN};
+        must_fail("cycle_length out of range");
+        return PICK(bad);
+    }
+    return pct(2) ? irange(1000, 3000) : irange(1, 10);
+}
+
+static void g_fsi(void) {
+    signals_t s = gen_signals(2, 12, 1, "f");
+    stencil_t k = gen_stencil();
+    int32_t kind = gen_kind();
+    double lambda = gen_lambda(), tau = gen_tau(0.3);
+    int64_t L = gen_cycle_length(), cycles = gen_work(0, 3, "cycles is negative or huge");
+    int32_t update = gen_update(), flags = gen_flags();
+    int64_t every = gen_every(), hl;
+    double *hist = gen_history(&s, every, cycles, &hl);
+    if (every > 0 && !hist) must_fail("history is NULL");
+    RUN(pdb_fsi(s.f, s.batch, s.n, k.w, k.q, k.offset, kind, lambda, tau, L, cycles, update, flags, every, hist, hl,
+                s.out));
+}
+
+static void g_fed_step_sizes(void) {
+    int64_t L = gen_cycle_length();
+    double tau_max = pct(H) ? bad_double() : unif(0.01, 1);
+    if (is_bad_positive(tau_max)) must_fail("tau_max is not positive and finite");
+    int32_t ordering = gen_ordering();
+    if (ordering == PDB_FED_ORDER_LEJA && L > PDB_MAX_LEJA_CYCLE_LENGTH && L <= PDB_MAX_CYCLE_LENGTH)
+        must_fail("Leja order above its maximum length");
+    int64_t valid_l = (L >= 1 && L <= 4096) ? L : 4;
+    int64_t cap = valid_l + irange(0, 2), out_length = valid_l;
+    double *out = out_d(out_length, cap, "out");
+    if (pct(H)) { out_length = irange(0, cap); if (out_length != L) must_fail("out_length != cycle_length"); }
+    if (L != out_length) must_fail("out_length != cycle_length");
+    if (pct(H)) { out = NULL; must_fail("out is NULL"); }
+    RUN(pdb_fed_step_sizes(L, tau_max, ordering, out, out_length));
+}
+
+static void g_fed(void) {
+    signals_t s = gen_signals(2, 12, 1, "f");
+    stencil_t k = gen_stencil();
+    int32_t kind = gen_kind();
+    double lambda = gen_lambda(), tau = gen_tau(0.3);
+    int64_t L = gen_cycle_length(), cycles = gen_work(0, 3, "cycles is negative or huge");
+    int32_t ordering = gen_ordering(), update = gen_update(), flags = gen_flags();
+    if (ordering == PDB_FED_ORDER_LEJA && L > PDB_MAX_LEJA_CYCLE_LENGTH && L <= PDB_MAX_CYCLE_LENGTH)
+        must_fail("Leja order above its maximum length");
+    int64_t every = gen_every(), hl;
+    double *hist = gen_history(&s, every, cycles, &hl);
+    if (every > 0 && !hist) must_fail("history is NULL");
+    RUN(pdb_fed(s.f, s.batch, s.n, k.w, k.q, k.offset, kind, lambda, tau, L, cycles, ordering, update, flags, every,
+                hist, hl, s.out));
+}
+
+static void g_contraction_tau(void) {
+    stencil_t k = gen_stencil();
+    int32_t kind = gen_kind();
+    double lambda = gen_lambda();
+    int64_t n = gen_norm_n(2);
+    RUN(pdb_contraction_tau(k.w, k.q, k.offset, kind, lambda, n, out_scalar(8, 8, 1, "tau")));
+}
+
+static double gen_tol(void) {
+    if (pct(H)) {
+        double t = bad_double();
+        if (!(t >= 0) || !isfinite(t)) must_fail("tol is negative or not finite");
+        return t;
+    }
+    return pct(50) ? 0 : unif(1e-8, 1e-2);
+}
+
+static void g_implicit(void) {
+    signals_t s = gen_signals(2, 12, 1, "f");
+    stencil_t k = gen_stencil();
+    int32_t kind = gen_kind();
+    double lambda = gen_lambda(), tau = gen_tau(0.2);
+    int64_t steps = gen_work(0, 4, "steps is negative or huge");
+    int64_t iterations = gen_work(1, 6, "iterations is out of range");
+    double tol = gen_tol();
+    int32_t flags = gen_flags();
+    RUN(pdb_implicit(s.f, s.batch, s.n, k.w, k.q, k.offset, kind, lambda, tau, steps, iterations, tol, flags, s.out,
+                     out_scalar(8, 30, 0, "sweeps"), out_scalar(8, 30, 0, "residual")));
+}
+
+static void g_evolve(void) {
+    signals_t s = gen_signals(2, 12, 1, "f");
+    stencil_t k = gen_stencil();
+    int32_t kind = gen_kind();
+    double lambda = gen_lambda();
+    double T = unif(0, 3);
+    if (pct(H)) {
+        static const double bad[] = {NAN, INFINITY, -INFINITY, -1.0, 1e300, DBL_MAX, 1e30};
+        T = PICK(bad);
+        if (!(T >= 0) || !isfinite(T)) must_fail("T is negative or not finite");
+    }
+    int32_t scheme = pct(H) ? (must_fail("unknown scheme"), bad_enum()) : (int32_t)irange(0, 3);
+    /* The options each scheme reads; setting another one is refused. */
+    static const int32_t uses[4] = {
+        PDB_EVOLVE_HAS_TAU, PDB_EVOLVE_HAS_TAU | PDB_EVOLVE_HAS_CYCLES | PDB_EVOLVE_HAS_UPDATE,
+        PDB_EVOLVE_HAS_TAU | PDB_EVOLVE_HAS_CYCLES | PDB_EVOLVE_HAS_ORDERING | PDB_EVOLVE_HAS_UPDATE,
+        PDB_EVOLVE_HAS_TAU | PDB_EVOLVE_HAS_ITERATIONS | PDB_EVOLVE_HAS_TOL | PDB_EVOLVE_HAS_CONTRACTION};
+    int32_t set = (int32_t)(rnd() & 0x7f) & (scheme >= 0 && scheme <= 3 ? uses[scheme] : 0x7f);
+    if (pct(H)) { set |= (int32_t)(1u << irange(0, 6)); }
+    if (scheme >= 0 && scheme <= 3 && (set & ~uses[scheme])) must_fail("an option the scheme does not use is set");
+    if (pct(H)) { set |= (int32_t)(1u << irange(7, 31)); must_fail("unknown option bits"); }
+    double tau = pct(H) ? bad_double() : unif(0.01, 0.3);
+    int64_t cycles = pct(H) ? bad_len() : irange(0, 4);
+    int32_t ordering = pct(H) ? bad_enum() : (int32_t)irange(0, 2);
+    int32_t update = pct(H) ? bad_enum() : (int32_t)irange(0, 1);
+    int64_t iterations = pct(H) ? bad_len() : irange(0, 8);
+    double tol = pct(H) ? bad_double() : unif(0, 1e-3);
+    double contraction = pct(H) ? bad_double() : unif(0.05, 0.95);
+    int32_t flags = gen_flags();
+    int64_t rl = 0;
+    double *report = NULL;
+    int r = (int)(rnd() % 4);
+    if (r == 1) { rl = irange(PDB_EVOLVE_REPORT_LENGTH, PDB_EVOLVE_REPORT_LENGTH + 3); report = out_d(rl, rl + 1, "report"); }
+    else if (r == 2) { rl = irange(1, PDB_EVOLVE_REPORT_LENGTH - 1); report = out_d(rl, rl, "report"); must_fail("report_length < 11"); }
+    else if (r == 3 && pct(30)) { rl = PDB_EVOLVE_REPORT_LENGTH; must_fail("report NULL with report_length > 0"); }
+    else if (r == 3) { rl = bad_len(); report = out_d(0, 12, "report"); must_fail("report_length negative or huge"); }
+    /* An option that is set but unused by the scheme, or out of its domain, is refused by the
+     * library; the generator does not try to predict every combination, only the certain ones. */
+    if ((set & PDB_EVOLVE_HAS_TAU) && isnan(tau)) must_fail("tau is NaN");
+    if ((set & PDB_EVOLVE_HAS_CYCLES) && cycles < 0) must_fail("cycles < 0");
+    if ((set & PDB_EVOLVE_HAS_ORDERING) && (ordering < 0 || ordering > 2)) must_fail("unknown ordering");
+    if ((set & PDB_EVOLVE_HAS_UPDATE) && (update < 0 || update > 1)) must_fail("unknown update");
+    if ((set & PDB_EVOLVE_HAS_ITERATIONS) && iterations < 0) must_fail("iterations < 0");
+    if ((set & PDB_EVOLVE_HAS_CONTRACTION) && !(contraction > 0 && isfinite(contraction))) must_fail("contraction not positive");
+    if ((set & PDB_EVOLVE_HAS_CONTRACTION) && contraction >= 1 && !(flags & PDB_UNCHECKED))
+        must_fail("contraction >= 1 without PDB_UNCHECKED");
+    if ((set & PDB_EVOLVE_HAS_TOL) && !(tol >= 0 && isfinite(tol))) must_fail("tol is negative or not finite");
+    RUN(pdb_evolve(s.f, s.batch, s.n, k.w, k.q, k.offset, kind, lambda, T, scheme, set, tau, cycles, ordering, update,
+                   iterations, tol, contraction, flags, s.out, report, rl));
+}
+
+/* ---- Banded matrices and multigrid ----------------------------------------------- */
+
+static void g_banded_matvec(void) {
+    banded_t m = gen_banded(1, 12, 0);
+    int64_t batch = irange(1, 3), n = m.n > 0 && m.n < 64 ? m.n : 4;
+    int64_t total = batch * n;
+    double *x = in_d(total, total + 1, -1, 1, H, "x");
+    for (int64_t i = 0; i < total; i++)
+        if (!isfinite(x[i])) { must_fail("x holds NaN or Inf"); break; }
+    double *out = out_d(total, total + irange(0, 2), "out");
+    if (pct(H)) { batch = pct(50) ? 0 : bad_len(); must_fail("batch is not positive"); }
+    if (pct(H)) { x = NULL; must_fail("x is NULL"); }
+    if (pct(H)) { out = NULL; must_fail("out is NULL"); }
+    RUN(pdb_banded_matvec(m.n, m.kl, m.ku, m.band, x, batch, out));
+}
+
+static void g_banded_solve(void) {
+    banded_t m = gen_banded(1, 12, pct(50));
+    int64_t batch = irange(1, 3), n = m.n > 0 && m.n < 64 ? m.n : 4;
+    int64_t total = batch * n;
+    if (m.band && m.valid && pct(5)) {
+        memset(m.band, 0, (size_t)m.count * sizeof(double));
+        must_fail("the matrix is singular");
+    }
+    double *b = in_d(total, total + 1, -1, 1, H, "b");
+    for (int64_t i = 0; i < total; i++)
+        if (!isfinite(b[i])) { must_fail("b holds NaN or Inf"); break; }
+    double *out;
+    if (pct(15)) { out = b; regs[nregs - 1].writable = (size_t)total * sizeof(double); regs[nregs - 1].name = "b (= out)"; }
+    else out = out_d(total, total + irange(0, 2), "out");
+    if (pct(H)) { batch = pct(50) ? 0 : bad_len(); must_fail("batch is not positive"); }
+    if (pct(H)) { b = NULL; must_fail("b is NULL"); }
+    if (pct(H)) { out = NULL; must_fail("out is NULL"); }
+    RUN(pdb_banded_solve(m.n, m.kl, m.ku, m.band, b, batch, out, out_scalar(4, 30, 0, "strategy")));
+}
+
+static void g_poisson_1d(void) {
+    int64_t n = irange(1, 20);
+    double h = pct(H) ? bad_double() : unif(0.01, 1);
+    if (is_bad_positive(h)) must_fail("h is not positive and finite");
+    int64_t k = n > 1 ? 1 : 0, count = n * (2 * k + 1);
+    double *band = out_d(count, count + irange(0, 3), "band");
+    if (pct(H)) { n = pct(50) ? 0 : bad_len(); band = pct(50) ? NULL : band; must_fail("n is not positive"); }
+    else if (pct(H)) {
+        static const int64_t big[] = {(int64_t)1 << 34, 20000000000LL, ((int64_t)1 << 36) / 3 - 1, (int64_t)1 << 40};
+        n = PICK(big); /* valid but large: only with band = NULL */
+        band = NULL;
+        must_fail("band is NULL");
+    } else if (pct(H)) { band = NULL; must_fail("band is NULL"); }
+    RUN(pdb_poisson_1d(n, h, band));
+}
+
+static void g_diffusion_system_bandwidth(void) {
+    stencil_t k = gen_stencil();
+    int64_t n = irange(1, 48);
+    if (pct(H)) {
+        n = bad_scalar();
+        if (n < 1 || n > ((int64_t)1 << 40)) must_fail("n is out of range");
+    } else if (pct(H)) {
+        static const int64_t big[] = {(int64_t)1 << 30, (int64_t)1 << 34, ((int64_t)1 << 36) / 7, (int64_t)1 << 40};
+        n = PICK(big); /* bandwidth of a huge system: a pure size query */
+    }
+    RUN(pdb_diffusion_system_bandwidth(k.w, k.q, k.offset, n, out_scalar(8, 8, 1, "bandwidth")));
+}
+
+static void g_diffusion_system(void) {
+    stencil_t k = gen_stencil();
+    int64_t n = irange(1, 16);
+    double *w = in_d(n, n + 1, 0, 2, H, "w");
+    for (int64_t i = 0; i < n; i++)
+        if (!(w[i] >= 0) || !isfinite(w[i])) { must_fail("w holds a negative or non-finite value"); break; }
+    if (pct(H)) w[irange(0, n - 1)] = -1, must_fail("w holds a negative value");
+    double tau = pct(H) ? bad_double() : unif(0.01, 2);
+    if (is_bad_positive(tau)) must_fail("tau is not positive and finite");
+    int64_t bw = 0;
+    int32_t bs = k.w && k.q > 0 && k.q < 64 ? pdb_diffusion_system_bandwidth(k.w, k.q, k.offset, n, &bw) : -1;
+    if (bs != PDB_OK) bw = n - 1;
+    int64_t need = n * (2 * bw + 1), cap = need + irange(0, 3), len = need;
+    if (pct(H)) { len = irange(0, cap); if (len != need) must_fail("band_length mismatch"); }
+    double *band = out_d(len, cap, "band");
+    if (pct(H)) { band = NULL; must_fail("band is NULL"); }
+    if (pct(H)) { n = pct(50) ? 0 : bad_len(); must_fail("n is not positive"); }
+    else if (pct(H / 2 + 1)) { n = ((int64_t)1 << 40) + 1; w = NULL; must_fail("n is huge and w NULL"); }
+    if (pct(H)) { w = NULL; must_fail("w is NULL"); }
+    RUN(pdb_diffusion_system(k.w, k.q, k.offset, w, n, tau, band, len));
+}
+
+static void g_mg_create(void) {
+    banded_t m = gen_banded(4, 40, 1);
+    int32_t grid = pct(H) ? (must_fail("unknown grid"), bad_enum()) : (int32_t)irange(0, 2);
+    int32_t smoother = pct(H) ? (must_fail("unknown smoother"), bad_enum()) : (int32_t)irange(0, 4);
+    double omega = pct(80) ? 0 : unif(0.2, 1.5);
+    if (pct(H)) { omega = bad_double(); if (isnan(omega) || (omega > 0 && (omega >= 2 || !isfinite(omega)))) must_fail("omega out of (0, 2)"); }
+    int64_t pre = irange(0, 3), post = irange(0, 3);
+    if (pre + post == 0) must_fail("pre + post = 0");
+    if (pct(H)) { pre = pct(50) ? -1 : INT64_MAX; must_fail("pre out of range"); }
+    int32_t cycle = pct(H) ? (must_fail("unknown cycle"), bad_enum()) : (int32_t)irange(0, 2);
+    int32_t transfer = pct(H) ? (must_fail("unknown transfer"), bad_enum()) : (int32_t)irange(0, 3);
+    int64_t coarsest = irange(1, 5), max_levels = pct(60) ? 0 : irange(-1, 5);
+    if (max_levels == 1) must_fail("max_levels = 1");
+    if (pct(H)) { coarsest = pct(50) ? 0 : INT64_MAX; must_fail("coarsest out of range"); }
+    if (m.valid && m.n > 0 && m.n <= coarsest) must_fail("n <= coarsest");
+    pdb_multigrid **out = out_scalar(sizeof(void *), 6, 1, "handle");
+    int64_t before = live_handles();
+    int32_t s = RUN(pdb_mg_create(m.n, m.kl, m.ku, m.band, grid, smoother, omega, pre, post, cycle, transfer, coarsest,
+                                  max_levels, out));
+    int64_t after = live_handles();
+    if (after != before + (s == PDB_OK)) violation("live handles %lld -> %lld (status %d)", (long long)before, (long long)after, s);
+    if (s == PDB_OK) pool_add(T_MG, *out, m.n);
+}
+
+static void g_mg_destroy(void) {
+    int slot;
+    void *h = pick_handle(T_MG, &slot);
+    int32_t s = RUN(pdb_mg_destroy(h));
+    if (s == PDB_OK && slot >= 0) { remember_dead(T_MG, h); pool_remove(T_MG, slot); }
+}
+
+/* Level sizes of a pooled hierarchy (not a fuzz call); 0 levels for anything else. */
+static int64_t mg_sizes(void *h, int64_t *sizes, int64_t cap) {
+    int64_t count = 0;
+    if (pdb_mg_levels(h, sizes, cap, &count, NULL) != PDB_OK || count > cap) return 0;
+    return count;
+}
+
+static void g_mg_levels(void) {
+    int slot;
+    void *h = pick_handle(T_MG, &slot);
+    int64_t cap = irange(0, 8), capacity = cap;
+    int64_t *sizes = pct(20) ? (cap = 0, capacity = 0, (int64_t *)NULL) : region((size_t)cap * 8, (size_t)cap * 8, "sizes");
+    if (pct(H)) { capacity = bad_len(); must_fail("capacity negative or huge"); if (capacity > 0) sizes = NULL; }
+    RUN(pdb_mg_levels(h, sizes, capacity, out_scalar(8, 8, 1, "count"), out_scalar(4, 30, 0, "transfer")));
+}
+
+static void g_mg_level_matrix(void) {
+    int slot;
+    void *h = pick_handle(T_MG, &slot);
+    int64_t levels[16], nl = mg_sizes(h, levels, 16); /* 0 for an invalid handle */
+    int64_t level = nl > 0 ? irange(0, nl - 1) : 0;
+    if (pct(H)) { level = pct(50) ? nl : bad_scalar(); if (level < 0 || level >= nl) must_fail("level out of range"); }
+    int64_t cap = slot >= 0 ? pool_n[T_MG][slot] * 9 : 16, capacity = irange(0, cap);
+    double *band = pct(20) ? (capacity = 0, (double *)NULL) : out_d(capacity, cap, "band");
+    if (pct(H)) { capacity = bad_len(); must_fail("capacity negative or huge"); if (capacity > 0) band = NULL; }
+    RUN(pdb_mg_level_matrix(h, level, out_scalar(8, 8, 1, "kl"), out_scalar(8, 8, 1, "ku"), band, capacity));
+}
+
+static void g_mg_transfer(int prolong) {
+    int slot;
+    void *h = pick_handle(T_MG, &slot);
+    int64_t levels[16], nl = mg_sizes(h, levels, 16); /* 0 for an invalid handle */
+    int64_t level = nl > 1 ? irange(0, nl - 2) : 0;
+    int64_t fine = nl > 1 ? levels[level] : 8, coarse = nl > 1 ? levels[level + 1] : 4;
+    if (pct(H)) { level = pct(50) ? nl - 1 : bad_scalar(); if (level < 0 || level >= nl - 1) must_fail("level out of range"); }
+    int64_t in_n = prolong ? coarse : fine, out_n = prolong ? fine : coarse;
+    int64_t in_cap = in_n + 2, out_cap = out_n + 2;
+    if (pct(H)) { in_n = irange(0, in_cap); if (in_n != (prolong ? coarse : fine)) must_fail("input length mismatch"); }
+    if (pct(H)) { out_n = irange(0, out_cap); if (out_n != (prolong ? fine : coarse)) must_fail("output length mismatch"); }
+    double *in = in_d(in_n, in_cap, -1, 1, H, prolong ? "coarse" : "fine");
+    for (int64_t i = 0; i < in_n; i++)
+        if (!isfinite(in[i])) { must_fail("input holds NaN or Inf"); break; }
+    double *out = out_d(out_n, out_cap, prolong ? "fine" : "coarse");
+    if (pct(H)) { in = NULL; must_fail("input NULL"); }
+    if (pct(H)) { out = NULL; must_fail("output NULL"); }
+    if (pct(H)) { in_n = bad_len(); in = NULL; must_fail("input length negative or huge"); }
+    if (prolong) RUN(pdb_mg_prolong(h, level, in, in_n, out, out_n));
+    else RUN(pdb_mg_restrict(h, level, in, in_n, out, out_n));
+}
+static void g_mg_prolong(void) { g_mg_transfer(1); }
+static void g_mg_restrict(void) { g_mg_transfer(0); }
+
+static void g_mg_cycle(void) {
+    int slot;
+    void *h = pick_handle(T_MG, &slot);
+    int64_t n = slot >= 0 ? pool_n[T_MG][slot] : irange(4, 20), batch = irange(1, 3);
+    if (pct(H)) { n = n + 1; must_fail("n differs from the hierarchy's"); }
+    int64_t total = batch * n;
+    double *x = in_d(total, total + 1, -1, 1, H, "x"), *b = in_d(total, total + 1, -1, 1, H, "b");
+    for (int64_t i = 0; i < total; i++)
+        if (!isfinite(x[i]) || !isfinite(b[i])) { must_fail("x or b holds NaN or Inf"); break; }
+    double *out;
+    int r = (int)(rnd() % 10);
+    if (r == 0) { out = x; regs[nregs - 2].writable = (size_t)total * 8; regs[nregs - 2].name = "x (= out)"; }
+    else if (r == 1 && pct(50)) { out = b; must_fail("out is b"); }
+    else out = out_d(total, total + 2, "out");
+    if (pct(H)) { batch = pct(50) ? 0 : bad_len(); must_fail("batch is not positive"); }
+    if (pct(H)) { x = NULL; must_fail("x is NULL"); }
+    if (pct(H)) { b = NULL; must_fail("b is NULL"); }
+    if (pct(H)) { out = NULL; must_fail("out is NULL"); }
+    RUN(pdb_mg_cycle(h, x, b, batch, n, out));
+}
+
+static void g_mg_unet_cycle(void) {
+    int slot;
+    void *h = pick_handle(T_MG, &slot);
+    int64_t n = slot >= 0 ? pool_n[T_MG][slot] : irange(4, 20);
+    if (pct(H)) { n = n - 1; must_fail("n differs from the hierarchy's"); }
+    double *x = in_d(n, n + 1, -1, 1, H, "x"), *b = in_d(n, n + 1, -1, 1, H, "b");
+    for (int64_t i = 0; i < n; i++)
+        if (!isfinite(x[i]) || !isfinite(b[i])) { must_fail("x or b holds NaN or Inf"); break; }
+    double *out = out_d(3 * n, 3 * n + 2, "out");
+    if (pct(H)) { x = NULL; must_fail("x is NULL"); }
+    if (pct(H)) { b = NULL; must_fail("b is NULL"); }
+    if (pct(H)) { out = NULL; must_fail("out is NULL"); }
+    if (pct(H)) { n = bad_len(); x = b = NULL; out = NULL; must_fail("n negative or huge"); }
+    RUN(pdb_mg_unet_cycle(h, x, b, n, out));
+}
+
+static void g_mg_solve(void) {
+    int slot;
+    void *h = pick_handle(T_MG, &slot);
+    int64_t n = slot >= 0 ? pool_n[T_MG][slot] : irange(4, 20);
+    if (pct(H)) { n = n + 2; must_fail("n differs from the hierarchy's"); }
+    double *b = in_d(n, n, -1, 1, H, "b");
+    for (int64_t i = 0; i < n; i++)
+        if (!isfinite(b[i])) { must_fail("b holds NaN or Inf"); break; }
+    double *x0 = pct(40) ? NULL : in_d(n, n, -1, 1, H, "x0");
+    if (x0) for (int64_t i = 0; i < n; i++)
+        if (!isfinite(x0[i])) { must_fail("x0 holds NaN or Inf"); break; }
+    double tol = gen_tol();
+    int64_t max_cycles = irange(0, 12);
+    if (pct(H)) { static const int64_t bad[] = {-1, 1000001, INT64_MAX, INT64_MIN}; max_cycles = PICK(bad); must_fail("max_cycles out of 0...1e6"); }
+    double *x = out_d(n, n + 1, "x");
+    if (pct(5)) { x = b; regs[0].writable = 0; must_fail("x is b"); }
+    int64_t capacity = 0;
+    double *res = NULL;
+    if (pct(60)) {
+        int64_t need = max_cycles >= 0 && max_cycles <= 12 ? max_cycles + 1 : 1, cap = need + 2;
+        capacity = pct(H) ? irange(0, cap) : irange(need, cap);
+        if (capacity < need) must_fail("residual capacity below max_cycles + 1");
+        res = out_d(capacity, cap, "residuals");
+    }
+    if (pct(H)) { b = NULL; must_fail("b is NULL"); }
+    if (pct(H)) { x = NULL; must_fail("x is NULL"); }
+    RUN(pdb_mg_solve(h, b, x0, n, tol, max_cycles, x, res, capacity, out_scalar(8, 8, 1, "cycles"),
+                     out_scalar(4, 8, 1, "converged"), out_scalar(8, 8, 1, "factor")));
+}
+
+static void g_cg(void) {
+    banded_t m = gen_banded(2, 30, 1);
+    int slot = -1;
+    void *prec = NULL;
+    if (pct(50)) {
+        const char *before = expect_fail;
+        prec = pick_handle(T_MG, &slot);
+        if (prec == NULL) expect_fail = before; /* NULL: no preconditioner */
+    }
+    if (slot >= 0 && m.valid && pool_n[T_MG][slot] != m.n) must_fail("preconditioner size differs");
+    int64_t n = m.n > 0 && m.n < 64 ? m.n : 4;
+    double *b = in_d(n, n, -1, 1, H, "b");
+    for (int64_t i = 0; i < n; i++)
+        if (!isfinite(b[i])) { must_fail("b holds NaN or Inf"); break; }
+    double *x0 = pct(40) ? NULL : in_d(n, n, -1, 1, 0, "x0");
+    double tol = gen_tol();
+    int64_t max_iter = irange(0, 40);
+    if (pct(H)) { static const int64_t bad[] = {-1, 1000001, INT64_MAX, INT64_MIN}; max_iter = PICK(bad); must_fail("max_iter out of range"); }
+    double *x = out_d(n, n + 1, "x");
+    int64_t capacity = 0;
+    double *res = NULL;
+    if (pct(60)) {
+        int64_t need = max_iter >= 0 && max_iter <= 40 ? max_iter + 1 : 1, cap = need + 2;
+        capacity = pct(H) ? irange(0, cap) : irange(need, cap);
+        if (capacity < need) must_fail("residual capacity below max_iter + 1");
+        res = out_d(capacity, cap, "residuals");
+    }
+    if (pct(H)) { b = NULL; must_fail("b is NULL"); }
+    if (pct(H)) { x = NULL; must_fail("x is NULL"); }
+    RUN(pdb_cg(m.n, m.kl, m.ku, m.band, b, x0, prec, tol, max_iter, x, res, capacity,
+               out_scalar(8, 8, 1, "iterations"), out_scalar(4, 8, 1, "converged")));
+}
+
+static void g_semi_implicit(void) {
+    signals_t s = gen_signals(2, 24, 1, "f");
+    stencil_t k = gen_stencil();
+    int32_t kind = gen_kind();
+    double lambda = gen_lambda();
+    double tau = pct(H) ? bad_double() : unif(0.01, 5);
+    if (is_bad_positive(tau)) must_fail("tau is not positive and finite");
+    int64_t steps = gen_work(0, 3, "steps negative or huge");
+    int32_t solver = pct(H) ? (must_fail("unknown solver"), bad_enum()) : (int32_t)irange(0, 1);
+    double tol = pct(H) ? bad_double() : unif(1e-10, 1e-4);
+    int64_t max_cycles = pct(H) ? bad_len() : irange(1, 30);
+    RUN(pdb_semi_implicit(s.f, s.batch, s.n, k.w, k.q, k.offset, kind, lambda, tau, steps, solver, tol, max_cycles,
+                          out_scalar(8, 30, 0, "cycles"), s.out));
+}
+
+/* ---- Two-level U-nets --------------------------------------------------------------- */
+
+static void g_unet2_create(void) {
+    int64_t count = irange(0, 5);
+    int32_t *kinds = region((size_t)count * 4 + 4, 0, "kinds");
+    int64_t *lengths = region((size_t)count * 8 + 8, 0, "lengths");
+    int64_t *offsets = region((size_t)count * 8 + 8, 0, "offsets");
+    int32_t *diffs = region((size_t)count * 4 + 4, 0, "diffusivities");
+    double *lambdas = in_d(count, count + 1, 0.05, 2, 0, "lambdas");
+    double *taus = in_d(count, count + 1, 0, 0.2, 0, "taus");
+    int64_t total = 0;
+    int has_diffusion = 0;
+    for (int64_t i = 0; i < count; i++) {
+        kinds[i] = (int32_t)irange(0, 1);
+        has_diffusion |= kinds[i] == 1;
+        lengths[i] = irange(1, 4);
+        offsets[i] = irange(-lengths[i], 0);
+        diffs[i] = (int32_t)irange(0, 4);
+        total += lengths[i];
+    }
+    double *weights = in_d(total, total + 1, -1, 1, 0, "weights");
+    int64_t n_pre = count > 0 ? irange(0, count) : 0;
+    int64_t n_coarse = irange(0, count - n_pre);
+    int32_t transfer = pct(50) ? PDB_MG_TRANSFER_CELL : PDB_MG_TRANSFER_VERTEX;
+    if (count > 0 && pct(H)) {
+        int64_t i = irange(0, count - 1);
+        int r = (int)(rnd() % 6);
+        if (r == 0) { kinds[i] = bad_enum(); must_fail("unknown block kind"); }
+        else if (r == 1) { static const int64_t bad[] = {0, -1, ((int64_t)1 << 20) + 1, INT64_MAX, INT64_MIN}; lengths[i] = PICK(bad); must_fail("bad stencil length"); }
+        else if (r == 2) { offsets[i] = pct(50) ? INT64_MAX : INT64_MIN; must_fail("offset out of range"); }
+        else if (r == 3 && kinds[i] == 1) { diffs[i] = bad_enum(); must_fail("unknown diffusivity"); }
+        else if (r == 4 && kinds[i] == 1) { lambdas[i] = bad_double(); if (is_bad_positive(lambdas[i])) must_fail("bad lambda"); }
+        else if (r == 5 && total > 0) {
+            weights[irange(0, total - 1)] = special_value();
+            for (int64_t j = 0; j < total; j++)
+                if (!isfinite(weights[j])) { must_fail("a stencil weight is not finite"); break; }
+        }
+    }
+    if (pct(H)) { count = bad_len(); must_fail("count negative or huge"); }
+    if (pct(H) && count > 0) { n_pre = count + 1; must_fail("n_pre > count"); }
+    if (pct(H) && count >= 0) { n_coarse = pct(50) ? -1 : INT64_MAX; must_fail("n_coarse out of range"); }
+    if (pct(H)) { transfer = pct(50) ? PDB_MG_TRANSFER_MATRIX : bad_enum(); must_fail("transfer not CELL/VERTEX"); }
+    if (count > 0 && pct(H)) { int r = (int)(rnd() % 3); if (r == 0) kinds = NULL; else if (r == 1) lengths = NULL; else offsets = NULL; must_fail("an array is NULL"); }
+    if (has_diffusion && count > 0 && pct(H)) { diffs = NULL; must_fail("diffusivities NULL"); }
+    if (total > 0 && count > 0 && pct(H)) { weights = NULL; must_fail("weights NULL"); }
+    pdb_unet2 **out = out_scalar(sizeof(void *), 6, 1, "handle");
+    int64_t before = live_handles();
+    int32_t s = RUN(pdb_unet2_create(count, kinds, lengths, offsets, weights, diffs, lambdas, taus, n_pre, n_coarse,
+                                     transfer, out));
+    int64_t after = live_handles();
+    if (after != before + (s == PDB_OK)) violation("live handles %lld -> %lld (status %d)", (long long)before, (long long)after, s);
+    if (s == PDB_OK) pool_add(T_UNET, *out, 0);
+}
+
+static void g_unet2_destroy(void) {
+    int slot;
+    void *h = pick_handle(T_UNET, &slot);
+    int32_t s = RUN(pdb_unet2_destroy(h));
+    if (s == PDB_OK && slot >= 0) { remember_dead(T_UNET, h); pool_remove(T_UNET, slot); }
+}
+
+static void g_unet2_forward(void) {
+    int slot;
+    void *h = pick_handle(T_UNET, &slot);
+    signals_t s = gen_signals(2, 16, 1, "f");
+    RUN(pdb_unet2_forward(h, s.f, s.batch, s.n, s.out));
+}
+
+/* ---- Networks ------------------------------------------------------------------------- */
+
+static int64_t net_count(void *h, int what) {
+    int64_t c = -1;
+    int32_t s = what == 0 ? pdb_network_block_count(h, &c) : pdb_network_parameter_count(h, &c);
+    return s == PDB_OK ? c : -1;
+}
+
+/* A network handle; live networks that grew large are replaced by fresh ones first. */
+static void *pick_net(int *slot) {
+    void *h = pick_handle(T_NET, slot);
+    if (*slot >= 0 && (net_count(h, 0) > 8 || net_count(h, 1) > 300)) {
+        int32_t s = pdb_network_destroy(h);
+        if (s != PDB_OK && s != PDB_ERR_HANDLE) violation("destroying a grown network gave %d", s);
+        remember_dead(T_NET, h);
+        pdb_network *fresh = NULL;
+        if (pdb_network_create(&fresh) != PDB_OK) { violation("pdb_network_create failed"); return h; }
+        static const double fd[2] = {-1, 1};
+        pdb_network_add_diffusion(fresh, 0.1, PDB_TAU_FREE);
+        pdb_network_add_filter(fresh, fd, 2, 0, PDB_DIFFUSIVITY_PERONA_MALIK, 0.5);
+        pool[T_NET][*slot] = fresh;
+        h = fresh;
+    }
+    return h;
+}
+
+static void complete_block(void *h, int residual);
+
+static void g_network_create(void) {
+    pdb_network **out = out_scalar(sizeof(void *), 6, 1, "net");
+    int64_t before = live_handles();
+    int32_t s = RUN(pdb_network_create(out));
+    int64_t after = live_handles();
+    if (after != before + (s == PDB_OK)) violation("live handles %lld -> %lld (status %d)", (long long)before, (long long)after, s);
+    if (s == PDB_OK) {
+        pool_add(T_NET, *out, 0);
+        if (pct(80) && pdb_network_add_diffusion(*out, 0.05, PDB_TAU_FREE) == PDB_OK) complete_block(*out, 0);
+    }
+}
+
+static void g_network_destroy(void) {
+    int slot;
+    void *h = pick_handle(T_NET, &slot);
+    int32_t s = RUN(pdb_network_destroy(h));
+    if (s == PDB_OK && slot >= 0) { remember_dead(T_NET, h); pool_remove(T_NET, slot); }
+}
+
+static double gen_block_tau(int32_t *mode) {
+    *mode = (int32_t)irange(0, 1);
+    double tau = *mode == PDB_TAU_FREE ? unif(0, 0.2) : unif(0.05, 0.95);
+    if (pct(H)) { *mode = bad_enum(); must_fail("unknown tau mode"); }
+    if (pct(H)) {
+        tau = bad_double();
+        if (!isfinite(tau) || (*mode == PDB_TAU_BOUNDED && !(tau > 0 && tau < 1))) must_fail("bad tau");
+    }
+    return tau;
+}
+
+/* After a block was appended, usually give it a filter (not a fuzz call) so that the
+ * network stays runnable and forward/backward/certificates reach their success paths. */
+static void complete_block(void *h, int residual) {
+    static const double fd[2] = {-1, 1}, w1[3] = {0.2, -0.5, 0.3};
+    if (!pct(70)) return;
+    if (residual) pdb_network_add_residual_channel(h, fd, 2, 0, w1, 3, -1, (int32_t)irange(0, 1), 0.0);
+    else pdb_network_add_filter(h, fd, 2, 0, (int32_t)irange(0, 4), unif(0.1, 2));
+}
+
+static void g_network_add_diffusion(void) {
+    int slot, mode;
+    void *h = pick_net(&slot);
+    double tau = gen_block_tau(&mode);
+    if (RUN(pdb_network_add_diffusion(h, tau, mode)) == PDB_OK) complete_block(h, 0);
+}
+
+static int64_t gen_block_length(const char *what) {
+    if (pct(H)) {
+        static const int64_t bad[] = {0, -1, 10001, INT64_MAX, INT64_MIN};
+        must_fail(what);
+        return PICK(bad);
+    }
+    return irange(1, 6);
+}
+
+static void g_network_add_fsi(void) {
+    int slot, mode;
+    void *h = pick_net(&slot);
+    double tau = gen_block_tau(&mode);
+    if (RUN(pdb_network_add_fsi(h, tau, mode, gen_block_length("cycle_length out of 1...10000"))) == PDB_OK)
+        complete_block(h, 0);
+}
+
+static void g_network_add_implicit(void) {
+    int slot, mode;
+    void *h = pick_net(&slot);
+    double tau = gen_block_tau(&mode);
+    if (RUN(pdb_network_add_implicit(h, tau, mode, gen_block_length("iterations out of 1...10000"))) == PDB_OK)
+        complete_block(h, 0);
+}
+
+static void g_network_add_filter(void) {
+    int slot;
+    void *h = pick_net(&slot);
+    stencil_t k = gen_stencil();
+    int32_t kind = gen_kind();
+    double lambda = gen_lambda();
+    RUN(pdb_network_add_filter(h, k.w, k.q, k.offset, kind, lambda));
+}
+
+static void g_network_add_learnable_filter(void) {
+    int slot;
+    void *h = pick_net(&slot);
+    stencil_t k = gen_stencil();
+    int64_t terms = irange(1, 4), cap = terms + 1;
+    double *mix = in_d(terms, cap, 0.05, 0.9 / (double)terms, 0, "mix_weights");
+    double *con = in_d(terms, cap, 0.1, 2, 0, "contrasts");
+    if (pct(H)) {
+        int r = (int)(rnd() % 4);
+        if (r == 0) { mix[irange(0, terms - 1)] = pct(50) ? -0.1 : NAN; must_fail("a mix weight is not positive"); }
+        else if (r == 1) { for (int64_t j = 0; j < terms; j++) mix[j] = 0.6; if (terms > 1) must_fail("mix weights sum to 1 or more"); }
+        else if (r == 2) { con[irange(0, terms - 1)] = pct(50) ? 0 : -INFINITY; must_fail("a contrast is not positive"); }
+        else { terms = pct(50) ? 0 : 65; must_fail("terms out of 1...64"); }
+    }
+    if (pct(H)) { terms = bad_len(); must_fail("terms negative or huge"); }
+    if (pct(H)) { mix = NULL; must_fail("mix_weights NULL"); }
+    if (pct(H)) { con = NULL; must_fail("contrasts NULL"); }
+    RUN(pdb_network_add_learnable_filter(h, k.w, k.q, k.offset, mix, con, terms));
+}
+
+static void gen_activation(int32_t *a, int32_t *kind, double *lambda, double *tau) {
+    *a = (int32_t)irange(0, 3);
+    *kind = (int32_t)irange(0, 4);
+    *lambda = unif(0.05, 2);
+    *tau = unif(0, 0.3);
+    if (pct(H)) { *a = bad_enum(); must_fail("unknown activation"); }
+    if (*a == PDB_ACTIVATION_FLUX && pct(H)) { *kind = bad_enum(); must_fail("unknown diffusivity of a flux activation"); }
+    if (*a == PDB_ACTIVATION_FLUX && pct(H)) { *lambda = bad_double(); if (is_bad_positive(*lambda)) must_fail("bad lambda"); }
+    if (pct(H)) *tau = bad_double(); /* not predicted: a tau of a non-flux activation is unused */
+}
+
+static void g_network_add_residual(void) {
+    int slot;
+    void *h = pick_net(&slot);
+    int32_t s1, k1, s2, k2;
+    double l1, t1, l2, t2;
+    gen_activation(&s1, &k1, &l1, &t1);
+    gen_activation(&s2, &k2, &l2, &t2);
+    double b2 = pct(H) ? bad_double() : unif(-0.1, 0.1);
+    if (RUN(pdb_network_add_residual(h, s1, k1, l1, t1, s2, k2, l2, t2, b2)) == PDB_OK) complete_block(h, 1);
+}
+
+static void g_network_add_residual_channel(void) {
+    int slot;
+    void *h = pick_net(&slot);
+    if (slot >= 0 && pct(50)) /* a residual block to add the channel to (not a fuzz call) */
+        pdb_network_add_residual(h, (int32_t)irange(0, 2), 0, 1, 0, PDB_ACTIVATION_IDENTITY, 0, 1, 0, 0);
+    stencil_t a = gen_stencil(), b = gen_stencil();
+    int32_t mode = (int32_t)irange(0, 1);
+    if (pct(H)) { mode = bad_enum(); must_fail("unknown W2 mode"); }
+    double b1 = pct(H) ? bad_double() : unif(-0.1, 0.1);
+    RUN(pdb_network_add_residual_channel(h, a.w, a.q, a.offset, b.w, b.q, b.offset, mode, b1));
+}
+
+static void g_network_block_count(void) {
+    int slot;
+    void *h = pick_net(&slot);
+    RUN(pdb_network_block_count(h, out_scalar(8, 8, 1, "count")));
+}
+
+static void g_network_parameter_count(void) {
+    int slot;
+    void *h = pick_net(&slot);
+    RUN(pdb_network_parameter_count(h, out_scalar(8, 8, 1, "count")));
+}
+
+static void g_network_block_info(void) {
+    int slot;
+    void *h = pick_net(&slot);
+    int64_t blocks = net_count(h, 0); /* -1 for an invalid handle (which fails anyway) */
+    int64_t index = blocks > 0 ? irange(0, blocks - 1) : 0;
+    if (pct(H) || blocks == 0) { index = pct(50) ? blocks : bad_scalar(); if (index < 0 || index >= blocks) must_fail("index out of range"); }
+    RUN(pdb_network_block_info(h, index, out_scalar(4, 8, 1, "kind"), out_scalar(8, 8, 1, "parameter_offset"),
+                               out_scalar(8, 8, 1, "parameter_count")));
+}
+
+static void g_network_get_parameters(void) {
+    int slot;
+    void *h = pick_net(&slot);
+    int64_t pc = net_count(h, 1), valid = pc >= 0; /* -1 for an invalid handle (which fails anyway) */
+    if (!valid) pc = 3;
+    int64_t cap = pc + 2, count = pc;
+    if (pct(H)) { count = irange(0, cap); if (count != pc && valid) must_fail("count differs from the parameter count"); }
+    double *out = out_d(count, cap, "out");
+    if (pct(H)) { out = NULL; if (count > 0) must_fail("out is NULL"); }
+    if (pct(H)) { count = bad_len(); must_fail("count negative or huge"); }
+    RUN(pdb_network_get_parameters(h, out, count));
+}
+
+static void g_network_set_parameters(void) {
+    int slot;
+    void *h = pick_net(&slot);
+    int64_t pc = net_count(h, 1), valid = pc >= 0; /* -1 for an invalid handle (which fails anyway) */
+    if (!valid) pc = 3;
+    int64_t cap = pc + 2, count = pc;
+    double *p = in_d(count, cap, -0.1, 0.1, 0, "parameters");
+    if (slot >= 0 && pct(80) && pdb_network_get_parameters(h, p, pc) == PDB_OK)
+        for (int64_t i = 0; i < pc; i++) p[i] += unif(-1e-3, 1e-3);
+    if (pct(H)) { p[irange(0, cap - 1)] = special_value(); }
+    for (int64_t i = 0; i < count; i++)
+        if (!isfinite(p[i])) { must_fail("a parameter is not finite"); break; }
+    if (pct(H)) { count = irange(0, cap); if (count != pc && valid) must_fail("count differs from the parameter count"); }
+    if (pct(H)) { p = NULL; must_fail("parameters NULL"); }
+    if (pct(H)) { count = bad_len(); must_fail("count negative or huge"); }
+    RUN(pdb_network_set_parameters(h, p, count));
+}
+
+static void g_network_set_threads(void) {
+    int slot;
+    void *h = pick_net(&slot);
+    int64_t t = irange(0, 3);
+    if (pct(H)) { static const int64_t bad[] = {-1, 4097, INT64_MAX, INT64_MIN}; t = PICK(bad); must_fail("threads out of 0...4096"); }
+    RUN(pdb_network_set_threads(h, t));
+}
+
+/* A text buffer argument (text, capacity): a size query, a buffer, or hostile. */
+static char *gen_text(int64_t *capacity) {
+    int r = (int)(rnd() % 5);
+    if (r == 0) { *capacity = 0; return NULL; }
+    if (r == 1 && pct(H * 3)) { *capacity = irange(1, 100); must_fail("text NULL with capacity > 0"); return NULL; }
+    if (r == 2 && pct(H * 3)) { *capacity = bad_len(); must_fail("capacity negative or huge"); return *capacity > 0 ? NULL : region(8, 0, "text"); }
+    int64_t cap = irange(0, 300);
+    *capacity = irange(0, cap);
+    return region((size_t)cap, (size_t)*capacity, "text");
+}
+
+static void g_network_describe(void) {
+    int slot;
+    void *h = pick_net(&slot);
+    int64_t capacity;
+    char *text = gen_text(&capacity);
+    int64_t *len = out_scalar(8, 8, 1, "length");
+    int32_t s = RUN(pdb_network_describe(h, text, capacity, len));
+    if (s == PDB_OK && text && capacity > 0 && memchr(text, 0, (size_t)capacity) == NULL)
+        violation("describe: text is not NUL-terminated within capacity %lld", (long long)capacity);
+}
+
+static void g_network_forward(void) {
+    int slot;
+    void *h = pick_net(&slot);
+    signals_t s = gen_signals(2, 12, 0, "x");
+    int32_t flags = pct(50) ? 0 : PDB_FORWARD_INFERENCE;
+    if (pct(H)) { static const int32_t bad[] = {2, 3, -1, INT32_MIN}; flags = PICK(bad); must_fail("unknown flags"); }
+    double *out = s.out;
+    if (pct(5) && s.f) { out = (double *)s.f; must_fail("out is x"); }
+    RUN(pdb_network_forward(h, s.f, s.batch, s.n, flags, out));
+}
+
+static void g_network_backward(void) {
+    int slot;
+    void *h = pick_net(&slot);
+    int64_t batch = irange(1, 3), n = irange(2, 10), total = batch * n;
+    int recorded = 0;
+    if (slot >= 0 && pct(75)) {
+        double *x = malloc((size_t)total * 8), *y = malloc((size_t)total * 8);
+        for (int64_t i = 0; i < total; i++) x[i] = unif(-1, 1);
+        recorded = pdb_network_forward(h, x, batch, n, 0, y) == PDB_OK; /* records the tape (not a fuzz call) */
+        free(x);
+        free(y);
+    }
+    int64_t pc = net_count(h, 1), valid = pc >= 0; /* -1 for an invalid handle (which fails anyway) */
+    if (!valid) pc = 3;
+    int64_t cap = batch * (n + 1) + 1;
+    double *g = in_d(total, cap, -1, 1, H, "grad_out"); /* NaN/Inf: not predicted */
+    double *gi = out_d(total, cap + 1, "grad_in");
+    int64_t pcap = pc + 2, count = pc;
+    if (pct(H)) { count = irange(0, pcap); if (count != pc && valid) must_fail("param_count differs"); }
+    double *gp = out_d(count, pcap, "grad_params");
+    if (pct(H)) {
+        n = n + 1; /* the buffers hold batch·(n+1) values */
+        regs[nregs - 2].writable = (size_t)(batch * n) * sizeof(double);
+        if (recorded) must_fail("shape differs from the forward pass");
+    }
+    if (pct(H)) { batch = pct(50) ? 0 : bad_len(); must_fail("batch is not positive"); }
+    if (pct(H)) { g = NULL; must_fail("grad_out NULL"); }
+    if (pct(H)) { gi = NULL; must_fail("grad_in NULL"); }
+    if (pct(H)) { gp = NULL; must_fail("grad_params NULL"); }
+    RUN(pdb_network_backward(h, g, batch, n, gi, gp, count));
+}
+
+static int64_t gen_cert_n(void) {
+    if (pct(H)) { int64_t v = bad_scalar(); must_fail("n out of 2...2^26"); return v < 2 || v > ((int64_t)1 << 26) ? v : -1; }
+    return irange(2, 48);
+}
+
+static void g_network_certificate(void) {
+    int slot;
+    void *h = pick_net(&slot);
+    int64_t n = gen_cert_n();
+    RUN(pdb_network_certificate(h, n, out_scalar(4, 8, 1, "certified"), out_scalar(8, 8, 1, "first_failure")));
+}
+
+static void g_network_block_certificate(void) {
+    int slot;
+    void *h = pick_net(&slot);
+    int64_t blocks = net_count(h, 0); /* -1 for an invalid handle (which fails anyway) */
+    int64_t index = blocks > 0 ? irange(0, blocks - 1) : 0;
+    if (pct(H) || blocks == 0) { index = pct(50) ? blocks : bad_scalar(); if (index < 0 || index >= blocks) must_fail("index out of range"); }
+    int64_t n = gen_cert_n(), capacity;
+    char *reason = gen_text(&capacity);
+    int32_t s = RUN(pdb_network_block_certificate(h, index, n, out_scalar(4, 8, 1, "certified"), out_scalar(8, 8, 1, "tau"),
+                                                  out_scalar(8, 8, 1, "tau_bound"), out_scalar(8, 8, 1, "tau_bound_lipschitz"),
+                                                  reason, capacity, out_scalar(8, 8, 1, "reason_length")));
+    if (s == PDB_OK && reason && capacity > 0 && memchr(reason, 0, (size_t)capacity) == NULL)
+        violation("block_certificate: reason is not NUL-terminated within capacity %lld", (long long)capacity);
+}
+
+static void g_network_project_stable(void) {
+    int slot;
+    void *h = pick_net(&slot);
+    int64_t n = gen_cert_n();
+    double margin = unif(0.1, 1);
+    if (pct(H)) { margin = bad_double(); if (!(margin > 0 && margin <= 1)) must_fail("margin out of (0, 1]"); }
+    RUN(pdb_network_project_stable(h, n, margin, out_scalar(8, 8, 1, "changed")));
+}
+
+/* ---- Files ------------------------------------------------------------------------------ */
+
+#define SAVED 4
+static char saved_path[SAVED][512];
+static int saved_ok[SAVED];
+
+static const char *hostile_path(void) {
+    static char longpath[6000], buf[600];
+    int r = (int)(rnd() % 6);
+    if (r == 0) { must_fail("path is NULL"); return NULL; }
+    if (r == 1) { must_fail("path is empty"); return ""; }
+    if (r == 2) { must_fail("the directory does not exist"); return "/nonexistent-pdeblocks-fuzz/dir/net.pdbnet"; }
+    if (r == 3) { must_fail("the path is a directory"); return tmpdir; }
+    if (r == 4) {
+        size_t k = 0;
+        k += (size_t)snprintf(longpath, sizeof longpath, "%s/", tmpdir);
+        while (k < 5000) longpath[k++] = 'x';
+        longpath[k] = 0;
+        must_fail("the file name is too long");
+        return longpath;
+    }
+    snprintf(buf, sizeof buf, "%s/sub\xff\xfe/none", tmpdir);
+    must_fail("the directory does not exist");
+    return buf;
+}
+
+static void g_network_save(void) {
+    int slot;
+    void *h = pick_net(&slot);
+    int k = (int)(rnd() % SAVED);
+    const char *path = saved_path[k];
+    if (pct(H * 2)) path = hostile_path();
+    int32_t s = RUN(pdb_network_save(h, path));
+    if (path == saved_path[k]) saved_ok[k] = s == PDB_OK ? 1 : saved_ok[k];
+}
+
+static uint64_t fnv1a(const unsigned char *p, size_t n) {
+    uint64_t x = 0xcbf29ce484222325ULL;
+    for (size_t i = 0; i < n; i++) { x ^= p[i]; x *= 0x100000001b3ULL; }
+    return x;
+}
+
+/* Writes a damaged copy of a saved network file: truncated, flipped, or with hostile values
+ * written into header or payload fields and the checksum recomputed (so parsing is reached). */
+static const char *damaged_copy(const char *src) {
+    static char path[600];
+    snprintf(path, sizeof path, "%s/damaged.pdbnet", tmpdir);
+    FILE *f = fopen(src, "rb");
+    if (!f) return NULL;
+    unsigned char buf[1 << 16];
+    size_t n = fread(buf, 1, sizeof buf, f);
+    fclose(f);
+    if (n < 32) return NULL;
+    int r = (int)(rnd() % 4);
+    if (r == 0) n = (size_t)irange(0, (int64_t)n - 1); /* truncated */
+    else if (r == 1) buf[irange(0, (int64_t)n - 1)] ^= (unsigned char)(1u << irange(0, 7)); /* checksum mismatch */
+    else {
+        /* hostile field values, checksum fixed up */
+        static const uint64_t vals[] = {0, 1, 0xffffffffULL, 0x7fffffffULL, 0x80000000ULL, 100, 65, 10001, 1ULL << 40,
+                                        0xffffffffffffffffULL, 0x7ff8000000000000ULL /* NaN */, 0x7ff0000000000000ULL};
+        int edits = (int)irange(1, 3);
+        for (int e = 0; e < edits; e++) {
+            uint64_t v = PICK(vals);
+            size_t width = pct(50) ? 4 : 8;
+            size_t at = r == 2 ? (size_t)irange(8, 23) : (size_t)irange(24, (int64_t)n - 8 - (int64_t)width);
+            if (at + width > n - 8) continue;
+            memcpy(buf + at, &v, width); /* little-endian host */
+        }
+        uint64_t c = fnv1a(buf, n - 8);
+        memcpy(buf + n - 8, &c, 8);
+    }
+    f = fopen(path, "wb");
+    if (!f) return NULL;
+    fwrite(buf, 1, n, f);
+    fclose(f);
+    return path;
+}
+
+static void g_network_load(void) {
+    int k = (int)(rnd() % SAVED);
+    const char *path = saved_path[k];
+    if (!saved_ok[k]) must_fail("no file saved there");
+    if (pct(40)) {
+        if (saved_ok[k]) {
+            const char *d = damaged_copy(saved_path[k]);
+            if (d) path = d; /* may still be valid (e.g. a flip inside a float): not predicted */
+        }
+    } else if (pct(H * 2)) path = hostile_path();
+    pdb_network **out = out_scalar(sizeof(void *), 6, 1, "net");
+    int64_t before = live_handles();
+    int32_t s = RUN(pdb_network_load(path, out));
+    int64_t after = live_handles();
+    if (after != before + (s == PDB_OK)) violation("live handles %lld -> %lld (status %d)", (long long)before, (long long)after, s);
+    if (s == PDB_OK) pool_add(T_NET, *out, 0);
+}
+
+/* ---- Entry table ---------------------------------------------------------------------------- */
+
+#define G(name) {"pdb_" #name, g_##name, 0, 0, 0}
+static entry_t entries[] = {
+    G(last_error), G(version), G(version_string), G(set_threads), G(get_threads), G(live_handles),
+    G(stencil_apply), G(stencil_adjoint), G(stencil_matrix), G(stencil_norm_squared), G(difference_operator),
+    G(diffusivity_from_name), G(diffusivity_name), G(diffusivity_g), G(diffusivity_flux),
+    G(diffusivity_flux_derivative), G(diffusivity_constants),
+    G(stable_tau), G(explicit), G(fsi), G(fed_step_sizes), G(fed), G(contraction_tau), G(implicit), G(evolve),
+    G(banded_matvec), G(banded_solve), G(poisson_1d), G(diffusion_system_bandwidth), G(diffusion_system),
+    G(mg_create), G(mg_destroy), G(mg_levels), G(mg_level_matrix), G(mg_prolong), G(mg_restrict), G(mg_cycle),
+    G(mg_unet_cycle), G(mg_solve), G(cg), G(semi_implicit),
+    G(unet2_create), G(unet2_destroy), G(unet2_forward),
+    G(network_create), G(network_destroy), G(network_add_diffusion), G(network_add_fsi), G(network_add_implicit),
+    G(network_add_filter), G(network_add_learnable_filter), G(network_add_residual),
+    G(network_add_residual_channel), G(network_block_count), G(network_block_info), G(network_parameter_count),
+    G(network_get_parameters), G(network_set_parameters), G(network_set_threads), G(network_describe),
+    G(network_forward), G(network_backward), G(network_certificate), G(network_block_certificate),
+    G(network_project_stable), G(network_save), G(network_load),
+};
+#define NENTRIES ((int)(sizeof(entries) / sizeof(entries[0])))
+
+/* ---- Crashes and hangs ------------------------------------------------------------------------ */
+
+static int hang_seconds = 20;
+
+static void on_crash(int sig) {
+    char msg[512];
+    int k = snprintf(msg, sizeof msg, "CRASH signal %d in %s call %ld (seed %llu)\n", sig, cur ? cur->name : "?",
+                     cur ? cur->calls : 0L, (unsigned long long)seed);
+    if (k > 0) (void)!write(2, msg, (size_t)k);
+    if (k > 0) (void)!write(1, msg, (size_t)k);
+    signal(sig, SIG_DFL);
+    raise(sig);
+}
+
+static void on_alarm(int sig) {
+    (void)sig;
+    static long last = -1;
+    static int still;
+    if (call_serial != last) { last = call_serial; still = 0; return; }
+    if (++still < hang_seconds) return;
+    char msg[512];
+    int k = snprintf(msg, sizeof msg, "HANG in %s call %ld (seed %llu): no return for %d s\n", cur ? cur->name : "?",
+                     cur ? cur->calls : 0L, (unsigned long long)seed, hang_seconds);
+    if (k > 0) (void)!write(2, msg, (size_t)k);
+    if (k > 0) (void)!write(1, msg, (size_t)k);
+    _exit(3);
+}
+
+static void install_handlers(void) {
+    int sigs[] = {SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT, SIGTRAP};
+    for (size_t i = 0; i < sizeof sigs / sizeof sigs[0]; i++) signal(sigs[i], on_crash);
+    signal(SIGALRM, on_alarm);
+    struct itimerval t = {{1, 0}, {1, 0}};
+    setitimer(ITIMER_REAL, &t, NULL);
+}
+
+/* ---- Main ----------------------------------------------------------------------------------------- */
+
+int main(int argc, char **argv) {
+    long calls = 200000;
+    const char *only = NULL;
+    const char *skip[16];
+    int nskip = 0;
+    seed = 20240607;
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--list")) {
+            for (int k = 0; k < NENTRIES; k++) printf("%s\n", entries[k].name);
+            return 0;
+        } else if (!strcmp(argv[i], "--seed") && i + 1 < argc) seed = strtoull(argv[++i], NULL, 10);
+        else if (!strcmp(argv[i], "--calls") && i + 1 < argc) calls = strtol(argv[++i], NULL, 10);
+        else if (!strcmp(argv[i], "--only") && i + 1 < argc) only = argv[++i];
+        else if (!strcmp(argv[i], "--skip") && i + 1 < argc && nskip < 16) skip[nskip++] = argv[++i];
+        else if (!strcmp(argv[i], "--tmp") && i + 1 < argc) tmpdir = argv[++i];
+        else if (!strcmp(argv[i], "--hostility") && i + 1 < argc) H = atoi(argv[++i]);
+        else if (!strcmp(argv[i], "--hang-seconds") && i + 1 < argc) hang_seconds = atoi(argv[++i]);
+        else { fprintf(stderr, "usage: %s [--seed S] [--calls N] [--only NAME] [--skip NAME]... [--tmp DIR] [--hostility PERCENT] [--hang-seconds T] [--list]\n", argv[0]); return 2; }
+    }
+    rng_state = seed;
+    setvbuf(stdout, NULL, _IOLBF, 0);
+    for (int k = 0; k < SAVED; k++) {
+        snprintf(saved_path[k], sizeof saved_path[k], "%s/fuzz_%d.pdbnet", tmpdir, k);
+        unlink(saved_path[k]); /* files of an earlier run */
+    }
+    install_handlers();
+    live_start = live_handles();
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+
+    int only_index = -1;
+    if (only) {
+        for (int k = 0; k < NENTRIES; k++) if (!strcmp(entries[k].name, only)) only_index = k;
+        if (only_index < 0) { fprintf(stderr, "unknown entry point %s\n", only); return 2; }
+    }
+    for (long i = 0; i < calls; i++) {
+        int k = only_index >= 0 ? only_index : (int)(rnd() % NENTRIES);
+        int skipped = 0;
+        for (int j = 0; j < nskip; j++) skipped |= !strcmp(entries[k].name, skip[j]);
+        if (skipped) continue;
+        /* Keep a few live objects around so handle arguments are usually valid. */
+        if (only_index >= 0 && npool[T_NET] == 0) { pdb_network *h; if (pdb_network_create(&h) == PDB_OK) pool_add(T_NET, h, 0); }
+        cur = &entries[k];
+        expect_fail = NULL;
+        cur->fn();
+        release_regions();
+    }
+    cur = NULL;
+
+    /* Destroy everything still alive: the live count must return to its start. */
+    for (int t = 0; t < T_COUNT; t++) {
+        while (npool[t] > 0) {
+            int32_t s = destroy_any(t, pool[t][0]);
+            if (s != PDB_OK && s != PDB_ERR_HANDLE) violation("final destroy of a %s gave %d", type_names[t], s);
+            pool_remove(t, 0);
+        }
+    }
+    int64_t live_end = live_handles();
+    if (live_end != live_start) {
+        violations++;
+        printf("VIOLATION live handles: %lld at the start, %lld after destroying everything\n", (long long)live_start,
+               (long long)live_end);
+    }
+    pdb_set_threads(0);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+
+    long total = 0, ok = 0, fail = 0;
+    for (int k = 0; k < NENTRIES; k++) {
+        printf("%s %ld %ld %ld\n", entries[k].name, entries[k].calls, entries[k].ok, entries[k].fail);
+        total += entries[k].calls;
+        ok += entries[k].ok;
+        fail += entries[k].fail;
+        if (only_index < 0 && nskip == 0 && entries[k].calls == 0) { violations++; printf("VIOLATION %s was never called\n", entries[k].name); }
+    }
+    printf("total %ld %ld %ld seconds %.2f seed %llu violations %ld\n", total, ok, fail,
+           (double)(t1.tv_sec - t0.tv_sec) + 1e-9 * (double)(t1.tv_nsec - t0.tv_nsec), (unsigned long long)seed,
+           violations);
+    return violations ? 1 : 0;
+}
