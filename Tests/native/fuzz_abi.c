@@ -581,6 +581,28 @@ static void g_set_threads(void) {
     RUN(pdb_set_threads(t));
 }
 
+/* A progress handler that counts its calls and never cancels (cancellation is covered by
+ * python/tests/test_progress.py; here it must not turn other entry points' successes into
+ * failures). Installed and removed at random, so the schemes also run with it. */
+static int64_t progress_calls;
+static int32_t fuzz_progress(void *user, int64_t done, int64_t total, double value) {
+    (void)done; (void)total; (void)value;
+    ++*(int64_t *)user;
+    return 0;
+}
+
+static void g_set_progress(void) {
+    static const double intervals[] = {0.0, 0.001, 0.1, INFINITY};
+    double interval = PICK(intervals);
+    pdb_progress_fn fn = pct(30) ? NULL : fuzz_progress;
+    if (fn != NULL && pct(H * 2)) {
+        static const double bad[] = {-1.0, -1e-300, NAN, -INFINITY};
+        interval = PICK(bad);
+        must_fail("interval must be >= 0 and not NaN");
+    }
+    RUN(pdb_set_progress(fn, &progress_calls, interval));
+}
+
 static void g_get_threads(void) { RUN(pdb_get_threads(out_scalar(4, 10, 1, "threads"))); }
 static void g_live_handles(void) { RUN(pdb_live_handles(out_scalar(8, 10, 1, "count"))); }
 
@@ -1698,7 +1720,7 @@ static void g_network_load(void) {
 
 #define G(name) {"pdb_" #name, g_##name, 0, 0, 0}
 static entry_t entries[] = {
-    G(last_error), G(version), G(version_string), G(set_threads), G(get_threads), G(live_handles),
+    G(last_error), G(version), G(version_string), G(set_threads), G(get_threads), G(live_handles), G(set_progress),
     G(stencil_apply), G(stencil_adjoint), G(stencil_matrix), G(stencil_norm_squared), G(difference_operator),
     G(diffusivity_from_name), G(diffusivity_name), G(diffusivity_g), G(diffusivity_flux),
     G(diffusivity_flux_derivative), G(diffusivity_constants),
