@@ -169,6 +169,8 @@ _INT64 = (-(1 << 63), (1 << 63) - 1)
 
 def _int(value, name: str) -> int:
     """An integer argument that fits the C int64 (ctypes would silently wrap it)."""
+    if type(value) is int and _INT64[0] <= value <= _INT64[1]:
+        return value  # the common case, without the (slow) ABC checks below
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
         raise PDEBlocksError(f"{name} must be an integer, got {value!r}")
     value = int(value)
@@ -178,6 +180,8 @@ def _int(value, name: str) -> int:
 
 
 def _float(value, name: str) -> float:
+    if type(value) is float:
+        return value
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
         raise PDEBlocksError(f"{name} must be a real number, got {value!r}")
     return float(value)
