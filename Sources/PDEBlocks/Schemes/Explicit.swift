@@ -53,6 +53,13 @@ public enum Explicit {
                 let row = SignalLayout.row(out, b, n)
                 SignalLayout.copy(f, row: b, n: n, into: row)
                 recorder.record(row, step: 0, signal: b)
+                if TemporalBlocking.applies(n: n, steps: steps, recording: recorder.isRecording) {
+                    let tileThreads = batch == 1 ? Parallelism.threads : 1
+                    TemporalBlocking.evolve(row, spare: spare, step: step, tau: tau, steps: steps,
+                                            threads: tileThreads) { ticker.step(Int64($0)) }
+                    ticker.flush()
+                    return
+                }
                 // Ping-pong between the output row and a spare row: no copy per step.
                 var (src, dst) = (row, spare)
                 for k in 0..<steps {

@@ -30,6 +30,9 @@ struct HistoryRecorder {
         }
     }
 
+    /// Whether states are recorded at all.
+    var isRecording: Bool { buffer != nil }
+
     /// Number of recorded states.
     static func records(steps: Int, every: Int) -> Int { every > 0 ? steps / every + 1 : 0 }
 
