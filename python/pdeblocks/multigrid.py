@@ -29,7 +29,7 @@ import math
 
 import numpy as np
 
-from ._lib import F64, I32, I64, PTR, PDEBlocksError, as_input, as_output, call, declare, ptr, signals
+from ._lib import F64, I32, I64, PTR, PDEBlocksError, as_input, as_output, call, declare, ptr, signals, _int
 from .diffusivities import as_diffusivity
 from .operators import Stencil
 from .progress import reporting, session
@@ -70,12 +70,6 @@ def _choice(value, table, what):
         known = ", ".join(repr(k) for k in table if k is not None)
         raise PDEBlocksError(f"unknown {what} {value!r} (known: {known})")
     return table[value]
-
-
-def _int(value, name):
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
-        raise PDEBlocksError(f"{name} must be an integer, got {value!r}")
-    return int(value)
 
 
 def _float(value, name):
