@@ -26,10 +26,6 @@ public struct FSIBlock: NetworkBlock {
         self.cycleLength = cycleLength
     }
 
-    /// `α_ℓ = (4ℓ + 2)/(2ℓ + 3)`.
-    @inline(__always)
-    public static func alpha(_ l: Int) -> Double { Double(4 * l + 2) / Double(2 * l + 3) }
-
     public var kind: BlockKind { .fsi }
     public var parameterCount: Int { step.parameterCount }
     public func parameters(into p: UnsafeMutableBufferPointer<Double>) { step.parameters(into: p) }
@@ -53,7 +49,7 @@ public struct FSIBlock: NetworkBlock {
             l == L ? out : slice(tape, (l - 1) * n, n)
         }
         for l in 0..<L {
-            let a = FSIBlock.alpha(l)
+            let a = FSI.alpha(l)
             let cur = l == 0 ? x : UnsafeBufferPointer(state(l))
             let prev = l <= 1 ? x : UnsafeBufferPointer(state(l - 1))
             let dst = state(l + 1)
@@ -75,7 +71,7 @@ public struct FSIBlock: NetworkBlock {
         cur.update(repeating: 0)
         prev.update(repeating: 0)
         for l in stride(from: L - 1, through: 0, by: -1) {
-            let a = FSIBlock.alpha(l)
+            let a = FSI.alpha(l)
             let state = l == 0 ? x : slice(tape, (l - 1) * n, n)
             for i in 0..<n { cur[i] += a * next[i] }
             step.residualVJP(UnsafeBufferPointer(next), input: state, scale: a, gradX: cur, grad: grad, scratch: work)
@@ -92,7 +88,7 @@ public struct FSIBlock: NetworkBlock {
     public func certificate(n: Int) throws -> BlockCertificate {
         try validate()
         if cycleLength == 1 {
-            return try step.certificate(n: n, factor: FSIBlock.alpha(0), what: "FSI cycle of length 1 = explicit step of size 2τ/3 (Theorem 2)", as: .fsi)
+            return try step.certificate(n: n, factor: FSI.alpha(0), what: "FSI cycle of length 1 = explicit step of size 2τ/3 (Theorem 2)", as: .fsi)
         }
         if step.diffusivities.allSatisfy(\.isLinear) {
             return try step.certificate(n: n, factor: 1, what: "linear FSI cycle = FED cycle, stable under Theorem 2's bound", as: .fsi)
