@@ -162,12 +162,17 @@ def test_huge_or_non_integer_counts_are_clear_errors_not_wraparound():
 
 
 @pytest.mark.parametrize("name", DIFFUSIVITY_NAMES)
-def test_temporal_blocking_of_long_signals_equals_the_step_by_step_evolution(name):
+@pytest.mark.parametrize("weights, offset, n", [
+    ([0.3, -1.2, 2.0, 0.1, -0.7, 0.5], -4, 1 << 17),  # general taps, whole tiles
+    ([-1.0, 1.0], 0, (1 << 17) + 3),                    # two taps, a 3-column last tile
+    ([1.0, -2.0, 1.0], -1, (1 << 17) + 8192 + 40),      # three taps, last tile inside the halo
+])
+def test_temporal_blocking_of_long_signals_equals_the_step_by_step_evolution(name, weights, offset, n):
     # N >= 2^17 without recording takes the temporally blocked path (several steps per sweep
-    # over memory); recording every state forces the step-by-step path.
-    n = 1 << 17
+    # over memory; tiles away from the ends skip the boundary code); recording every state
+    # forces the step-by-step path. 21 steps = two full sweeps of 8 and a partial one.
     f = np.cumsum(np.random.default_rng(5).standard_normal(n)) / 300
-    K = pdb.Stencil([0.3, -1.2, 2.0, 0.1, -0.7, 0.5], -4)
+    K = pdb.Stencil(weights, offset)
     g = pdb.Diffusivity(name, 0.5)
     tau = 0.9 * pdb.stable_tau(K, g, n)
     blocked = pdb.explicit(f, K, g, tau, 21)

@@ -1,42 +1,25 @@
 extension Diffusivity {
     /// `y_i ← scale·Φ(y_i)` in place over a buffer: the activation σ₁ = τΦ of Theorem 1
-    /// applied to a whole layer (with `scale = ±τ`). Eight lanes at a time (`flux8`); the
-    /// tail goes through the same vector code, so every element sees the same arithmetic.
-    /// Agrees with the scalar `flux` to ≤ 1e-14 relative (tested).
+    /// applied to a whole layer (with `scale = ±τ`). Eight lanes at a time through the
+    /// kind's `FluxLanes` (one loop per kind, no switch inside it); the tail goes through
+    /// the same vector code, so every element sees the same arithmetic. Agrees with the
+    /// scalar `flux` to ≤ 1e-14 relative (tested).
     @inlinable
     public func applyFlux(_ y: UnsafeMutableBufferPointer<Double>, scale: Double) {
-        guard let p = y.baseAddress else { return }
-        let n = y.count
-        var i = 0
-        while i + 8 <= n {
-            store8(flux8(load8(p, i), scale: scale), p, i)
-            i += 8
-        }
-        if i < n {
-            var v = SIMD8<Double>(repeating: 0)
-            for k in 0..<(n - i) { v[k] = p[i + k] }
-            let r = flux8(v, scale: scale)
-            for k in 0..<(n - i) { p[i + k] = r[k] }
-        }
+        withFluxLanes(FluxInPlace(y: y, scale: scale))
     }
 
-    /// `scale·Φ(v)` on eight lanes: `Φ(s) = g(s²)·s` with `x² = s²·(1/λ²)` evaluated exactly
-    /// as the scalar path does (`Diffusivity.g`), `VectorExp.exp8` for the exponentials.
+    /// Runs `kernel` with the flux of this kind as a concrete `FluxLanes` value (λ bound),
+    /// so that the kernel's loop is specialised for the kind.
     @inlinable @inline(__always)
-    public func flux8(_ v: SIMD8<Double>, scale: Double) -> SIMD8<Double> {
-        let x2 = (v * v) * inverseLambda2
+    public func withFluxLanes<K: FluxLanesKernel>(_ kernel: K) -> K.Result {
+        let c = inverseLambda2
         switch kind {
-        case .linear:
-            return scale * v
-        case .peronaMalik:
-            return scale * (v * VectorExp.exp8(-0.5 * x2))
-        case .peronaMalikRational:
-            return scale * (v * (1 / (1 + x2)))
-        case .charbonnier:
-            return scale * (v * (1 / (1 + x2).squareRoot()))
-        case .weickert:
-            let t = Diffusivity.weickertConstant / ((x2 * x2) * (x2 * x2))  // C/x⁸ (∞ at v = 0: g = 1)
-            return scale * (v * Diffusivity.oneMinusExpNeg(t))
+        case .linear: return kernel.run(LinearFluxLanes())
+        case .peronaMalik: return kernel.run(PeronaMalikFluxLanes(inverseLambda2: c))
+        case .peronaMalikRational: return kernel.run(RationalFluxLanes(inverseLambda2: c))
+        case .charbonnier: return kernel.run(CharbonnierFluxLanes(inverseLambda2: c))
+        case .weickert: return kernel.run(WeickertFluxLanes(inverseLambda2: c))
         }
     }
 
@@ -55,12 +38,105 @@ extension Diffusivity {
         s = one - t / 3 * s
         s = one - t / 2 * s
         let series = t * s
-        let direct = one - VectorExp.exp8(-t)
+        let direct = one - VectorExp.exp8(nonPositive: -t)
         return direct.replacing(with: series, where: t .< 0.05)
     }
 
     /// The scalar reference of `applyFlux` (libm `exp`), kept for tests.
     public func applyFluxScalar(_ y: UnsafeMutableBufferPointer<Double>, scale: Double) {
         for i in y.indices { y[i] = scale * flux(y[i]) }
+    }
+}
+
+/// `Φ(v)` on eight lanes for one diffusivity kind, its constants bound. Every kind forms
+/// `x² = (v·v)·(1/λ²)` as the scalar `Diffusivity.g` does (Perona–Malik folds the exact
+/// factor −1/2 into 1/λ², which rounds identically), so the vector and scalar paths differ
+/// only by their `exp` (`VectorExp.exp8` here).
+public protocol FluxLanes {
+    func callAsFunction(_ v: SIMD8<Double>) -> SIMD8<Double>
+}
+
+/// A loop to run with a concrete `FluxLanes` (see `Diffusivity.withFluxLanes`): the
+/// visitor that lets one generic loop be specialised for every diffusivity kind.
+public protocol FluxLanesKernel {
+    associatedtype Result
+    func run<F: FluxLanes>(_ flux: F) -> Result
+}
+
+/// `Φ(s) = s`.
+@frozen public struct LinearFluxLanes: FluxLanes {
+    @inlinable public init() {}
+    @inlinable @inline(__always)
+    public func callAsFunction(_ v: SIMD8<Double>) -> SIMD8<Double> { v }
+}
+
+/// `Φ(s) = s·exp(−x²/2)`, `x = s/λ`.
+@frozen public struct PeronaMalikFluxLanes: FluxLanes {
+    /// `−1/(2λ²)`: `(v·v)·(−1/(2λ²))` equals the scalar path's `−0.5·((v·v)·(1/λ²))`
+    /// bit for bit (scaling by −1/2 is exact).
+    public let minusHalfInverseLambda2: Double
+    @inlinable public init(inverseLambda2: Double) { minusHalfInverseLambda2 = -0.5 * inverseLambda2 }
+    @inlinable @inline(__always)
+    public func callAsFunction(_ v: SIMD8<Double>) -> SIMD8<Double> {
+        v * VectorExp.exp8(nonPositive: (v * v) * minusHalfInverseLambda2)
+    }
+}
+
+/// `Φ(s) = s/(1 + x²)`.
+@frozen public struct RationalFluxLanes: FluxLanes {
+    public let inverseLambda2: Double
+    @inlinable public init(inverseLambda2: Double) { self.inverseLambda2 = inverseLambda2 }
+    @inlinable @inline(__always)
+    public func callAsFunction(_ v: SIMD8<Double>) -> SIMD8<Double> {
+        let x2 = (v * v) * inverseLambda2
+        return v * (1 / (1 + x2))
+    }
+}
+
+/// `Φ(s) = s/√(1 + x²)`.
+@frozen public struct CharbonnierFluxLanes: FluxLanes {
+    public let inverseLambda2: Double
+    @inlinable public init(inverseLambda2: Double) { self.inverseLambda2 = inverseLambda2 }
+    @inlinable @inline(__always)
+    public func callAsFunction(_ v: SIMD8<Double>) -> SIMD8<Double> {
+        let x2 = (v * v) * inverseLambda2
+        return v * (1 / (1 + x2).squareRoot())
+    }
+}
+
+/// `Φ(s) = s·(1 − exp(−C/x⁸))` (`= s` at s = 0).
+@frozen public struct WeickertFluxLanes: FluxLanes {
+    public let inverseLambda2: Double
+    @inlinable public init(inverseLambda2: Double) { self.inverseLambda2 = inverseLambda2 }
+    @inlinable @inline(__always)
+    public func callAsFunction(_ v: SIMD8<Double>) -> SIMD8<Double> {
+        let x2 = (v * v) * inverseLambda2
+        let t = Diffusivity.weickertConstant / ((x2 * x2) * (x2 * x2))  // C/x⁸ (∞ at v = 0: g = 1)
+        return v * Diffusivity.oneMinusExpNeg(t)
+    }
+}
+
+/// `applyFlux`'s loop: `y ← scale·Φ(y)`.
+@usableFromInline
+struct FluxInPlace: FluxLanesKernel {
+    @usableFromInline let y: UnsafeMutableBufferPointer<Double>
+    @usableFromInline let scale: Double
+    @inlinable init(y: UnsafeMutableBufferPointer<Double>, scale: Double) { (self.y, self.scale) = (y, scale) }
+
+    @inlinable
+    func run<F: FluxLanes>(_ flux: F) {
+        guard let p = y.baseAddress else { return }
+        let n = y.count
+        var i = 0
+        while i + 8 <= n {
+            store8(scale * flux(load8(p, i)), p, i)
+            i += 8
+        }
+        if i < n {
+            var v = SIMD8<Double>(repeating: 0)
+            for k in 0..<(n - i) { v[k] = p[i + k] }
+            let r = scale * flux(v)
+            for k in 0..<(n - i) { p[i + k] = r[k] }
+        }
     }
 }

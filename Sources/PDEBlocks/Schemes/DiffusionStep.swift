@@ -54,10 +54,10 @@ public struct DiffusionStep: Sendable {
             return
         }
         applyEdges(x, base: base, tau: tau, into: out, work: work, margin: m)
-        let scratch = DiffusionStep.chunk + stencil.count + 8
+        let scratch = interiorScratchLength
         let parts = max(1, min(threads, (n - 2 * m) / (4 * DiffusionStep.chunk), work.count / scratch))
         if parts == 1 {
-            applyFusedInterior(x, base: base, tau: tau, into: out, scratch: work.baseAddress!, columns: m..<(n - m))
+            applyInterior(x.baseAddress!, base: base.baseAddress!, tau: tau, into: out.baseAddress!, scratch: work.baseAddress!, columns: m..<(n - m))
             return
         }
         let shared = UncheckedSendable((x, base, out, work.baseAddress!))
@@ -66,7 +66,7 @@ public struct DiffusionStep: Sendable {
             let (x, base, out, wk) = shared.value
             let lo = m + t * span, hi = min(n - m, lo + span)
             guard lo < hi else { return }
-            applyFusedInterior(x, base: base, tau: tau, into: out, scratch: wk + t * scratch, columns: lo..<hi)
+            applyInterior(x.baseAddress!, base: base.baseAddress!, tau: tau, into: out.baseAddress!, scratch: wk + t * scratch, columns: lo..<hi)
         }
     }
 
@@ -102,53 +102,177 @@ public struct DiffusionStep: Sendable {
         }
     }
 
-    /// Columns in `columns` (all of whose rows are interior rows), fused chunk by chunk;
-    /// `scratch` holds `chunk + q + 8` values (the row pass runs in whole vectors of 8, so
-    /// it may read up to 7 samples past the chunk's rows — inside x, since the right margin
-    /// is wider than that — and write up to 7 values past them inside scratch).
+    /// `out_c = base_c − τ(KᵀΦ(Kx))_c` for the columns in `columns`, fused chunk by chunk,
+    /// with no boundary handling: every row these columns touch must be an interior row,
+    /// i.e. `x[c − q + 1 ..< c + q]` must be valid for every column c (the caller's margin
+    /// or halo). The row pass runs in whole vectors of 8, so it may also read up to 7
+    /// samples past `x[columns.upperBound + q − 2]` (values that reach no output) — they
+    /// must be addressable. `scratch` holds `chunk + q + 8` values. Pointers are indexed
+    /// by column. The loop is specialised for the diffusivity kind (`withFluxLanes`) and
+    /// for two- and three-tap stencils (`StencilTaps`): no switch or tap loop inside it.
     @inlinable
-    func applyFusedInterior(
-        _ x: UnsafeBufferPointer<Double>, base: UnsafeBufferPointer<Double>, tau: Double,
-        into out: UnsafeMutableBufferPointer<Double>, scratch: UnsafeMutablePointer<Double>, columns: Range<Int>
+    public func applyInterior(
+        _ x: UnsafePointer<Double>, base: UnsafePointer<Double>, tau: Double,
+        into out: UnsafeMutablePointer<Double>, scratch: UnsafeMutablePointer<Double>, columns: Range<Int>
     ) {
-        let q = stencil.count, o = stencil.offset
-        let xb = x.baseAddress!, bb = base.baseAddress!, ob = out.baseAddress!
         stencil.weights.withUnsafeBufferPointer { w in
-            var a = columns.lowerBound
-            while a < columns.upperBound {
-                let b = min(a + DiffusionStep.chunk, columns.upperBound)
-                // rows r ∈ [r0, r1) feed columns [a, b); y_r is stored at scratch[r − r0].
-                let r0 = a - o - (q - 1), r1 = b - o
-                let y = scratch
-                let len = r1 - r0
-                // y = −τΦ(Kx) on the chunk's rows, eight at a time, activation in registers.
-                let src = xb + (r0 + o)
-                var i = 0
-                while i < len {
-                    var acc = SIMD8<Double>(repeating: 0)
-                    for j in 0..<q { acc += w[j] * load8(src + j, i) }
-                    store8(diffusivity.flux8(acc, scale: -tau), y, i)
-                    i += 8
-                }
-                // out_c = base_c + Σ_j w_j y_{c−o−j}, eight columns at a time (+ scalar tail).
-                let cnt = b - a
-                let dst = ob + a, bs = bb + a
-                let yRow = y + (q - 1)  // row a − o
-                i = 0
-                while i + 8 <= cnt {
-                    var acc = load8(bs, i)
-                    for j in 0..<q { acc += w[j] * load8(yRow - j, i) }
-                    store8(acc, dst, i)
-                    i += 8
-                }
-                while i < cnt {
-                    var acc = bs[i]
-                    for j in 0..<q { acc += w[j] * yRow[i - j] }
-                    dst[i] = acc
-                    i += 1
-                }
-                a = b
+            let pass = FusedInteriorPass(
+                x: x, base: base, out: out, scratch: scratch, weights: w, tau: tau, offset: stencil.offset,
+                columns: columns)
+            diffusivity.withFluxLanes(pass)
+        }
+    }
+
+    /// Values `applyInterior` needs in `scratch`.
+    public var interiorScratchLength: Int { DiffusionStep.chunk + stencil.count + 8 }
+}
+
+/// The fused interior loop of `DiffusionStep` for one flux kind (see `applyInterior`):
+/// `y = Φ(Kx)` on a chunk's rows, then `out = base + Σ_j (−τ w_j) y` — the factor −τ is
+/// folded into the transposed weights, and both passes use fused multiply–adds when the
+/// library is built with them (`plusProduct`).
+@usableFromInline
+struct FusedInteriorPass: FluxLanesKernel {
+    @usableFromInline let x: UnsafePointer<Double>, base: UnsafePointer<Double>
+    @usableFromInline let out: UnsafeMutablePointer<Double>, scratch: UnsafeMutablePointer<Double>
+    @usableFromInline let weights: UnsafeBufferPointer<Double>
+    @usableFromInline let tau: Double
+    @usableFromInline let offset: Int
+    @usableFromInline let columns: Range<Int>
+
+    @inlinable
+    init(
+        x: UnsafePointer<Double>, base: UnsafePointer<Double>, out: UnsafeMutablePointer<Double>,
+        scratch: UnsafeMutablePointer<Double>, weights: UnsafeBufferPointer<Double>, tau: Double, offset: Int,
+        columns: Range<Int>
+    ) {
+        (self.x, self.base, self.out, self.scratch) = (x, base, out, scratch)
+        (self.weights, self.tau, self.offset, self.columns) = (weights, tau, offset, columns)
+    }
+
+    @inlinable
+    func run<F: FluxLanes>(_ flux: F) {
+        let w = weights, s = -tau
+        switch w.count {
+        case 2: chunks(flux, TwoTaps(w[0], w[1], scale: s))
+        case 3: chunks(flux, ThreeTaps(w[0], w[1], w[2], scale: s))
+        default:
+            // The scaled weights (on the stack for stencils of ordinary length).
+            withUnsafeTemporaryAllocation(of: Double.self, capacity: w.count) { b in
+                for j in w.indices { b[j] = s * w[j] }
+                chunks(flux, AnyTaps(w, UnsafeBufferPointer(b)))
             }
         }
+    }
+
+    @inlinable
+    func chunks<F: FluxLanes, T: StencilTaps>(_ flux: F, _ taps: T) {
+        let q = weights.count, o = offset
+        var a = columns.lowerBound
+        while a < columns.upperBound {
+            let b = min(a + DiffusionStep.chunk, columns.upperBound)
+            // rows r ∈ [r0, r1) feed columns [a, b); y_r is stored at scratch[r − r0].
+            let r0 = a - o - (q - 1), r1 = b - o
+            let y = scratch
+            let len = r1 - r0
+            // y = Φ(Kx) on the chunk's rows, eight at a time, activation in registers.
+            let src = x + (r0 + o)
+            var i = 0
+            while i < len {
+                store8(flux(taps.forward(src, i)), y, i)
+                i += 8
+            }
+            // out_c = base_c + Σ_j (−τw_j) y_{c−o−j}, eight columns at a time (+ scalar tail
+            // with the same arithmetic, so no value depends on where chunks start).
+            let cnt = b - a
+            let dst = out + a, bs = base + a
+            let yRow = UnsafePointer(y + (q - 1))  // row a − o
+            i = 0
+            while i + 8 <= cnt {
+                store8(taps.backward(yRow, i, plus: load8(bs, i)), dst, i)
+                i += 8
+            }
+            while i < cnt {
+                dst[i] = taps.backward(yRow, i, plus: bs[i])
+                i += 1
+            }
+            a = b
+        }
+    }
+}
+
+/// A stencil's taps: `forward` is `Σ_j w_j p[i+j]` (eight rows of K x), `backward` is
+/// `acc + Σ_j b_j p[i−j]` with `b_j = −τ w_j` (columns of −τKᵀy, eight at a time or one).
+/// Both sum in the order j = 0, 1, … with `plusProduct`, for every width, so all widths
+/// give the same arithmetic. Requires q ≥ 1.
+@usableFromInline
+protocol StencilTaps {
+    func forward(_ p: UnsafePointer<Double>, _ i: Int) -> SIMD8<Double>
+    func backward(_ p: UnsafePointer<Double>, _ i: Int, plus acc: SIMD8<Double>) -> SIMD8<Double>
+    func backward(_ p: UnsafePointer<Double>, _ i: Int, plus acc: Double) -> Double
+}
+
+@usableFromInline
+struct TwoTaps: StencilTaps {
+    @usableFromInline let w0: Double, w1: Double, b0: Double, b1: Double
+    @inlinable init(_ w0: Double, _ w1: Double, scale s: Double) { (self.w0, self.w1, b0, b1) = (w0, w1, s * w0, s * w1) }
+    @inlinable @inline(__always)
+    func forward(_ p: UnsafePointer<Double>, _ i: Int) -> SIMD8<Double> {
+        (w0 * load8(p, i)).plusProduct(SIMD8(repeating: w1), load8(p + 1, i))
+    }
+    @inlinable @inline(__always)
+    func backward(_ p: UnsafePointer<Double>, _ i: Int, plus acc: SIMD8<Double>) -> SIMD8<Double> {
+        acc.plusProduct(SIMD8(repeating: b0), load8(p, i)).plusProduct(SIMD8(repeating: b1), load8(p - 1, i))
+    }
+    @inlinable @inline(__always)
+    func backward(_ p: UnsafePointer<Double>, _ i: Int, plus acc: Double) -> Double {
+        acc.plusProduct(b0, p[i]).plusProduct(b1, p[i - 1])
+    }
+}
+
+@usableFromInline
+struct ThreeTaps: StencilTaps {
+    @usableFromInline let w0: Double, w1: Double, w2: Double, b0: Double, b1: Double, b2: Double
+    @inlinable init(_ w0: Double, _ w1: Double, _ w2: Double, scale s: Double) {
+        (self.w0, self.w1, self.w2) = (w0, w1, w2)
+        (b0, b1, b2) = (s * w0, s * w1, s * w2)
+    }
+    @inlinable @inline(__always)
+    func forward(_ p: UnsafePointer<Double>, _ i: Int) -> SIMD8<Double> {
+        (w0 * load8(p, i)).plusProduct(SIMD8(repeating: w1), load8(p + 1, i))
+            .plusProduct(SIMD8(repeating: w2), load8(p + 2, i))
+    }
+    @inlinable @inline(__always)
+    func backward(_ p: UnsafePointer<Double>, _ i: Int, plus acc: SIMD8<Double>) -> SIMD8<Double> {
+        acc.plusProduct(SIMD8(repeating: b0), load8(p, i)).plusProduct(SIMD8(repeating: b1), load8(p - 1, i))
+            .plusProduct(SIMD8(repeating: b2), load8(p - 2, i))
+    }
+    @inlinable @inline(__always)
+    func backward(_ p: UnsafePointer<Double>, _ i: Int, plus acc: Double) -> Double {
+        acc.plusProduct(b0, p[i]).plusProduct(b1, p[i - 1]).plusProduct(b2, p[i - 2])
+    }
+}
+
+@usableFromInline
+struct AnyTaps: StencilTaps {
+    @usableFromInline let w: UnsafeBufferPointer<Double>, b: UnsafeBufferPointer<Double>
+    @inlinable init(_ w: UnsafeBufferPointer<Double>, _ b: UnsafeBufferPointer<Double>) { (self.w, self.b) = (w, b) }
+    @inlinable @inline(__always)
+    func forward(_ p: UnsafePointer<Double>, _ i: Int) -> SIMD8<Double> {
+        var acc = w[0] * load8(p, i)
+        for j in 1..<w.count { acc = acc.plusProduct(SIMD8(repeating: w[j]), load8(p + j, i)) }
+        return acc
+    }
+    @inlinable @inline(__always)
+    func backward(_ p: UnsafePointer<Double>, _ i: Int, plus acc: SIMD8<Double>) -> SIMD8<Double> {
+        var acc = acc
+        for j in 0..<b.count { acc = acc.plusProduct(SIMD8(repeating: b[j]), load8(p - j, i)) }
+        return acc
+    }
+    @inlinable @inline(__always)
+    func backward(_ p: UnsafePointer<Double>, _ i: Int, plus acc: Double) -> Double {
+        var acc = acc
+        for j in 0..<b.count { acc = acc.plusProduct(b[j], p[i - j]) }
+        return acc
     }
 }
