@@ -62,7 +62,7 @@ struct GramBand: SymmetricBandSpectrum {
     /// Explicit lower-band rows (index d ↦ A[r][r−d]) for rows that touch a boundary.
     private let explicitRows: [Int: [Double]]
     /// Rows `r` with `toeplitzRows.contains(r)` use `toeplitz`.
-    private let toeplitzRows: Range<Int>
+    let toeplitzRows: Range<Int>
 
     init(stencil: Stencil, n: Int) {
         self.n = n
