@@ -15,6 +15,7 @@ import time
 import numpy as np
 
 import pdeblocks as pb
+from rows import Rows  # bench/rows.py (the script's directory is on sys.path)
 
 
 def network(kind: str, threads: int) -> pb.Network:
@@ -56,7 +57,9 @@ def main(argv=None):
     parser.add_argument("--batch", type=int, default=64)
     parser.add_argument("--n", type=int, default=4096)
     parser.add_argument("--repeat", type=int, default=7)
+    parser.add_argument("--rows", help="write the key figures as JSON rows to this file (bench/rows.py)")
     args = parser.parse_args(argv)
+    figures = Rows()
     rng = np.random.default_rng(0)
     x = np.cumsum(rng.normal(scale=0.05, size=(args.batch, args.n)), axis=1)
     w = rng.normal(size=x.shape)
@@ -83,6 +86,12 @@ def main(argv=None):
             speedup = "" if one is None else f"{one / total:9.2f}"
             print(f"{kind:<12} {t:>7} {fwd * per:9.1f} {bwd * per:9.1f} {bwd / fwd:8.2f} {inf * per:9.1f} "
                   f"{(cf + cb) * per:11.1f} {speedup}")
+            case = f"{kind}, ({args.batch}, {args.n}), {t} thread(s)"
+            figures.add(case, "forward", fwd * per, "us/sample")
+            figures.add(case, "backward", bwd * per, "us/sample")
+            figures.add(case, "inference", inf * per, "us/sample")
+            if one is not None:
+                figures.add(case, "forward+backward speed-up vs 1 thread", one / total, "x")
             if one is None:
                 one = total
                 ok &= bwd <= 3 * fwd
@@ -92,6 +101,7 @@ def main(argv=None):
     print(f"load average after: {os.getloadavg()[0]:.2f}; other processes used {max(others, 0):.2f} of the "
           f"{os.cpu_count()} cores during the run (the speed-up needs a second core free)")
     print("targets (backward <= 3x forward, speed-up >= 1.7):", "met" if ok else "NOT met")
+    figures.write(args.rows)
 
 
 if __name__ == "__main__":

@@ -27,6 +27,7 @@ import numpy as np
 import scipy.linalg
 
 import pdeblocks as pb
+from rows import Rows  # bench/rows.py (the script's directory is on sys.path)
 
 
 def best_of(fn, repeat):
@@ -49,6 +50,7 @@ def main():
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--tol", type=float, default=1e-7)
     parser.add_argument("--quick", action="store_true", help="skip PyAMG and the mesh table")
+    parser.add_argument("--rows", help="write the key figures as JSON rows to this file (bench/rows.py)")
     args = parser.parse_args()
     n, tol, repeat = args.n, args.tol, args.repeat
 
@@ -127,6 +129,17 @@ def main():
     for method, setup, solve, cycles, factor, res in rows:
         f = f"{factor:7.3f}" if isinstance(factor, float) else f"{factor:>7s}"
         print(f"{method:44s} {setup * 1e3:9.1f} {solve * 1e3:9.1f} {cycles!s:>7s} {f} {res:10.1e}")
+
+    figures = Rows()
+    for method, setup, solve, cycles, factor, res in rows:
+        figures.add(f"{method.strip()}, n={n}", "solve", solve * 1e3, "ms")
+        if setup:
+            figures.add(f"{method.strip()}, n={n}", "setup", setup * 1e3, "ms")
+    figures.add(f"direct banded (LU), n={n}", "solve per unknown", t_direct / n * 1e9, "ns/unknown")
+    figures.add(f"direct banded (LU), n={n}", "scipy solve_banded / ours", t_scipy / t_direct, "x")
+    for name, ns in per_cycle.items():
+        figures.add(f"one {name} cycle, n={n}", "time per unknown", ns, "ns/unknown")
+    figures.write(args.rows)
 
     print("\none cycle inside a solve (all levels, with its residual norm), ns per unknown:")
     for name, ns in per_cycle.items():

@@ -18,6 +18,7 @@ import time
 import numpy as np
 
 import pdeblocks as pdb
+from rows import Rows  # bench/rows.py (the script's directory is on sys.path)
 
 
 def timed(fn):
@@ -32,7 +33,9 @@ def main():
     ap.add_argument("--steps", type=int, default=10_000, help="explicit steps at the bound to reach T")
     ap.add_argument("--lam", type=float, default=0.1, help="Perona-Malik contrast parameter")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--rows", help="write the key figures as JSON rows to this file (bench/rows.py)")
     args = ap.parse_args()
+    rows = Rows()
 
     n, h = args.n, 1.0 / args.n
     K = pdb.DifferenceOperator([0, 1], h=h)
@@ -78,6 +81,9 @@ def main():
             shape = f"{info['steps']} x 1"
         opts = ",".join(f"{k}={v}" for k, v in options.items()) or "default"
         ev = info["block_evaluations"]
+        rows.add(f"{scheme} {opts}, N={n}", "block evaluations", ev, "count")
+        rows.add(f"{scheme} {opts}, N={n}", "wall time", seconds, "s")
+        rows.add(f"{scheme} {opts}, N={n}", "max error vs reference", err, "abs")
         print(f"{scheme:<10} {opts:<12} {info['tau']:>10.3e} {shape:>12} {ev:>12d} "
               f"{explicit_info['block_evaluations'] / ev:>11.1f}x {seconds:>8.2f} {explicit_seconds / seconds:>11.1f}x "
               f"{err:>10.2e} {err / change:>10.2e}")
@@ -88,10 +94,13 @@ def main():
     print(f"\nFSI (default, {f_info['cycles']} cycles): {ratio:.1f}x fewer block evaluations than explicit, "
           f"error {f_err:.2e} vs explicit's {e_err:.2e} (ratio {f_err / e_err:.2f})"
           f" -> {'meets' if ratio >= 10 and f_err <= 2 * e_err else 'MISSES'} the 10x-at-comparable-error target")
+    rows.add(f"FSI vs explicit, N={n}", "fewer block evaluations", ratio, "x")
+    rows.add(f"FSI vs explicit, N={n}", "faster to T", results[("explicit", ())][1] / results[("fsi", ())][1], "x")
     i_info = results[("implicit", ())][0]
     print(f"implicit: steps of tau = {i_info['tau']:.3e} (contraction bound {i_info['tau_bound']:.3e} = half the "
           f"explicit bound, times 0.5), {i_info['block_evaluations']} sweeps, largest final residual "
           f"{i_info['residual']:.2e} (tol {i_info['tol']:.2e}, converged: {i_info['converged']})")
+    rows.write(args.rows)
 
 
 if __name__ == "__main__":

@@ -43,7 +43,7 @@ ROWS: list[dict] = []
 
 def row(section, case, measure, value, unit):
     ROWS.append({"section": section, "case": case, "measure": measure, "value": value, "unit": unit})
-    print(f"  {section:<10}{case:<34}{measure:<26}{value:>12.4g} {unit}", flush=True)
+    print(f"  {section:<10}{case:<52} {measure:<38}{value:>11.4g} {unit}", flush=True)
 
 
 def build_c(tmp: Path) -> Path:
@@ -61,7 +61,7 @@ def section_explicit(exe: Path, sizes):
     lam = 0.1
     g = pdb.Diffusivity("perona_malik", lam)
     for n in sizes:
-        steps = max(5, 20_000_000 // n)
+        steps = max(16, 20_000_000 // n)  # >= two sweeps of the temporally blocked path
         rng = np.random.default_rng(0)
         f = np.cumsum(rng.standard_normal(n)) / np.sqrt(n)
         tau = pdb.stable_tau(K, g, n)
@@ -91,7 +91,7 @@ def section_threads(exe: Path, quick: bool):
     n = 10**6 if quick else 10**7
     times = {}
     for t in (1, 2):
-        out = subprocess.run([str(exe), str(n), "5" if quick else "10", str(t)], capture_output=True, text=True,
+        out = subprocess.run([str(exe), str(n), "5" if quick else "16", str(t)], capture_output=True, text=True,
                              check=True).stdout
         times[t] = float(out.split()[2])
         row("threads", f"single signal N={n:.0e}", f"{t} thread(s)", times[t], "ns/sample")
@@ -137,14 +137,21 @@ def section_overhead():
 
 
 def run_script(section, script, args):
+    """Runs bench/<script> (its printed table is shown and kept in the JSON as text) and adds
+    the figures it writes with --rows (bench/rows.py) to this table."""
     path = ROOT / "bench" / script
     if not path.exists():
         print(f"  {section:<10}(skipped: {script} not present)")
         return
     t0 = time.perf_counter()
-    res = subprocess.run([sys.executable, str(path), *args], capture_output=True, text=True,
-                         env={**os.environ, "PYTHONPATH": str(ROOT / "python")})
-    print("\n".join("    " + line for line in res.stdout.splitlines()))
+    with tempfile.TemporaryDirectory() as tmp:
+        rows_file = Path(tmp) / "rows.json"
+        res = subprocess.run([sys.executable, str(path), *args, "--rows", str(rows_file)], capture_output=True,
+                             text=True, env={**os.environ, "PYTHONPATH": str(ROOT / "python")})
+        print("\n".join("    " + line for line in res.stdout.splitlines()))
+        figures = json.loads(rows_file.read_text()) if rows_file.exists() else []
+    for r in figures:
+        row(section, r["case"], r["measure"], r["value"], r["unit"])
     ROWS.append({"section": section, "case": script, "measure": "output", "value": res.stdout,
                  "unit": "text", "seconds": time.perf_counter() - t0, "returncode": res.returncode})
     if res.returncode:
