@@ -178,3 +178,17 @@ def test_temporal_blocking_of_long_signals_equals_the_step_by_step_evolution(nam
     blocked = pdb.explicit(f, K, g, tau, 21)
     stepwise = pdb.explicit(f, K, g, tau, 21, record_every=21)[0]
     assert np.abs(blocked - stepwise).max() <= 1e-14 * np.abs(stepwise).max()
+
+
+def test_a_batch_of_long_signals_evolves_each_row_as_alone_and_as_step_by_step():
+    # Rows of a batch take the in-place blocked path one per worker (no work buffers).
+    n = (1 << 17) + 1000
+    F = np.cumsum(np.random.default_rng(8).standard_normal((3, n)), axis=1) / 300
+    K = pdb.DifferenceOperator([0, 1])
+    g = pdb.Diffusivity("perona_malik", 0.5)
+    tau = pdb.stable_tau(K, g, n)
+    batch = pdb.explicit(F, K, g, tau, 17)
+    for b in range(3):
+        np.testing.assert_array_equal(batch[b], pdb.explicit(F[b], K, g, tau, 17))
+    stepwise = pdb.explicit(F, K, g, tau, 17, record_every=17)[0]
+    assert np.abs(batch - stepwise).max() <= 1e-14 * np.abs(stepwise).max()

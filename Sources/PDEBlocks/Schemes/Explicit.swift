@@ -44,22 +44,24 @@ public enum Explicit {
         let step = DiffusionStep(stencil: stencil, diffusivity: diffusivity)
         let inner = Parallelism.threadsForSignal(n: n, batch: batch)
         progress?.begin(steps, times: batch, unitCost: n)
+        // Long signals evolve in place, tile by tile (no length-n work buffers to allocate).
+        let blocked = TemporalBlocking.applies(n: n, steps: steps, recording: recorder.isRecording, taps: stencil.count)
         try ProgressReporter.staged(out, progress) { out in
-            Parallelism.forEachRow(batch: batch, n: n, workLength: 2 * n) { b, work in
+            Parallelism.forEachRow(batch: batch, n: n, workLength: blocked ? 0 : 2 * n) { b, work in
                 var ticker = ProgressTicker(progress)
                 if ticker.isCancelled { return }
-                let y = UnsafeMutableBufferPointer(rebasing: work[0..<n])
-                let spare = UnsafeMutableBufferPointer(rebasing: work[n..<(2 * n)])
                 let row = SignalLayout.row(out, b, n)
                 SignalLayout.copy(f, row: b, n: n, into: row)
                 recorder.record(row, step: 0, signal: b)
-                if TemporalBlocking.applies(n: n, steps: steps, recording: recorder.isRecording) {
+                if blocked {
                     let tileThreads = batch == 1 ? Parallelism.threads : 1
-                    TemporalBlocking.evolve(row, spare: spare, step: step, tau: tau, steps: steps,
+                    TemporalBlocking.evolve(row, step: step, tau: tau, steps: steps,
                                             threads: tileThreads) { ticker.step(Int64($0)) }
                     ticker.flush()
                     return
                 }
+                let y = UnsafeMutableBufferPointer(rebasing: work[0..<n])
+                let spare = UnsafeMutableBufferPointer(rebasing: work[n..<(2 * n)])
                 // Ping-pong between the output row and a spare row: no copy per step.
                 var (src, dst) = (row, spare)
                 for k in 0..<steps {

@@ -37,7 +37,7 @@ public enum Parallelism {
         batch: Int, n: Int, workLength: Int, _ body: (Int, UnsafeMutableBufferPointer<Double>) -> Void
     ) {
         let workers = min(threads, batch, max(1, (batch * n) / minimumSamplesPerThread))
-        var storage = [Double](repeating: 0, count: workers * workLength)
+        var storage = [Double](repeating: 0, count: max(1, workers * workLength))  // (never empty: a base address)
         storage.withUnsafeMutableBufferPointer { all in
             if workers == 1 {
                 for b in 0..<batch { body(b, all) }
