@@ -45,6 +45,13 @@
  * Thread safety: calls on one handle are serialised; distinct handles run in parallel.
  * Batch rows are processed on pdb_network_set_threads threads; results are
  * bit-identical for any thread count.
+ *
+ * Memory: a handle keeps its tape and work memory (grown to the largest batch, n and
+ * thread count seen) and the library keeps its worker threads, so after the first call
+ * repeated forward, inference and backward passes allocate nothing (shown by
+ * Tests/native/alloc_steady_state.c). Exceptions: a multi-threaded pass that starts while
+ * another handle's multi-threaded pass holds the worker threads runs on Dispatch, which
+ * allocates; building, pdb_network_set_parameters and the certificate calls allocate.
  */
 #ifndef PDEBLOCKS_LAYERS_H
 #define PDEBLOCKS_LAYERS_H

@@ -1,15 +1,28 @@
 import PDEBlocks
 import Synchronization
 
-/// The object behind a `pdb_network *` handle: a network being built or trained, and the
-/// tape of its last recorded forward pass. Calls on one handle are serialised by its lock.
+/// The object behind a `pdb_network *` handle: a network being built or trained, the
+/// tape of its last recorded forward pass, and the memory its passes reuse (so repeated
+/// passes with the same shapes allocate nothing). Calls on one handle are serialised by
+/// its lock.
 final class NetworkObject: Sendable {
     struct State: Sendable {
         var network: Network
+        /// The last recorded forward pass, valid for `network` as it is now.
         var tape: NetworkTape?
+        /// A tape no longer valid (the network changed), kept for its memory.
+        var spare: NetworkTape?
+        /// Work memory of every pass on this handle.
+        let workspace = NetworkWorkspace()
+
+        /// Invalidates the recorded pass (structure or parameters changed), keeping its memory.
+        mutating func dropTape() {
+            if let t = tape { spare = t }
+            tape = nil
+        }
     }
     let state: Mutex<State>
-    init(_ network: Network) { state = Mutex(State(network: network, tape: nil)) }
+    init(_ network: Network) { state = Mutex(State(network: network)) }
 
     static let type = "network"
 
@@ -85,7 +98,7 @@ public func pdb_network_destroy(_ net: OpaquePointer?) -> Int32 {
 public func pdb_network_add_diffusion(_ net: OpaquePointer?, _ tau: Double, _ tauMode: Int32) -> Int32 {
     guarded {
         let block = try DiffusionBlock(filters: [], diffusivities: [], step: try stepSize(tau, tauMode))
-        try NetworkObject.with(net) { $0.network.append(block); $0.tape = nil }
+        try NetworkObject.with(net) { $0.network.append(block); $0.dropTape() }
     }
 }
 
@@ -94,7 +107,7 @@ public func pdb_network_add_fsi(_ net: OpaquePointer?, _ tau: Double, _ tauMode:
     guarded {
         let step = try DiffusionBlock(filters: [], diffusivities: [], step: try stepSize(tau, tauMode))
         let block = try FSIBlock(step: step, cycleLength: Int(clamping: cycleLength))
-        try NetworkObject.with(net) { $0.network.append(block); $0.tape = nil }
+        try NetworkObject.with(net) { $0.network.append(block); $0.dropTape() }
     }
 }
 
@@ -103,7 +116,7 @@ public func pdb_network_add_implicit(_ net: OpaquePointer?, _ tau: Double, _ tau
     guarded {
         let step = try DiffusionBlock(filters: [], diffusivities: [], step: try stepSize(tau, tauMode))
         let block = try ImplicitBlock(step: step, iterations: Int(clamping: iterations))
-        try NetworkObject.with(net) { $0.network.append(block); $0.tape = nil }
+        try NetworkObject.with(net) { $0.network.append(block); $0.dropTape() }
     }
 }
 
@@ -123,7 +136,7 @@ private func addFilter(_ net: OpaquePointer?, _ K: Stencil, _ g: ChannelDiffusiv
                 "the last block is a \(last.kind.name) block: filters go into diffusion, FSI or implicit blocks (use pdb_network_add_residual_channel)")
         }
         try s.network.replaceLast(updated)
-        s.tape = nil
+        s.dropTape()
     }
 }
 
@@ -164,7 +177,7 @@ public func pdb_network_add_residual(
         let s1 = try activation(sigma1, sigma1Kind, sigma1Lambda, sigma1Tau, "sigma1")
         let s2 = try activation(sigma2, sigma2Kind, sigma2Lambda, sigma2Tau, "sigma2")
         let block = try ResidualBlock(channels: [], b2: b2, sigma1: s1, sigma2: s2)
-        try NetworkObject.with(net) { $0.network.append(block); $0.tape = nil }
+        try NetworkObject.with(net) { $0.network.append(block); $0.dropTape() }
     }
 }
 
@@ -185,7 +198,7 @@ public func pdb_network_add_residual_channel(
                 throw PDEBlocksError.invalidArgument("the last block is not a residual block: call pdb_network_add_residual first")
             }
             try s.network.replaceLast(try last.adding(channel: channel))
-            s.tape = nil
+            s.dropTape()
         }
     }
 }
@@ -246,7 +259,7 @@ public func pdb_network_set_parameters(_ net: OpaquePointer?, _ p: UnsafePointer
         let src = try Buffers.input(p, m, "parameters")
         try NetworkObject.with(net) { s in
             try s.network.setParameters(src)
-            s.tape = nil
+            s.dropTape()
         }
     }
 }
@@ -278,12 +291,22 @@ public func pdb_network_forward(
         }
         try NetworkObject.with(net) { s in
             if flags & ForwardFlags.inference != 0 {
-                try s.network.infer(src, into: dst, batch: b, n: len, progress: ProgressHandler.reporter())
+                try s.network.infer(src, into: dst, batch: b, n: len, workspace: s.workspace,
+                                    progress: ProgressHandler.reporter())
             } else {
-                var previous = s.tape
+                // Reuse the previous tape (valid or spare). A failed pass leaves no recorded
+                // pass; the old tape stays as the spare when the pass did not consume it.
+                var previous = s.tape ?? s.spare
                 s.tape = nil
-                s.tape = try s.network.forward(
-                    src, into: dst, batch: b, n: len, reusing: &previous, progress: ProgressHandler.reporter())
+                s.spare = nil
+                do {
+                    s.tape = try s.network.forward(
+                        src, into: dst, batch: b, n: len, reusing: &previous, workspace: s.workspace,
+                        progress: ProgressHandler.reporter())
+                } catch {
+                    s.spare = previous
+                    throw error
+                }
             }
         }
     }
@@ -366,7 +389,7 @@ public func pdb_network_project_stable(_ net: OpaquePointer?, _ n: Int64, _ marg
         let len = try Buffers.count(n, "n")
         let k = try NetworkObject.with(net) { s -> Int in
             let k = try s.network.projectStable(n: len, margin: margin)
-            if k > 0 { s.tape = nil }
+            if k > 0 { s.dropTape() }
             return k
         }
         out.pointee = Int64(k)

@@ -7,6 +7,13 @@
  * Iterations scale with the "steps" argument (cycles, steps, passes), so equal counts
  * mean no allocation per iteration.
  *
+ * Networks: "steps" counts calls (forward, inference or forward+backward passes on one
+ * handle), so equal counts mean no allocation per call: the handle keeps its tape, its
+ * workspace (per-thread scratch, per-chunk gradients) and the worker threads, all made
+ * by the warm-up call. With 2 threads the warm-up also starts the library's worker pool
+ * thread (a one-time, process-wide allocation; Dispatch's concurrentPerform is not used
+ * because it allocates on every call). In fact these calls allocate nothing at all.
+ *
  * Built and run by python/tests/test_allocations.py. Prints one line per case:
  *   <case> <allocations with few steps> <allocations with many steps>
  * and exits 0 iff all pairs are equal.
@@ -87,6 +94,63 @@ static int32_t run_semi_implicit(int64_t steps) {
                              PDB_SEMI_DIRECT, 0.0, 0, &cycles, out);
 }
 
+
+/* Networks: one call is one pass, so "steps" counts passes (calls). A network with a
+ * diffusion block (a built-in and a learnable filter), a residual block (flux and tanh
+ * activations), an FSI block (bounded tau) and an implicit block, run on 4 rows of 256
+ * samples with 1 and 2 threads. */
+#define NB 4
+#define NN 256
+static pdb_network *net;
+static double xb[NB * NN], yb[NB * NN], gin[NB * NN], gparams[256];
+static int64_t param_count;
+
+static int32_t run_network_inference(int64_t passes) {
+    for (int64_t k = 0; k < passes; k++) {
+        int32_t s = pdb_network_forward(net, xb, NB, NN, PDB_FORWARD_INFERENCE, yb);
+        if (s != PDB_OK) return s;
+    }
+    return PDB_OK;
+}
+
+static int32_t run_network_forward(int64_t passes) {
+    for (int64_t k = 0; k < passes; k++) {
+        int32_t s = pdb_network_forward(net, xb, NB, NN, 0, yb);
+        if (s != PDB_OK) return s;
+    }
+    return PDB_OK;
+}
+
+static int32_t run_network_forward_backward(int64_t passes) {
+    for (int64_t k = 0; k < passes; k++) {
+        int32_t s = pdb_network_forward(net, xb, NB, NN, 0, yb);
+        if (s == PDB_OK) s = pdb_network_backward(net, yb, NB, NN, gin, gparams, param_count);
+        if (s != PDB_OK) return s;
+    }
+    return PDB_OK;
+}
+
+static int build_network(void) {
+    static const double k1[2] = {-1.0, 1.0}, k2[3] = {0.5, -1.0, 0.5};
+    static const double mix[2] = {0.3, 0.4}, contrasts[2] = {0.2, 0.7};
+    static const double w1[2] = {-1.0, 1.0}, w2[2] = {1.0, -1.0};
+    int32_t s = pdb_network_create(&net);
+    if (s == PDB_OK) s = pdb_network_add_diffusion(net, 0.2, PDB_TAU_FREE);
+    if (s == PDB_OK) s = pdb_network_add_filter(net, k1, 2, 0, PDB_DIFFUSIVITY_PERONA_MALIK, 0.5);
+    if (s == PDB_OK) s = pdb_network_add_learnable_filter(net, k2, 3, -1, mix, contrasts, 2);
+    if (s == PDB_OK) s = pdb_network_add_residual(net, PDB_ACTIVATION_FLUX, PDB_DIFFUSIVITY_CHARBONNIER, 0.3, 0.2,
+                                                  PDB_ACTIVATION_TANH, 0, 0.0, 0.0, 0.01);
+    if (s == PDB_OK) s = pdb_network_add_residual_channel(net, w1, 2, 0, w2, 2, 0, PDB_W2_TRANSPOSED, 0.02);
+    if (s == PDB_OK) s = pdb_network_add_fsi(net, 0.5, PDB_TAU_BOUNDED, 3);
+    if (s == PDB_OK) s = pdb_network_add_filter(net, k1, 2, 0, PDB_DIFFUSIVITY_CHARBONNIER, 0.4);
+    if (s == PDB_OK) s = pdb_network_add_implicit(net, 0.1, PDB_TAU_FREE, 3);
+    if (s == PDB_OK) s = pdb_network_add_filter(net, k1, 2, 0, PDB_DIFFUSIVITY_WEICKERT, 0.5);
+    if (s == PDB_OK) s = pdb_network_parameter_count(net, &param_count);
+    if (s == PDB_OK && param_count > 256) s = PDB_ERR_INVALID;
+    for (int i = 0; i < NB * NN; i++) xb[i] = ((i * 37) % 101) * 0.01 + (i % NN > NN / 2);
+    return s;
+}
+
 static int check(const char *name, scheme_fn fn) {
     fn(1);  /* warm up: one-time runtime initialisation and caches */
     allocations = 0;
@@ -121,6 +185,22 @@ int main(void) {
     failures += check("multigrid_solve", run_mg_solve);
     pdb_mg_destroy(mg);
     failures += check("semi_implicit", run_semi_implicit);
+
+    if (build_network() != PDB_OK) {
+        printf("network set-up failed: %s\n", pdb_last_error());
+        return 1;
+    }
+    for (int threads = 1; threads <= 2; threads++) {
+        char name[64];
+        pdb_network_set_threads(net, threads);
+        snprintf(name, sizeof name, "network_inference_%dthread", threads);
+        failures += check(name, run_network_inference);
+        snprintf(name, sizeof name, "network_forward_%dthread", threads);
+        failures += check(name, run_network_forward);
+        snprintf(name, sizeof name, "network_forward_backward_%dthread", threads);
+        failures += check(name, run_network_forward_backward);
+    }
+    pdb_network_destroy(net);
 
     return failures == 0 ? 0 : 1;
 }

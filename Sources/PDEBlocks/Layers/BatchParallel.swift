@@ -1,12 +1,3 @@
-import Dispatch
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Musl)
-import Musl
-#elseif canImport(Darwin)
-import Darwin
-#endif
-
 /// Deterministic parallelism over the rows of a batch.
 ///
 /// Rows are grouped into `chunkCount(batch)` chunks that depend on the batch size only;
@@ -25,28 +16,33 @@ enum BatchParallel {
     /// Number of threads to use: `requested` (0 = the number of online processors),
     /// at most `chunks`.
     static func threads(_ requested: Int, chunks: Int) -> Int {
-        let auto = max(1, sysconf(Int32(_SC_NPROCESSORS_ONLN)))
-        return max(1, min(requested > 0 ? requested : auto, chunks))
+        max(1, min(requested > 0 ? requested : Parallelism.available, chunks))
     }
 
-    /// Runs `body(thread, chunk)` for every chunk, on `threads` threads.
-    static func run(chunks: Int, threads: Int, _ body: (Int, Int) -> Void) {
+    /// Runs `job.run(thread:chunk:)` for every chunk, on `threads` threads of the
+    /// `WorkerPool` (which allocates nothing per pass once its threads exist; a job is a
+    /// value, not a closure, because handing a closure to other threads allocates).
+    static func run<J: BatchJob>(chunks: Int, threads: Int, _ job: J) {
         if threads <= 1 {
-            for k in 0..<chunks { body(0, k) }
+            for k in 0..<chunks { job.run(thread: 0, chunk: k) }
             return
         }
-        withoutActuallyEscaping(body) { body in
-            let box = UncheckedBox(body)
-            DispatchQueue.concurrentPerform(iterations: threads) { t in
-                for k in stride(from: t, to: chunks, by: threads) { box.value(t, k) }
-            }
+        WorkerPool.shared.run(width: threads, Strided(job: job, chunks: chunks, threads: threads))
+    }
+
+    /// Thread t's share of the chunks: t, t+T, t+2T, … .
+    private struct Strided<J: BatchJob>: ParallelJob {
+        let job: J
+        let chunks: Int
+        let threads: Int
+        func perform(_ t: Int) {
+            for k in stride(from: t, to: chunks, by: threads) { job.run(thread: t, chunk: k) }
         }
     }
 }
 
-/// Carries a non-Sendable value into `concurrentPerform`; the callers guarantee that the
-/// threads touch disjoint memory (distinct rows, chunks and per-thread scratch).
-struct UncheckedBox<T>: @unchecked Sendable {
-    let value: T
-    init(_ value: T) { self.value = value }
+/// The work of a batch pass for `BatchParallel.run`: chunk k on thread t (which owns
+/// per-thread memory t). Called concurrently for distinct chunks and threads.
+protocol BatchJob {
+    func run(thread t: Int, chunk k: Int)
 }

@@ -50,7 +50,12 @@ public struct Network: Sendable {
 
     /// Writes the flat parameter vector (`parameterCount` values).
     public func parameters(into p: UnsafeMutableBufferPointer<Double>) {
-        for (b, r) in zip(blocks, parameterRanges) { b.parameters(into: slice(p, r.lowerBound, r.count)) }
+        var start = 0
+        for b in blocks {
+            let count = b.parameterCount
+            b.parameters(into: slice(p, start, count))
+            start += count
+        }
     }
 
     /// Sets all parameters; throws without changing anything when the length is wrong or a
@@ -80,18 +85,17 @@ public struct Network: Sendable {
         }
     }
 
-    /// Per-signal storage: the input of every block, then its tape. Overflow-checked.
-    struct Layout {
+    /// Per-signal storage: the input of every block, then its tape (`tapeCount(n: 1)·n`
+    /// values), block after block. Checked for overflow here, once per pass; the passes
+    /// then walk the regions block by block (forward) or from the end (backward), so no
+    /// table of offsets is built.
+    struct Layout: Sendable {
         let n: Int
-        let inputOffsets: [Int]
-        let tapeOffsets: [Int]
-        let tapeCounts: [Int]
         let rowCount: Int
         let scratchCount: Int
 
         init(blocks: [any NetworkBlock], n: Int) throws {
             var offset = 0
-            var inputs = [Int](), tapes = [Int](), counts = [Int]()
             var scratch = 0
             func mul(_ a: Int, _ b: Int) throws -> Int {
                 let (p, o) = a.multipliedReportingOverflow(by: b)
@@ -109,21 +113,18 @@ public struct Network: Sendable {
             }
             for b in blocks {
                 // Blocks' storage is linear in n: count(n) = n·count(1).
-                inputs.append(offset)
                 offset = try add(offset, n)
-                tapes.append(offset)
-                let t = try mul(b.tapeCount(n: 1), n)
-                counts.append(t)
-                offset = try add(offset, t)
+                offset = try add(offset, try mul(b.tapeCount(n: 1), n))
                 scratch = max(scratch, try mul(b.scratchCount(n: 1), n))
             }
             self.n = n
-            inputOffsets = inputs
-            tapeOffsets = tapes
-            tapeCounts = counts
             rowCount = offset
             scratchCount = try add(scratch, try mul(2, n))
         }
+
+        /// The tape length of `block` in a row (fits: checked by `init`).
+        @inline(__always)
+        func tapeCount(_ block: any NetworkBlock) -> Int { block.tapeCount(n: 1) * n }
     }
 
     func checkSignals(_ x: UnsafeBufferPointer<Double>, batch: Int, n: Int, name: String) throws {
@@ -150,11 +151,14 @@ public struct Network: Sendable {
         return try forward(x, into: out, batch: batch, n: n, reusing: &none, progress: progress)
     }
 
-    /// `forward`, reusing the memory of `previous` when nothing else references that tape
-    /// (a training loop then allocates its tape once). `previous` is set to nil.
+    /// `forward`, reusing `previous` — the tape object, its memory and its workspace — when
+    /// nothing else references that tape (a training loop then allocates its tape once).
+    /// `previous` is set to nil (it is the returned tape when reused). `workspace` holds the
+    /// per-thread scratch of this pass and of the tape's backward passes (default: the
+    /// reused tape's, else a new one).
     public func forward(
         _ x: UnsafeBufferPointer<Double>, into out: UnsafeMutableBufferPointer<Double>, batch: Int, n: Int,
-        reusing previous: inout NetworkTape?, progress: ProgressReporter? = nil
+        reusing previous: inout NetworkTape?, workspace: NetworkWorkspace? = nil, progress: ProgressReporter? = nil
     ) throws -> NetworkTape {
         try validate()
         try checkSignals(x, batch: batch, n: n, name: "input")
@@ -164,28 +168,37 @@ public struct Network: Sendable {
         guard !o, total <= Network.maxTapeCount else {
             throw PDEBlocksError.invalidArgument("a tape for batch = \(batch), n = \(n) would exceed \(Network.maxTapeCount) values")
         }
-        var candidate = previous?.storage
+        let reused = isKnownUniquelyReferenced(&previous) ? previous : nil
         previous = nil
         let storage: TapeStorage
-        if let c = candidate, c.buffer.count >= total, isKnownUniquelyReferenced(&candidate) {
-            storage = c
+        if let old = reused?.storage, old.buffer.count >= total {
+            storage = old
         } else {
-            candidate = nil
             storage = TapeStorage(count: total)
         }
+        let workspace = workspace ?? reused?.workspace ?? NetworkWorkspace()
+        let chunks = BatchParallel.chunkCount(batch)
+        let T = BatchParallel.threads(threads, chunks: chunks)
         let tape = storage.buffer
-        try ProgressReporter.staged(out, progress) { out in
-            try run(x, out, batch: batch, layout: layout, progress: progress) { b in
-                slice(tape, b * layout.rowCount, layout.rowCount)
+        try NetworkWorkspace.use(workspace) { ws in
+            let scratch = ws.scratch(T * layout.scratchCount)
+            try ProgressReporter.staged(out, progress) { out in
+                try run(x, out, batch: batch, layout: layout, scratch: scratch, rows: tape, rowPerThread: false,
+                        chunks: chunks, threads: T, progress: progress)
             }
         }
-        return NetworkTape(network: self, layout: layout, batch: batch, storage: storage)
+        if let reused {
+            reused.update(network: self, layout: layout, batch: batch, storage: storage, workspace: workspace)
+            return reused
+        }
+        return NetworkTape(network: self, layout: layout, batch: batch, storage: storage, workspace: workspace)
     }
 
-    /// Runs the network without keeping a tape (inference). `progress` as for `forward`.
+    /// Runs the network without keeping a tape (inference). `workspace` holds its work
+    /// memory (default: a new one); `progress` as for `forward`.
     public func infer(
         _ x: UnsafeBufferPointer<Double>, into out: UnsafeMutableBufferPointer<Double>, batch: Int, n: Int,
-        progress: ProgressReporter? = nil
+        workspace: NetworkWorkspace? = nil, progress: ProgressReporter? = nil
     ) throws {
         try validate()
         try checkSignals(x, batch: batch, n: n, name: "input")
@@ -197,45 +210,28 @@ public struct Network: Sendable {
         guard !o, total <= Network.maxTapeCount else {
             throw PDEBlocksError.invalidArgument("signal length n = \(n) needs too much work memory")
         }
-        var storage = [Double](repeating: 0, count: total)
-        try ProgressReporter.staged(out, progress) { out in
-            try storage.withUnsafeMutableBufferPointer { tape in
-                try run(x, out, batch: batch, layout: layout, threadTape: true, progress: progress) { t in
-                    slice(tape, t * layout.rowCount, layout.rowCount)
-                }
+        try NetworkWorkspace.use(workspace) { ws in
+            let rows = ws.rows(total)
+            let scratch = ws.scratch(T * layout.scratchCount)
+            try ProgressReporter.staged(out, progress) { out in
+                try run(x, out, batch: batch, layout: layout, scratch: scratch, rows: rows, rowPerThread: true,
+                        chunks: chunks, threads: T, progress: progress)
             }
         }
     }
 
-    /// Forward over all rows; `rowTape(i)` gives the storage of row i (or of thread i when
-    /// `threadTape`). Throws `.cancelled` (after all workers stopped) when `progress` cancels.
+    /// Forward over all rows: row b's signals and tapes at `b·rowCount` in `rows` (or thread
+    /// t's at `t·rowCount` when `rowPerThread`), thread t's scratch at `t·scratchCount` in
+    /// `scratch`. Throws `.cancelled` (after all workers stopped) when `progress` cancels.
     private func run(
         _ x: UnsafeBufferPointer<Double>, _ out: UnsafeMutableBufferPointer<Double>, batch: Int, layout: Layout,
-        threadTape: Bool = false, progress: ProgressReporter?, rowTape: (Int) -> UnsafeMutableBufferPointer<Double>
+        scratch: UnsafeMutableBufferPointer<Double>, rows: UnsafeMutableBufferPointer<Double>, rowPerThread: Bool,
+        chunks: Int, threads T: Int, progress: ProgressReporter?
     ) throws {
-        let n = layout.n
-        let chunks = BatchParallel.chunkCount(batch)
-        let T = BatchParallel.threads(threads, chunks: chunks)
-        var scratchStore = [Double](repeating: 0, count: T * layout.scratchCount)
-        progress?.begin(blocks.count, times: batch, unitCost: layout.rowCount / max(1, blocks.count) + n)
-        scratchStore.withUnsafeMutableBufferPointer { scratchAll in
-            BatchParallel.run(chunks: chunks, threads: T) { t, k in
-                var ticker = ProgressTicker(progress)
-                defer { ticker.flush() }
-                let scratch = slice(scratchAll, t * layout.scratchCount, layout.scratchCount)
-                for b in BatchParallel.rows(k, chunks: chunks, batch: batch) {
-                    if ticker.isCancelled { return }
-                    let row = rowTape(threadTape ? t : b)
-                    _ = slice(row, 0, n).update(fromContentsOf: slice(x, b * n, n))
-                    for (i, block) in blocks.enumerated() {
-                        let input = UnsafeBufferPointer(slice(row, layout.inputOffsets[i], n))
-                        let dst = i + 1 < blocks.count ? slice(row, layout.inputOffsets[i + 1], n) : slice(out, b * n, n)
-                        block.forward(input, into: dst, tape: slice(row, layout.tapeOffsets[i], layout.tapeCounts[i]), scratch: scratch)
-                        if !ticker.step() { return }
-                    }
-                }
-            }
-        }
+        progress?.begin(blocks.count, times: batch, unitCost: layout.rowCount / max(1, blocks.count) + layout.n)
+        BatchParallel.run(chunks: chunks, threads: T, ForwardJob(
+            blocks: blocks, x: x, out: out, layout: layout, scratch: scratch, rows: rows, rowPerThread: rowPerThread,
+            batch: batch, chunks: chunks, progress: progress))
         try progress?.finish("network forward pass", units: "blocks·rows")
     }
 
@@ -281,24 +277,42 @@ public struct Network: Sendable {
 }
 
 /// What a forward pass keeps for the backward pass: the input of every block and the
-/// blocks' tapes, per signal, with a copy of the network that produced them.
-public final class NetworkTape: Sendable {
-    public let network: Network
-    public let batch: Int
-    public let n: Int
-    let layout: Network.Layout
-    let storage: TapeStorage
+/// blocks' tapes, per signal, with a copy of the network that produced them, and the
+/// workspace its backward passes use.
+///
+/// Sendable although its properties are `var`: they change only in
+/// `Network.forward(reusing:)`, and only while that call holds the sole reference.
+public final class NetworkTape: @unchecked Sendable {
+    public private(set) var network: Network
+    public private(set) var batch: Int
+    public private(set) var n: Int
+    private(set) var layout: Network.Layout
+    private(set) var storage: TapeStorage
+    private(set) var workspace: NetworkWorkspace
 
-    init(network: Network, layout: Network.Layout, batch: Int, storage: TapeStorage) {
+    init(network: Network, layout: Network.Layout, batch: Int, storage: TapeStorage, workspace: NetworkWorkspace) {
         self.network = network
         self.layout = layout
         self.batch = batch
         self.n = layout.n
         self.storage = storage
+        self.workspace = workspace
+    }
+
+    /// Re-targets a reused tape (the caller holds the only reference).
+    func update(network: Network, layout: Network.Layout, batch: Int, storage: TapeStorage, workspace: NetworkWorkspace) {
+        self.network = network
+        self.layout = layout
+        self.batch = batch
+        self.n = layout.n
+        self.storage = storage
+        self.workspace = workspace
     }
 
     /// Given `gradOut = ∂L/∂out` (batch, n), writes `gradIn = ∂L/∂x` (batch, n) and
     /// `gradParameters = ∂L/∂θ` (`parameterCount` values, summed over the batch).
+    /// Work memory comes from the tape's workspace (temporary memory when another pass is
+    /// using it).
     ///
     /// `progress` counts blocks·rows (`blocks·batch` in all); when it cancels, the pass
     /// stops after the current block of each worker's row and throws `.cancelled` with
@@ -312,58 +326,129 @@ public final class NetworkTape: Sendable {
         let P = network.parameterCount
         try SignalLayout.validateOutput(gradParameters, count: P, name: "grad_params")
         let blocks = network.blocks
-        let ranges = network.parameterRanges
         let chunks = BatchParallel.chunkCount(batch)
         let T = BatchParallel.threads(network.threads, chunks: chunks)
         let layout = self.layout, n = self.n, batch = self.batch
         let (gradCount, o) = chunks.multipliedReportingOverflow(by: P)
         guard !o, gradCount <= Network.maxTapeCount else { throw PDEBlocksError.invalidArgument("too many parameters") }
-        var chunkGrads = [Double](repeating: 0, count: gradCount)
-        var scratchStore = [Double](repeating: 0, count: T * (layout.scratchCount + 2 * n))
         let tape = UnsafeBufferPointer(storage.buffer)
-        progress?.begin(blocks.count, times: batch, unitCost: layout.rowCount / max(1, blocks.count) + n)
-        try ProgressReporter.staged(gradIn, progress) { gradIn in
-            try chunkGrads.withUnsafeMutableBufferPointer { grads in
-                scratchStore.withUnsafeMutableBufferPointer { scratchAll in
-                    BatchParallel.run(chunks: chunks, threads: T) { t, k in
-                        var ticker = ProgressTicker(progress)
-                        defer { ticker.flush() }
-                        let base = t * (layout.scratchCount + 2 * n)
-                        let scratch = slice(scratchAll, base, layout.scratchCount)
-                        var v = slice(scratchAll, base + layout.scratchCount, n)
-                        var w = slice(scratchAll, base + layout.scratchCount + n, n)
-                        let grad = slice(grads, k * P, P)
-                        for b in BatchParallel.rows(k, chunks: chunks, batch: batch) {
-                            if ticker.isCancelled { return }
-                            let row = slice(tape, b * layout.rowCount, layout.rowCount)
-                            _ = v.update(fromContentsOf: slice(gradOut, b * n, n))
-                            for i in stride(from: blocks.count - 1, through: 0, by: -1) {
-                                let dst = i == 0 ? slice(gradIn, b * n, n) : w
-                                blocks[i].backward(
-                                    UnsafeBufferPointer(v), input: slice(row, layout.inputOffsets[i], n),
-                                    tape: slice(row, layout.tapeOffsets[i], layout.tapeCounts[i]), gradIn: dst,
-                                    grad: slice(grad, ranges[i].lowerBound, ranges[i].count), scratch: scratch)
-                                swap(&v, &w)
-                                if !ticker.step() { return }
-                            }
-                        }
-                    }
-                }
+        try NetworkWorkspace.use(workspace) { ws in
+            let grads = ws.grads(gradCount)
+            grads.update(repeating: 0)
+            let scratchAll = ws.scratch(T * BackwardJob.scratchCount(layout))
+            progress?.begin(blocks.count, times: batch, unitCost: layout.rowCount / max(1, blocks.count) + n)
+            try ProgressReporter.staged(gradIn, progress) { gradIn in
+                BatchParallel.run(chunks: chunks, threads: T, BackwardJob(
+                    blocks: blocks, gradOut: gradOut, gradIn: gradIn, tape: tape, grads: grads, scratch: scratchAll,
+                    layout: layout, parameterCount: P, batch: batch, chunks: chunks, progress: progress))
                 try progress?.finish("network backward pass", units: "blocks·rows")
                 // Sum the chunks in order, then map raw gradients to the parameterisation.
                 gradParameters.update(repeating: 0)
                 for k in 0..<chunks {
                     for j in 0..<P { gradParameters[j] += grads[k * P + j] }
                 }
-                for (i, r) in ranges.enumerated() {
-                    blocks[i].convertGradient(slice(gradParameters, r.lowerBound, r.count))
+                var start = 0
+                for block in blocks {
+                    let count = block.parameterCount
+                    block.convertGradient(slice(gradParameters, start, count))
+                    start += count
                 }
             }
         }
     }
 }
 
-/// The memory of a tape: allocated (and zeroed) once, reused by `Network.forward(reusing:)`.
+/// A forward pass over the rows of chunk k on thread t (`Network.run`).
+private struct ForwardJob: BatchJob {
+    let blocks: [any NetworkBlock]
+    let x: UnsafeBufferPointer<Double>
+    let out: UnsafeMutableBufferPointer<Double>
+    let layout: Network.Layout
+    let scratch: UnsafeMutableBufferPointer<Double>
+    let rows: UnsafeMutableBufferPointer<Double>
+    let rowPerThread: Bool
+    let batch: Int
+    let chunks: Int
+    let progress: ProgressReporter?
+
+    func run(thread t: Int, chunk k: Int) {
+        let n = layout.n
+        var ticker = ProgressTicker(progress)
+        defer { ticker.flush() }
+        let scratch = slice(self.scratch, t * layout.scratchCount, layout.scratchCount)
+        for b in BatchParallel.rows(k, chunks: chunks, batch: batch) {
+            if ticker.isCancelled { return }
+            let row = slice(rows, (rowPerThread ? t : b) * layout.rowCount, layout.rowCount)
+            _ = slice(row, 0, n).update(fromContentsOf: slice(x, b * n, n))
+            var offset = 0   // of block i's input in `row`; its tape follows
+            for (i, block) in blocks.enumerated() {
+                let input = UnsafeBufferPointer(slice(row, offset, n))
+                let tapeCount = layout.tapeCount(block)
+                let tape = slice(row, offset + n, tapeCount)
+                offset += n + tapeCount
+                let dst = i + 1 < blocks.count ? slice(row, offset, n) : slice(out, b * n, n)
+                block.forward(input, into: dst, tape: tape, scratch: scratch)
+                if !ticker.step() { return }
+            }
+        }
+    }
+}
+
+/// The backward pass over the rows of chunk k on thread t (`NetworkTape.backward`): raw
+/// parameter gradients of chunk k into `grads[k·P ..< (k+1)·P]` (added; zeroed by the caller).
+private struct BackwardJob: BatchJob {
+    let blocks: [any NetworkBlock]
+    let gradOut: UnsafeBufferPointer<Double>
+    let gradIn: UnsafeMutableBufferPointer<Double>
+    let tape: UnsafeBufferPointer<Double>
+    let grads: UnsafeMutableBufferPointer<Double>
+    let scratch: UnsafeMutableBufferPointer<Double>
+    let layout: Network.Layout
+    let parameterCount: Int
+    let batch: Int
+    let chunks: Int
+    let progress: ProgressReporter?
+
+    /// Per-thread scratch: the blocks' scratch and two adjoint signals.
+    static func scratchCount(_ layout: Network.Layout) -> Int { layout.scratchCount + 2 * layout.n }
+
+    func run(thread t: Int, chunk k: Int) {
+        let n = layout.n, P = parameterCount
+        var ticker = ProgressTicker(progress)
+        defer { ticker.flush() }
+        let base = t * BackwardJob.scratchCount(layout)
+        let scratch = slice(self.scratch, base, layout.scratchCount)
+        var v = slice(self.scratch, base + layout.scratchCount, n)
+        var w = slice(self.scratch, base + layout.scratchCount + n, n)
+        let grad = slice(grads, k * P, P)
+        for b in BatchParallel.rows(k, chunks: chunks, batch: batch) {
+            if ticker.isCancelled { return }
+            let row = slice(tape, b * layout.rowCount, layout.rowCount)
+            _ = v.update(fromContentsOf: slice(gradOut, b * n, n))
+            // Block i's input and tape end where block i+1's input starts; its parameters
+            // end where block i+1's start.
+            var end = layout.rowCount, parameterEnd = P
+            for i in stride(from: blocks.count - 1, through: 0, by: -1) {
+                let block = blocks[i]
+                let tapeCount = layout.tapeCount(block)
+                let tapeOffset = end - tapeCount, inputOffset = tapeOffset - n
+                end = inputOffset
+                let count = block.parameterCount
+                parameterEnd -= count
+                let dst = i == 0 ? slice(gradIn, b * n, n) : w
+                block.backward(
+                    UnsafeBufferPointer(v), input: slice(row, inputOffset, n),
+                    tape: slice(row, tapeOffset, tapeCount), gradIn: dst,
+                    grad: slice(grad, parameterEnd, count), scratch: scratch)
+                swap(&v, &w)
+                if !ticker.step() { return }
+            }
+        }
+    }
+}
+
+/// The memory of a tape: allocated (and zeroed) once, reused by `Network.forward(reusing:)`
+/// together with its tape object.
 /// Written only by the forward pass that owns it, read only by backward passes.
 final class TapeStorage: @unchecked Sendable {
     let buffer: UnsafeMutableBufferPointer<Double>

@@ -1,0 +1,62 @@
+import Synchronization
+
+/// Reusable work memory of network passes (`Network.forward`, `.infer`,
+/// `NetworkTape.backward`): per-thread scratch, per-thread rows of an inference pass and the
+/// per-chunk parameter gradients of a backward pass.
+///
+/// Buffers grow to the largest shape seen (batch, n, thread count, parameter count) and are
+/// then reused, so repeated passes with the same shapes allocate nothing. A workspace serves
+/// one pass at a time: a pass that finds it in use (a concurrent call from another thread)
+/// runs on temporary memory instead, so sharing one is always safe. Contents between passes
+/// are unspecified; the passes write every value before reading it.
+public final class NetworkWorkspace: @unchecked Sendable {
+    // Mutated only by the pass that holds `busy`.
+    private var scratch = GrowableBuffer()
+    private var rows = GrowableBuffer()
+    private var grads = GrowableBuffer()
+    private let busy = Atomic<Bool>(false)
+
+    public init() {}
+
+    /// Runs `body` on `workspace` when given and free, otherwise on a new temporary one.
+    static func use<R>(_ workspace: NetworkWorkspace?, _ body: (NetworkWorkspace) throws -> R) rethrows -> R {
+        if let workspace, workspace.busy.compareExchange(expected: false, desired: true, ordering: .acquiring).exchanged {
+            defer { workspace.busy.store(false, ordering: .releasing) }
+            return try body(workspace)
+        }
+        return try body(NetworkWorkspace())
+    }
+
+    /// `count` values of per-thread scratch (valid until the next request of this kind).
+    func scratch(_ count: Int) -> UnsafeMutableBufferPointer<Double> { scratch.reserve(count) }
+    /// `count` values of per-thread row storage for inference.
+    func rows(_ count: Int) -> UnsafeMutableBufferPointer<Double> { rows.reserve(count) }
+    /// `count` values for per-chunk parameter gradients.
+    func grads(_ count: Int) -> UnsafeMutableBufferPointer<Double> { grads.reserve(count) }
+
+    deinit {
+        scratch.release()
+        rows.release()
+        grads.release()
+    }
+}
+
+/// A zero-initialised float64 buffer that is reallocated only when a larger one is needed.
+struct GrowableBuffer {
+    private var buffer = UnsafeMutableBufferPointer<Double>(start: nil, count: 0)
+
+    /// The first `count` values (count ≥ 0), growing the buffer if it is smaller.
+    mutating func reserve(_ count: Int) -> UnsafeMutableBufferPointer<Double> {
+        if buffer.count < count {
+            release()
+            buffer = .allocate(capacity: count)
+            buffer.initialize(repeating: 0)
+        }
+        return UnsafeMutableBufferPointer(rebasing: buffer[0..<count])
+    }
+
+    mutating func release() {
+        buffer.deallocate()
+        buffer = UnsafeMutableBufferPointer(start: nil, count: 0)
+    }
+}
