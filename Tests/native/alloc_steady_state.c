@@ -151,13 +151,13 @@ static int build_network(void) {
     return s;
 }
 
-static int check(const char *name, scheme_fn fn) {
-    fn(1);  /* warm up: one-time runtime initialisation and caches */
+static int check_counts(const char *name, scheme_fn fn, int64_t small, int64_t large) {
+    fn(small);  /* warm up: one-time runtime initialisation (type metadata), caches, worker threads */
     allocations = 0;
-    int32_t s1 = fn(5);
+    int32_t s1 = fn(small);
     size_t few = allocations;
     allocations = 0;
-    int32_t s2 = fn(500);
+    int32_t s2 = fn(large);
     size_t many = allocations;
     printf("%s %zu %zu\n", name, few, many);
     if (s1 != PDB_OK || s2 != PDB_OK) {
@@ -165,6 +165,22 @@ static int check(const char *name, scheme_fn fn) {
         return 1;
     }
     return few == many ? 0 : 1;
+}
+
+static int check(const char *name, scheme_fn fn) { return check_counts(name, fn, 5, 500); }
+
+/* One long signal on 2 threads: the explicit scheme's temporally blocked sweeps and the
+ * column-split steps of FSI (tiles and column ranges on the library's worker threads). */
+#define NL (1 << 18)
+static double fl[NL], outl[NL];
+
+static int32_t run_explicit_long(int64_t steps) {
+    return pdb_explicit(fl, 1, NL, fd, 2, 0, PDB_DIFFUSIVITY_PERONA_MALIK, 0.5, 0.2, steps, 0, 0, NULL, 0, outl);
+}
+
+static int32_t run_fsi_long(int64_t cycles) {
+    return pdb_fsi(fl, 1, NL, fd, 2, 0, PDB_DIFFUSIVITY_PERONA_MALIK, 0.5, 0.2, 4, cycles, PDB_UPDATE_PER_STEP, 0, 0,
+                   NULL, 0, outl);
 }
 
 int main(void) {
@@ -175,6 +191,12 @@ int main(void) {
     failures += check("fsi", run_fsi);
     failures += check("fed", run_fed);
     failures += check("implicit", run_implicit);
+
+    for (int i = 0; i < NL; i++) fl[i] = (i % 89) * 0.01 + (i > NL / 2);
+    pdb_set_threads(2);
+    failures += check_counts("explicit_long_2thread", run_explicit_long, 17, 170);
+    failures += check_counts("fsi_long_2thread", run_fsi_long, 3, 30);
+    pdb_set_threads(0);
 
     if (pdb_poisson_1d(N, 1.0 / (N + 1), band) != PDB_OK ||
         pdb_mg_create(N, 1, 1, band, PDB_GRID_VERTEX, PDB_MG_GAUSS_SEIDEL, 0.0, 2, 2, PDB_MG_CYCLE_V,

@@ -1,5 +1,3 @@
-import Dispatch
-
 /// One evaluation of the diffusion block of Theorem 1 (paper eq. 4):
 ///
 ///     out = base − τ·Kᵀ Φ(K x)
@@ -60,14 +58,33 @@ public struct DiffusionStep: Sendable {
             applyInterior(x.baseAddress!, base: base.baseAddress!, tau: tau, into: out.baseAddress!, scratch: work.baseAddress!, columns: m..<(n - m))
             return
         }
-        let shared = UncheckedSendable((x, base, out, work.baseAddress!))
-        let span = (n - 2 * m + parts - 1) / parts
-        DispatchQueue.concurrentPerform(iterations: parts) { t in
-            let (x, base, out, wk) = shared.value
-            let lo = m + t * span, hi = min(n - m, lo + span)
-            guard lo < hi else { return }
-            applyInterior(x.baseAddress!, base: base.baseAddress!, tau: tau, into: out.baseAddress!, scratch: wk + t * scratch, columns: lo..<hi)
+        applyInteriorInParallel(
+            x.baseAddress!, base: base.baseAddress!, tau: tau, into: out.baseAddress!, scratch: work.baseAddress!,
+            columns: m..<(n - m), parts: parts)
+    }
+
+    /// `applyInterior` over `columns` split into `parts` contiguous ranges run on the
+    /// library's worker threads (`WorkerPool`: nothing allocated per call), range t with
+    /// the scratch `scratch + t·interiorScratchLength`.
+    @usableFromInline
+    func applyInteriorInParallel(
+        _ x: UnsafePointer<Double>, base: UnsafePointer<Double>, tau: Double, into out: UnsafeMutablePointer<Double>,
+        scratch: UnsafeMutablePointer<Double>, columns: Range<Int>, parts: Int
+    ) {
+        struct Part: ParallelJob {
+            let step: DiffusionStep, x: UnsafePointer<Double>, base: UnsafePointer<Double>, tau: Double
+            let out: UnsafeMutablePointer<Double>, scratch: UnsafeMutablePointer<Double>, columns: Range<Int>, span: Int
+            func perform(_ t: Int) {
+                let lo = columns.lowerBound + t * span, hi = min(columns.upperBound, lo + span)
+                guard lo < hi else { return }
+                step.applyInterior(x, base: base, tau: tau, into: out, scratch: scratch + t * step.interiorScratchLength,
+                                   columns: lo..<hi)
+            }
         }
+        let span = (columns.count + parts - 1) / parts
+        WorkerPool.shared.run(
+            width: parts,
+            Part(step: self, x: x, base: base, tau: tau, out: out, scratch: scratch, columns: columns, span: span))
     }
 
     /// Columns `[0, m) ∪ [n−m, n)`: rows `[0, 2m) ∪ [n−2m, n)` of `y = −τΦ(Kx)` into `work`

@@ -1,5 +1,3 @@
-import Dispatch
-
 /// Temporal blocking of the explicit scheme (eq. 4) for signals larger than cache: several
 /// steps per sweep over memory instead of one, in place.
 ///
@@ -63,45 +61,58 @@ enum TemporalBlocking {
                     let lo = k * tile - reach, hi = min(n, k * tile + reach)
                     (edges + k * 2 * halo).update(from: row.baseAddress! + lo, count: hi - lo)
                 }
-                let shared = UncheckedSendable((row.baseAddress!, all.baseAddress!, UnsafePointer(edges)))
-                let sweep: @Sendable (Int) -> Void = { t in
-                    let (signal, base, edges) = shared.value
-                    let mine = base + t * 3 * segment
-                    var k = t
-                    while k < tiles {
-                        let a = k * tile, b = min(n, a + tile)
-                        let lo = max(0, a - reach), hi = min(n, b + reach)
-                        // The segment's old values: the saved strips around the tile's
-                        // boundaries, its own columns between them.
-                        var c = lo
-                        if k > 0 {
-                            let e = min(hi, a + reach)
-                            mine.update(from: edges + k * 2 * halo + (c - (a - reach)), count: e - c)
-                            c = e
-                        }
-                        let mid = k + 1 < tiles ? b - reach : hi
-                        if c < mid {
-                            (mine + (c - lo)).update(from: signal + c, count: mid - c)
-                            c = mid
-                        }
-                        if c < hi {
-                            (mine + (c - lo)).update(from: edges + (k + 1) * 2 * halo + (c - (b - reach)), count: hi - c)
-                        }
-                        if lo == a - reach && hi == b + reach {
-                            advanceInteriorTile(
-                                mine, length: hi - lo, into: signal + lo, segment: segment, step: step, tau: tau,
-                                steps: s, radius: radius)
-                        } else {
-                            advanceEndTile(
-                                mine, length: hi - lo, tile: (a - lo)..<(b - lo), into: signal + lo, segment: segment,
-                                step: step, tau: tau, steps: s)
-                        }
-                        k += workers
-                    }
-                }
-                if workers == 1 { sweep(0) } else { DispatchQueue.concurrentPerform(iterations: workers, execute: sweep) }
+                WorkerPool.shared.run(
+                    width: workers,
+                    Sweep(signal: row.baseAddress!, n: n, buffers: all.baseAddress!, edges: edges, halo: halo,
+                          segment: segment, tiles: tiles, workers: workers, steps: s, radius: radius, step: step,
+                          tau: tau))
                 done += s
                 if !tick(s) { break }
+            }
+        }
+    }
+
+    /// One sweep: worker t advances tiles t, t + workers, … by `steps` steps (in place; see
+    /// the type's documentation). A value job for `WorkerPool` (nothing allocated per sweep).
+    private struct Sweep: ParallelJob {
+        let signal: UnsafeMutablePointer<Double>, n: Int
+        let buffers: UnsafeMutablePointer<Double>, edges: UnsafePointer<Double>
+        let halo: Int, segment: Int, tiles: Int, workers: Int, steps: Int, radius: Int
+        let step: DiffusionStep, tau: Double
+
+        func perform(_ t: Int) {
+            let s = steps, reach = steps * radius
+            let mine = buffers + t * 3 * segment
+            var k = t
+            while k < tiles {
+                let a = k * tile, b = min(n, a + tile)
+                let lo = max(0, a - reach), hi = min(n, b + reach)
+                // The segment's old values: the saved strips around the tile's
+                // boundaries, its own columns between them.
+                var c = lo
+                if k > 0 {
+                    let e = min(hi, a + reach)
+                    mine.update(from: edges + k * 2 * halo + (c - (a - reach)), count: e - c)
+                    c = e
+                }
+                let mid = k + 1 < tiles ? b - reach : hi
+                if c < mid {
+                    (mine + (c - lo)).update(from: signal + c, count: mid - c)
+                    c = mid
+                }
+                if c < hi {
+                    (mine + (c - lo)).update(from: edges + (k + 1) * 2 * halo + (c - (b - reach)), count: hi - c)
+                }
+                if lo == a - reach && hi == b + reach {
+                    advanceInteriorTile(
+                        mine, length: hi - lo, into: signal + lo, segment: segment, step: step, tau: tau,
+                        steps: s, radius: radius)
+                } else {
+                    advanceEndTile(
+                        mine, length: hi - lo, tile: (a - lo)..<(b - lo), into: signal + lo, segment: segment,
+                        step: step, tau: tau, steps: s)
+                }
+                k += workers
             }
         }
     }
@@ -109,7 +120,7 @@ enum TemporalBlocking {
     /// A tile whose segment (`length` values in `buffers`) lies inside the signal: `steps`
     /// fused interior passes over the shrinking exact region, the last writing the tile's
     /// columns `[steps·R, length − steps·R)` of `out` (the signal at the segment's start).
-    private static func advanceInteriorTile(
+    fileprivate static func advanceInteriorTile(
         _ buffers: UnsafeMutablePointer<Double>, length: Int, into out: UnsafeMutablePointer<Double>, segment: Int,
         step: DiffusionStep, tau: Double, steps: Int, radius: Int
     ) {
@@ -126,7 +137,7 @@ enum TemporalBlocking {
     /// A tile at an end of the signal: its segment (`length` values in `buffers`, clipped
     /// to the signal) advanced with the ordinary mirrored `DiffusionStep`, then the tile's
     /// columns `tile` (segment coordinates) copied to `out` (the signal at the segment's start).
-    private static func advanceEndTile(
+    fileprivate static func advanceEndTile(
         _ buffers: UnsafeMutablePointer<Double>, length: Int, tile: Range<Int>, into out: UnsafeMutablePointer<Double>,
         segment: Int, step: DiffusionStep, tau: Double, steps: Int
     ) {
