@@ -1,7 +1,8 @@
 # PDEBlocks — build, test, demo and benchmark entry points.
 #
 #   make demo    the main job on a built-in example (denoise a noisy signal; table + PNG)
-#   make test    build everything and run every test (Swift, Python, C)
+#   make test    build everything and run every test (Swift, Python, C; and the Python
+#                numerics against a baseline x86-64 build)
 #   make bench   benchmarks (ratios against numpy / scipy / plain C, one run)
 #   make install PREFIX=/usr/local   header(s), libpdeblocks.so, lib/pkgconfig/pdeblocks.pc
 #   make wheel   a wheel of the Python package in dist/ (pip install . builds the same)
@@ -40,7 +41,7 @@ VERSION := $(shell sed -n 's/.*static let string: StaticString = "\(.*\)"/\1/p' 
 export CPU SWIFT
 export PDEBLOCKS_CPU := $(CPU)
 
-.PHONY: all build venv test test-swift test-python demo bench clean install uninstall wheel leakcheck
+.PHONY: all build venv test test-swift test-python test-baseline demo bench clean install uninstall wheel leakcheck
 
 all: build
 
@@ -61,7 +62,18 @@ test-swift:
 test-python: build venv
 	PYTHONPATH=python $(PY) -m pytest python/tests -q
 
-test: build venv test-swift test-python
+# The baseline x86-64 build (no AVX2/FMA: separate multiplies and adds in every kernel,
+# SSE2 vectors) passes the numerical tests too. (On other architectures `build` is baseline.)
+BASELINE_TESTS := test_explicit.py test_accelerated.py test_diffusivities.py test_layers.py \
+                  test_multigrid_solver.py test_threads.py test_allocations.py
+test-baseline: venv
+ifeq ($(ARCH),x86_64)
+	$(SWIFT) build -c release --scratch-path .build-baseline -Xswiftc -static-stdlib
+	cd python/tests && PDEBLOCKS_LIBRARY=$(CURDIR)/.build-baseline/release/libpdeblocks.so \
+	    PYTHONPATH=$(CURDIR)/python $(CURDIR)/$(PY) -m pytest -q $(BASELINE_TESTS)
+endif
+
+test: build venv test-swift test-python test-baseline
 
 demo: build venv
 	PYTHONPATH=python $(PY) examples/denoise_demo.py
