@@ -1,9 +1,9 @@
 /*
  * pdeblocks_packed.h — packed-argument forms of small, frequently called entry points.
  *
- * Each pdb_X_packed(const pdb_X_args *args) takes the arguments of pdb_X in one struct
- * and is exactly pdb_X(args->..., ...): the same validation, the same computation, the
- * same results bit for bit, the same status codes and messages. They exist for callers
+ * Each entry point here, pdb_<name>_packed, takes the arguments of pdb_<name> in one
+ * struct, pdb_<name>_args, and passes them on: the same validation, the same computation,
+ * the same results bit for bit, the same status codes and messages. They exist for callers
  * whose cost per argument is high: Python's ctypes converts each argument separately
  * (~0.15 us apiece), so a 15-argument call costs ~2.5 us more than the same call with
  * one pointer. The Python package fills the struct with one struct.pack call.
