@@ -150,5 +150,6 @@ int32_t pdb_live_handles(int64_t *count);
 #include "pdeblocks_multigrid.h"
 #include "pdeblocks_layers.h"
 #include "pdeblocks_progress.h"
+#include "pdeblocks_packed.h"
 
 #endif /* PDEBLOCKS_H */

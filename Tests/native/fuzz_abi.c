@@ -786,17 +786,39 @@ static void g_stable_tau(void) {
     RUN(pdb_stable_tau(k.w, k.q, k.offset, kind, lambda, n, bound, out_scalar(8, 8, 1, "tau")));
 }
 
-static void g_explicit(void) {
+/* The arguments of one pdb_explicit call (also the packed form's struct). */
+static pdb_explicit_args gen_explicit(void) {
     signals_t s = gen_signals(2, 12, 1, "f");
     stencil_t k = gen_stencil();
-    int32_t kind = gen_kind();
-    double lambda = gen_lambda(), tau = gen_tau(0.3);
-    int64_t steps = gen_work(0, 6, "steps is negative or huge");
-    int32_t flags = gen_flags();
-    int64_t every = gen_every(), hl;
-    double *hist = gen_history(&s, every, steps, &hl);
-    if (every > 0 && !hist) must_fail("history is NULL");
-    RUN(pdb_explicit(s.f, s.batch, s.n, k.w, k.q, k.offset, kind, lambda, tau, steps, flags, every, hist, hl, s.out));
+    pdb_explicit_args a = {.f = s.f, .batch = s.batch, .n = s.n, .weights = k.w, .length = k.q, .offset = k.offset};
+    a.kind = gen_kind();
+    a.lambda = gen_lambda();
+    a.tau = gen_tau(0.3);
+    a.steps = gen_work(0, 6, "steps is negative or huge");
+    a.flags = gen_flags();
+    a.record_every = gen_every();
+    a.history = gen_history(&s, a.record_every, a.steps, &a.history_length);
+    if (a.record_every > 0 && !a.history) must_fail("history is NULL");
+    a.out = s.out;
+    return a;
+}
+
+static void g_explicit(void) {
+    pdb_explicit_args a = gen_explicit();
+    RUN(pdb_explicit(a.f, a.batch, a.n, a.weights, a.length, a.offset, a.kind, a.lambda, a.tau, a.steps, a.flags,
+                     a.record_every, a.history, a.history_length, a.out));
+}
+
+/* The same calls through the packed struct, which sits in a region of its own (it must
+ * not change); sometimes the struct pointer is NULL. */
+static void g_explicit_packed(void) {
+    pdb_explicit_args a = gen_explicit(), *p = NULL;
+    if (pct(H)) must_fail("args is NULL");
+    else {
+        p = region(sizeof a, 0, "args");
+        *p = a;
+    }
+    RUN(pdb_explicit_packed(p));
 }
 
 static int32_t gen_update(void) {
@@ -1724,7 +1746,7 @@ static entry_t entries[] = {
     G(stencil_apply), G(stencil_adjoint), G(stencil_matrix), G(stencil_norm_squared), G(difference_operator),
     G(diffusivity_from_name), G(diffusivity_name), G(diffusivity_g), G(diffusivity_flux),
     G(diffusivity_flux_derivative), G(diffusivity_constants),
-    G(stable_tau), G(explicit), G(fsi), G(fed_step_sizes), G(fed), G(contraction_tau), G(implicit), G(evolve),
+    G(stable_tau), G(explicit), G(explicit_packed), G(fsi), G(fed_step_sizes), G(fed), G(contraction_tau), G(implicit), G(evolve),
     G(banded_matvec), G(banded_solve), G(poisson_1d), G(diffusion_system_bandwidth), G(diffusion_system),
     G(mg_create), G(mg_destroy), G(mg_levels), G(mg_level_matrix), G(mg_prolong), G(mg_restrict), G(mg_cycle),
     G(mg_unet_cycle), G(mg_solve), G(cg), G(semi_implicit),

@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-__all__ = ["PDEBlocksError", "CancelledError", "lib", "declare", "call", "F64", "I64", "I32", "PTR",
+__all__ = ["PDEBlocksError", "CancelledError", "lib", "declare", "call", "error", "F64", "I64", "I32", "PTR",
            "as_input", "as_output", "ptr", "get_include"]
 
 #: A float64 array, as every function returns.
@@ -96,8 +96,14 @@ def call(fn: Any, *args: Any) -> None:
     """Call a status-returning entry point; raise :class:`PDEBlocksError` on failure."""
     status = fn(*args)
     if status != 0:
-        message = lib.pdb_last_error().decode("utf-8", "replace")
-        raise _STATUS_CLASSES.get(status, PDEBlocksError)(message, status)
+        raise error(status)
+
+
+def error(status: int) -> PDEBlocksError:
+    """The exception for a failed call's ``status``, with this thread's ``pdb_last_error()``
+    (for hot paths that call an entry point directly: ``if status: raise error(status)``)."""
+    message = lib.pdb_last_error().decode("utf-8", "replace")
+    return _STATUS_CLASSES.get(status, PDEBlocksError)(message, status)
 
 
 _F64 = np.dtype(np.float64)
@@ -132,12 +138,12 @@ def ptr(arr: np.ndarray | None) -> int | None:
     if arr is None:
         return None
     try:
-        return _addressof(_c_char.from_buffer(arr))
+        return _addressof(_from_buffer(arr))
     except (TypeError, ValueError, BufferError):
         return arr.ctypes.data
 
 
-_c_char = ctypes.c_char
+_from_buffer = ctypes.c_char.from_buffer
 _addressof = ctypes.addressof
 
 
@@ -147,6 +153,17 @@ def signals(f: npt.ArrayLike, name: str = "f") -> tuple[FloatArray, int, int, bo
     squeeze = arr.ndim == 1
     arr2 = arr.reshape(1, -1) if squeeze else arr
     return arr2, arr2.shape[0], arr2.shape[1], squeeze
+
+
+def signal_rows(f: npt.ArrayLike, name: str = "f") -> tuple[FloatArray, int, int]:
+    """``(array, batch, n)`` for a 1-D signal (batch 1) or a (batch, n) array, keeping its
+    shape (an output ``as_output(array.shape)`` then needs no squeezing)."""
+    if type(f) is np.ndarray and f.dtype == _F64 and f.flags.c_contiguous and 1 <= f.ndim <= 2:
+        arr = f  # as_input's common case, tested here to save a call on small, hot calls
+    else:
+        arr = as_input(f, name)
+    shape = arr.shape
+    return (arr, 1, shape[0]) if len(shape) == 1 else (arr, shape[0], shape[1])
 
 
 def get_include() -> str:

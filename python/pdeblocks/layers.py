@@ -26,7 +26,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ._lib import F64, I32, I64, PTR, call, declare, as_input, as_output, ptr, signals, PDEBlocksError
+from ._lib import F64, I32, I64, PTR, call, declare, as_input, as_output, ptr, signals, signal_rows, PDEBlocksError
 from .operators import Stencil
 from .diffusivities import Diffusivity, as_diffusivity
 from .optim import Adam  # re-exported: the package imports its training helpers from here
@@ -410,23 +410,23 @@ class Network:
         blocks x rows and can cancel (:class:`CancelledError`; no pass is recorded then).
         See :mod:`pdeblocks.progress`.
         """
-        arr, batch, n, squeeze = signals(x, "x")
+        arr, batch, n = signal_rows(x, "x")
         out = as_output(arr.shape)
         self._last = None
         call(_forward if progress is None else reporting(progress, "forward", "block", _forward),
              self._h, ptr(arr), batch, n, 0, ptr(out))
-        self._last = (batch, n, squeeze)
-        return out[0] if squeeze else out
+        self._last = (batch, n, arr.ndim == 1)
+        return out
 
     __call__ = forward
 
     def predict(self, x, *, progress=None) -> np.ndarray:
         """``network(x)`` without recording (inference; less memory). ``progress`` as for :meth:`forward`."""
-        arr, batch, n, squeeze = signals(x, "x")
+        arr, batch, n = signal_rows(x, "x")
         out = as_output(arr.shape)
         call(_forward if progress is None else reporting(progress, "predict", "block", _forward),
              self._h, ptr(arr), batch, n, _INFERENCE, ptr(out))
-        return out[0] if squeeze else out
+        return out
 
     def backward(self, grad_out, *, progress=None):
         """Vector-Jacobian products of the last :meth:`forward`.

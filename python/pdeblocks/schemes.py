@@ -2,12 +2,13 @@
 from __future__ import annotations
 
 import ctypes
+import struct
 from typing import Literal, overload
 
 import numpy as np
 import numpy.typing as npt
 
-from ._lib import F64, I32, I64, PTR, FloatArray, call, declare, as_output, ptr, signals, PDEBlocksError, _int, _float, _history, _finish
+from ._lib import F64, I32, I64, PTR, FloatArray, call, declare, error, ptr, signal_rows, PDEBlocksError, _int, _float, _history, _INT64
 from .operators import Stencil
 from .diffusivities import Diffusivity, as_diffusivity
 from .progress import ProgressLike, reporting
@@ -15,7 +16,15 @@ from .progress import ProgressLike, reporting
 __all__ = ["stable_tau", "explicit"]
 
 _stable_tau = declare("pdb_stable_tau", PTR, I64, I64, I32, F64, I64, I32, PTR)
-_explicit = declare("pdb_explicit", PTR, I64, I64, PTR, I64, I64, I32, F64, F64, I64, I32, I64, PTR, I64, PTR)
+# pdb_explicit through its packed form: the 15 arguments go into one bytes object laid out
+# as pdb_explicit_args (one struct.pack; bytes are per call, so threads share nothing), and
+# ctypes converts a single pointer argument instead of 15 (~2.5 us less per call).
+_explicit_packed = declare("pdb_explicit_packed", ctypes.c_char_p)
+_pack_explicit_args = struct.Struct("@PqqPqqiddqiqPqP").pack
+# Signals up to this many values are evolved in place on a copy (out = f is allowed): copying
+# 8 KiB costs less than looking up a second array address (~0.3 us); beyond, it would not.
+_EVOLVE_A_COPY = 1024
+_I64_MIN, _I64_MAX = _INT64
 
 _BOUNDS = {"sup_g": 0, "lipschitz": 1}
 UNCHECKED = 1
@@ -102,15 +111,26 @@ def explicit(f: npt.ArrayLike, K: Stencil, g: Diffusivity | str, tau: float, ste
     history : ndarray, shape (steps // record_every + 1, *f.shape)
         Only when ``record_every > 0``: ``(u, history)`` is returned.
     """
-    K = _stencil(K)
-    g = as_diffusivity(g)
-    arr, batch, n, squeeze = signals(f)
-    steps, record_every = _int(steps, "steps"), _int(record_every, "record_every")
-    tau = _float(tau, "tau")
-    out = as_output(arr.shape)
-    history = _history(arr, steps, record_every)
-    flags = 0 if check_stability else UNCHECKED
-    call(_explicit if progress is None else reporting(progress, "explicit", "step", _explicit),
-         ptr(arr), batch, n, *K._c, *g._c, tau, steps, flags, record_every,
-         ptr(history), 0 if history is None else history.size, ptr(out))
-    return _finish(out, history, squeeze)
+    if type(K) is not Stencil:
+        K = _stencil(K)
+    if type(g) is not Diffusivity:
+        g = as_diffusivity(g)
+    arr, batch, n = signal_rows(f)
+    if (type(steps) is not int or type(record_every) is not int or type(tau) is not float
+            or not (_I64_MIN <= steps <= _I64_MAX and _I64_MIN <= record_every <= _I64_MAX)):
+        steps, record_every, tau = _int(steps, "steps"), _int(record_every, "record_every"), _float(tau, "tau")
+    if arr.size <= _EVOLVE_A_COPY:  # in place on a copy: one address to look up, not two
+        out = arr.copy()
+        src = dst = ptr(out)
+    else:
+        out = np.empty(arr.shape)
+        src, dst = ptr(arr), ptr(out)
+    history = _history(arr, steps, record_every) if record_every else None
+    args = _pack_explicit_args(
+        src, batch, n, *K._c, *g._c, tau, steps, 0 if check_stability else UNCHECKED, record_every,
+        0 if history is None else ptr(history), 0 if history is None else history.size, dst)
+    status = _explicit_packed(args) if progress is None else \
+        reporting(progress, "explicit", "step", _explicit_packed)(args)
+    if status:
+        raise error(status)
+    return out if history is None else (out, history)
