@@ -64,7 +64,8 @@ public struct Stencil: Hashable, Sendable {
 
     // MARK: - Kernels over raw buffers (one signal of length n = u.count)
 
-    /// `out = K u`. `u` and `out` must have the same length and must not overlap.
+    /// `out = K u`. `u` and `out` must have the same length and must not overlap. Interior
+    /// rows eight at a time (`StencilTaps`), boundary rows through the mirror.
     @inlinable
     public func apply(_ u: UnsafeBufferPointer<Double>, into out: UnsafeMutableBufferPointer<Double>) {
         let n = u.count
@@ -76,12 +77,32 @@ public struct Stencil: Hashable, Sendable {
                 for j in 0..<q { s += w[j] * u[Stencil.mirror(i + o + j, n)] }
                 out[i] = s
             }
-            guard let ub = u.baseAddress, let ob = out.baseAddress else { return }
-            for i in interior {
-                var s = 0.0
-                let src = ub + (i + o)
-                for j in 0..<q { s += w[j] * src[j] }
-                ob[i] = s
+            guard let ub = u.baseAddress, let ob = out.baseAddress, !interior.isEmpty else { return }
+            withStencilTaps(w, scale: 1, InteriorRows(u: ub, out: ob, offset: o, rows: interior))
+        }
+    }
+
+    /// `apply`'s interior rows `out_i = Σ_j w_j u_{i+o+j}`: vectors of eight, then single
+    /// rows with the same arithmetic.
+    @usableFromInline
+    struct InteriorRows: StencilTapsKernel {
+        @usableFromInline let u: UnsafePointer<Double>, out: UnsafeMutablePointer<Double>
+        @usableFromInline let offset: Int, rows: Range<Int>
+        @inlinable
+        init(u: UnsafePointer<Double>, out: UnsafeMutablePointer<Double>, offset: Int, rows: Range<Int>) {
+            (self.u, self.out, self.offset, self.rows) = (u, out, offset, rows)
+        }
+        @inlinable
+        func run<T: StencilTaps>(_ taps: T) {
+            let src = u + offset
+            var i = rows.lowerBound
+            while i + 8 <= rows.upperBound {
+                store8(taps.forward(src, i), out, i)
+                i += 8
+            }
+            while i < rows.upperBound {
+                out[i] = taps.forward(src, i, count: 1)
+                i += 1
             }
         }
     }
@@ -107,16 +128,23 @@ public struct Stencil: Hashable, Sendable {
             guard let vb = v.baseAddress, let ob = out.baseAddress else { return }
             let bb = base?.baseAddress
             let lo = interior.lowerBound, hiRow = interior.upperBound - 1
-            for c in 0..<n {
+            // Columns whose q rows r = c − o − j are all interior: eight at a time (taps);
+            // the others gather the interior rows they have, one at a time.
+            let fullLo = max(0, lo + o + q - 1), fullHi = min(n, hiRow + o + 1)
+            let full = !interior.isEmpty && fullLo < fullHi ? fullLo..<fullHi : 0..<0
+            for c in 0..<n where !full.contains(c) {
                 var s = bb?[c] ?? 0
                 // rows r = c − o − j must be interior rows: j ∈ [c−o−hiRow, c−o−lo]
                 let jLo = max(0, c - o - hiRow)
                 let jHi = min(q - 1, c - o - lo)
                 if jLo <= jHi {
                     let src = vb + (c - o)
-                    for j in jLo...jHi { s += w[j] * src[-j] }
+                    for j in jLo...jHi { s = s.plusProduct(w[j], src[-j]) }
                 }
                 ob[c] = s
+            }
+            if !full.isEmpty {
+                withStencilTaps(w, scale: 1, TransposedColumns(v: vb, base: bb, out: ob, offset: o, columns: full))
             }
             forEachBoundaryRow(n) { i in
                 let vi = vb[i]
@@ -150,5 +178,37 @@ public struct Stencil: Hashable, Sendable {
             for j in 0..<count { m[i * n + Stencil.mirror(i + offset + j, n)] += weights[j] }
         }
         return m
+    }
+}
+
+/// `accumulateTransposed`'s columns whose rows are all interior:
+/// `out_c = base_c + Σ_j w_j v_{c−o−j}`, vectors of eight, then single columns.
+@usableFromInline
+struct TransposedColumns: StencilTapsKernel {
+    @usableFromInline let v: UnsafePointer<Double>, base: UnsafePointer<Double>?
+    @usableFromInline let out: UnsafeMutablePointer<Double>
+    @usableFromInline let offset: Int, columns: Range<Int>
+    @inlinable
+    init(v: UnsafePointer<Double>, base: UnsafePointer<Double>?, out: UnsafeMutablePointer<Double>, offset: Int,
+         columns: Range<Int>) {
+        (self.v, self.base, self.out, self.offset, self.columns) = (v, base, out, offset, columns)
+    }
+    @inlinable
+    func run<T: StencilTaps>(_ taps: T) {
+        let src = v - offset
+        var c = columns.lowerBound
+        if let b = base {
+            while c + 8 <= columns.upperBound {
+                store8(taps.backward(src, c, plus: load8(b, c)), out, c)
+                c += 8
+            }
+            while c < columns.upperBound { out[c] = taps.backward(src, c, plus: b[c]); c += 1 }
+        } else {
+            while c + 8 <= columns.upperBound {
+                store8(taps.backward(src, c, plus: SIMD8(repeating: 0)), out, c)
+                c += 8
+            }
+            while c < columns.upperBound { out[c] = taps.backward(src, c, plus: 0.0); c += 1 }
+        }
     }
 }

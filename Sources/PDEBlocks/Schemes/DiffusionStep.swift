@@ -169,17 +169,15 @@ struct FusedInteriorPass: FluxLanesKernel {
 
     @inlinable
     func run<F: FluxLanes>(_ flux: F) {
-        let w = weights, s = -tau
-        switch w.count {
-        case 2: chunks(flux, TwoTaps(w[0], w[1], scale: s))
-        case 3: chunks(flux, ThreeTaps(w[0], w[1], w[2], scale: s))
-        default:
-            // The scaled weights (on the stack for stencils of ordinary length).
-            withUnsafeTemporaryAllocation(of: Double.self, capacity: w.count) { b in
-                for j in w.indices { b[j] = s * w[j] }
-                chunks(flux, AnyTaps(w, UnsafeBufferPointer(b)))
-            }
-        }
+        withStencilTaps(weights, scale: -tau, Chunks(pass: self, flux: flux))
+    }
+
+    /// `chunks` once the taps are chosen.
+    @usableFromInline
+    struct Chunks<F: FluxLanes>: StencilTapsKernel {
+        @usableFromInline let pass: FusedInteriorPass, flux: F
+        @inlinable init(pass: FusedInteriorPass, flux: F) { (self.pass, self.flux) = (pass, flux) }
+        @inlinable func run<T: StencilTaps>(_ taps: T) { pass.chunks(flux, taps) }
     }
 
     @inlinable
@@ -215,81 +213,5 @@ struct FusedInteriorPass: FluxLanesKernel {
             }
             a = b
         }
-    }
-}
-
-/// A stencil's taps: `forward` is `Σ_j w_j p[i+j]` (eight rows of K x), `backward` is
-/// `acc + Σ_j b_j p[i−j]` with `b_j = −τ w_j` (columns of −τKᵀy, eight at a time or one).
-/// Both sum in the order j = 0, 1, … with `plusProduct`, for every width, so all widths
-/// give the same arithmetic. Requires q ≥ 1.
-@usableFromInline
-protocol StencilTaps {
-    func forward(_ p: UnsafePointer<Double>, _ i: Int) -> SIMD8<Double>
-    func backward(_ p: UnsafePointer<Double>, _ i: Int, plus acc: SIMD8<Double>) -> SIMD8<Double>
-    func backward(_ p: UnsafePointer<Double>, _ i: Int, plus acc: Double) -> Double
-}
-
-@usableFromInline
-struct TwoTaps: StencilTaps {
-    @usableFromInline let w0: Double, w1: Double, b0: Double, b1: Double
-    @inlinable init(_ w0: Double, _ w1: Double, scale s: Double) { (self.w0, self.w1, b0, b1) = (w0, w1, s * w0, s * w1) }
-    @inlinable @inline(__always)
-    func forward(_ p: UnsafePointer<Double>, _ i: Int) -> SIMD8<Double> {
-        (w0 * load8(p, i)).plusProduct(SIMD8(repeating: w1), load8(p + 1, i))
-    }
-    @inlinable @inline(__always)
-    func backward(_ p: UnsafePointer<Double>, _ i: Int, plus acc: SIMD8<Double>) -> SIMD8<Double> {
-        acc.plusProduct(SIMD8(repeating: b0), load8(p, i)).plusProduct(SIMD8(repeating: b1), load8(p - 1, i))
-    }
-    @inlinable @inline(__always)
-    func backward(_ p: UnsafePointer<Double>, _ i: Int, plus acc: Double) -> Double {
-        acc.plusProduct(b0, p[i]).plusProduct(b1, p[i - 1])
-    }
-}
-
-@usableFromInline
-struct ThreeTaps: StencilTaps {
-    @usableFromInline let w0: Double, w1: Double, w2: Double, b0: Double, b1: Double, b2: Double
-    @inlinable init(_ w0: Double, _ w1: Double, _ w2: Double, scale s: Double) {
-        (self.w0, self.w1, self.w2) = (w0, w1, w2)
-        (b0, b1, b2) = (s * w0, s * w1, s * w2)
-    }
-    @inlinable @inline(__always)
-    func forward(_ p: UnsafePointer<Double>, _ i: Int) -> SIMD8<Double> {
-        (w0 * load8(p, i)).plusProduct(SIMD8(repeating: w1), load8(p + 1, i))
-            .plusProduct(SIMD8(repeating: w2), load8(p + 2, i))
-    }
-    @inlinable @inline(__always)
-    func backward(_ p: UnsafePointer<Double>, _ i: Int, plus acc: SIMD8<Double>) -> SIMD8<Double> {
-        acc.plusProduct(SIMD8(repeating: b0), load8(p, i)).plusProduct(SIMD8(repeating: b1), load8(p - 1, i))
-            .plusProduct(SIMD8(repeating: b2), load8(p - 2, i))
-    }
-    @inlinable @inline(__always)
-    func backward(_ p: UnsafePointer<Double>, _ i: Int, plus acc: Double) -> Double {
-        acc.plusProduct(b0, p[i]).plusProduct(b1, p[i - 1]).plusProduct(b2, p[i - 2])
-    }
-}
-
-@usableFromInline
-struct AnyTaps: StencilTaps {
-    @usableFromInline let w: UnsafeBufferPointer<Double>, b: UnsafeBufferPointer<Double>
-    @inlinable init(_ w: UnsafeBufferPointer<Double>, _ b: UnsafeBufferPointer<Double>) { (self.w, self.b) = (w, b) }
-    @inlinable @inline(__always)
-    func forward(_ p: UnsafePointer<Double>, _ i: Int) -> SIMD8<Double> {
-        var acc = w[0] * load8(p, i)
-        for j in 1..<w.count { acc = acc.plusProduct(SIMD8(repeating: w[j]), load8(p + j, i)) }
-        return acc
-    }
-    @inlinable @inline(__always)
-    func backward(_ p: UnsafePointer<Double>, _ i: Int, plus acc: SIMD8<Double>) -> SIMD8<Double> {
-        var acc = acc
-        for j in 0..<b.count { acc = acc.plusProduct(SIMD8(repeating: b[j]), load8(p - j, i)) }
-        return acc
-    }
-    @inlinable @inline(__always)
-    func backward(_ p: UnsafePointer<Double>, _ i: Int, plus acc: Double) -> Double {
-        var acc = acc
-        for j in 0..<b.count { acc = acc.plusProduct(b[j], p[i - j]) }
-        return acc
     }
 }
