@@ -291,22 +291,14 @@ public final class NetworkTape: @unchecked Sendable {
     private(set) var workspace: NetworkWorkspace
 
     init(network: Network, layout: Network.Layout, batch: Int, storage: TapeStorage, workspace: NetworkWorkspace) {
-        self.network = network
-        self.layout = layout
-        self.batch = batch
-        self.n = layout.n
-        self.storage = storage
-        self.workspace = workspace
+        (self.network, self.layout, self.batch, self.n) = (network, layout, batch, layout.n)
+        (self.storage, self.workspace) = (storage, workspace)
     }
 
     /// Re-targets a reused tape (the caller holds the only reference).
     func update(network: Network, layout: Network.Layout, batch: Int, storage: TapeStorage, workspace: NetworkWorkspace) {
-        self.network = network
-        self.layout = layout
-        self.batch = batch
-        self.n = layout.n
-        self.storage = storage
-        self.workspace = workspace
+        (self.network, self.layout, self.batch, self.n) = (network, layout, batch, layout.n)
+        (self.storage, self.workspace) = (storage, workspace)
     }
 
     /// Given `gradOut = ∂L/∂out` (batch, n), writes `gradIn = ∂L/∂x` (batch, n) and
