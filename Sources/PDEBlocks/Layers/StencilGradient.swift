@@ -28,9 +28,7 @@ extension Stencil {
                 let tail = ub + (o + j)
                 while i < interior.upperBound { s += vb[i] * tail[i]; i += 1 }
             }
-            for i in 0..<n where !interior.contains(i) {
-                s += vb[i] * ub[Stencil.mirror(i + o + j, n)]
-            }
+            forEachBoundaryRow(n) { i in s += vb[i] * ub[Stencil.mirror(i + o + j, n)] }
             grad[j] += scale * s
         }
     }

@@ -132,16 +132,18 @@ public struct Stencil: Hashable, Sendable {
             // the others gather the interior rows they have, one at a time.
             let fullLo = max(0, lo + o + q - 1), fullHi = min(n, hiRow + o + 1)
             let full = !interior.isEmpty && fullLo < fullHi ? fullLo..<fullHi : 0..<0
-            for c in 0..<n where !full.contains(c) {
-                var s = bb?[c] ?? 0
-                // rows r = c − o − j must be interior rows: j ∈ [c−o−hiRow, c−o−lo]
-                let jLo = max(0, c - o - hiRow)
-                let jHi = min(q - 1, c - o - lo)
-                if jLo <= jHi {
-                    let src = vb + (c - o)
-                    for j in jLo...jHi { s = s.plusProduct(w[j], src[-j]) }
+            for columns in [0..<(full.isEmpty ? n : full.lowerBound), (full.isEmpty ? n : full.upperBound)..<n] {
+                for c in columns {
+                    var s = bb?[c] ?? 0
+                    // rows r = c − o − j must be interior rows: j ∈ [c−o−hiRow, c−o−lo]
+                    let jLo = max(0, c - o - hiRow)
+                    let jHi = min(q - 1, c - o - lo)
+                    if jLo <= jHi {
+                        let src = vb + (c - o)
+                        for j in jLo...jHi { s = s.plusProduct(w[j], src[-j]) }
+                    }
+                    ob[c] = s
                 }
-                ob[c] = s
             }
             if !full.isEmpty {
                 withStencilTaps(w, scale: 1, TransposedColumns(v: vb, base: bb, out: ob, offset: o, columns: full))
