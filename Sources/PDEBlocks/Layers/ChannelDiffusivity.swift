@@ -106,21 +106,14 @@ public enum ChannelDiffusivity: Hashable, Sendable {
         }
     }
 
-    /// `y_i ← scale·Φ(y_i)` in place (the activation `τΦ` of a diffusion block). The
-    /// exponential kinds run eight samples at a time with `VectorExp`.
+    /// `y_i ← scale·Φ(y_i)` in place (the activation `τΦ` of a diffusion block): built-in
+    /// kinds through `Diffusivity.applyFlux` (the schemes' kernel), mixtures eight samples
+    /// at a time with `VectorExp`.
     func applyFlux(_ y: UnsafeMutableBufferPointer<Double>, scale: Double) {
         guard let base = y.baseAddress else { return }
         let n = y.count
         var i = 0
         switch self {
-        case .builtin(let d, _) where d.kind == .peronaMalik:
-            let c = -0.5 / (d.lambda * d.lambda)
-            while i + 8 <= n {
-                let v = load8(base, i)
-                store8(scale * VectorExp.exp8(v * v * c) * v, base, i)
-                i += 8
-            }
-            while i < n { base[i] = scale * exp(base[i] * base[i] * c) * base[i]; i += 1 }
         case .builtin(let d, _): d.applyFlux(y, scale: scale)
         case .learnable(let m):
             let J = m.count
