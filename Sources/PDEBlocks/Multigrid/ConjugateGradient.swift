@@ -48,7 +48,8 @@ public enum ConjugateGradient {
             } else {
                 x.update(repeating: 0)
             }
-            var storage = [Double](repeating: 0, count: 4 * n)
+            // r, z, p, q: each written (residual, preconditioner, copy, product) before it is read
+            var storage = [Double](unsafeUninitializedCapacity: 4 * n) { _, count in count = 4 * n }
             let report = storage.withUnsafeMutableBufferPointer { work in
                 let r = UnsafeMutableBufferPointer(rebasing: work[0..<n])
                 let z = UnsafeMutableBufferPointer(rebasing: work[n..<(2 * n)])
