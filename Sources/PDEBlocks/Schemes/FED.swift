@@ -63,42 +63,9 @@ public enum FED {
         if checkStability {
             try requireStable(tau: tauMax, stencil: stencil, diffusivity: diffusivity, n: n, what: "FED scheme (tau_max)")
         }
-        let block = DiffusionStep(stencil: stencil, diffusivity: diffusivity)
-        let inner = Parallelism.threadsForSignal(n: n, batch: batch)
-        let frozen = FrozenDiffusivityStep(stencil: stencil, diffusivity: diffusivity)
-        let lagged = update == .perCycle
-        let (perRow, overflow) = cycles.multipliedReportingOverflow(by: cycleLength)
-        progress?.begin(overflow ? -1 : perRow, times: batch, unitCost: n)
-        try ProgressReporter.staged(out, progress) { out in
-            Parallelism.forEachRow(batch: batch, n: n, workLength: 3 * n) { b, work in
-                var ticker = ProgressTicker(progress)
-                if ticker.isCancelled { return }
-                let spare = UnsafeMutableBufferPointer(rebasing: work[0..<n])
-                let y = UnsafeMutableBufferPointer(rebasing: work[n..<(2 * n)])
-                let weights = UnsafeMutableBufferPointer(rebasing: work[(2 * n)..<(3 * n)])
-                let row = SignalLayout.row(out, b, n)
-                SignalLayout.copy(f, row: b, n: n, into: row)
-                recorder.record(row, step: 0, signal: b)
-                var (src, dst) = (row, spare)  // ping-pong: no copy per step
-                run: for k in 0..<cycles {
-                    if lagged { frozen.freeze(UnsafeBufferPointer(src), into: weights) }
-                    for tau in taus {
-                        if lagged {
-                            frozen.apply(UnsafeBufferPointer(src), base: UnsafeBufferPointer(src), tau: tau,
-                                         weights: UnsafeBufferPointer(weights), into: dst, work: y)
-                        } else {
-                            block.apply(UnsafeBufferPointer(src), base: UnsafeBufferPointer(src), tau: tau,
-                                        into: dst, work: y, threads: inner)
-                        }
-                        swap(&src, &dst)
-                        if !ticker.step() { break run }
-                    }
-                    recorder.record(src, step: k + 1, signal: b)
-                }
-                ticker.flush()
-                if src.baseAddress != row.baseAddress { _ = row.update(fromContentsOf: src) }
-            }
-            try progress?.finish("FED scheme", units: "inner steps·rows")
-        }
+        try InnerStepCycles.evolve(
+            f, into: out, batch: batch, n: n, stencil: stencil, diffusivity: diffusivity,
+            taus: taus, extrapolation: nil, cycles: cycles, update: update,
+            recorder: recorder, progress: progress, what: "FED scheme")
     }
 }

@@ -43,60 +43,10 @@ public enum FSI {
         if checkStability {
             try requireStable(tau: tau, stencil: stencil, diffusivity: diffusivity, n: n, what: "FSI scheme")
         }
-        let block = DiffusionStep(stencil: stencil, diffusivity: diffusivity)
-        let inner = Parallelism.threadsForSignal(n: n, batch: batch)
-        let frozen = FrozenDiffusivityStep(stencil: stencil, diffusivity: diffusivity)
-        let lagged = update == .perCycle
-        let (perRow, overflow) = cycles.multipliedReportingOverflow(by: cycleLength)
-        progress?.begin(overflow ? -1 : perRow, times: batch, unitCost: n)
-        try ProgressReporter.staged(out, progress) { out in
-            // spare: the second state buffer; y: K x; weights: the frozen g (perCycle only).
-            Parallelism.forEachRow(batch: batch, n: n, workLength: 3 * n) { b, work in
-                var ticker = ProgressTicker(progress)
-                if ticker.isCancelled { return }
-                let spare = UnsafeMutableBufferPointer(rebasing: work[0..<n])
-                let y = UnsafeMutableBufferPointer(rebasing: work[n..<(2 * n)])
-                let weights = UnsafeMutableBufferPointer(rebasing: work[(2 * n)..<(3 * n)])
-                let row = SignalLayout.row(out, b, n)
-                SignalLayout.copy(f, row: b, n: n, into: row)
-                recorder.record(row, step: 0, signal: b)
-                // `cur` holds u^{k+ℓ/L}; `old` holds u^{k+(ℓ−1)/L} and is overwritten by
-                // u^{k+(ℓ+1)/L}: two buffers suffice, swapped after every inner step.
-                var (cur, old) = (row, spare)
-                run: for k in 0..<cycles {
-                    if lagged { frozen.freeze(UnsafeBufferPointer(cur), into: weights) }
-                    for l in 0..<cycleLength {
-                        let a = alpha(l)
-                        if l == 0 {
-                            // u^{k−1/L} = u^k, so the base α·u + (1−α)·u is u itself.
-                            if lagged {
-                                frozen.apply(UnsafeBufferPointer(cur), base: UnsafeBufferPointer(cur), tau: a * tau,
-                                             weights: UnsafeBufferPointer(weights), into: old, work: y)
-                            } else {
-                                block.apply(UnsafeBufferPointer(cur), base: UnsafeBufferPointer(cur), tau: a * tau,
-                                            into: old, work: y, threads: inner)
-                            }
-                        } else {
-                            // old ← α·cur + (1−α)·old, then old ← old − ατ·KᵀΦ(K cur): eq. (7).
-                            let c = 1 - a
-                            for i in 0..<n { old[i] = a * cur[i] + c * old[i] }
-                            if lagged {
-                                frozen.apply(UnsafeBufferPointer(cur), base: UnsafeBufferPointer(old), tau: a * tau,
-                                             weights: UnsafeBufferPointer(weights), into: old, work: y)
-                            } else {
-                                block.apply(UnsafeBufferPointer(cur), base: UnsafeBufferPointer(old), tau: a * tau,
-                                            into: old, work: y, threads: inner)
-                            }
-                        }
-                        swap(&cur, &old)
-                        if !ticker.step() { break run }
-                    }
-                    recorder.record(cur, step: k + 1, signal: b)
-                }
-                ticker.flush()
-                if cur.baseAddress != row.baseAddress { _ = row.update(fromContentsOf: cur) }
-            }
-            try progress?.finish("FSI scheme", units: "inner steps·rows")
-        }
+        let alphas = (0..<cycleLength).map(alpha)
+        try InnerStepCycles.evolve(
+            f, into: out, batch: batch, n: n, stencil: stencil, diffusivity: diffusivity,
+            taus: alphas.map { $0 * tau }, extrapolation: alphas, cycles: cycles, update: update,
+            recorder: recorder, progress: progress, what: "FSI scheme")
     }
 }
