@@ -57,6 +57,25 @@ def _ordering_code(reorder) -> int:
     raise PDEBlocksError(f"reorder must be True, False or one of {', '.join(ORDERINGS)}, got {reorder!r}")
 
 
+def _cycles(fn, name, f, K, g, tau, cycle_length, cycles, extra, update, check_stability, record_every, progress):
+    """The call both cycle schemes make: ``fn(f, batch, n, K, g, tau, L, cycles, *extra, update,
+    flags, record_every, history, history size, out)``; ``tau`` is ``(its name, value)``."""
+    K = _stencil(K)
+    g = as_diffusivity(g)
+    arr, batch, n, squeeze = signals(f)
+    tau = _float(tau[1], tau[0])
+    cycle_length, cycles = _int(cycle_length, "cycle_length"), _int(cycles, "cycles")
+    record_every = _int(record_every, "record_every")
+    code = _update_code(update)
+    out = as_output(arr.shape)
+    history = _history(arr, cycles, record_every)
+    flags = 0 if check_stability else UNCHECKED
+    call(fn if progress is None else reporting(progress, name, "step", fn),
+         ptr(arr), batch, n, *K._c, *g._c, tau, cycle_length, cycles, *extra, code, flags,
+         record_every, ptr(history), 0 if history is None else history.size, ptr(out))
+    return _finish(out, history, squeeze)
+
+
 def fsi(f, K, g, tau, cycle_length, cycles, *, check_stability=True, record_every=0, update="step", progress=None):
     """FSI cycles of diffusion blocks (eq. 7, Hafner et al. 2016).
 
@@ -95,20 +114,8 @@ def fsi(f, K, g, tau, cycle_length, cycles, *, check_stability=True, record_ever
     history : ndarray, shape (cycles // record_every + 1, *f.shape)
         Only when ``record_every > 0``: ``(u, history)`` is returned.
     """
-    K = _stencil(K)
-    g = as_diffusivity(g)
-    arr, batch, n, squeeze = signals(f)
-    tau = _float(tau, "tau")
-    cycle_length, cycles = _int(cycle_length, "cycle_length"), _int(cycles, "cycles")
-    record_every = _int(record_every, "record_every")
-    code = _update_code(update)
-    out = as_output(arr.shape)
-    history = _history(arr, cycles, record_every)
-    flags = 0 if check_stability else UNCHECKED
-    call(_fsi if progress is None else reporting(progress, "fsi", "step", _fsi),
-         ptr(arr), batch, n, *K._c, *g._c, tau, cycle_length, cycles, code, flags,
-         record_every, ptr(history), 0 if history is None else history.size, ptr(out))
-    return _finish(out, history, squeeze)
+    return _cycles(_fsi, "fsi", f, K, g, ("tau", tau), cycle_length, cycles, (), update, check_stability,
+                   record_every, progress)
 
 
 def fed_step_sizes(cycle_length, tau_max, *, reorder=False) -> np.ndarray:
@@ -183,20 +190,8 @@ def fed(f, K, g, tau_max, cycle_length, cycles, *, check_stability=True, reorder
     -------
     u : ndarray, same shape as f (or ``(u, history)`` when ``record_every > 0``)
     """
-    K = _stencil(K)
-    g = as_diffusivity(g)
-    arr, batch, n, squeeze = signals(f)
-    tau_max = _float(tau_max, "tau_max")
-    cycle_length, cycles = _int(cycle_length, "cycle_length"), _int(cycles, "cycles")
-    record_every = _int(record_every, "record_every")
-    code = _update_code(update)
-    out = as_output(arr.shape)
-    history = _history(arr, cycles, record_every)
-    flags = 0 if check_stability else UNCHECKED
-    call(_fed if progress is None else reporting(progress, "fed", "step", _fed),
-         ptr(arr), batch, n, *K._c, *g._c, tau_max, cycle_length, cycles, _ordering_code(reorder), code,
-         flags, record_every, ptr(history), 0 if history is None else history.size, ptr(out))
-    return _finish(out, history, squeeze)
+    return _cycles(_fed, "fed", f, K, g, ("tau_max", tau_max), cycle_length, cycles, (_ordering_code(reorder),),
+                   update, check_stability, record_every, progress)
 
 
 def contraction_tau(K, g, n) -> float:
