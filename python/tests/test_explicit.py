@@ -166,18 +166,22 @@ def test_huge_or_non_integer_counts_are_clear_errors_not_wraparound():
     ([0.3, -1.2, 2.0, 0.1, -0.7, 0.5], -4, 1 << 17),  # general taps, whole tiles
     ([-1.0, 1.0], 0, (1 << 17) + 3),                    # two taps, a 3-column last tile
     ([1.0, -2.0, 1.0], -1, (1 << 17) + 8192 + 40),      # three taps, last tile inside the halo
+    ([0.5, -1.5, 1.0, 0.25], 3, (1 << 17) + 8191),      # a positive offset (cuts corrupt q-1+o columns)
+    ([-1.0, 1.0], -3, (1 << 17) + 5),                    # |offset| > q - 1
 ])
 def test_temporal_blocking_of_long_signals_equals_the_step_by_step_evolution(name, weights, offset, n):
     # N >= 2^17 without recording takes the temporally blocked path (several steps per sweep
     # over memory; tiles away from the ends skip the boundary code); recording every state
-    # forces the step-by-step path. 21 steps = two full sweeps of 8 and a partial one.
+    # forces the step-by-step path. 21 steps = two full sweeps of 8 and a partial one; 2 steps
+    # = one short sweep.
     f = np.cumsum(np.random.default_rng(5).standard_normal(n)) / 300
     K = pdb.Stencil(weights, offset)
     g = pdb.Diffusivity(name, 0.5)
     tau = 0.9 * pdb.stable_tau(K, g, n)
-    blocked = pdb.explicit(f, K, g, tau, 21)
-    stepwise = pdb.explicit(f, K, g, tau, 21, record_every=21)[0]
-    assert np.abs(blocked - stepwise).max() <= 1e-14 * np.abs(stepwise).max()
+    for steps in (2, 21):
+        blocked = pdb.explicit(f, K, g, tau, steps)
+        stepwise = pdb.explicit(f, K, g, tau, steps, record_every=steps)[0]
+        assert np.abs(blocked - stepwise).max() <= 1e-14 * np.abs(stepwise).max()
 
 
 def test_a_batch_of_long_signals_evolves_each_row_as_alone_and_as_step_by_step():

@@ -45,7 +45,7 @@ public enum Explicit {
         let inner = Parallelism.threadsForSignal(n: n, batch: batch)
         progress?.begin(steps, times: batch, unitCost: n)
         // Long signals evolve in place, tile by tile (no length-n work buffers to allocate).
-        let blocked = TemporalBlocking.applies(n: n, steps: steps, recording: recorder.isRecording, taps: stencil.count)
+        let blocked = TemporalBlocking.applies(n: n, steps: steps, recording: recorder.isRecording, stencil: stencil)
         try ProgressReporter.staged(out, progress) { out in
             Parallelism.forEachRow(batch: batch, n: n, workLength: blocked ? 0 : 2 * n) { b, work in
                 var ticker = ProgressTicker(progress)

@@ -2,7 +2,10 @@
 /// steps per sweep over memory instead of one, in place.
 ///
 /// One explicit step at column c reads `x_{c+i−j}` for `i, j ∈ [0, q)` only (the offset
-/// cancels between K and Kᵀ), so its dependency radius is `R = q − 1`. A sweep advances each
+/// cancels between K and Kᵀ), so its dependency radius is q − 1. A segment cut out of the
+/// signal and stepped with the mirrored operator is wrong near a cut by more than that: the
+/// rows `c − o − j` that column c gathers from lie up to |o| further out and are missing (or
+/// mirrored) there, so `R = q − 1 + |o|` columns per step go wrong. A sweep advances each
 /// tile `[a, b)` of `tile` columns by `s ≤ stepsPerSweep` steps on its own copy of the
 /// segment `[a − s·R, b + s·R)` (clipped to the signal); after s steps the tile's own columns
 /// are exact, and they are written back into the signal.
@@ -14,12 +17,12 @@
 /// decomposition does not depend on the thread count, so neither do the results.
 ///
 /// Tiles whose segment lies inside the signal skip the boundary code: step t computes only
-/// the columns still exact, `[(t+1)R, len − (t+1)R)` of the segment
+/// the columns `[(t+1)R, len − (t+1)R)` of the segment, inside the exact region
 /// (`DiffusionStep.applyInterior`), the last step writing straight into the signal. Tiles at
 /// an end use the ordinary mirrored `DiffusionStep` (at a true end the local mirror is the
 /// global one; at a cut, wrong values enter at most R columns per step). Memory traffic drops
 /// from two passes per step to about two per sweep; the redundant halo work is ~2·s·R/tile
-/// (0.2 % for q = 2). Results agree with the step-by-step path to rounding (the chunking
+/// (0.2 % for q = 2, o = 0). Results agree with the step-by-step path to rounding (the chunking
 /// inside a step differs, ≤ 1e-15 relative per step; tested).
 enum TemporalBlocking {
     static let tile = 8192
@@ -28,10 +31,13 @@ enum TemporalBlocking {
     static let minimumLength = 1 << 17
 
     /// Whether `Explicit` takes this path: long signals, several steps, no history, and a
-    /// stencil short enough that a sweep's halo stays well inside a tile.
-    static func applies(n: Int, steps: Int, recording: Bool, taps: Int) -> Bool {
-        !recording && steps >= 2 && n >= minimumLength && stepsPerSweep * (taps - 1) <= tile / 4
+    /// stencil (width and offset) small enough that a sweep's halo stays well inside a tile.
+    static func applies(n: Int, steps: Int, recording: Bool, stencil: Stencil) -> Bool {
+        !recording && steps >= 2 && n >= minimumLength && stepsPerSweep * radius(stencil) <= tile / 4
     }
+
+    /// `R = q − 1 + |o|` (at least 1): how many columns per step a cut corrupts.
+    static func radius(_ stencil: Stencil) -> Int { max(1, stencil.count - 1 + abs(stencil.offset)) }
 
     /// Evolves `row` (length n ≥ `minimumLength`) in place by `steps` explicit steps.
     /// `tick(k)` reports k completed steps and returns false to stop early (at a sweep
@@ -41,7 +47,7 @@ enum TemporalBlocking {
         tick: (Int) -> Bool
     ) {
         let n = row.count
-        let radius = max(1, step.stencil.count - 1)
+        let radius = TemporalBlocking.radius(step.stencil)
         let halo = stepsPerSweep * radius
         // Segment buffers get 16 spare values: the vector row pass may read 7 past its rows.
         let segment = tile + 2 * halo + 16
