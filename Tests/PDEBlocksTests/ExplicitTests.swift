@@ -73,6 +73,27 @@ func runExplicit(_ f: [Double], batch: Int, n: Int, _ K: Stencil, _ g: Diffusivi
         }
     }
 
+    @Test func inPlaceEvolutionOfALongSignalEqualsEvolutionIntoASeparateBuffer() throws {
+        // N ≥ 2^17 takes the temporally blocked path: into a separate buffer its first sweep
+        // reads f directly; in place (out = f) every sweep saves the strips at tile boundaries.
+        var rng = TestRandom(seed: 17)
+        let n = (1 << 17) + 77
+        var f = [Double](repeating: 0, count: n)
+        var acc = 0.0
+        for i in 0..<n { acc += 0.01 * rng.normal(); f[i] = acc }
+        let K = try Stencil(weights: [0.5, -1.5, 1.0], offset: 1)
+        let g = try Diffusivity(.peronaMalik, lambda: 0.3)
+        let tau = 0.9 * (try stableTau(stencil: K, diffusivity: g, n: n))
+        let separate = try runExplicit(f, batch: 1, n: n, K, g, tau: tau, steps: 11)
+        var inPlace = f
+        try inPlace.withUnsafeMutableBufferPointer { u in
+            try Explicit.evolve(UnsafeBufferPointer(u), into: u, batch: 1, n: n, stencil: K, diffusivity: g,
+                                tau: tau, steps: 11)
+        }
+        #expect(inPlace == separate)
+        #expect(separate != f)
+    }
+
     @Test func unstableStepIsRefusedNamingTheBoundAndBlowsUpWhenAllowed() throws {
         let n = 64
         let K = try Stencil.difference(order: 2)

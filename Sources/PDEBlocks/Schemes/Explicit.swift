@@ -51,15 +51,16 @@ public enum Explicit {
                 var ticker = ProgressTicker(progress)
                 if ticker.isCancelled { return }
                 let row = SignalLayout.row(out, b, n)
-                SignalLayout.copy(f, row: b, n: n, into: row)
-                recorder.record(row, step: 0, signal: b)
                 if blocked {
+                    // (no copy of f into the row: the first sweep reads f itself)
                     let tileThreads = batch == 1 ? Parallelism.threads : 1
-                    TemporalBlocking.evolve(row, step: step, tau: tau, steps: steps,
+                    TemporalBlocking.evolve(row, from: f.baseAddress! + b * n, step: step, tau: tau, steps: steps,
                                             threads: tileThreads) { ticker.step(Int64($0)) }
                     ticker.flush()
                     return
                 }
+                SignalLayout.copy(f, row: b, n: n, into: row)
+                recorder.record(row, step: 0, signal: b)
                 let y = UnsafeMutableBufferPointer(rebasing: work[0..<n])
                 let spare = UnsafeMutableBufferPointer(rebasing: work[n..<(2 * n)])
                 // Ping-pong between the output row and a spare row: no copy per step.

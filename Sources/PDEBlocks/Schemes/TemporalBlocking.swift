@@ -39,12 +39,14 @@ enum TemporalBlocking {
     /// `R = q − 1 + |o|` (at least 1): how many columns per step a cut corrupts.
     static func radius(_ stencil: Stencil) -> Int { max(1, stencil.count - 1 + abs(stencil.offset)) }
 
-    /// Evolves `row` (length n ≥ `minimumLength`) in place by `steps` explicit steps.
+    /// Evolves the signal at `initial` (length n ≥ `minimumLength`) by `steps` ≥ 1 explicit
+    /// steps into `row`, which may be the same memory (then in place from the start; else
+    /// the first sweep reads `initial`, which is not written, and needs no saved strips).
     /// `tick(k)` reports k completed steps and returns false to stop early (at a sweep
     /// boundary; `row` then holds the state after the completed sweeps).
     static func evolve(
-        _ row: UnsafeMutableBufferPointer<Double>, step: DiffusionStep, tau: Double, steps: Int, threads: Int,
-        tick: (Int) -> Bool
+        _ row: UnsafeMutableBufferPointer<Double>, from initial: UnsafePointer<Double>, step: DiffusionStep,
+        tau: Double, steps: Int, threads: Int, tick: (Int) -> Bool
     ) {
         let n = row.count
         let radius = TemporalBlocking.radius(step.stencil)
@@ -63,15 +65,20 @@ enum TemporalBlocking {
             while done < steps {
                 let s = min(stepsPerSweep, steps - done)
                 let reach = s * radius
-                for k in 1..<tiles {
-                    let lo = k * tile - reach, hi = min(n, k * tile + reach)
-                    (edges + k * 2 * halo).update(from: row.baseAddress! + lo, count: hi - lo)
+                // The old values come from a separate source in the first sweep, if there is
+                // one; otherwise from the signal itself, with the strips saved first.
+                let source = done == 0 && initial != UnsafePointer(row.baseAddress!) ? initial : nil
+                if source == nil {
+                    for k in 1..<tiles {
+                        let lo = k * tile - reach, hi = min(n, k * tile + reach)
+                        (edges + k * 2 * halo).update(from: row.baseAddress! + lo, count: hi - lo)
+                    }
                 }
                 WorkerPool.shared.run(
                     width: workers,
-                    Sweep(signal: row.baseAddress!, n: n, buffers: all.baseAddress!, edges: edges, halo: halo,
-                          segment: segment, tiles: tiles, workers: workers, steps: s, radius: radius, step: step,
-                          tau: tau))
+                    Sweep(signal: row.baseAddress!, source: source, n: n, buffers: all.baseAddress!, edges: edges,
+                          halo: halo, segment: segment, tiles: tiles, workers: workers, steps: s, radius: radius,
+                          step: step, tau: tau))
                 done += s
                 if !tick(s) { break }
             }
@@ -81,7 +88,7 @@ enum TemporalBlocking {
     /// One sweep: worker t advances tiles t, t + workers, … by `steps` steps (in place; see
     /// the type's documentation). A value job for `WorkerPool` (nothing allocated per sweep).
     private struct Sweep: ParallelJob {
-        let signal: UnsafeMutablePointer<Double>, n: Int
+        let signal: UnsafeMutablePointer<Double>, source: UnsafePointer<Double>?, n: Int
         let buffers: UnsafeMutablePointer<Double>, edges: UnsafePointer<Double>
         let halo: Int, segment: Int, tiles: Int, workers: Int, steps: Int, radius: Int
         let step: DiffusionStep, tau: Double
@@ -93,10 +100,13 @@ enum TemporalBlocking {
             while k < tiles {
                 let a = k * tile, b = min(n, a + tile)
                 let lo = max(0, a - reach), hi = min(n, b + reach)
-                // The segment's old values: the saved strips around the tile's
-                // boundaries, its own columns between them.
+                // The segment's old values: from the separate source, or the saved strips
+                // around the tile's boundaries and its own columns between them.
                 var c = lo
-                if k > 0 {
+                if let source {
+                    mine.update(from: source + lo, count: hi - lo)
+                    c = hi
+                } else if k > 0 {
                     let e = min(hi, a + reach)
                     mine.update(from: edges + k * 2 * halo + (c - (a - reach)), count: e - c)
                     c = e
