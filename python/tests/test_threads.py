@@ -82,3 +82,23 @@ def test_eight_python_threads_at_once_match_serial_calls():
     messages = list(ThreadPoolExecutor(max_workers=8).map(failing, range(16)))
     for i, m in enumerate(messages):
         assert f"tau = {10.0 + i}" in m
+
+
+def test_a_forked_child_gets_the_same_results_after_the_parent_used_the_worker_threads(restore_threads):
+    # fork() copies the worker pool's state but not its threads; with workers waiting on a
+    # condition variable in the parent, signalling it in the child blocked forever (found by
+    # running this after the test above). The child now starts the pool over (pthread_atfork).
+    import os
+    pdb.set_num_threads(2)
+    n = 1 << 18
+    f = np.cumsum(np.random.default_rng(0).standard_normal(n)) / 100
+    K = pdb.DifferenceOperator([0, 1])
+    g = pdb.Diffusivity("perona_malik", 0.5)
+    tau = pdb.stable_tau(K, g, n)
+    parent = (pdb.explicit(f, K, g, tau, 10), pdb.fsi(f, K, g, tau, 4, 2))
+    pid = os.fork()
+    if pid == 0:
+        child = (pdb.explicit(f, K, g, tau, 10), pdb.fsi(f, K, g, tau, 4, 2))
+        os._exit(0 if all(np.array_equal(a, b) for a, b in zip(parent, child)) else 3)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0

@@ -30,8 +30,9 @@ protocol ParallelJob {
 /// others take its indices). Which OS thread runs an index does not matter to the callers:
 /// work and per-thread memory are assigned by index only, so results stay deterministic.
 /// One pass uses the pool at a time; a pass that finds it busy (another thread's pass, or a
-/// nested call) runs on `concurrentPerform` instead — correct, only not allocation-free. The threads live as long as the process (like Dispatch's) and sleep on a
-/// condition variable between passes.
+/// nested call) runs on `concurrentPerform` instead — correct, only not allocation-free. The
+/// threads live as long as the process (like Dispatch's) and sleep on a condition variable
+/// between passes; a child process after fork() starts with none (`pthread_atfork`).
 final class WorkerPool: @unchecked Sendable {
     static let shared = WorkerPool()
 
@@ -68,6 +69,24 @@ final class WorkerPool: @unchecked Sendable {
         pthread_mutex_init(mutex, nil)
         pthread_cond_init(wake, nil)
         pthread_cond_init(finished, nil)
+        // fork() copies this state but not the worker threads: a condition variable that had
+        // waiters in the parent blocks pthread_cond_signal in the child forever (measured:
+        // a multiprocessing-style child hung). The child starts over with no workers.
+        pthread_atfork(nil, nil) { WorkerPool.shared.startOverInChild() }
+    }
+
+    /// After fork(), in the child (the only thread there): fresh synchronisation objects,
+    /// no workers (they are started again when a pass needs them), no pass in progress.
+    private func startOverInChild() {
+        pthread_mutex_init(mutex, nil)
+        pthread_cond_init(wake, nil)
+        pthread_cond_init(finished, nil)
+        workers = 0
+        active = 0
+        completed = 0
+        width = 0
+        task = nil
+        busy.store(false, ordering: .relaxed)
     }
 
     /// Calls `job.perform(i)` for every `i` in `0..<width`, concurrently, and waits for all.
