@@ -6,11 +6,14 @@
 /// sweep of the implicit scheme (eq. 9).
 ///
 /// Kernel. Away from the boundaries the three stages are fused in cache-sized chunks:
-/// for output columns `[a, b)` the rows `y = Kx` they read (`[a−o−q+1, b−o)`, a halo of
-/// q−1 recomputed per chunk) are formed in a small buffer, the activation is applied
-/// there (vectorised `applyFlux`), and `out = base + Kᵀ y` is gathered — one pass over
-/// memory, no length-N temporaries. The `margin` columns at each end, which mirrored
-/// boundary rows touch, are done exactly by the general (scatter-through-the-mirror) path.
+/// for output columns `[a, b)` the rows `y = Φ(Kx)` they read (`[a−o−q+1, b−o)`, a halo
+/// of q−1 recomputed per chunk) are formed eight at a time with the activation applied in
+/// registers and stored in a small buffer, then `out = base + Σ_j (−τw_j) y` is gathered
+/// — one pass over memory, no length-N temporaries. The loop is specialised for the
+/// diffusivity kind (`FluxLanes`) and the stencil width (`StencilTaps`). The `margin`
+/// columns at each end, which mirrored boundary rows touch, are done exactly by the
+/// general (scatter-through-the-mirror) path. Signals shorter than `4·margin + chunk`
+/// take the plain three-pass path (`Stencil.apply`, `applyFlux`, `accumulateTransposed`).
 public struct DiffusionStep: Sendable {
     public let stencil: Stencil
     public let diffusivity: Diffusivity
