@@ -12,7 +12,7 @@
 /// bound of Theorem 2 certifies it. With nonlinear diffusivities the extrapolation weights
 /// `α_ℓ > 1` void the argument of Theorem 2 and the block is reported uncertified
 /// (except L = 1, which is an explicit step of size `2τ/3`).
-public struct FSIBlock: NetworkBlock {
+public struct FSIBlock: RepeatedStepBlock {
     public let step: DiffusionBlock
     public let cycleLength: Int
 
@@ -27,13 +27,8 @@ public struct FSIBlock: NetworkBlock {
     }
 
     public var kind: BlockKind { .fsi }
-    public var parameterCount: Int { step.parameterCount }
-    public func parameters(into p: UnsafeMutableBufferPointer<Double>) { step.parameters(into: p) }
     public func setting(parameters p: UnsafeBufferPointer<Double>) throws -> FSIBlock {
         try FSIBlock(step: try step.setting(parameters: p), cycleLength: cycleLength)
-    }
-    public func validate() throws {
-        guard !step.filters.isEmpty else { throw PDEBlocksError.invalidArgument("fsi block has no filters (add at least one)") }
     }
 
     // Tape: the states u_1 … u_{L−1} (u_0 is the block input).
@@ -83,7 +78,6 @@ public struct FSIBlock: NetworkBlock {
         _ = gradIn.update(fromContentsOf: next)
     }
 
-    public func convertGradient(_ grad: UnsafeMutableBufferPointer<Double>) { step.convertGradient(grad) }
 
     public func certificate(n: Int) throws -> BlockCertificate {
         try validate()

@@ -11,7 +11,7 @@
 /// `τ·λ_max(Σ_c K_cᵀK_c) ≤ 1` certifies it (half of Theorem 2's bound). With nonlinear
 /// diffusivities and L ≥ 2 only the exact implicit solution is norm-nonincreasing; finite
 /// sweeps are reported uncertified.
-public struct ImplicitBlock: NetworkBlock {
+public struct ImplicitBlock: RepeatedStepBlock {
     public let step: DiffusionBlock
     public let iterations: Int
 
@@ -26,13 +26,8 @@ public struct ImplicitBlock: NetworkBlock {
     }
 
     public var kind: BlockKind { .implicit }
-    public var parameterCount: Int { step.parameterCount }
-    public func parameters(into p: UnsafeMutableBufferPointer<Double>) { step.parameters(into: p) }
     public func setting(parameters p: UnsafeBufferPointer<Double>) throws -> ImplicitBlock {
         try ImplicitBlock(step: try step.setting(parameters: p), iterations: iterations)
-    }
-    public func validate() throws {
-        guard !step.filters.isEmpty else { throw PDEBlocksError.invalidArgument("implicit block has no filters (add at least one)") }
     }
 
     // Tape: the iterates u_1 … u_{L−1} (u_0 is the block input).
@@ -71,7 +66,6 @@ public struct ImplicitBlock: NetworkBlock {
         for i in 0..<n { gradIn[i] += adj[i] }
     }
 
-    public func convertGradient(_ grad: UnsafeMutableBufferPointer<Double>) { step.convertGradient(grad) }
 
     public func certificate(n: Int) throws -> BlockCertificate {
         try validate()

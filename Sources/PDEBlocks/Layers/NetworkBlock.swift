@@ -138,3 +138,20 @@ func slice(_ p: UnsafeMutableBufferPointer<Double>, _ start: Int, _ count: Int) 
 func slice(_ p: UnsafeBufferPointer<Double>, _ start: Int, _ count: Int) -> UnsafeBufferPointer<Double> {
     UnsafeBufferPointer(rebasing: p[start..<(start + count)])
 }
+
+/// A block that runs one `DiffusionBlock` several times (an FSI cycle, implicit sweeps):
+/// its parameters, their gradient conversion and its validity are the step's.
+public protocol RepeatedStepBlock: NetworkBlock {
+    var step: DiffusionBlock { get }
+}
+
+extension RepeatedStepBlock {
+    public var parameterCount: Int { step.parameterCount }
+    public func parameters(into p: UnsafeMutableBufferPointer<Double>) { step.parameters(into: p) }
+    public func convertGradient(_ grad: UnsafeMutableBufferPointer<Double>) { step.convertGradient(grad) }
+    public func validate() throws {
+        guard !step.filters.isEmpty else {
+            throw PDEBlocksError.invalidArgument("\(kind.name) block has no filters (add at least one)")
+        }
+    }
+}
