@@ -41,12 +41,17 @@ VERSION := $(shell sed -n 's/.*static let string: StaticString = "\(.*\)"/\1/p' 
 export CPU SWIFT
 export PDEBLOCKS_CPU := $(CPU)
 
-.PHONY: all build venv test test-swift test-python test-baseline demo bench clean install uninstall wheel leakcheck
+.PHONY: all abi build venv test test-swift test-python test-baseline demo bench clean install uninstall wheel leakcheck
 
 all: build
 
-build:
+# python/pdeblocks/_abi.py (constants, enums, struct layouts, signatures) is generated from
+# include/*.h; the build refreshes it, python/tests/test_abi_generated.py checks it.
+build: abi
 	$(RELEASE)
+
+abi:
+	$(PYTHON) python/gen_abi.py
 
 # Python virtual environment with what the tests, demo and benchmarks need (from PyPI).
 venv: $(VENV)/.ready

@@ -26,6 +26,7 @@ import platform
 import re
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 from setuptools import Distribution
@@ -94,6 +95,7 @@ def build_library(root: Path) -> Path:
     """Run the Swift release build and return the path of the built ``libpdeblocks.so``."""
     command = swift_command(root)
     print("pdeblocks: " + " ".join(command), flush=True)
+    subprocess.run([sys.executable, str(root / "python" / "gen_abi.py")], check=True)  # _abi.py from the headers
     subprocess.run(command, check=True)
     bindir = subprocess.run(command + ["--show-bin-path"], check=True, capture_output=True,
                             text=True).stdout.strip().splitlines()[-1]
