@@ -22,6 +22,7 @@ from __future__ import annotations
 import ctypes
 import math
 import os
+import threading
 from dataclasses import dataclass
 
 import numpy as np
@@ -321,11 +322,18 @@ class Network:
     Notes
     -----
     ``forward`` records what ``backward`` needs; ``backward(grad_out)`` returns
-    ``(grad_in, grad_params)`` for the last forward pass (parameters summed over the batch).
-    Changing parameters drops the record. Inputs are never modified.
+    ``(grad_in, grad_params)`` for the last forward pass *of the calling thread* (parameters
+    summed over the batch): threads sharing one network each get the gradients of their own
+    forward pass, as in PyTorch. Changing the parameters (from any thread) drops every
+    thread's record. Inputs are never modified.
+
+    A call on the network from the progress callback of a running call on the same network
+    raises :class:`~pdeblocks.BusyError`. A network inherited by a ``fork()`` child works
+    there (even when another thread of the parent was running a pass on it).
     """
 
     def __init__(self, blocks=(), threads: int = 0, *, _handle=None):
+        self._local = threading.local()
         self._h = None
         if _handle is not None:
             self._h = _handle
@@ -343,6 +351,15 @@ class Network:
         self._threads = 0
         self.threads = threads
         self._last = None
+
+    @property
+    def _last(self):
+        """(batch, n, squeezed) of this thread's last recorded forward pass, or None."""
+        return getattr(self._local, "last", None)
+
+    @_last.setter
+    def _last(self, value):
+        self._local.last = value
 
     def __repr__(self):
         return f"Network({len(self)} blocks, {self.parameter_count} parameters, threads={self.threads})"
@@ -429,7 +446,7 @@ class Network:
         return out
 
     def backward(self, grad_out, *, progress=None):
-        """Vector-Jacobian products of the last :meth:`forward`.
+        """Vector-Jacobian products of the calling thread's last :meth:`forward`.
 
         ``progress`` as for :meth:`forward` (a cancelled backward pass keeps the recorded
         forward pass).
