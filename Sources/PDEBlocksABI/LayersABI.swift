@@ -238,6 +238,17 @@ public func pdb_network_set_threads(_ net: OpaquePointer?, _ threads: Int64) -> 
     }
 }
 
+@_cdecl("pdb_network_set_tape_limit")
+public func pdb_network_set_tape_limit(_ net: OpaquePointer?, _ bytes: Int64) -> Int32 {
+    guarded {
+        let largest = 8 * Int64(Network.maxTapeCount)
+        guard bytes > 0, bytes <= largest else {
+            throw PDEBlocksError.invalidArgument("the tape limit must be in 1...\(largest) bytes, got \(bytes)")
+        }
+        try NetworkObject.with(net) { $0.network.tapeLimit = Int(bytes) }
+    }
+}
+
 @_cdecl("pdb_network_forward")
 public func pdb_network_forward(
     _ net: OpaquePointer?, _ x: UnsafePointer<Double>?, _ batch: Int64, _ n: Int64, _ flags: Int32,

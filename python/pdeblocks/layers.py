@@ -53,6 +53,7 @@ _param_count = declare("pdb_network_parameter_count", _VP, PTR)
 _get_params = declare("pdb_network_get_parameters", _VP, PTR, I64)
 _set_params = declare("pdb_network_set_parameters", _VP, PTR, I64)
 _set_threads = declare("pdb_network_set_threads", _VP, I64)
+_set_tape_limit = declare("pdb_network_set_tape_limit", _VP, I64)
 _forward = declare("pdb_network_forward", _VP, PTR, I64, I64, I32, PTR)
 _backward = declare("pdb_network_backward", _VP, PTR, I64, I64, PTR, PTR, I64)
 _certificate = declare("pdb_network_certificate", _VP, I64, PTR, PTR)
@@ -382,6 +383,26 @@ class Network:
     def threads(self, value: int):
         call(_set_threads, self._h, int(value))
         self._threads = int(value)
+
+    #: Default of :attr:`tape_limit` (4 GiB).
+    DEFAULT_TAPE_LIMIT = 1 << 32
+
+    @property
+    def tape_limit(self) -> int:
+        """The most bytes the record of one :meth:`forward` may take (default 4 GiB, at most 2**34).
+
+        Per row the record holds N values for the input of every block plus (L - 1) N for an
+        FSI block or an implicit block of L sweeps (8 N bytes per sweep), (2C + 1) N for a
+        residual block of C channels; 8 bytes per value. A larger :meth:`forward` raises
+        :class:`PDEBlocksError` naming the bytes it needs, before allocating anything.
+        :meth:`predict` keeps no record: its memory is O(N) whatever L is.
+        """
+        return getattr(self, "_tape_limit", self.DEFAULT_TAPE_LIMIT)
+
+    @tape_limit.setter
+    def tape_limit(self, value: int):
+        call(_set_tape_limit, self._h, int(value))
+        self._tape_limit = int(value)
 
     def __len__(self):
         c = ctypes.c_int64()
