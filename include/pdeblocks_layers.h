@@ -34,7 +34,9 @@
  *     log(lambda) of s1 and of s2 when they are flux activations (not linear).
  *
  * Learnable diffusivity: g(s^2) = sum_j a_j exp(-s^2/(2 lambda_j^2)) with
- *   a_j = exp(alpha_j)/(1 + sum_k exp(alpha_k)) (so a_j > 0, sum a_j < 1) and
+ *   a_j = exp(c_j)/(1 + sum_k exp(c_k)), c_j = alpha_j clamped to [-25, 25] (so the
+ *   computed a_j > 0 and sum a_j < 1 hold strictly for every alpha; a clamped logit
+ *   has gradient 0), and
  *   lambda_j = exp(rho_j): g stays in [0, sup g] with sup g = sum a_j < 1 for every
  *   parameter value, so Theorem 2 holds throughout training.
  *

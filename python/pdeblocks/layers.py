@@ -74,9 +74,12 @@ _BLOCK_KINDS = {0: "residual", 1: "diffusion", 2: "fsi", 3: "implicit"}
 class LearnableDiffusivity:
     """A learnable diffusivity ``g(s^2) = sum_j a_j exp(-s^2 / (2 lam_j^2))``.
 
-    Trained through logits ``alpha_j`` with ``a_j = exp(alpha_j) / (1 + sum_k exp(alpha_k))``
-    and log-contrasts ``rho_j = log lam_j``: for every parameter value ``a_j > 0`` and
-    ``sum a_j < 1``, so ``sup g < 1`` and a block keeps the guarantee of Theorem 2.
+    Trained through logits ``alpha_j`` with ``a_j = exp(c_j) / (1 + sum_k exp(c_k))``,
+    ``c_j = clip(alpha_j, -25, 25)``, and log-contrasts ``rho_j = log lam_j``: for every
+    parameter value the computed ``a_j > 0`` and ``sum a_j < 1`` (the clip keeps them away
+    from rounding; a clipped logit has gradient 0), so ``sup g < 1`` and a block keeps the
+    guarantee of Theorem 2. Initial weights must therefore lie within about 1e-11 of each
+    other's scale (``|log(a_j / (1 - sum a))| <= 25``).
 
     Parameters
     ----------
