@@ -27,7 +27,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ._lib import F64, I32, I64, PTR, call, declare, as_input, as_output, ptr, signals, signal_rows, PDEBlocksError
+from ._lib import F64, I32, I64, PTR, call, declare, as_input, as_output, ptr, signals, signal_rows, PDEBlocksError, BusyError
 from .operators import Stencil
 from .diffusivities import Diffusivity, as_diffusivity
 from .optim import Adam  # re-exported: the package imports its training helpers from here
@@ -453,9 +453,14 @@ class Network:
         """
         arr, batch, n = signal_rows(x, "x")
         out = as_output(arr.shape)
-        self._last = None
-        call(_forward if progress is None else reporting(progress, "forward", "block", _forward),
-             self._h, ptr(arr), batch, n, 0, ptr(out))
+        try:
+            call(_forward if progress is None else reporting(progress, "forward", "block", _forward),
+                 self._h, ptr(arr), batch, n, 0, ptr(out))
+        except BusyError:
+            raise                                   # a re-entrant call: nothing changed
+        except BaseException:
+            self._last = None
+            raise
         self._last = (batch, n, arr.ndim == 1)
         return out
 
@@ -483,9 +488,10 @@ class Network:
             ``J_theta^T grad_out``, summed over the batch.
         """
         g, batch, n, squeeze = signals(grad_out, "grad_out")
-        if self._last is None:
-            raise PDEBlocksError("no recorded forward pass: call forward(x) first")
-        if self._last[2] != squeeze or (batch, n) != self._last[:2]:
+        last = self._last
+        # Without a record on this thread the library refuses (or, for a progress callback of
+        # a running call on this network, raises BusyError).
+        if last is not None and (last[2] != squeeze or (batch, n) != last[:2]):
             raise PDEBlocksError(f"grad_out has shape {np.shape(grad_out)}, which differs from the last forward output")
         gin = as_output(g.shape)
         gp = as_output(self.parameter_count)
