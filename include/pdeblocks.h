@@ -38,6 +38,11 @@ extern "C" {
 #define PDB_ERR_HANDLE        (-6)   /* NULL, destroyed or wrong-type handle */
 #define PDB_ERR_IO            (-7)   /* file could not be read/written, or is corrupt */
 #define PDB_ERR_CANCELLED     (-8)   /* cancelled by a progress callback */
+/* The handle is in use by a call that is still running and owns it: a re-entrant call
+ * (e.g. from the progress callback of a running call on the same network), or, in a
+ * fork() child, a network that another (vanished) thread was changing at the fork.
+ * Nothing was done; the handle is unchanged. */
+#define PDB_ERR_BUSY          (-10)
 #define PDB_ERR_INTERNAL      (-99)  /* a bug: please report */
 
 /* ---- Diffusivities g(s^2) (lambda > 0) --------------------------------- */

@@ -34,7 +34,9 @@
  *     log(lambda) of s1 and of s2 when they are flux activations (not linear).
  *
  * Learnable diffusivity: g(s^2) = sum_j a_j exp(-s^2/(2 lambda_j^2)) with
- *   a_j = exp(alpha_j)/(1 + sum_k exp(alpha_k)) (so a_j > 0, sum a_j < 1) and
+ *   a_j = exp(c_j)/(1 + sum_k exp(c_k)), c_j = alpha_j clamped to [-25, 25] (so the
+ *   computed a_j > 0 and sum a_j < 1 hold strictly for every alpha; a clamped logit
+ *   has gradient 0), and
  *   lambda_j = exp(rho_j): g stays in [0, sup g] with sup g = sum a_j < 1 for every
  *   parameter value, so Theorem 2 holds throughout training.
  *
@@ -45,13 +47,40 @@
  * Thread safety: calls on one handle are serialised; distinct handles run in parallel.
  * Batch rows are processed on pdb_network_set_threads threads; results are
  * bit-identical for any thread count.
+ *   - Tapes are per thread: pdb_network_backward uses the tape of the last forward pass
+ *     (without PDB_FORWARD_INFERENCE) made on the *calling* thread, so threads running
+ *     forward/backward pairs on one handle each get the gradients of their own pass.
+ *     (A progress callback counts as the thread of the call it reports on.)
+ *   - Any change of the structure or the parameters (pdb_network_add_*,
+ *     pdb_network_set_parameters, a pdb_network_project_stable that changes a block), by
+ *     any thread, invalidates every thread's tape: a backward pass then fails with
+ *     PDB_ERR_INVALID until that thread runs forward again (with the new parameters).
+ *     A failed forward pass leaves its thread without a valid tape.
+ *   - A thread's tape is freed when the thread exits (or, if the handle is busy at that
+ *     moment, when the handle is destroyed).
+ *   - Re-entry: a call on a handle from the progress callback of a running call on the
+ *     same handle returns PDB_ERR_BUSY (nothing done) instead of waiting for itself.
+ *   - fork(): a child process can use the networks it inherits, even one another thread
+ *     of the parent was running a pass on at the fork (that pass's work memory is
+ *     dropped in the child; the tapes of the parent's other threads are dropped too). A
+ *     network another thread was *changing* (building, setting parameters) at the fork is
+ *     unusable in the child: every call returns PDB_ERR_BUSY saying so.
  *
- * Memory: a handle keeps its tape and work memory (grown to the largest batch, n and
+ * Memory: a handle keeps its tapes and work memory (grown to the largest batch, n and
  * thread count seen) and the library keeps its worker threads, so after the first call
  * repeated forward, inference and backward passes allocate nothing (shown by
  * Tests/native/alloc_steady_state.c). Exceptions: a multi-threaded pass that starts while
  * another handle's multi-threaded pass holds the worker threads runs on Dispatch, which
  * allocates; building, pdb_network_set_parameters and the certificate calls allocate.
+ *   - Tape of a recorded forward pass, per row (signal): n values for the input of every
+ *     block, plus (L - 1) n for an FSI block of cycle length L or an implicit block of
+ *     L sweeps (one signal per inner step: 8n bytes per sweep), (2C + 1) n for a residual
+ *     block of C channels, nothing for a diffusion block; 8 bytes per value, times batch.
+ *     A pass whose tape would exceed the handle's tape limit (pdb_network_set_tape_limit,
+ *     default 4 GiB; never above 2^34 bytes) fails with PDB_ERR_INVALID before allocating,
+ *     naming the bytes it needs and the limit.
+ *   - Inference (PDB_FORWARD_INFERENCE) keeps no tape: per thread two signals plus the
+ *     work memory of one block (at most a few n values), independent of L.
  */
 #ifndef PDEBLOCKS_LAYERS_H
 #define PDEBLOCKS_LAYERS_H
@@ -92,6 +121,9 @@ typedef struct pdb_network pdb_network;
 
 /* pdb_network_forward flags: do not keep what the backward pass needs. */
 #define PDB_FORWARD_INFERENCE 1
+
+/* Default of pdb_network_set_tape_limit: 4 GiB. */
+#define PDB_NETWORK_DEFAULT_TAPE_LIMIT ((int64_t)1 << 32)
 
 /* ---- Building ----------------------------------------------------------- */
 
@@ -139,10 +171,14 @@ int32_t pdb_network_parameter_count(pdb_network *net, int64_t *count);
 /* Copies the flat parameter vector into out[count]; count must equal the parameter count. */
 int32_t pdb_network_get_parameters(pdb_network *net, double *out, int64_t count);
 /* Sets all parameters from p[count]; validates everything first (finite values, usable
- * contrasts) and changes nothing on failure. Drops the recorded forward pass. */
+ * contrasts) and changes nothing on failure. Invalidates every thread's recorded forward
+ * pass (see "Thread safety"). */
 int32_t pdb_network_set_parameters(pdb_network *net, const double *p, int64_t count);
 /* Threads for batch rows (0 = one per online processor, the default). */
 int32_t pdb_network_set_threads(pdb_network *net, int64_t threads);
+/* The most bytes the tape of a recorded forward pass may take (1 <= bytes <= 2^34; default
+ * PDB_NETWORK_DEFAULT_TAPE_LIMIT = 4 GiB). See "Memory" above for what a tape holds. */
+int32_t pdb_network_set_tape_limit(pdb_network *net, int64_t bytes);
 /* One line per block (kind, step size, filters, diffusivities) into text[capacity]
  * (NUL-terminated, truncated); *length receives the full length. text == NULL with
  * capacity == 0 is a size query. */
@@ -154,10 +190,11 @@ int32_t pdb_network_describe(pdb_network *net, char *text, int64_t capacity, int
  * Records what pdb_network_backward needs unless flags has PDB_FORWARD_INFERENCE. */
 int32_t pdb_network_forward(pdb_network *net, const double *x, int64_t batch, int64_t n,
                             int32_t flags, double *out);
-/* Backward pass of the last recorded forward pass: given grad_out = dL/d(out), writes
- * grad_in = dL/dx (batch, n) and grad_params = dL/d(parameters) summed over the batch
- * (param_count values, the parameter count). Fails when no forward pass was recorded
- * since the network or its parameters last changed, or the shape differs. */
+/* Backward pass of the calling thread's last recorded forward pass: given
+ * grad_out = dL/d(out), writes grad_in = dL/dx (batch, n) and grad_params =
+ * dL/d(parameters) summed over the batch (param_count values, the parameter count).
+ * Fails (PDB_ERR_INVALID) when this thread recorded no forward pass since the network or
+ * its parameters last changed (by any thread), or the shape differs. */
 int32_t pdb_network_backward(pdb_network *net, const double *grad_out, int64_t batch, int64_t n,
                              double *grad_in, double *grad_params, int64_t param_count);
 

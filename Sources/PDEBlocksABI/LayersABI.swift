@@ -1,40 +1,4 @@
 import PDEBlocks
-import Synchronization
-
-/// The object behind a `pdb_network *` handle: a network being built or trained, the
-/// tape of its last recorded forward pass, and the memory its passes reuse (so repeated
-/// passes with the same shapes allocate nothing). Calls on one handle are serialised by
-/// its lock.
-final class NetworkObject: Sendable {
-    struct State: Sendable {
-        var network: Network
-        /// The last recorded forward pass, valid for `network` as it is now.
-        var tape: NetworkTape?
-        /// A tape no longer valid (the network changed), kept for its memory.
-        var spare: NetworkTape?
-        /// Work memory of every pass on this handle.
-        let workspace = NetworkWorkspace()
-
-        /// Invalidates the recorded pass (structure or parameters changed), keeping its memory.
-        mutating func dropTape() {
-            if let t = tape { spare = t }
-            tape = nil
-        }
-    }
-    let state: Mutex<State>
-    init(_ network: Network) { state = Mutex(State(network: network)) }
-
-    static let type = "network"
-
-    static func get(_ handle: OpaquePointer?) throws -> NetworkObject {
-        try Handles.get(handle, as: NetworkObject.self, type: type)
-    }
-
-    /// Runs `body` on the state; structural and parameter changes drop the tape.
-    static func with<R>(_ handle: OpaquePointer?, _ body: (inout State) throws -> R) throws -> R {
-        try get(handle).state.withLock { try body(&$0) }
-    }
-}
 
 /// Flags of `pdb_network_forward`.
 enum ForwardFlags {
@@ -98,7 +62,7 @@ public func pdb_network_destroy(_ net: OpaquePointer?) -> Int32 {
 public func pdb_network_add_diffusion(_ net: OpaquePointer?, _ tau: Double, _ tauMode: Int32) -> Int32 {
     guarded {
         let block = try DiffusionBlock(filters: [], diffusivities: [], step: try stepSize(tau, tauMode))
-        try NetworkObject.with(net) { $0.network.append(block); $0.dropTape() }
+        try NetworkObject.with(net) { $0.network.append(block); $0.dropTapes() }
     }
 }
 
@@ -107,7 +71,7 @@ public func pdb_network_add_fsi(_ net: OpaquePointer?, _ tau: Double, _ tauMode:
     guarded {
         let step = try DiffusionBlock(filters: [], diffusivities: [], step: try stepSize(tau, tauMode))
         let block = try FSIBlock(step: step, cycleLength: Int(clamping: cycleLength))
-        try NetworkObject.with(net) { $0.network.append(block); $0.dropTape() }
+        try NetworkObject.with(net) { $0.network.append(block); $0.dropTapes() }
     }
 }
 
@@ -116,7 +80,7 @@ public func pdb_network_add_implicit(_ net: OpaquePointer?, _ tau: Double, _ tau
     guarded {
         let step = try DiffusionBlock(filters: [], diffusivities: [], step: try stepSize(tau, tauMode))
         let block = try ImplicitBlock(step: step, iterations: Int(clamping: iterations))
-        try NetworkObject.with(net) { $0.network.append(block); $0.dropTape() }
+        try NetworkObject.with(net) { $0.network.append(block); $0.dropTapes() }
     }
 }
 
@@ -136,7 +100,7 @@ private func addFilter(_ net: OpaquePointer?, _ K: Stencil, _ g: ChannelDiffusiv
                 "the last block is a \(last.kind.name) block: filters go into diffusion, FSI or implicit blocks (use pdb_network_add_residual_channel)")
         }
         try s.network.replaceLast(updated)
-        s.dropTape()
+        s.dropTapes()
     }
 }
 
@@ -177,7 +141,7 @@ public func pdb_network_add_residual(
         let s1 = try activation(sigma1, sigma1Kind, sigma1Lambda, sigma1Tau, "sigma1")
         let s2 = try activation(sigma2, sigma2Kind, sigma2Lambda, sigma2Tau, "sigma2")
         let block = try ResidualBlock(channels: [], b2: b2, sigma1: s1, sigma2: s2)
-        try NetworkObject.with(net) { $0.network.append(block); $0.dropTape() }
+        try NetworkObject.with(net) { $0.network.append(block); $0.dropTapes() }
     }
 }
 
@@ -198,7 +162,7 @@ public func pdb_network_add_residual_channel(
                 throw PDEBlocksError.invalidArgument("the last block is not a residual block: call pdb_network_add_residual first")
             }
             try s.network.replaceLast(try last.adding(channel: channel))
-            s.dropTape()
+            s.dropTapes()
         }
     }
 }
@@ -259,7 +223,7 @@ public func pdb_network_set_parameters(_ net: OpaquePointer?, _ p: UnsafePointer
         let src = try Buffers.input(p, m, "parameters")
         try NetworkObject.with(net) { s in
             try s.network.setParameters(src)
-            s.dropTape()
+            s.dropTapes()
         }
     }
 }
@@ -271,6 +235,17 @@ public func pdb_network_set_threads(_ net: OpaquePointer?, _ threads: Int64) -> 
             throw PDEBlocksError.invalidArgument("threads must be in 0...4096 (0 = one per processor), got \(threads)")
         }
         try NetworkObject.with(net) { $0.network.threads = Int(threads) }
+    }
+}
+
+@_cdecl("pdb_network_set_tape_limit")
+public func pdb_network_set_tape_limit(_ net: OpaquePointer?, _ bytes: Int64) -> Int32 {
+    guarded {
+        let largest = 8 * Int64(Network.maxTapeCount)
+        guard bytes > 0, bytes <= largest else {
+            throw PDEBlocksError.invalidArgument("the tape limit must be in 1...\(largest) bytes, got \(bytes)")
+        }
+        try NetworkObject.with(net) { $0.network.tapeLimit = Int(bytes) }
     }
 }
 
@@ -289,26 +264,9 @@ public func pdb_network_forward(
         if UnsafeRawPointer(src.baseAddress!) == UnsafeRawPointer(dst.baseAddress!) {
             throw PDEBlocksError.invalidArgument("out must not be the same memory as x")
         }
-        try NetworkObject.with(net) { s in
-            if flags & ForwardFlags.inference != 0 {
-                try s.network.infer(src, into: dst, batch: b, n: len, workspace: s.workspace,
-                                    progress: ProgressHandler.reporter())
-            } else {
-                // Reuse the previous tape (valid or spare). A failed pass leaves no recorded
-                // pass; the old tape stays as the spare when the pass did not consume it.
-                var previous = s.tape ?? s.spare
-                s.tape = nil
-                s.spare = nil
-                do {
-                    s.tape = try s.network.forward(
-                        src, into: dst, batch: b, n: len, reusing: &previous, workspace: s.workspace,
-                        progress: ProgressHandler.reporter())
-                } catch {
-                    s.spare = previous
-                    throw error
-                }
-            }
-        }
+        try NetworkObject.get(net).forward(
+            src, into: dst, batch: b, n: len, inference: flags & ForwardFlags.inference != 0,
+            progress: ProgressHandler.reporter())
     }
 }
 
@@ -323,16 +281,8 @@ public func pdb_network_backward(
         let gi = try Buffers.output(gradIn, total, "grad_in")
         let m = try Buffers.count(paramCount, "param_count")
         let gp = try Buffers.output(gradParams, m, "grad_params")
-        try NetworkObject.with(net) { s in
-            guard let tape = s.tape else {
-                throw PDEBlocksError.invalidArgument(
-                    "no recorded forward pass: call pdb_network_forward (without PDB_FORWARD_INFERENCE) after the last change of the network or its parameters")
-            }
-            guard tape.batch == b, tape.n == len else {
-                throw PDEBlocksError.invalidArgument("grad_out is (\(b), \(len)) but the last forward pass was (\(tape.batch), \(tape.n))")
-            }
-            try tape.backward(g, gradIn: gi, gradParameters: gp, progress: ProgressHandler.reporter())
-        }
+        try NetworkObject.get(net).backward(
+            g, gradIn: gi, gradParameters: gp, batch: b, n: len, progress: ProgressHandler.reporter())
     }
 }
 
@@ -343,7 +293,7 @@ public func pdb_network_certificate(
     guarded {
         let (c, f) = (try Buffers.scalar(certified, "certified"), try Buffers.scalar(firstFailure, "first_failure"))
         let len = try Buffers.count(n, "n")
-        let cert = try NetworkObject.with(net) { try $0.network.certificate(n: len) }
+        let cert = try NetworkObject.get(net).computing({ try $0.certificate(n: len) }, then: { $1 })
         c.pointee = cert.certified ? 1 : 0
         f.pointee = Int64(cert.firstFailure ?? -1)
     }
@@ -364,16 +314,16 @@ public func pdb_network_block_certificate(
         _ = try Buffers.count(capacity, "capacity")
         if capacity > 0, reason == nil { throw NullPointer(name: "reason") }
         let len = try Buffers.count(n, "n")
-        let cert = try NetworkObject.with(net) { s -> BlockCertificate in
-            guard index >= 0, index < Int64(s.network.blocks.count) else {
-                throw PDEBlocksError.invalidArgument("block index \(index) is out of range (the network has \(s.network.blocks.count) blocks)")
+        let cert = try NetworkObject.get(net).computing({ network -> BlockCertificate in
+            guard index >= 0, index < Int64(network.blocks.count) else {
+                throw PDEBlocksError.invalidArgument("block index \(index) is out of range (the network has \(network.blocks.count) blocks)")
             }
             try Check.atLeast(len, 2, "signal length n")
             guard len <= Network.maxCertificateLength else {
                 throw PDEBlocksError.invalidArgument("certificates are computed for n ≤ \(Network.maxCertificateLength), got \(len)")
             }
-            return try s.network.blocks[Int(index)].certificate(n: len)
-        }
+            return try network.blocks[Int(index)].certificate(n: len)
+        }, then: { $1 })
         c.pointee = cert.certified ? 1 : 0
         t.pointee = cert.tau
         b.pointee = cert.tauBound
@@ -387,11 +337,17 @@ public func pdb_network_project_stable(_ net: OpaquePointer?, _ n: Int64, _ marg
     guarded {
         let out = try Buffers.scalar(changed, "changed")
         let len = try Buffers.count(n, "n")
-        let k = try NetworkObject.with(net) { s -> Int in
-            let k = try s.network.projectStable(n: len, margin: margin)
-            if k > 0 { s.dropTape() }
-            return k
-        }
+        let k = try NetworkObject.get(net).computing({ network -> (Int, Network) in
+            var projected = network
+            let k = try projected.projectStable(n: len, margin: margin)
+            return (k, projected)
+        }, then: { s, result -> Int in
+            if result.0 > 0 {
+                s.network = result.1
+                s.dropTapes()
+            }
+            return result.0
+        })
         out.pointee = Int64(k)
     }
 }

@@ -56,8 +56,12 @@ enum ProgressHandler {
         guard let raw = pthread_getspecific(key) else { return nil }
         let record = raw.assumingMemoryBound(to: Record.self).pointee
         let callback = Callback(fn: record.fn, userData: record.userData)
+        // The callback may run on a library worker thread: it acts for this thread's call, so
+        // that a call it makes on a handle this call holds is recognised as re-entrant
+        // (`HandleLock`: PDB_ERR_BUSY) instead of waiting for the call it is part of.
+        let caller = ThreadIdentity.current
         return ProgressReporter(interval: record.interval) { done, total, value in
-            callback.fn(callback.userData, done, total, value) != 0
+            ThreadIdentity.acting(for: caller) { callback.fn(callback.userData, done, total, value) } != 0
         }
     }
 }

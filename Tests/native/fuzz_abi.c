@@ -1541,6 +1541,14 @@ static void g_network_set_threads(void) {
     RUN(pdb_network_set_threads(h, t));
 }
 
+static void g_network_set_tape_limit(void) {
+    int slot;
+    void *h = pick_net(&slot);
+    int64_t b = pct(50) ? ((int64_t)1 << 32) : irange(1, (int64_t)1 << 20);
+    if (pct(H)) { static const int64_t bad[] = {0, -1, ((int64_t)1 << 34) + 1, INT64_MAX, INT64_MIN}; b = PICK(bad); must_fail("tape limit out of 1...2^34"); }
+    RUN(pdb_network_set_tape_limit(h, b));
+}
+
 /* A text buffer argument (text, capacity): a size query, a buffer, or hostile. */
 static char *gen_text(int64_t *capacity) {
     int r = (int)(rnd() % 5);
@@ -1754,7 +1762,7 @@ static entry_t entries[] = {
     G(network_create), G(network_destroy), G(network_add_diffusion), G(network_add_fsi), G(network_add_implicit),
     G(network_add_filter), G(network_add_learnable_filter), G(network_add_residual),
     G(network_add_residual_channel), G(network_block_count), G(network_block_info), G(network_parameter_count),
-    G(network_get_parameters), G(network_set_parameters), G(network_set_threads), G(network_describe),
+    G(network_get_parameters), G(network_set_parameters), G(network_set_threads), G(network_set_tape_limit), G(network_describe),
     G(network_forward), G(network_backward), G(network_certificate), G(network_block_certificate),
     G(network_project_stable), G(network_save), G(network_load),
 };
@@ -1794,6 +1802,85 @@ static void install_handlers(void) {
     signal(SIGALRM, on_alarm);
     struct itimerval t = {{1, 0}, {1, 0}};
     setitimer(ITIMER_REAL, &t, NULL);
+}
+
+/* ---- Network handles: re-entry, extreme logits, tape limit (issue 12, "network") ------------------ */
+
+/* A progress callback that calls the network it reports on: every such call must return
+ * PDB_ERR_BUSY (it trapped with "Recursive call to lock Mutex", or deadlocked when the
+ * callback ran on a worker thread). */
+static pdb_network *reentry_net;
+static int reentry_bad, reentry_calls;
+static double reentry_x[64 * 32], reentry_y[64 * 32], reentry_g[64 * 32], reentry_p[64];
+static int32_t reentry_progress(void *user, int64_t done, int64_t total, double value) {
+    (void)user; (void)done; (void)total; (void)value;
+    int64_t count = 0, pc = 0;
+    int32_t s[5];
+    s[0] = pdb_network_block_count(reentry_net, &count);
+    s[1] = pdb_network_parameter_count(reentry_net, &pc);
+    s[2] = pdb_network_forward(reentry_net, reentry_x, 1, 32, 0, reentry_y);
+    s[3] = pdb_network_set_parameters(reentry_net, reentry_p, 1);
+    s[4] = pdb_network_set_tape_limit(reentry_net, 1 << 20);
+    for (int k = 0; k < 5; k++) reentry_bad += s[k] != PDB_ERR_BUSY;
+    reentry_calls++;
+    return 0;
+}
+
+static void fuzz_network_hostile(void) {
+    static const double fd[2] = {-1.0, 1.0}, mix[2] = {0.3, 0.2}, lam[2] = {0.5, 1.0};
+    pdb_network *net;
+    if (pdb_network_create(&net) != PDB_OK) { violation("network_hostile: create failed"); return; }
+    int32_t s = pdb_network_add_implicit(net, 0.1, PDB_TAU_FREE, 40);
+    if (s == PDB_OK) s = pdb_network_add_learnable_filter(net, fd, 2, 0, mix, lam, 2);
+    int64_t pc = 0;
+    if (s == PDB_OK) s = pdb_network_parameter_count(net, &pc);
+    if (s != PDB_OK || pc != 7) { violation("network_hostile: build gave %d (%s)", s, pdb_last_error()); pdb_network_destroy(net); return; }
+    for (int i = 0; i < 64 * 32; i++) reentry_x[i] = unif(-1, 1);
+    double out[64 * 32], gin[64 * 32], gp[7], p[7];
+
+    /* re-entry from the callback, on the calling thread (1 thread) and on workers (2) */
+    reentry_net = net;
+    for (int threads = 1; threads <= 2; threads++) {
+        pdb_network_set_threads(net, threads);
+        for (int flags = 0; flags <= 1; flags++) {
+            reentry_bad = reentry_calls = 0;
+            pdb_set_progress(reentry_progress, NULL, 0.0);
+            s = pdb_network_forward(net, reentry_x, 64, 32, flags, out);
+            pdb_set_progress(NULL, NULL, 0.0);
+            if (s != PDB_OK || reentry_calls == 0 || reentry_bad)
+                violation("network_hostile: re-entrant calls (threads %d, flags %d): outer %d, %d callbacks, %d not BUSY",
+                          threads, flags, s, reentry_calls, reentry_bad);
+        }
+    }
+
+    /* logits of any size keep a_j > 0, sum a_j < 1: finite outputs and gradients */
+    static const double logits[][2] = {{800, -800}, {-800, 800}, {800, 800}, {1e300, -1e300}, {-1e300, -1e300}, {40, -40}};
+    pdb_network_set_threads(net, 1);
+    for (size_t k = 0; k < sizeof logits / sizeof logits[0]; k++) {
+        if (pdb_network_get_parameters(net, p, 7) != PDB_OK) { violation("network_hostile: get_parameters"); break; }
+        p[2] = logits[k][0];
+        p[3] = logits[k][1];
+        s = pdb_network_set_parameters(net, p, 7);
+        if (s == PDB_OK) s = pdb_network_forward(net, reentry_x, 4, 32, 0, out);
+        if (s == PDB_OK) s = pdb_network_backward(net, out, 4, 32, gin, gp, 7);
+        int finite = 1;
+        for (int i = 0; i < 4 * 32; i++) finite &= isfinite(out[i]) && isfinite(gin[i]);
+        for (int j = 0; j < 7; j++) finite &= isfinite(gp[j]);
+        if (s != PDB_OK || !finite) violation("network_hostile: logits (%g, %g): status %d, finite %d", logits[k][0], logits[k][1], s, finite);
+    }
+
+    /* a recorded pass above the tape limit fails before writing; inference is not limited */
+    pdb_network_set_tape_limit(net, 8 * 32 * 10);
+    for (int i = 0; i < 4 * 32; i++) out[i] = -7;
+    s = pdb_network_forward(net, reentry_x, 4, 32, 0, out);
+    int untouched = 1;
+    for (int i = 0; i < 4 * 32; i++) untouched &= out[i] == -7;
+    if (s != PDB_ERR_INVALID || !untouched || !strstr(pdb_last_error(), "bytes of tape"))
+        violation("network_hostile: tape over the limit gave %d (%s), out untouched %d", s, pdb_last_error(), untouched);
+    s = pdb_network_forward(net, reentry_x, 4, 32, PDB_FORWARD_INFERENCE, out);
+    if (s != PDB_OK) violation("network_hostile: inference under a small tape limit gave %d (%s)", s, pdb_last_error());
+    pdb_network_destroy(net);
+    reentry_net = NULL;
 }
 
 /* ---- Main ----------------------------------------------------------------------------------------- */
@@ -1846,6 +1933,7 @@ int main(int argc, char **argv) {
         release_regions();
     }
     cur = NULL;
+    fuzz_network_hostile();
 
     /* Destroy everything still alive: the live count must return to its start. */
     for (int t = 0; t < T_COUNT; t++) {

@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-__all__ = ["PDEBlocksError", "CancelledError", "lib", "declare", "call", "error", "F64", "I64", "I32", "PTR",
+__all__ = ["PDEBlocksError", "CancelledError", "BusyError", "lib", "declare", "call", "error", "F64", "I64", "I32", "PTR",
            "as_input", "as_output", "ptr", "get_include"]
 
 #: A float64 array, as every function returns.
@@ -53,7 +53,12 @@ class CancelledError(PDEBlocksError):
     """A call was cancelled by its progress callback (``PDB_ERR_CANCELLED``); see :mod:`pdeblocks.progress`."""
 
 
-_STATUS_CLASSES = {-4: UnstableError, -5: NotConvergedError, -8: CancelledError}
+class BusyError(PDEBlocksError):
+    """The object is in use by a call that is still running (``PDB_ERR_BUSY``): e.g. a progress
+    callback that uses the network it reports on. Nothing was done; retry after that call returns."""
+
+
+_STATUS_CLASSES = {-4: UnstableError, -5: NotConvergedError, -8: CancelledError, -10: BusyError}
 
 
 def _candidates() -> Iterator[Path]:

@@ -22,11 +22,12 @@ from __future__ import annotations
 import ctypes
 import math
 import os
+import threading
 from dataclasses import dataclass
 
 import numpy as np
 
-from ._lib import F64, I32, I64, PTR, call, declare, as_input, as_output, ptr, signals, signal_rows, PDEBlocksError
+from ._lib import F64, I32, I64, PTR, call, declare, as_input, as_output, ptr, signals, signal_rows, PDEBlocksError, BusyError
 from .operators import Stencil
 from .diffusivities import Diffusivity, as_diffusivity
 from .optim import Adam  # re-exported: the package imports its training helpers from here
@@ -52,6 +53,7 @@ _param_count = declare("pdb_network_parameter_count", _VP, PTR)
 _get_params = declare("pdb_network_get_parameters", _VP, PTR, I64)
 _set_params = declare("pdb_network_set_parameters", _VP, PTR, I64)
 _set_threads = declare("pdb_network_set_threads", _VP, I64)
+_set_tape_limit = declare("pdb_network_set_tape_limit", _VP, I64)
 _forward = declare("pdb_network_forward", _VP, PTR, I64, I64, I32, PTR)
 _backward = declare("pdb_network_backward", _VP, PTR, I64, I64, PTR, PTR, I64)
 _certificate = declare("pdb_network_certificate", _VP, I64, PTR, PTR)
@@ -72,9 +74,12 @@ _BLOCK_KINDS = {0: "residual", 1: "diffusion", 2: "fsi", 3: "implicit"}
 class LearnableDiffusivity:
     """A learnable diffusivity ``g(s^2) = sum_j a_j exp(-s^2 / (2 lam_j^2))``.
 
-    Trained through logits ``alpha_j`` with ``a_j = exp(alpha_j) / (1 + sum_k exp(alpha_k))``
-    and log-contrasts ``rho_j = log lam_j``: for every parameter value ``a_j > 0`` and
-    ``sum a_j < 1``, so ``sup g < 1`` and a block keeps the guarantee of Theorem 2.
+    Trained through logits ``alpha_j`` with ``a_j = exp(c_j) / (1 + sum_k exp(c_k))``,
+    ``c_j = clip(alpha_j, -25, 25)``, and log-contrasts ``rho_j = log lam_j``: for every
+    parameter value the computed ``a_j > 0`` and ``sum a_j < 1`` (the clip keeps them away
+    from rounding; a clipped logit has gradient 0), so ``sup g < 1`` and a block keeps the
+    guarantee of Theorem 2. Initial weights must therefore lie within about 1e-11 of each
+    other's scale (``|log(a_j / (1 - sum a))| <= 25``).
 
     Parameters
     ----------
@@ -321,11 +326,18 @@ class Network:
     Notes
     -----
     ``forward`` records what ``backward`` needs; ``backward(grad_out)`` returns
-    ``(grad_in, grad_params)`` for the last forward pass (parameters summed over the batch).
-    Changing parameters drops the record. Inputs are never modified.
+    ``(grad_in, grad_params)`` for the last forward pass *of the calling thread* (parameters
+    summed over the batch): threads sharing one network each get the gradients of their own
+    forward pass, as in PyTorch. Changing the parameters (from any thread) drops every
+    thread's record. Inputs are never modified.
+
+    A call on the network from the progress callback of a running call on the same network
+    raises :class:`~pdeblocks.BusyError`. A network inherited by a ``fork()`` child works
+    there (even when another thread of the parent was running a pass on it).
     """
 
     def __init__(self, blocks=(), threads: int = 0, *, _handle=None):
+        self._local = threading.local()
         self._h = None
         if _handle is not None:
             self._h = _handle
@@ -343,6 +355,15 @@ class Network:
         self._threads = 0
         self.threads = threads
         self._last = None
+
+    @property
+    def _last(self):
+        """(batch, n, squeezed) of this thread's last recorded forward pass, or None."""
+        return getattr(self._local, "last", None)
+
+    @_last.setter
+    def _last(self, value):
+        self._local.last = value
 
     def __repr__(self):
         return f"Network({len(self)} blocks, {self.parameter_count} parameters, threads={self.threads})"
@@ -365,6 +386,26 @@ class Network:
     def threads(self, value: int):
         call(_set_threads, self._h, int(value))
         self._threads = int(value)
+
+    #: Default of :attr:`tape_limit` (4 GiB).
+    DEFAULT_TAPE_LIMIT = 1 << 32
+
+    @property
+    def tape_limit(self) -> int:
+        """The most bytes the record of one :meth:`forward` may take (default 4 GiB, at most 2**34).
+
+        Per row the record holds N values for the input of every block plus (L - 1) N for an
+        FSI block or an implicit block of L sweeps (8 N bytes per sweep), (2C + 1) N for a
+        residual block of C channels; 8 bytes per value. A larger :meth:`forward` raises
+        :class:`PDEBlocksError` naming the bytes it needs, before allocating anything.
+        :meth:`predict` keeps no record: its memory is O(N) whatever L is.
+        """
+        return getattr(self, "_tape_limit", self.DEFAULT_TAPE_LIMIT)
+
+    @tape_limit.setter
+    def tape_limit(self, value: int):
+        call(_set_tape_limit, self._h, int(value))
+        self._tape_limit = int(value)
 
     def __len__(self):
         c = ctypes.c_int64()
@@ -412,9 +453,14 @@ class Network:
         """
         arr, batch, n = signal_rows(x, "x")
         out = as_output(arr.shape)
-        self._last = None
-        call(_forward if progress is None else reporting(progress, "forward", "block", _forward),
-             self._h, ptr(arr), batch, n, 0, ptr(out))
+        try:
+            call(_forward if progress is None else reporting(progress, "forward", "block", _forward),
+                 self._h, ptr(arr), batch, n, 0, ptr(out))
+        except BusyError:
+            raise                                   # a re-entrant call: nothing changed
+        except BaseException:
+            self._last = None
+            raise
         self._last = (batch, n, arr.ndim == 1)
         return out
 
@@ -429,7 +475,7 @@ class Network:
         return out
 
     def backward(self, grad_out, *, progress=None):
-        """Vector-Jacobian products of the last :meth:`forward`.
+        """Vector-Jacobian products of the calling thread's last :meth:`forward`.
 
         ``progress`` as for :meth:`forward` (a cancelled backward pass keeps the recorded
         forward pass).
@@ -442,9 +488,10 @@ class Network:
             ``J_theta^T grad_out``, summed over the batch.
         """
         g, batch, n, squeeze = signals(grad_out, "grad_out")
-        if self._last is None:
-            raise PDEBlocksError("no recorded forward pass: call forward(x) first")
-        if self._last[2] != squeeze or (batch, n) != self._last[:2]:
+        last = self._last
+        # Without a record on this thread the library refuses (or, for a progress callback of
+        # a running call on this network, raises BusyError).
+        if last is not None and (last[2] != squeeze or (batch, n) != last[:2]):
             raise PDEBlocksError(f"grad_out has shape {np.shape(grad_out)}, which differs from the last forward output")
         gin = as_output(g.shape)
         gp = as_output(self.parameter_count)

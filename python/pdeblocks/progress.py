@@ -28,8 +28,9 @@ a :class:`Progress`
     A callback (or a tqdm bar) with another minimum interval between reports.
 
 The callback may run on a worker thread of the library (it holds the GIL then), never
-concurrently with itself, and must not use the object being computed with (e.g. the
-network during its own forward pass). Solvers stop early when they converge; their last
+concurrently with itself. It cannot use the network being computed with (e.g. the network
+during its own forward pass): such a call raises :class:`~pdeblocks.BusyError` and does
+nothing. Solvers stop early when they converge; their last
 report has ``done == total`` (the cycles performed), as has every completed call's.
 
 Training loops make many short calls; report their progress from the loop itself::

@@ -53,6 +53,28 @@ public struct FSIBlock: RepeatedStepBlock {
         }
     }
 
+    /// Inference: one state besides `out` and the step's scratch (2n values for any L).
+    /// State u_{l+1} overwrites u_{l−1} (its update reads u_{l−1} elementwise before
+    /// writing), so u_k lives in `out` when L − k is even, else in the other buffer.
+    public func inferenceScratchCount(n: Int) -> Int { 2 * n }
+
+    public func infer(
+        _ x: UnsafeBufferPointer<Double>, into out: UnsafeMutableBufferPointer<Double>,
+        scratch: UnsafeMutableBufferPointer<Double>
+    ) {
+        let n = x.count, L = cycleLength
+        let other = slice(scratch, 0, n), work = slice(scratch, n, n)
+        func state(_ k: Int) -> UnsafeMutableBufferPointer<Double> { (L - k) % 2 == 0 ? out : other }
+        for l in 0..<L {
+            let a = FSI.alpha(l)
+            let cur = l == 0 ? x : UnsafeBufferPointer(state(l))
+            let prev = l <= 1 ? x : UnsafeBufferPointer(state(l - 1))
+            let dst = state(l + 1)
+            for i in 0..<n { dst[i] = a * cur[i] + (1 - a) * prev[i] }
+            step.residual(cur, base: UnsafeBufferPointer(dst), scale: a, into: dst, scratch: work)
+        }
+    }
+
     public func backward(
         _ v: UnsafeBufferPointer<Double>, input x: UnsafeBufferPointer<Double>,
         tape: UnsafeBufferPointer<Double>, gradIn: UnsafeMutableBufferPointer<Double>,

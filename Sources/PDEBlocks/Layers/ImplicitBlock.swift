@@ -46,6 +46,23 @@ public struct ImplicitBlock: RepeatedStepBlock {
         }
     }
 
+    /// Inference: one iterate besides `out` and the step's scratch (2n values for any L);
+    /// the iterates alternate between `out` and that buffer so that u_L lands in `out`.
+    public func inferenceScratchCount(n: Int) -> Int { 2 * n }
+
+    public func infer(
+        _ x: UnsafeBufferPointer<Double>, into out: UnsafeMutableBufferPointer<Double>,
+        scratch: UnsafeMutableBufferPointer<Double>
+    ) {
+        let n = x.count, L = iterations
+        let other = slice(scratch, 0, n), work = slice(scratch, n, n)
+        func state(_ k: Int) -> UnsafeMutableBufferPointer<Double> { (L - k) % 2 == 0 ? out : other }
+        for l in 0..<L {
+            let src = l == 0 ? x : UnsafeBufferPointer(state(l))
+            step.residual(src, base: x, scale: 1, into: state(l + 1), scratch: work)
+        }
+    }
+
     public func backward(
         _ v: UnsafeBufferPointer<Double>, input x: UnsafeBufferPointer<Double>,
         tape: UnsafeBufferPointer<Double>, gradIn: UnsafeMutableBufferPointer<Double>,

@@ -14,8 +14,14 @@ import Darwin
 /// is learned like a weight while every trained block keeps the guarantee of Theorem 2.
 ///
 /// Parameterisation (the values in a network's flat parameter vector, in this order):
-/// - logits `α_1 … α_J`, with `a_j = exp(α_j) / (1 + Σ_k exp(α_k))` — a softmax with an
-///   extra zero logit, so `a_j > 0` and `Σ_j a_j < 1` for *every* real α;
+/// - logits `α_1 … α_J`, with `a_j = exp(ᾱ_j) / (1 + Σ_k exp(ᾱ_k))` — a softmax with an
+///   extra zero logit — of the logits clamped to `ᾱ_j = min(max(α_j, −B), B)`,
+///   `B = logitBound = 25`. In exact arithmetic the softmax alone gives `a_j > 0`,
+///   `Σ_j a_j < 1`; in float64 it does not for large |α| (α = (800, −800) gave a = (1, 0)).
+///   With the clamp, `a_j ≥ e^{−B}/(1 + J e^B) > 10^{−24}` and
+///   `1 − Σ_j a_j ≥ 1/(1 + J e^B) > 10^{−13}`, far above rounding, so the computed weights
+///   satisfy `a_j > 0` and `Σ_j a_j < 1` strictly for *every* real α. A clamped logit has
+///   derivative 0 (the weights do not change with it); every gradient stays finite;
 /// - log-contrasts `ρ_1 … ρ_J`, with `λ_j = exp(ρ_j) > 0`.
 ///
 /// Consequences, for every parameter value: g is smooth, positive, nonincreasing in s²,
@@ -36,6 +42,8 @@ public struct LearnableDiffusivity: Hashable, Sendable {
 
     /// The largest number of mixture terms.
     public static let maxTerms = 64
+    /// Logits act clamped to `[−logitBound, logitBound]` (see the type's description).
+    public static let logitBound = 25.0
 
     /// From unconstrained parameters. Throws when the counts differ or are out of
     /// `1...maxTerms`, a value is not finite, or `exp(ρ_j)` leaves the positive normal range.
@@ -61,9 +69,11 @@ public struct LearnableDiffusivity: Hashable, Sendable {
             contrasts.append(lambda)
             halves.append(0.5 / (lambda * lambda))
         }
-        // a_j = exp(α_j − m) / (exp(−m) + Σ exp(α_k − m)), m = max(0, max α): no overflow.
-        let m = max(0, logits.max() ?? 0)
-        let e = logits.map { exp($0 - m) }
+        // a_j = exp(ᾱ_j − m) / (exp(−m) + Σ exp(ᾱ_k − m)), m = max(0, max ᾱ) ≤ B.
+        let B = Self.logitBound
+        let clamped = logits.map { min(max($0, -B), B) }
+        let m = max(0, clamped.max() ?? 0)
+        let e = clamped.map { exp($0 - m) }
         let denominator = exp(-m) + e.reduce(0, +)
         self.logits = logits
         self.logContrasts = logContrasts
@@ -88,7 +98,13 @@ public struct LearnableDiffusivity: Hashable, Sendable {
         }
         for (j, l) in contrasts.enumerated() { try Check.positiveFinite(l, "contrast \(j)") }
         let rest = 1 - total
-        try self.init(logits: weights.map { log($0 / rest) }, logContrasts: contrasts.map { log($0) })
+        let logits = weights.map { log($0 / rest) }
+        for (j, a) in logits.enumerated() where abs(a) > Self.logitBound {
+            throw PDEBlocksError.invalidArgument(
+                "learnable diffusivity weight \(j) = \(weights[j]) needs the logit log(a_j/(1 − Σa)) = \(a), outside "
+                    + "[−\(Self.logitBound), \(Self.logitBound)] (weights between about 1e-11 and 1 − 1e-11 of each other)")
+        }
+        try self.init(logits: logits, logContrasts: contrasts.map { log($0) })
     }
 
     /// Number of terms J.
@@ -145,10 +161,13 @@ public struct LearnableDiffusivity: Hashable, Sendable {
     }
 
     /// Turns a gradient with respect to the weights `a` (first J entries) into one with
-    /// respect to the logits α, in place: `∂L/∂α_k = a_k (∂L/∂a_k − Σ_j a_j ∂L/∂a_j)`.
+    /// respect to the logits α, in place: `∂L/∂α_k = a_k (∂L/∂a_k − Σ_j a_j ∂L/∂a_j)`,
+    /// and 0 for a logit outside `[−logitBound, logitBound]` (clamped: `a` does not depend on it).
     func convertGradient(_ grad: UnsafeMutableBufferPointer<Double>) {
         var dot = 0.0
         for j in 0..<count { dot += weights[j] * grad[j] }
-        for j in 0..<count { grad[j] = weights[j] * (grad[j] - dot) }
+        for j in 0..<count {
+            grad[j] = abs(logits[j]) <= Self.logitBound ? weights[j] * (grad[j] - dot) : 0
+        }
     }
 }

@@ -15,8 +15,20 @@ public struct Network: Sendable {
     /// The largest signal length a certificate is computed for.
     public static let maxCertificateLength = 1 << 26
     /// The largest number of float64 values a tape (batch × per-signal storage) may hold
-    /// (2^31 values = 16 GiB); larger requests are refused instead of exhausting memory.
+    /// (2^31 values = 16 GiB) whatever `tapeLimit` says; larger requests are refused
+    /// instead of exhausting memory.
     public static let maxTapeCount = 1 << 31
+    /// The default of `tapeLimit`: 4 GiB.
+    public static let defaultTapeLimit = 1 << 32
+
+    /// The most bytes the tape of a recorded (training) forward pass may take; a larger pass
+    /// is refused before anything is allocated, naming the bytes it needs. Per row the tape
+    /// holds n values for the input of every block plus the block's own tape: (L − 1)·n for
+    /// an FSI cycle or L implicit sweeps (one signal per inner step), (2C + 1)·n for a
+    /// residual block of C channels, none for a diffusion block; 8 bytes per value.
+    /// Inference (`infer`) keeps no tape and needs O(n) memory per thread whatever L is.
+    /// Tapes above `8·maxTapeCount` bytes are refused whatever this says.
+    public var tapeLimit: Int = Network.defaultTapeLimit
 
     public init(blocks: [any NetworkBlock] = [], threads: Int = 0) {
         self.blocks = blocks
@@ -99,16 +111,12 @@ public struct Network: Sendable {
             var scratch = 0
             func mul(_ a: Int, _ b: Int) throws -> Int {
                 let (p, o) = a.multipliedReportingOverflow(by: b)
-                guard !o, p <= Network.maxTapeCount else {
-                    throw PDEBlocksError.invalidArgument("signal length n = \(n) needs more than \(Network.maxTapeCount) values of storage")
-                }
+                guard !o, p <= Network.maxTapeCount else { throw Layout.tooLarge(n) }
                 return p
             }
             func add(_ a: Int, _ b: Int) throws -> Int {
                 let (s, o) = a.addingReportingOverflow(b)
-                guard !o, s <= Network.maxTapeCount else {
-                    throw PDEBlocksError.invalidArgument("signal length n = \(n) needs more than \(Network.maxTapeCount) values of storage")
-                }
+                guard !o, s <= Network.maxTapeCount else { throw Layout.tooLarge(n) }
                 return s
             }
             for b in blocks {
@@ -120,6 +128,11 @@ public struct Network: Sendable {
             self.n = n
             rowCount = offset
             scratchCount = try add(scratch, try mul(2, n))
+        }
+
+        static func tooLarge(_ n: Int) -> PDEBlocksError {
+            .invalidArgument("a recorded forward pass of signal length n = \(n) needs more than \(8 * Network.maxTapeCount) bytes "
+                + "of tape per row (the largest tape; inference keeps no tape)")
         }
 
         /// The tape length of `block` in a row (fits: checked by `init`).
@@ -165,8 +178,13 @@ public struct Network: Sendable {
         try SignalLayout.validateOutput(out, count: x.count)
         let layout = try Layout(blocks: blocks, n: n)
         let (total, o) = layout.rowCount.multipliedReportingOverflow(by: batch)
-        guard !o, total <= Network.maxTapeCount else {
-            throw PDEBlocksError.invalidArgument("a tape for batch = \(batch), n = \(n) would exceed \(Network.maxTapeCount) values")
+        guard !o, total <= Network.maxTapeCount, total * 8 <= tapeLimit else {
+            let bytes = !o && total <= Network.maxTapeCount ? "\(total * 8)" : "more than \(8 * Network.maxTapeCount)"
+            let limit = min(tapeLimit, 8 * Network.maxTapeCount)
+            throw PDEBlocksError.invalidArgument(
+                "a recorded forward pass of batch = \(batch), n = \(n) needs \(bytes) bytes of tape "
+                    + "(\(8 * layout.rowCount) per row: each block's input and every inner step of FSI/implicit blocks), "
+                    + "above the tape limit of \(limit) bytes (pdb_network_set_tape_limit; inference keeps no tape)")
         }
         let reused = isKnownUniquelyReferenced(&previous) ? previous : nil
         previous = nil
@@ -183,7 +201,7 @@ public struct Network: Sendable {
         try NetworkWorkspace.use(workspace) { ws in
             let scratch = ws.scratch(T * layout.scratchCount)
             try ProgressReporter.staged(out, progress) { out in
-                try run(x, out, batch: batch, layout: layout, scratch: scratch, rows: tape, rowPerThread: false,
+                try run(x, out, batch: batch, layout: layout, scratch: scratch, rows: tape,
                         chunks: chunks, threads: T, progress: progress)
             }
         }
@@ -194,8 +212,11 @@ public struct Network: Sendable {
         return NetworkTape(network: self, layout: layout, batch: batch, storage: storage, workspace: workspace)
     }
 
-    /// Runs the network without keeping a tape (inference). `workspace` holds its work
-    /// memory (default: a new one); `progress` as for `forward`.
+    /// Runs the network without keeping a tape (inference): bit-identical to `forward`'s
+    /// output, in O(n) work memory per thread (two signals and the largest block's
+    /// `inferenceScratchCount`), independent of the number of inner steps of FSI and
+    /// implicit blocks. `workspace` holds its work memory (default: a new one); `progress`
+    /// as for `forward`.
     public func infer(
         _ x: UnsafeBufferPointer<Double>, into out: UnsafeMutableBufferPointer<Double>, batch: Int, n: Int,
         workspace: NetworkWorkspace? = nil, progress: ProgressReporter? = nil
@@ -203,34 +224,35 @@ public struct Network: Sendable {
         try validate()
         try checkSignals(x, batch: batch, n: n, name: "input")
         try SignalLayout.validateOutput(out, count: x.count)
-        let layout = try Layout(blocks: blocks, n: n)
+        let perThread = try InferenceJob.scratchCount(blocks: blocks, n: n)
         let chunks = BatchParallel.chunkCount(batch)
         let T = BatchParallel.threads(threads, chunks: chunks)
-        let (total, o) = layout.rowCount.multipliedReportingOverflow(by: T)
+        let (total, o) = perThread.multipliedReportingOverflow(by: T)
         guard !o, total <= Network.maxTapeCount else {
             throw PDEBlocksError.invalidArgument("signal length n = \(n) needs too much work memory")
         }
         try NetworkWorkspace.use(workspace) { ws in
-            let rows = ws.rows(total)
-            let scratch = ws.scratch(T * layout.scratchCount)
+            let scratch = ws.scratch(total)
             try ProgressReporter.staged(out, progress) { out in
-                try run(x, out, batch: batch, layout: layout, scratch: scratch, rows: rows, rowPerThread: true,
-                        chunks: chunks, threads: T, progress: progress)
+                progress?.begin(blocks.count, times: batch, unitCost: n)
+                BatchParallel.run(chunks: chunks, threads: T, InferenceJob(
+                    blocks: blocks, x: x, out: out, n: n, scratch: scratch, perThread: perThread,
+                    batch: batch, chunks: chunks, progress: progress))
+                try progress?.finish("network forward pass", units: "blocks·rows")
             }
         }
     }
 
-    /// Forward over all rows: row b's signals and tapes at `b·rowCount` in `rows` (or thread
-    /// t's at `t·rowCount` when `rowPerThread`), thread t's scratch at `t·scratchCount` in
-    /// `scratch`. Throws `.cancelled` (after all workers stopped) when `progress` cancels.
+    /// Forward over all rows: row b's signals and tapes at `b·rowCount` in `rows`, thread
+    /// t's scratch at `t·scratchCount` in `scratch`. Throws `.cancelled` (after all workers stopped) when `progress` cancels.
     private func run(
         _ x: UnsafeBufferPointer<Double>, _ out: UnsafeMutableBufferPointer<Double>, batch: Int, layout: Layout,
-        scratch: UnsafeMutableBufferPointer<Double>, rows: UnsafeMutableBufferPointer<Double>, rowPerThread: Bool,
+        scratch: UnsafeMutableBufferPointer<Double>, rows: UnsafeMutableBufferPointer<Double>,
         chunks: Int, threads T: Int, progress: ProgressReporter?
     ) throws {
         progress?.begin(blocks.count, times: batch, unitCost: layout.rowCount / max(1, blocks.count) + layout.n)
         BatchParallel.run(chunks: chunks, threads: T, ForwardJob(
-            blocks: blocks, x: x, out: out, layout: layout, scratch: scratch, rows: rows, rowPerThread: rowPerThread,
+            blocks: blocks, x: x, out: out, layout: layout, scratch: scratch, rows: rows,
             batch: batch, chunks: chunks, progress: progress))
         try progress?.finish("network forward pass", units: "blocks·rows")
     }
@@ -358,7 +380,6 @@ private struct ForwardJob: BatchJob {
     let layout: Network.Layout
     let scratch: UnsafeMutableBufferPointer<Double>
     let rows: UnsafeMutableBufferPointer<Double>
-    let rowPerThread: Bool
     let batch: Int
     let chunks: Int
     let progress: ProgressReporter?
@@ -370,7 +391,7 @@ private struct ForwardJob: BatchJob {
         let scratch = slice(self.scratch, t * layout.scratchCount, layout.scratchCount)
         for b in BatchParallel.rows(k, chunks: chunks, batch: batch) {
             if ticker.isCancelled { return }
-            let row = slice(rows, (rowPerThread ? t : b) * layout.rowCount, layout.rowCount)
+            let row = slice(rows, b * layout.rowCount, layout.rowCount)
             _ = slice(row, 0, n).update(fromContentsOf: slice(x, b * n, n))
             var offset = 0   // of block i's input in `row`; its tape follows
             for (i, block) in blocks.enumerated() {

@@ -54,6 +54,14 @@ public protocol NetworkBlock: Sendable {
         grad: UnsafeMutableBufferPointer<Double>, scratch: UnsafeMutableBufferPointer<Double>)
     /// Maps a summed raw gradient to the gradient of the flat parameters, in place.
     func convertGradient(_ grad: UnsafeMutableBufferPointer<Double>)
+    /// Work memory of `infer` per signal (linear in n). Blocks whose tape grows with their
+    /// number of inner steps (FSI, implicit) need O(n) here, independent of that number.
+    func inferenceScratchCount(n: Int) -> Int
+    /// `out` exactly as `forward` computes it (bit-identical), keeping no tape; `scratch` holds
+    /// `inferenceScratchCount(n:)` values.
+    func infer(
+        _ x: UnsafeBufferPointer<Double>, into out: UnsafeMutableBufferPointer<Double>,
+        scratch: UnsafeMutableBufferPointer<Double>)
     /// Whether Theorem 2 guarantees `‖out‖₂ ≤ ‖x‖₂` on signals of length n, and why (not).
     func certificate(n: Int) throws -> BlockCertificate
     /// The block with a free τ reduced to `[0, margin·bound]` when it lies outside, or nil
@@ -64,6 +72,17 @@ public protocol NetworkBlock: Sendable {
 }
 
 extension NetworkBlock {
+    /// Default: the tape lives in the scratch (blocks whose tape is small).
+    public func inferenceScratchCount(n: Int) -> Int { tapeCount(n: n) + scratchCount(n: n) }
+
+    public func infer(
+        _ x: UnsafeBufferPointer<Double>, into out: UnsafeMutableBufferPointer<Double>,
+        scratch: UnsafeMutableBufferPointer<Double>
+    ) {
+        let t = tapeCount(n: x.count)
+        forward(x, into: out, tape: slice(scratch, 0, t), scratch: slice(scratch, t, scratch.count - t))
+    }
+
     /// The parameters as an array.
     public var parameterArray: [Double] {
         var p = [Double](repeating: 0, count: parameterCount)

@@ -1,8 +1,8 @@
 import Synchronization
 
 /// Reusable work memory of network passes (`Network.forward`, `.infer`,
-/// `NetworkTape.backward`): per-thread scratch, per-thread rows of an inference pass and the
-/// per-chunk parameter gradients of a backward pass.
+/// `NetworkTape.backward`): per-thread scratch (of an inference pass: its signals too) and
+/// the per-chunk parameter gradients of a backward pass.
 ///
 /// Buffers grow to the largest shape seen (batch, n, thread count, parameter count) and are
 /// then reused, so repeated passes with the same shapes allocate nothing. A workspace serves
@@ -12,7 +12,6 @@ import Synchronization
 public final class NetworkWorkspace: @unchecked Sendable {
     // Mutated only by the pass that holds `busy`.
     private var scratch = GrowableBuffer()
-    private var rows = GrowableBuffer()
     private var grads = GrowableBuffer()
     private let busy = Atomic<Bool>(false)
 
@@ -29,14 +28,11 @@ public final class NetworkWorkspace: @unchecked Sendable {
 
     /// `count` values of per-thread scratch (valid until the next request of this kind).
     func scratch(_ count: Int) -> UnsafeMutableBufferPointer<Double> { scratch.reserve(count) }
-    /// `count` values of per-thread row storage for inference.
-    func rows(_ count: Int) -> UnsafeMutableBufferPointer<Double> { rows.reserve(count) }
     /// `count` values for per-chunk parameter gradients.
     func grads(_ count: Int) -> UnsafeMutableBufferPointer<Double> { grads.reserve(count) }
 
     deinit {
         scratch.release()
-        rows.release()
         grads.release()
     }
 }

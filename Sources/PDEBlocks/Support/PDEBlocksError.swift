@@ -17,11 +17,15 @@ public enum PDEBlocksError: Error, Equatable, Sendable, CustomStringConvertible 
     case io(String)
     /// The operation was cancelled by the caller's progress callback.
     case cancelled(String)
+    /// The object is in use by a call that is still running and owns it: a re-entrant call
+    /// (e.g. from that call's progress callback), or a handle left held in a child process by
+    /// a thread that did not survive fork().
+    case busy(String)
 
     public var message: String {
         switch self {
         case .invalidArgument(let m), .nonFinite(let m), .unstable(let m),
-             .notConverged(let m), .invalidHandle(let m), .io(let m), .cancelled(let m):
+             .notConverged(let m), .invalidHandle(let m), .io(let m), .cancelled(let m), .busy(let m):
             return m
         }
     }
