@@ -60,8 +60,9 @@ _BINOPS = {ast.LShift: operator.lshift, ast.BitOr: operator.or_, ast.Add: operat
 
 def evaluate(expr: str, known: dict[str, int]) -> int:
     """An integer constant expression of the headers: literals, names defined before,
-    unary minus, <<, |, +, -, *, parentheses."""
+    integer casts, unary minus, <<, |, +, -, *, parentheses."""
     expr = re.sub(r"(?<=\d)[uUlL]+\b", "", expr.strip())
+    expr = re.sub(r"\(\s*u?int(?:8|16|32|64)_t\s*\)", "", expr)   # integer casts: (int64_t)1 << 32
 
     def ev(node: ast.AST) -> int:
         if isinstance(node, ast.Constant) and isinstance(node.value, int):

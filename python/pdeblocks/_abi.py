@@ -16,6 +16,7 @@ PDB_ERR_NOT_CONVERGED = -5
 PDB_ERR_HANDLE = -6
 PDB_ERR_IO = -7
 PDB_ERR_CANCELLED = -8
+PDB_ERR_BUSY = -10
 PDB_ERR_INTERNAL = -99
 PDB_DIFFUSIVITY_LINEAR = 0
 PDB_DIFFUSIVITY_PERONA_MALIK = 1
@@ -90,6 +91,7 @@ PDB_ACTIVATION_FLUX = 3
 PDB_W2_CONVOLUTION = 0
 PDB_W2_TRANSPOSED = 1
 PDB_FORWARD_INFERENCE = 1
+PDB_NETWORK_DEFAULT_TAPE_LIMIT = 4294967296
 
 # ---- typed enum families (append-only in the header) ----
 
@@ -163,6 +165,7 @@ SIGNATURES = {
     'pdb_network_get_parameters': (ctypes.c_int32, (ctypes.c_void_p, ctypes.c_void_p, ctypes.c_int64), ('net', 'out', 'count')),
     'pdb_network_set_parameters': (ctypes.c_int32, (ctypes.c_void_p, ctypes.c_void_p, ctypes.c_int64), ('net', 'p', 'count')),
     'pdb_network_set_threads': (ctypes.c_int32, (ctypes.c_void_p, ctypes.c_int64), ('net', 'threads')),
+    'pdb_network_set_tape_limit': (ctypes.c_int32, (ctypes.c_void_p, ctypes.c_int64), ('net', 'bytes')),
     'pdb_network_describe': (ctypes.c_int32, (ctypes.c_void_p, ctypes.c_char_p, ctypes.c_int64, ctypes.c_void_p), ('net', 'text', 'capacity', 'length')),
     'pdb_network_forward': (ctypes.c_int32, (ctypes.c_void_p, ctypes.c_void_p, ctypes.c_int64, ctypes.c_int64, ctypes.c_int32, ctypes.c_void_p), ('net', 'x', 'batch', 'n', 'flags', 'out')),
     'pdb_network_backward': (ctypes.c_int32, (ctypes.c_void_p, ctypes.c_void_p, ctypes.c_int64, ctypes.c_int64, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_int64), ('net', 'grad_out', 'batch', 'n', 'grad_in', 'grad_params', 'param_count')),
