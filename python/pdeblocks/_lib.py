@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-__all__ = ["PDEBlocksError", "CancelledError", "lib", "declare", "call", "error", "F64", "I64", "I32", "PTR",
+__all__ = ["PDEBlocksError", "CancelledError", "OutOfMemoryError", "lib", "declare", "call", "error", "F64", "I64", "I32", "PTR",
            "as_input", "as_output", "ptr", "get_include"]
 
 #: A float64 array, as every function returns.
@@ -53,7 +53,14 @@ class CancelledError(PDEBlocksError):
     """A call was cancelled by its progress callback (``PDB_ERR_CANCELLED``); see :mod:`pdeblocks.progress`."""
 
 
-_STATUS_CLASSES = {-4: UnstableError, -5: NotConvergedError, -8: CancelledError}
+class OutOfMemoryError(PDEBlocksError, MemoryError):
+    """Memory for a buffer sized by the arguments could not be allocated (``PDB_ERR_MEMORY``).
+
+    Also a :class:`MemoryError`; the message gives the byte count and what it was for. The
+    call changed nothing, and the library stays usable (smaller calls still work)."""
+
+
+_STATUS_CLASSES = {-4: UnstableError, -5: NotConvergedError, -8: CancelledError, -9: OutOfMemoryError}
 
 
 def _candidates() -> Iterator[Path]:

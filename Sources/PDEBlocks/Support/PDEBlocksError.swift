@@ -17,11 +17,15 @@ public enum PDEBlocksError: Error, Equatable, Sendable, CustomStringConvertible 
     case io(String)
     /// The operation was cancelled by the caller's progress callback.
     case cancelled(String)
+    /// Memory for a buffer sized by the input could not be allocated (or its size does
+    /// not fit an `Int`); the message names the byte count and what it was for.
+    case outOfMemory(String)
 
     public var message: String {
         switch self {
         case .invalidArgument(let m), .nonFinite(let m), .unstable(let m),
-             .notConverged(let m), .invalidHandle(let m), .io(let m), .cancelled(let m):
+             .notConverged(let m), .invalidHandle(let m), .io(let m), .cancelled(let m),
+             .outOfMemory(let m):
             return m
         }
     }
