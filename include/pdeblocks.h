@@ -8,7 +8,8 @@
  * Conventions (every entry point):
  *   - Returns a status: PDB_OK (0) or a negative PDB_ERR_* code. On failure
  *     pdb_last_error() gives a message, and no output has been written.
- *   - Nothing traps or aborts the process, whatever the arguments.
+ *   - Nothing traps or aborts the process, whatever the arguments (running out
+ *     of memory included: PDB_ERR_MEMORY).
  *   - Arrays are (pointer, length) pairs of float64; a batch of signals is a
  *     row-major (batch, n) array. The library never keeps a caller's pointer.
  *   - A stencil K is (weights, length, offset): (K u)_i = sum_j w_j u~_{i+offset+j}
@@ -38,6 +39,11 @@ extern "C" {
 #define PDB_ERR_HANDLE        (-6)   /* NULL, destroyed or wrong-type handle */
 #define PDB_ERR_IO            (-7)   /* file could not be read/written, or is corrupt */
 #define PDB_ERR_CANCELLED     (-8)   /* cancelled by a progress callback */
+#define PDB_ERR_MEMORY        (-9)   /* memory for a buffer sized by the arguments (a
+                                      * workspace, hierarchy, tape, copy of filters...)
+                                      * could not be allocated, or its size overflows;
+                                      * the message gives the byte count. The call
+                                      * changed nothing and the process goes on. */
 /* The handle is in use by a call that is still running and owns it: a re-entrant call
  * (e.g. from the progress callback of a running call on the same network), or, in a
  * fork() child, a network that another (vanished) thread was changing at the fork.

@@ -42,6 +42,11 @@
  *   - may be called from a worker thread of the library (not the calling thread), but
  *     never concurrently with itself: calls are ordered, so state behind user_data
  *     needs no lock of its own against them;
+ *   - runs with NO handler installed on its thread: a library call made inside the
+ *     callback does not inherit the handler (it neither reports into the outer
+ *     call's counts nor can be cancelled by it); the handler is reinstalled when the
+ *     callback returns (one the callback itself installs with pdb_set_progress is
+ *     removed then);
  *   - must not call into the library for the object being worked on (a network
  *     handle is locked during its forward/backward pass: that would deadlock), and
  *     should return quickly (workers wait only if they want to report too).
@@ -61,8 +66,14 @@
  * PDB_FORWARD_INFERENCE) leaves no recorded forward pass: pdb_network_backward fails
  * until the next one; a cancelled pdb_network_backward leaves the recorded pass usable.
  *
- * Cost: without a handler, one branch per step. With one, workers add their finished
- * units to a shared counter and read the clock about once per 32768 samples of work.
+ * Cost and granularity: without a handler, one branch per step. With one, workers add
+ * their finished units to a shared counter and read the clock about once per 32768
+ * samples of WORK (not units): an implicit step counts its sweeps * n, a network
+ * block its filters' taps * n (times its inner steps or sweeps), a semi-implicit step
+ * its multigrid cycles. So the callback is consulted (at most every interval_seconds)
+ * and a cancel it returns is honoured after a bounded amount of work, however many
+ * sweeps a step has; a single unit that cannot be split (one explicit step of a very
+ * long signal, one multigrid cycle, one CG iteration) is the exception.
  */
 #ifndef PDEBLOCKS_PROGRESS_H
 #define PDEBLOCKS_PROGRESS_H

@@ -45,7 +45,9 @@ enum Buffers {
         let q = try count(length, "stencil length")
         guard q > 0 else { throw PDEBlocksError.invalidArgument("stencil has no weights (length 0)") }
         guard q <= 1 << 20 else { throw PDEBlocksError.invalidArgument("stencil length \(q) is too large") }
-        return try Stencil(weights: Array(try input(w, q, "stencil weights")), offset: Int(offset))
+        let weights = try input(w, q, "stencil weights")
+        try Memory.reserve(q, for: "a copy of a stencil of \(q) weights")
+        return try Stencil(weights: Array(weights), offset: Int(offset))
     }
 
     /// A diffusivity from (kind, lambda).

@@ -152,6 +152,7 @@ public func pdb_diffusion_system(
                 "band_length = \(capacity), expected n·(2k+1) = \(len * (2 * k + 1)) (k = \(k))")
         }
         let dst = try Buffers.output(band, capacity, "band")
+        try Memory.reserve(weights.count, for: "a copy of the weights")
         let A = try BandedMatrix.diffusionSystem(stencil: K, weights: Array(weights), tau: tau)
         guard A.band.count == capacity else {  // the two bandwidth computations agree (tested)
             throw PDEBlocksError.invalidArgument("internal error: the system has bandwidth \(A.lower), expected \(k)")
@@ -316,6 +317,7 @@ public func pdb_mg_unet_cycle(
         let xs = try Buffers.input(x, len, "x")
         let bs = try Buffers.input(b, len, "b")
         let dst = try Buffers.output(out, 3 * len, "out")
+        try Memory.reserve(Memory.count(2, xs.count, for: "copies of x and b"), for: "copies of x and b")
         let result = try mg.unetCycle(x: Array(xs), b: Array(bs))
         (dst.baseAddress!).update(from: result.x, count: len)
         (dst.baseAddress! + len).update(from: result.b, count: len)
@@ -468,6 +470,7 @@ public func pdb_unet2_create(
             var start = 0
             for k in 0..<m {
                 let len = Int(lengthList[k])
+                try Memory.reserve(len, for: "a copy of block \(k)'s stencil")
                 let K = try Stencil(weights: Array(allWeights[start..<(start + len)]), offset: Int(offsetList[k]))
                 start += len
                 switch kindList[k] {

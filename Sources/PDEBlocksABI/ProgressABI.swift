@@ -61,8 +61,26 @@ enum ProgressHandler {
         // (`HandleLock`: PDB_ERR_BUSY) instead of waiting for the call it is part of.
         let caller = ThreadIdentity.current
         return ProgressReporter(interval: record.interval) { done, total, value in
-            ThreadIdentity.acting(for: caller) { callback.fn(callback.userData, done, total, value) } != 0
+            ThreadIdentity.acting(for: caller) { suspended { callback.fn(callback.userData, done, total, value) } } != 0
         }
+    }
+
+    /// Runs `body` (a call of a handler) with no handler installed on the current thread,
+    /// then reinstalls the one that was: a library call made inside the callback runs
+    /// without reports (it does not inherit the outer handler, which would report it into
+    /// the outer call's counts and could cancel it). A handler the callback installs for
+    /// its own nested calls is removed when it returns.
+    private static func suspended<R>(_ body: () -> R) -> R {
+        let outer = pthread_getspecific(key)
+        if outer != nil { pthread_setspecific(key, nil) }
+        defer {
+            let inner = pthread_getspecific(key)
+            if inner != outer {
+                pthread_setspecific(key, outer)
+                free(inner)
+            }
+        }
+        return body()
     }
 }
 

@@ -18,6 +18,7 @@ public enum Status: Int32, Sendable {
     case invalidHandle = -6
     case io = -7
     case cancelled = -8
+    case outOfMemory = -9
     case busy = -10
     case internalError = -99
 }
@@ -53,6 +54,7 @@ func code(of error: PDEBlocksError) -> Status {
     case .invalidHandle: .invalidHandle
     case .io: .io
     case .cancelled: .cancelled
+    case .outOfMemory: .outOfMemory
     case .busy: .busy
     }
 }

@@ -46,7 +46,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/resource.h>
 #include <sys/time.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -202,7 +204,7 @@ static int known_status(int32_t s) {
     switch (s) {
     case PDB_ERR_NULL: case PDB_ERR_INVALID: case PDB_ERR_NONFINITE: case PDB_ERR_UNSTABLE:
     case PDB_ERR_NOT_CONVERGED: case PDB_ERR_HANDLE: case PDB_ERR_IO: case PDB_ERR_CANCELLED:
-    case PDB_ERR_INTERNAL:
+    case PDB_ERR_MEMORY: case PDB_ERR_INTERNAL:
         return 1;
     default:
         return 0;
@@ -1885,6 +1887,89 @@ static void fuzz_network_hostile(void) {
 
 /* ---- Main ----------------------------------------------------------------------------------------- */
 
+/* Memory: (1) in a child process limited to 1 GB of address space, requests sized by
+ * the arguments -- a network block given 1024 filters of 2^20 taps, a multigrid hierarchy
+ * of n = 2^24 - 1 -- must fail with PDB_ERR_MEMORY naming the byte count
+ * (not abort), after which a small call still works. (2) A library call made inside a
+ * progress callback runs without the outer handler: it is not reported to (the callback
+ * is not re-entered) and not cancelled by it. */
+static int nested_depth, nested_max_depth, nested_status = PDB_OK, nested_calls;
+
+static int32_t nested_report(void *user, int64_t done, int64_t total, double value) {
+    (void)user; (void)done; (void)total; (void)value;
+    nested_depth++;
+    if (nested_depth > nested_max_depth) nested_max_depth = nested_depth;
+    if (nested_depth == 1) {
+        double f[64], out[64];
+        for (int i = 0; i < 64; i++) f[i] = sin(0.3 * i);
+        int32_t s = pdb_explicit(f, 1, 64, (double[]){-1, 1}, 2, 0, PDB_DIFFUSIVITY_LINEAR, 1.0, 0.2, 3000, 0, 0, NULL, 0, out);
+        if (s != PDB_OK) nested_status = s;
+        nested_calls++;
+    }
+    nested_depth--;
+    return 1; /* cancels the outer call (and would cancel a nested call that inherited it) */
+}
+
+static void fuzz_memory_hostile(void) {
+    pid_t pid = fork();
+    if (pid < 0) { violation("memory: fork failed"); return; }
+    if (pid == 0) {
+        struct rlimit lim = {(rlim_t)1024 << 20, (rlim_t)1024 << 20};
+        if (setrlimit(RLIMIT_AS, &lim) != 0) _exit(3);
+        int bad = 0;
+        static double taps[1 << 20];
+        for (int i = 0; i < (1 << 20); i++) taps[i] = (i & 1) ? 1e-6 : -1e-6;
+        pdb_network *net = NULL;
+        if (pdb_network_create(&net) != PDB_OK || pdb_network_add_diffusion(net, 0.1, 0) != PDB_OK) _exit(4);
+        int32_t s = PDB_OK;
+        for (int k = 0; k < 1024 && s == PDB_OK; k++)
+            s = pdb_network_add_filter(net, taps, 1 << 20, 0, PDB_DIFFUSIVITY_LINEAR, 1.0);
+        if (s != PDB_ERR_MEMORY || !strstr(pdb_last_error(), "bytes")) {
+            printf("memory: 1024 filters of 2^20 taps gave %d (%s), expected PDB_ERR_MEMORY\n", s, pdb_last_error());
+            bad = 1;
+        }
+        pdb_network_destroy(net);
+        /* a hierarchy of n = 2^24 - 1: the caller's band takes 384 MiB, the library's copy of
+         * it and the smoother's scaled rows another 768 MiB: more than the limit allows */
+        int64_t n = (1 << 24) - 1;
+        double *band = malloc((size_t)n * 3 * sizeof(double));
+        if (band == NULL) _exit(5);
+        for (int64_t i = 0; i < n; i++) { band[3 * i] = i ? -1 : 0; band[3 * i + 1] = 2; band[3 * i + 2] = i + 1 < n ? -1 : 0; }
+        pdb_multigrid *mg = NULL;
+        s = pdb_mg_create(n, 1, 1, band, PDB_GRID_VERTEX, PDB_MG_JACOBI, 0.0, 1, 1, PDB_MG_CYCLE_V,
+                          PDB_MG_TRANSFER_AUTO, 3, 0, &mg);
+        if (s != PDB_ERR_MEMORY || !strstr(pdb_last_error(), "bytes")) {
+            printf("memory: a hierarchy of n = %lld gave %d (%s), expected PDB_ERR_MEMORY\n", (long long)n, s, pdb_last_error());
+            bad = 1;
+        }
+        if (s == PDB_OK) pdb_mg_destroy(mg);
+        free(band);
+        /* the process is alive and the library usable */
+        double f[16], out[16];
+        for (int i = 0; i < 16; i++) f[i] = i;
+        s = pdb_explicit(f, 1, 16, (double[]){-1, 1}, 2, 0, PDB_DIFFUSIVITY_LINEAR, 1.0, 0.2, 3, 0, 0, NULL, 0, out);
+        if (s != PDB_OK) { printf("memory: a small call after PDB_ERR_MEMORY gave %d\n", s); bad = 1; }
+        fflush(stdout);
+        _exit(bad ? 1 : 0);
+    }
+    int status = 0;
+    waitpid(pid, &status, 0);
+    if (!WIFEXITED(status)) violation("memory: the child limited to 1 GB died of signal %d", WTERMSIG(status));
+    else if (WEXITSTATUS(status) != 0) violation("memory: the child limited to 1 GB exited with %d", WEXITSTATUS(status));
+
+    /* (2) nested calls inside a callback */
+    double f[4096], out[4096];
+    for (int i = 0; i < 4096; i++) f[i] = sin(0.01 * i);
+    if (pdb_set_progress(nested_report, NULL, 0.0) != PDB_OK) { violation("memory: pdb_set_progress failed"); return; }
+    int32_t s = pdb_implicit(f, 1, 4096, (double[]){-1, 1}, 2, 0, PDB_DIFFUSIVITY_LINEAR, 1.0, 0.2, 100000, 1000, 0.0, 0,
+                             out, NULL, NULL);
+    pdb_set_progress(NULL, NULL, 0.0);
+    if (s != PDB_ERR_CANCELLED) violation("memory: the outer call was not cancelled by its callback (%d)", s);
+    if (nested_calls < 1) violation("memory: the callback was never called");
+    if (nested_max_depth != 1) violation("memory: a nested call re-entered the outer callback (depth %d)", nested_max_depth);
+    if (nested_status != PDB_OK) violation("memory: a call inside the callback gave %d (inherited the handler)", nested_status);
+}
+
 int main(int argc, char **argv) {
     long calls = 200000;
     const char *only = NULL;
@@ -1911,6 +1996,7 @@ int main(int argc, char **argv) {
         unlink(saved_path[k]); /* files of an earlier run */
     }
     install_handlers();
+    fuzz_memory_hostile();
     live_start = live_handles();
     struct timespec t0, t1;
     clock_gettime(CLOCK_MONOTONIC, &t0);

@@ -5,7 +5,7 @@ Neural Architectures" (SSVM 2021): explicit diffusion schemes as ResNet blocks w
 a Euclidean stability bound, nonmonotone activations from diffusivities, FSI and
 implicit schemes, and multigrid cycles as U-nets. A ctypes wrapper of libpdeblocks.
 """
-from ._lib import PDEBlocksError, UnstableError, NotConvergedError, CancelledError, BusyError, lib as _lib
+from ._lib import PDEBlocksError, UnstableError, NotConvergedError, CancelledError, BusyError, OutOfMemoryError, lib as _lib
 from ._lib import get_include
 from .operators import Stencil, DifferenceOperator
 from .diffusivities import Diffusivity, DIFFUSIVITIES
@@ -27,7 +27,7 @@ def _version() -> str:
 __version__ = _version()
 
 __all__ = [
-    "__version__", "PDEBlocksError", "UnstableError", "NotConvergedError", "CancelledError", "BusyError", "Progress",
+    "__version__", "PDEBlocksError", "UnstableError", "NotConvergedError", "CancelledError", "BusyError", "OutOfMemoryError", "Progress",
     "Stencil", "DifferenceOperator", "Diffusivity", "DIFFUSIVITIES",
     "stable_tau", "explicit",
     "fsi", "fed_step_sizes", "fed", "implicit", "contraction_tau", "evolve",

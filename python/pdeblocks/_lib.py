@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-__all__ = ["PDEBlocksError", "CancelledError", "BusyError", "lib", "declare", "call", "error", "F64", "I64", "I32", "PTR",
+__all__ = ["PDEBlocksError", "CancelledError", "BusyError", "OutOfMemoryError", "lib", "declare", "call", "error", "F64", "I64", "I32", "PTR",
            "as_input", "as_output", "ptr", "get_include"]
 
 #: A float64 array, as every function returns.
@@ -58,7 +58,15 @@ class BusyError(PDEBlocksError):
     callback that uses the network it reports on. Nothing was done; retry after that call returns."""
 
 
-_STATUS_CLASSES = {-4: UnstableError, -5: NotConvergedError, -8: CancelledError, -10: BusyError}
+class OutOfMemoryError(PDEBlocksError, MemoryError):
+    """Memory for a buffer sized by the arguments could not be allocated (``PDB_ERR_MEMORY``).
+
+    Also a :class:`MemoryError`; the message gives the byte count and what it was for. The
+    call changed nothing, and the library stays usable (smaller calls still work)."""
+
+
+_STATUS_CLASSES = {-4: UnstableError, -5: NotConvergedError, -8: CancelledError, -9: OutOfMemoryError,
+                   -10: BusyError}
 
 
 def _candidates() -> Iterator[Path]:

@@ -28,9 +28,14 @@ a :class:`Progress`
     A callback (or a tqdm bar) with another minimum interval between reports.
 
 The callback may run on a worker thread of the library (it holds the GIL then), never
-concurrently with itself. It cannot use the network being computed with (e.g. the network
+concurrently with itself. It cannot use the object being computed with (e.g. the network
 during its own forward pass): such a call raises :class:`~pdeblocks.BusyError` and does
-nothing. Solvers stop early when they converge; their last
+nothing. Library calls made inside the callback run without
+the outer callback (they neither report to it nor can be cancelled by it); give them
+their own ``progress=`` if they should report. The callback is consulted at a pace set
+by work done, not by steps: an implicit step with many sweeps, or a network block with
+many filters, is not one indivisible unit, so a cancel is honoured after a bounded
+amount of work. Solvers stop early when they converge; their last
 report has ``done == total`` (the cycles performed), as has every completed call's.
 
 Training loops make many short calls; report their progress from the loop itself::

@@ -45,7 +45,7 @@ struct InferenceJob: BatchJob {
                 let dst = i + 1 < blocks.count ? (i % 2 == 0 ? even : odd) : slice(out, b * n, n)
                 block.infer(input, into: dst, scratch: work)
                 input = UnsafeBufferPointer(dst)
-                if !ticker.step() { return }
+                if !ticker.step(1, work: BlockWork.samples(block, n: n)) { return }
             }
         }
     }

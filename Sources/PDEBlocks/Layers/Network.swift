@@ -192,14 +192,14 @@ public struct Network: Sendable {
         if let old = reused?.storage, old.buffer.count >= total {
             storage = old
         } else {
-            storage = TapeStorage(count: total)
+            storage = try TapeStorage(count: total)
         }
         let workspace = workspace ?? reused?.workspace ?? NetworkWorkspace()
         let chunks = BatchParallel.chunkCount(batch)
         let T = BatchParallel.threads(threads, chunks: chunks)
         let tape = storage.buffer
         try NetworkWorkspace.use(workspace) { ws in
-            let scratch = ws.scratch(T * layout.scratchCount)
+            let scratch = try ws.scratch(T * layout.scratchCount)
             try ProgressReporter.staged(out, progress) { out in
                 try run(x, out, batch: batch, layout: layout, scratch: scratch, rows: tape,
                         chunks: chunks, threads: T, progress: progress)
@@ -232,7 +232,7 @@ public struct Network: Sendable {
             throw PDEBlocksError.invalidArgument("signal length n = \(n) needs too much work memory")
         }
         try NetworkWorkspace.use(workspace) { ws in
-            let scratch = ws.scratch(total)
+            let scratch = try ws.scratch(total)
             try ProgressReporter.staged(out, progress) { out in
                 progress?.begin(blocks.count, times: batch, unitCost: n)
                 BatchParallel.run(chunks: chunks, threads: T, InferenceJob(
@@ -347,9 +347,9 @@ public final class NetworkTape: @unchecked Sendable {
         guard !o, gradCount <= Network.maxTapeCount else { throw PDEBlocksError.invalidArgument("too many parameters") }
         let tape = UnsafeBufferPointer(storage.buffer)
         try NetworkWorkspace.use(workspace) { ws in
-            let grads = ws.grads(gradCount)
+            let grads = try ws.grads(gradCount)
             grads.update(repeating: 0)
-            let scratchAll = ws.scratch(T * BackwardJob.scratchCount(layout))
+            let scratchAll = try ws.scratch(T * BackwardJob.scratchCount(layout))
             progress?.begin(blocks.count, times: batch, unitCost: layout.rowCount / max(1, blocks.count) + n)
             try ProgressReporter.staged(gradIn, progress) { gradIn in
                 BatchParallel.run(chunks: chunks, threads: T, BackwardJob(
@@ -401,7 +401,7 @@ private struct ForwardJob: BatchJob {
                 offset += n + tapeCount
                 let dst = i + 1 < blocks.count ? slice(row, offset, n) : slice(out, b * n, n)
                 block.forward(input, into: dst, tape: tape, scratch: scratch)
-                if !ticker.step() { return }
+                if !ticker.step(1, work: BlockWork.samples(block, n: n)) { return }
             }
         }
     }
@@ -454,7 +454,7 @@ private struct BackwardJob: BatchJob {
                     tape: slice(row, tapeOffset, tapeCount), gradIn: dst,
                     grad: slice(grad, parameterEnd, count), scratch: scratch)
                 swap(&v, &w)
-                if !ticker.step() { return }
+                if !ticker.step(1, work: BlockWork.samples(block, n: 2 * n)) { return }
             }
         }
     }
@@ -465,8 +465,9 @@ private struct BackwardJob: BatchJob {
 /// Written only by the forward pass that owns it, read only by backward passes.
 final class TapeStorage: @unchecked Sendable {
     let buffer: UnsafeMutableBufferPointer<Double>
-    init(count: Int) {
-        buffer = .allocate(capacity: count)
+    /// Throws `.outOfMemory` when the tape cannot be allocated.
+    init(count: Int) throws {
+        buffer = try Memory.buffer(count, for: "a network tape of \(count) values")
         buffer.initialize(repeating: 0)
     }
     deinit { buffer.deallocate() }
@@ -475,7 +476,7 @@ final class TapeStorage: @unchecked Sendable {
 extension Network {
     /// Array convenience: the output for a row-major `(batch, n)` array, and its tape.
     public func forward(_ x: [Double], batch: Int, n: Int) throws -> (output: [Double], tape: NetworkTape) {
-        var out = [Double](repeating: 0, count: x.count)
+        var out = try Memory.zeros(x.count, for: "the network output")
         let tape = try x.withUnsafeBufferPointer { xb in
             try out.withUnsafeMutableBufferPointer { try forward(xb, into: $0, batch: batch, n: n) }
         }
@@ -484,7 +485,7 @@ extension Network {
 
     /// Array convenience: the output without a tape.
     public func infer(_ x: [Double], batch: Int, n: Int) throws -> [Double] {
-        var out = [Double](repeating: 0, count: x.count)
+        var out = try Memory.zeros(x.count, for: "the network output")
         try x.withUnsafeBufferPointer { xb in try out.withUnsafeMutableBufferPointer { try infer(xb, into: $0, batch: batch, n: n) } }
         return out
     }
@@ -493,8 +494,8 @@ extension Network {
 extension NetworkTape {
     /// Array convenience: `(∂L/∂x, ∂L/∂θ)` for `gradOut = ∂L/∂out`.
     public func backward(_ gradOut: [Double]) throws -> (input: [Double], parameters: [Double]) {
-        var gx = [Double](repeating: 0, count: gradOut.count)
-        var gp = [Double](repeating: 0, count: network.parameterCount)
+        var gx = try Memory.zeros(gradOut.count, for: "the input gradient")
+        var gp = try Memory.zeros(network.parameterCount, for: "the parameter gradient")
         try gradOut.withUnsafeBufferPointer { g in
             try gx.withUnsafeMutableBufferPointer { gxb in
                 try gp.withUnsafeMutableBufferPointer { try backward(g, gradIn: gxb, gradParameters: $0) }

@@ -95,9 +95,9 @@ extension NetworkBlock {
         try validate()
         guard x.count >= 2 else { throw PDEBlocksError.invalidArgument("signal length must be at least 2, got \(x.count)") }
         let n = x.count
-        var out = [Double](repeating: 0, count: n)
-        var tape = [Double](repeating: 0, count: tapeCount(n: n))
-        var scratch = [Double](repeating: 0, count: scratchCount(n: n))
+        var out = try Memory.zeros(n, for: "the block output")
+        var tape = try Memory.zeros(tapeCount(n: n), for: "the block's tape")
+        var scratch = try Memory.zeros(scratchCount(n: n), for: "the block's scratch memory")
         x.withUnsafeBufferPointer { xb in
             out.withUnsafeMutableBufferPointer { ob in
                 tape.withUnsafeMutableBufferPointer { tb in
@@ -115,11 +115,11 @@ extension NetworkBlock {
             throw PDEBlocksError.invalidArgument("x and v must have the same length ≥ 2")
         }
         let n = x.count
-        var out = [Double](repeating: 0, count: n)
-        var tape = [Double](repeating: 0, count: tapeCount(n: n))
-        var scratch = [Double](repeating: 0, count: scratchCount(n: n))
-        var gx = [Double](repeating: 0, count: n)
-        var gp = [Double](repeating: 0, count: parameterCount)
+        var out = try Memory.zeros(n, for: "the block output")
+        var tape = try Memory.zeros(tapeCount(n: n), for: "the block's tape")
+        var scratch = try Memory.zeros(scratchCount(n: n), for: "the block's scratch memory")
+        var gx = try Memory.zeros(n, for: "the input gradient")
+        var gp = try Memory.zeros(parameterCount, for: "the parameter gradient")
         x.withUnsafeBufferPointer { xb in
             tape.withUnsafeMutableBufferPointer { tb in
                 scratch.withUnsafeMutableBufferPointer { sb in

@@ -27,9 +27,10 @@ public final class NetworkWorkspace: @unchecked Sendable {
     }
 
     /// `count` values of per-thread scratch (valid until the next request of this kind).
-    func scratch(_ count: Int) -> UnsafeMutableBufferPointer<Double> { scratch.reserve(count) }
+    /// Each request throws `.outOfMemory` when the buffer must grow and cannot.
+    func scratch(_ count: Int) throws -> UnsafeMutableBufferPointer<Double> { try scratch.reserve(count, for: "network scratch memory") }
     /// `count` values for per-chunk parameter gradients.
-    func grads(_ count: Int) -> UnsafeMutableBufferPointer<Double> { grads.reserve(count) }
+    func grads(_ count: Int) throws -> UnsafeMutableBufferPointer<Double> { try grads.reserve(count, for: "per-chunk parameter gradients") }
 
     deinit {
         scratch.release()
@@ -42,10 +43,11 @@ struct GrowableBuffer {
     private var buffer = UnsafeMutableBufferPointer<Double>(start: nil, count: 0)
 
     /// The first `count` values (count ≥ 0), growing the buffer if it is smaller.
-    mutating func reserve(_ count: Int) -> UnsafeMutableBufferPointer<Double> {
+    /// Throws `.outOfMemory` (keeping no buffer) when a larger one cannot be allocated.
+    mutating func reserve(_ count: Int, for what: @autoclosure () -> String) throws -> UnsafeMutableBufferPointer<Double> {
         if buffer.count < count {
             release()
-            buffer = .allocate(capacity: count)
+            buffer = try Memory.buffer(count, for: what())
             buffer.initialize(repeating: 0)
         }
         return UnsafeMutableBufferPointer(rebasing: buffer[0..<count])

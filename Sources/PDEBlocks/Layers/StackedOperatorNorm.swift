@@ -39,7 +39,7 @@ enum StackedOperatorNorm {
             return sum
         }
         // Lower band: band[r*width + d] = A[r][r−d].
-        var band = [Double](repeating: 0, count: entries)
+        var band = try Memory.zeros(entries, for: "the band of Σ KᵀK (n = \(n))")
         var cols = [Int](), vals = [Double]()
         for (K, s) in active {
             for i in 0..<n {

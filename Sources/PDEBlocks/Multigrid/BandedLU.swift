@@ -67,11 +67,11 @@ public struct BandedLU: Sendable {
         // Any failure of a no-pivoting attempt (a pivot that is not positive for a symmetric
         // matrix, or a tiny pivot) moves on; pivoting decides about singularity.
         let symmetricPositive = A.isSymmetric(relativeTolerance: 1e-12) && Self.positiveDiagonal(A)
-        if symmetricPositive && factorWithoutPivoting(A, requirePositive: true) {
+        if try symmetricPositive && factorWithoutPivoting(A, requirePositive: true) {
             strategy = .symmetricPositiveDefinite
             return
         }
-        if Self.isDiagonallyDominant(A) && factorWithoutPivoting(A, requirePositive: false) {
+        if try Self.isDiagonallyDominant(A) && factorWithoutPivoting(A, requirePositive: false) {
             strategy = symmetricPositive ? .symmetricPositiveDefinite : .diagonallyDominant
             return
         }
@@ -123,11 +123,11 @@ public struct BandedLU: Sendable {
     }
 
     /// Weak diagonal dominance by rows or by columns.
-    static func isDiagonallyDominant(_ A: BandedMatrix) -> Bool {
+    static func isDiagonallyDominant(_ A: BandedMatrix) throws -> Bool {
         let w = A.width, kl = A.lower, n = A.n
+        var columnOff = try Memory.zeros(n, for: "the column sums of a matrix of order \(n)")
         return A.band.withUnsafeBufferPointer { a in
             var rows = true
-            var columnOff = [Double](repeating: 0, count: n)
             for i in 0..<n {
                 var off = 0.0
                 for d in -kl...A.upper where d != 0 && i + d >= 0 && i + d < n {
@@ -150,17 +150,18 @@ public struct BandedLU: Sendable {
 
     /// LU without pivoting; returns false when a pivot is tiny, or not positive while
     /// `requirePositive` (then `A` is not SPD), so that the caller pivots instead.
-    private mutating func factorWithoutPivoting(_ A: BandedMatrix, requirePositive: Bool) -> Bool {
+    private mutating func factorWithoutPivoting(_ A: BandedMatrix, requirePositive: Bool) throws -> Bool {
         if lower == 1 && upper == 1 && n >= 2 {
-            return factorTridiagonal(A, requirePositive: requirePositive)
+            return try factorTridiagonal(A, requirePositive: requirePositive)
         }
         let w = A.width, kl = lower, ku = upper
         if factors.count == A.band.count {
             factors.withUnsafeMutableBufferPointer { _ = $0.update(fromContentsOf: A.band) }
         } else {
+            try Memory.reserve(A.band.count, for: "the LU factors of a matrix of order \(n)")  // copied on write below
             factors = A.band
         }
-        if inverseDiagonal.count != n { inverseDiagonal = [Double](repeating: 0, count: n) }
+        if inverseDiagonal.count != n { inverseDiagonal = try Memory.zeros(n, for: "the LU factors of a matrix of order \(n)") }
         var ok = true
         A.band.withUnsafeBufferPointer { a in
         factors.withUnsafeMutableBufferPointer { f in
@@ -191,8 +192,8 @@ public struct BandedLU: Sendable {
     }
 
     /// Thomas algorithm through the minors recurrence (see the type's documentation).
-    private mutating func factorTridiagonal(_ A: BandedMatrix, requirePositive: Bool) -> Bool {
-        if factors.count != 3 * n { factors = [Double](repeating: 0, count: 3 * n) }
+    private mutating func factorTridiagonal(_ A: BandedMatrix, requirePositive: Bool) throws -> Bool {
+        if factors.count != 3 * n { factors = try Memory.zeros(3 * n, for: "the LU factors of a matrix of order \(n)") }
         var ok = true
         A.band.withUnsafeBufferPointer { a in
             factors.withUnsafeMutableBufferPointer { f in
@@ -244,9 +245,9 @@ public struct BandedLU: Sendable {
         guard !overflow, count <= BandedMatrix.maxStorage else {
             throw PDEBlocksError.invalidArgument("pivoted band storage n·(2kl+ku+1) is too large")
         }
-        factors = [Double](repeating: 0, count: count)
+        factors = try Memory.zeros(count, for: "the pivoted LU factors of a matrix of order \(n)")
         inverseDiagonal = []
-        pivots = [Int](repeating: 0, count: n)
+        pivots = try Memory.array(repeating: 0, count: n, for: "the pivots of a matrix of order \(n)")
         let w = A.width
         let scale = A.band.withUnsafeBufferPointer { a in (0..<n).reduce(0.0) { Swift.max($0, Self.rowScale(a, $1, width: w)) } }
         var singularColumn = -1
@@ -346,7 +347,7 @@ extension BandedMatrix {
     /// factor (`BandedLU`) and solve.
     public func solve(_ b: [Double]) throws -> [Double] {
         try requireVector(b, "b")
-        var x = [Double](repeating: 0, count: n)
+        var x = try Memory.zeros(n, for: "the solution of a banded system")
         _ = try band.withUnsafeBufferPointer { a in
             try b.withUnsafeBufferPointer { bb in
                 try x.withUnsafeMutableBufferPointer { xb in
@@ -369,7 +370,7 @@ extension BandedLU {
         into x: UnsafeMutablePointer<Double>
     ) throws -> Strategy {
         if lower == 1 && upper == 1 && n >= 2 {
-            let done = SolverScratch.with(2 * n) { work in
+            let done = try SolverScratch.with(2 * n) { work in
                 solveTridiagonalOnce(a: band.baseAddress!, n: n, b: b, x: x, work: work)
             }
             if let done { return done }

@@ -74,6 +74,7 @@ public struct BandedMatrix: Sendable, Equatable {
             throw PDEBlocksError.invalidArgument(
                 "band storage holds \(band.count) values, expected n·(kl+ku+1) = \(count)")
         }
+        try Memory.reserve(count, for: "a banded matrix of order \(n)")
         let storage = Array(band)
         try storage.withUnsafeBufferPointer { try Self.validate($0, n: n, lower: lower, upper: upper) }
         self.n = n
@@ -120,7 +121,7 @@ public struct BandedMatrix: Sendable, Equatable {
         self.n = n
         self.lower = lower
         self.upper = upper
-        self.band = [Double](repeating: 0, count: count)
+        self.band = try Memory.zeros(count, for: "a banded matrix of order \(n)")
         self.grid = grid
     }
 
@@ -289,7 +290,7 @@ public struct BandedMatrix: Sendable, Equatable {
     /// `A x` for one vector; throws on a length mismatch or a non-finite entry.
     public func multiply(_ x: [Double]) throws -> [Double] {
         try requireVector(x, "x")
-        var out = [Double](repeating: 0, count: n)
+        var out = try Memory.zeros(n, for: "the product A x")
         x.withUnsafeBufferPointer { xb in out.withUnsafeMutableBufferPointer { multiply(xb, into: $0) } }
         return out
     }

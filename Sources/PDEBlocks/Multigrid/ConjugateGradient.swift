@@ -49,15 +49,16 @@ public enum ConjugateGradient {
                 x.update(repeating: 0)
             }
             // r, z, p, q: each written (residual, preconditioner, copy, product) before it is read
+            try Memory.reserve(4 * n, for: "the conjugate gradient vectors")
             var storage = [Double](unsafeUninitializedCapacity: 4 * n) { _, count in count = 4 * n }
-            let report = storage.withUnsafeMutableBufferPointer { work in
+            let report = try storage.withUnsafeMutableBufferPointer { work in
                 let r = UnsafeMutableBufferPointer(rebasing: work[0..<n])
                 let z = UnsafeMutableBufferPointer(rebasing: work[n..<(2 * n)])
                 let p = UnsafeMutableBufferPointer(rebasing: work[(2 * n)..<(3 * n)])
                 let q = UnsafeMutableBufferPointer(rebasing: work[(3 * n)..<(4 * n)])
-                func precondition() {
+                func precondition() throws {
                     if let M = preconditioner {
-                        M.withWorkspace { ws in
+                        try M.withWorkspace { ws in
                             M.hierarchy.cycle(
                                 M.options.cycle, level: 0, x: z.baseAddress!, b: UnsafePointer(r.baseAddress!), ws: ws, zeroStart: true)
                         }
@@ -96,7 +97,7 @@ public enum ConjugateGradient {
                 let reference = normB > 0 ? normB : rNorm
                 var residuals = [rNorm]
                 var stop: String? = nil
-                precondition()
+                try precondition()
                 _ = p.update(fromContentsOf: z)
                 var rz = dot(r, z)
                 var ticker = ProgressTicker(progress)
@@ -139,7 +140,7 @@ public enum ConjugateGradient {
                         stop = "diverged: the residual is not finite"
                         break
                     }
-                    precondition()
+                    try precondition()
                     let rzNew = dot(r, z)
                     let beta = rzNew / rz
                     rz = rzNew
@@ -164,7 +165,7 @@ public enum ConjugateGradient {
         _ A: BandedMatrix, _ b: [Double], initialGuess x0: [Double]? = nil, tolerance: Double = 1e-10,
         maxIterations: Int? = nil, preconditioner: Multigrid? = nil, progress: ProgressReporter? = nil
     ) throws -> (x: [Double], report: SolveReport) {
-        var x = [Double](repeating: 0, count: b.count)
+        var x = try Memory.zeros(b.count, for: "the solution")
         let limit = maxIterations ?? min(max(A.n, 100), Multigrid.cycleLimit)
         let report = try b.withUnsafeBufferPointer { bb in
             try x.withUnsafeMutableBufferPointer { xb in

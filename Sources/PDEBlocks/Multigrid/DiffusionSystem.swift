@@ -19,9 +19,9 @@ struct StencilRows: Sendable {
         var rowStart = [0]
         var columns: [Int] = []
         var values: [Double] = []
-        rowStart.reserveCapacity(n + 1)
-        columns.reserveCapacity(total)
-        values.reserveCapacity(total)
+        try Memory.reserveCapacity(&rowStart, n + 1, for: "the rows of the diffusion system")
+        try Memory.reserveCapacity(&columns, total, for: "the rows of the diffusion system")
+        try Memory.reserveCapacity(&values, total, for: "the rows of the diffusion system")
         var spread = 0
         for i in 0..<n {
             let start = columns.count

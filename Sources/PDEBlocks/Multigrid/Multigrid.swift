@@ -47,8 +47,9 @@ public final class Multigrid: Sendable {
     }
 
     /// Runs `body` with a workspace of the pool (or a new one).
-    func withWorkspace<R>(_ body: (MultigridWorkspace) throws -> R) rethrows -> R {
-        let ws = pool.withLock { $0.popLast() } ?? MultigridWorkspace(sizes: hierarchy.sizes)
+    /// Throws `.outOfMemory` when a new workspace cannot be allocated.
+    func withWorkspace<R>(_ body: (MultigridWorkspace) throws -> R) throws -> R {
+        let ws = try pool.withLock { $0.popLast() } ?? MultigridWorkspace(sizes: hierarchy.sizes)
         defer { pool.withLock { if $0.count < 4 { $0.append(ws) } } }
         return try body(ws)
     }
@@ -67,7 +68,7 @@ public final class Multigrid: Sendable {
     public func cycle(_ x: UnsafeMutableBufferPointer<Double>, _ b: UnsafeBufferPointer<Double>) throws {
         try validateVector(UnsafeBufferPointer(x), "x")
         try validateVector(b, "b")
-        withWorkspace { ws in
+        try withWorkspace { ws in
             hierarchy.cycle(options.cycle, level: 0, x: x.baseAddress!, b: b.baseAddress!, ws: ws)
         }
     }
@@ -116,7 +117,7 @@ public final class Multigrid: Sendable {
             } else {
                 x.update(repeating: 0)
             }
-            let report = withWorkspace { ws in
+            let report = try withWorkspace { ws in
                 hierarchy.solve(b, x, ws: ws, tolerance: tolerance, maxCycles: maxCycles, progress: progress)
             }
             let relative = report.reference > 0 ? report.residuals.last! / report.reference : 0
@@ -130,7 +131,7 @@ public final class Multigrid: Sendable {
         _ b: [Double], initialGuess x0: [Double]? = nil, tolerance: Double = 1e-10, maxCycles: Int = 100,
         progress: ProgressReporter? = nil
     ) throws -> (x: [Double], report: SolveReport) {
-        var x = [Double](repeating: 0, count: n)
+        var x = try Memory.zeros(n, for: "the solution")
         let report = try b.withUnsafeBufferPointer { bb in
             try x.withUnsafeMutableBufferPointer { xb in
                 if let x0 {

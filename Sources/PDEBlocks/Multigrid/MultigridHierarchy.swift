@@ -57,6 +57,8 @@ struct MultigridHierarchy: Sendable {
         levels.append(MultigridLevel(A: current, scaled: [], omega: 1, transfer: nil))
         do {
             coarse = try BandedLU(current)
+        } catch PDEBlocksError.outOfMemory(let message) {
+            throw PDEBlocksError.outOfMemory(message)
         } catch {
             throw PDEBlocksError.invalidArgument(
                 "the coarsest matrix (order \(current.n), level \(levels.count - 1)) is singular to working "
@@ -99,7 +101,7 @@ struct MultigridHierarchy: Sendable {
     }
 
     static func level(_ A: BandedMatrix, _ options: MultigridOptions, transfer: Transfer) throws -> MultigridLevel {
-        var scaled = [Double](repeating: 0, count: A.band.count)
+        var scaled = try Memory.zeros(A.band.count, for: "the smoother of a level of order \(A.n)")
         scaled.withUnsafeMutableBufferPointer { SmootherKernels.scaleRows(A, into: $0) }
         let omega = options.smoother != .jacobi ? 1 : options.omega ?? Smoother.defaultOmega(A)
         return MultigridLevel(A: A, scaled: scaled, omega: omega, transfer: transfer)
@@ -152,9 +154,10 @@ final class MultigridWorkspace: @unchecked Sendable {
     let b: [UnsafeMutablePointer<Double>]
     let r: [UnsafeMutablePointer<Double>]
 
-    init(sizes: [Int]) {
+    /// Throws `.outOfMemory` when the vectors cannot be allocated.
+    init(sizes: [Int]) throws {
         let total = sizes.enumerated().reduce(0) { $0 + ($1.offset == 0 ? 1 : 3) * $1.element }
-        storage = .allocate(capacity: max(total, 1))
+        storage = try Memory.buffer(total, for: "a multigrid workspace of \(sizes.count) levels (n = \(sizes.first ?? 0))")
         storage.initialize(repeating: 0)
         var x: [UnsafeMutablePointer<Double>] = [], b: [UnsafeMutablePointer<Double>] = []
         var r: [UnsafeMutablePointer<Double>] = []

@@ -62,8 +62,8 @@ public enum SemiImplicit {
         let rows = try StencilRows(K, n: n)
         var A = try BandedMatrix(zeros: n, lower: rows.spread, upper: rows.spread, grid: .cell)
         // Work: the result block (so `out` is written only on success), K u, weights, next state.
-        var result = [Double](repeating: 0, count: f.count)
-        var work = [Double](repeating: 0, count: 3 * n)
+        var result = try Memory.zeros(f.count, for: "the semi-implicit result")
+        var work = try Memory.zeros(3 * n, for: "the semi-implicit work vectors")
         var report = Report(cycles: 0, worstRelativeResidual: 0)
         // The solver is built from the first system and then re-assembled in place.
         var lu: BandedLU? = nil
@@ -101,7 +101,7 @@ public enum SemiImplicit {
                                 var fixed = options
                                 if fixed.transfer == .automatic { fixed.transfer = .matrixDependent }
                                 hierarchy = try MultigridHierarchy(A, options: fixed)
-                                workspace = MultigridWorkspace(sizes: hierarchy!.sizes)
+                                workspace = try MultigridWorkspace(sizes: hierarchy!.sizes)
                             } else {
                                 try hierarchy!.update(A)
                             }
@@ -116,6 +116,7 @@ public enum SemiImplicit {
                                         + "\(reference > 0 ? last / reference : 0) > \(tol) after \(history.count - 1) cycles (max_cycles)"))
                             }
                             report.cycles += history.count - 1
+                            _ = ticker.work((history.count - 1) &* 64 &* n)  // the cycles are this step's work
                             if reference > 0 { report.worstRelativeResidual = max(report.worstRelativeResidual, last / reference) }
                             value = reference > 0 ? last / reference : 0
                             _ = u.update(fromContentsOf: next)
@@ -136,7 +137,7 @@ public enum SemiImplicit {
         _ f: [Double], stencil K: Stencil, diffusivity g: Diffusivity, tau: Double, steps: Int, solver: Solver = .direct,
         progress: ProgressReporter? = nil
     ) throws -> [Double] {
-        var out = [Double](repeating: 0, count: f.count)
+        var out = try Memory.zeros(f.count, for: "the semi-implicit result")
         try f.withUnsafeBufferPointer { fb in
             try out.withUnsafeMutableBufferPointer {
                 _ = try evolve(fb, into: $0, batch: 1, n: f.count, stencil: K, diffusivity: g, tau: tau, steps: steps,

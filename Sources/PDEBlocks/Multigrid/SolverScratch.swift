@@ -13,12 +13,13 @@ enum SolverScratch {
     static let maxRetained = 1 << 23
 
     /// Runs `body` with `count` doubles of uninitialised scratch memory.
-    static func with<R>(_ count: Int, _ body: (UnsafeMutablePointer<Double>) throws -> R) rethrows -> R {
+    /// Throws `.outOfMemory` when a new buffer cannot be allocated.
+    static func with<R>(_ count: Int, _ body: (UnsafeMutablePointer<Double>) throws -> R) throws -> R {
         let taken: Buffer? = buffers.withLock { list in
             guard let k = list.firstIndex(where: { $0.pointer.count >= count }) else { return nil }
             return list.remove(at: k)
         }
-        let buffer = taken ?? Buffer(pointer: .allocate(capacity: max(count, 1)))
+        let buffer = try taken ?? Buffer(pointer: Memory.buffer(count, for: "solver scratch memory"))
         defer {
             let freed: Buffer? = buffers.withLock { list in
                 let retained = list.reduce(0) { $0 + $1.pointer.count }

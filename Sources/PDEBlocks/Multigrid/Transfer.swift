@@ -89,7 +89,8 @@ public struct Transfer: Sendable, Equatable {
         self.coarse = coarsening.coarseCount(fine)
         self.coarsening = coarsening
         self.kind = kind
-        self.p = [Double](repeating: 0, count: 2 * fine)
+        try Memory.reserve(4 * fine, for: "the transfer operators of \(fine) unknowns")  // p, and q once written
+        self.p = try Memory.zeros(2 * fine, for: "the transfer operators of \(fine) unknowns")
         self.q = p
         self.scale = 0.5
     }

@@ -41,7 +41,7 @@ public struct TwoLevelUNet: Sendable, Equatable {
         let t = try makeTransfer(n)
         let nc = t.coarse
         // fine: two ping-pong rows + work; coarse: two ping-pong rows + work
-        var storage = [Double](repeating: 0, count: 3 * n + 3 * nc)
+        var storage = try Memory.zeros(3 * n + 3 * nc, for: "the U-net work vectors")
         storage.withUnsafeMutableBufferPointer { s in
             let fineA = UnsafeMutableBufferPointer(rebasing: s[0..<n])
             let fineB = UnsafeMutableBufferPointer(rebasing: s[n..<(2 * n)])
@@ -69,7 +69,7 @@ public struct TwoLevelUNet: Sendable, Equatable {
 
     /// One signal.
     public func forward(_ f: [Double]) throws -> [Double] {
-        var out = [Double](repeating: 0, count: f.count)
+        var out = try Memory.zeros(f.count, for: "the U-net output")
         try f.withUnsafeBufferPointer { fb in
             try out.withUnsafeMutableBufferPointer { try forward(fb, into: $0, batch: 1, n: f.count) }
         }

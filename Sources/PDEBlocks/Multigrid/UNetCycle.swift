@@ -21,6 +21,9 @@ extension Multigrid {
         }
         try input.x.withUnsafeBufferPointer { try validateVector($0, "x") }
         try input.b.withUnsafeBufferPointer { try validateVector($0, "b") }
+        // The net's signals live at most ~20 n values at once (channels, outputs and work
+        // on every level, a geometric sum); checked once here rather than per signal.
+        try Memory.reserve(Memory.count(24, n, for: "the U-net's signals"), for: "the U-net's signals (n = \(n))")
         return unet(options.cycle, level: 0, input)
     }
 
@@ -29,7 +32,7 @@ extension Multigrid {
         guard x.count == n, b.count == n else {
             throw PDEBlocksError.invalidArgument("x and b must have length n = \(n), got \(x.count) and \(b.count)")
         }
-        return try unetCycle(ThreeChannelSignal(x: x, b: b, r: [Double](repeating: 0, count: n)))
+        return try unetCycle(ThreeChannelSignal(x: x, b: b, r: Memory.zeros(n, for: "the residual channel")))
     }
 
     /// The U-net of level `l`.

@@ -21,7 +21,7 @@ public enum Evolve {
         try SignalLayout.validate(f, batch: batch, n: n)
         try SignalLayout.validateOutput(out, count: f.count)
         let rate = scheme == .implicit && options.tolerance == nil
-            ? initialRate(f, batch: batch, n: n, stencil: stencil, diffusivity: diffusivity) : 0
+            ? try initialRate(f, batch: batch, n: n, stencil: stencil, diffusivity: diffusivity) : 0
         var report = try plan(
             time: T, scheme: scheme, stencil: stencil, diffusivity: diffusivity, n: n, options: options,
             initialRate: rate)
@@ -66,9 +66,9 @@ public enum Evolve {
     /// implicit tolerance. `f` must be validated.
     static func initialRate(
         _ f: UnsafeBufferPointer<Double>, batch: Int, n: Int, stencil: Stencil, diffusivity: Diffusivity
-    ) -> Double {
+    ) throws -> Double {
         let block = DiffusionStep(stencil: stencil, diffusivity: diffusivity)
-        var work = [Double](repeating: 0, count: 2 * n)
+        var work = try Memory.zeros(2 * n, for: "the initial-rate work vectors")
         return work.withUnsafeMutableBufferPointer { work in
             let y = UnsafeMutableBufferPointer(rebasing: work[0..<n])
             let step = UnsafeMutableBufferPointer(rebasing: work[n..<(2 * n)])
@@ -92,7 +92,7 @@ public enum Evolve {
         guard f.count % batch == 0 else {
             throw PDEBlocksError.invalidArgument("signal holds \(f.count) values, not a multiple of batch = \(batch)")
         }
-        var out = [Double](repeating: 0, count: f.count)
+        var out = try Memory.zeros(f.count, for: "the evolved signals")
         let report = try f.withUnsafeBufferPointer { src in
             try out.withUnsafeMutableBufferPointer { dst in
                 try run(src, into: dst, batch: batch, n: f.count / batch, stencil: stencil, diffusivity: diffusivity,

@@ -47,7 +47,7 @@ public enum Explicit {
         // Long signals evolve in place, tile by tile (no length-n work buffers to allocate).
         let blocked = TemporalBlocking.applies(n: n, steps: steps, recording: recorder.isRecording, stencil: stencil)
         try ProgressReporter.staged(out, progress) { out in
-            Parallelism.forEachRow(batch: batch, n: n, workLength: blocked ? 0 : 2 * n) { b, work in
+            try Parallelism.forEachRow(batch: batch, n: n, workLength: blocked ? 0 : 2 * n) { b, work in
                 var ticker = ProgressTicker(progress)
                 if ticker.isCancelled { return }
                 let row = SignalLayout.row(out, b, n)

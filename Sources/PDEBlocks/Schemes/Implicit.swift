@@ -78,13 +78,13 @@ public enum Implicit {
         let block = DiffusionStep(stencil: stencil, diffusivity: diffusivity)
         let inner = Parallelism.threadsForSignal(n: n, batch: batch)
         // Per-row results, reduced after the (possibly parallel) rows: max sweeps, max residual.
-        var rowSweeps = [Int](repeating: 0, count: batch)
-        var rowResidual = [Double](repeating: 0, count: batch)
+        var rowSweeps = try Memory.array(repeating: 0, count: batch, for: "the per-row sweep counts")
+        var rowResidual = try Memory.zeros(batch, for: "the per-row residuals")
         progress?.begin(steps, times: batch, unitCost: n)
         try ProgressReporter.staged(out, progress) { out in
-            rowSweeps.withUnsafeMutableBufferPointer { rowSweeps in
-                rowResidual.withUnsafeMutableBufferPointer { rowResidual in
-                    Parallelism.forEachRow(batch: batch, n: n, workLength: 3 * n) { b, work in
+            try rowSweeps.withUnsafeMutableBufferPointer { rowSweeps in
+                try rowResidual.withUnsafeMutableBufferPointer { rowResidual in
+                    try Parallelism.forEachRow(batch: batch, n: n, workLength: 3 * n) { b, work in
                         var ticker = ProgressTicker(progress)
                         if ticker.isCancelled { return }
                         let y = UnsafeMutableBufferPointer(rebasing: work[0..<n])
@@ -101,7 +101,7 @@ public enum Implicit {
                             var update = maxDifference(xa, uk)
                             var l = 1
                             while l < iterations && !(tolerance > 0 && update <= tolerance) {
-                                if ticker.isCancelled { break run }
+                                if !ticker.work(n) { break run }  // each sweep is work: the handler is consulted on its pace
                                 block.apply(UnsafeBufferPointer(xa), base: UnsafeBufferPointer(uk), tau: tau, into: xb, work: y, threads: inner)
                                 update = maxDifference(xb, xa)
                                 swap(&xa, &xb)

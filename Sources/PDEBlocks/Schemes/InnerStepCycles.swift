@@ -24,7 +24,7 @@ enum InnerStepCycles {
         progress?.begin(overflow ? -1 : perRow, times: batch, unitCost: n)
         try ProgressReporter.staged(out, progress) { out in
             // spare: the second state buffer; y: K x; weights: the frozen g (perCycle only).
-            Parallelism.forEachRow(batch: batch, n: n, workLength: 3 * n) { b, work in
+            try Parallelism.forEachRow(batch: batch, n: n, workLength: 3 * n) { b, work in
                 var ticker = ProgressTicker(progress)
                 if ticker.isCancelled { return }
                 let spare = UnsafeMutableBufferPointer(rebasing: work[0..<n])

@@ -21,11 +21,15 @@ public enum PDEBlocksError: Error, Equatable, Sendable, CustomStringConvertible 
     /// (e.g. from that call's progress callback), or a handle left held in a child process by
     /// a thread that did not survive fork().
     case busy(String)
+    /// Memory for a buffer sized by the input could not be allocated (or its size does
+    /// not fit an `Int`); the message names the byte count and what it was for.
+    case outOfMemory(String)
 
     public var message: String {
         switch self {
         case .invalidArgument(let m), .nonFinite(let m), .unstable(let m),
-             .notConverged(let m), .invalidHandle(let m), .io(let m), .cancelled(let m), .busy(let m):
+             .notConverged(let m), .invalidHandle(let m), .io(let m), .cancelled(let m),
+             .outOfMemory(let m), .busy(let m):
             return m
         }
     }

@@ -32,12 +32,14 @@ public enum Parallelism {
 
     /// Runs `body(row, work)` for every row `0..<batch`, rows spread over up to `threads`
     /// workers, each with its own `work` buffer of `workLength` values (allocated here,
-    /// once per call). Serial when the batch is small or the rows are short.
+    /// once per call). Serial when the batch is small or the rows are short. Throws
+    /// `.outOfMemory` (before running any row) when the work buffers cannot be allocated.
     static func forEachRow(
         batch: Int, n: Int, workLength: Int, _ body: (Int, UnsafeMutableBufferPointer<Double>) -> Void
-    ) {
+    ) throws {
         let workers = min(threads, batch, max(1, (batch * n) / minimumSamplesPerThread))
-        var storage = [Double](repeating: 0, count: max(1, workers * workLength))  // (never empty: a base address)
+        let count = try Memory.count(workers, workLength, for: "per-thread work buffers")
+        var storage = try Memory.zeros(max(1, count), for: "the work buffers of \(workers) thread(s) (\(workLength) values each)")  // (never empty: a base address)
         storage.withUnsafeMutableBufferPointer { all in
             if workers == 1 {
                 for b in 0..<batch { body(b, all) }

@@ -47,10 +47,14 @@ import Synchronization
 /// per call (sequential reuse of one that was not cancelled is fine: each call resets
 /// the counts).
 ///
-/// **Cost.** Workers count units in a local variable and add them to the shared atomic
-/// counter once per ~32 768 samples of work (or at the end of a row), reading the
-/// monotonic clock only then; the cancellation check between steps is one relaxed
-/// atomic load.
+/// **Cost and granularity.** Workers count units in a local variable and add them to the
+/// shared atomic counter once per ~32 768 samples of *work* (or at the end of a row),
+/// reading the monotonic clock only then; the handler (at most once per `interval`) is
+/// consulted only at these hand-overs. Work, not units, sets their pace: an implicit
+/// step counts its sweeps·n, a network block its filters·taps·n (times its inner steps),
+/// so a cancel asked for by the handler is honoured after a bounded amount of work
+/// whatever the size of a unit (see `ProgressTicker`). The cancellation check between
+/// steps is one relaxed atomic load.
 ///
 /// (Named `ProgressReporter` rather than `Progress` so that it does not clash with
 /// Foundation's `Progress` in files that import both modules.)
@@ -66,7 +70,7 @@ public final class ProgressReporter: Sendable {
     private let reporting = Atomic<Bool>(false)
     private let deadline = Atomic<UInt64>(0)
     private let latestValue = Atomic<UInt64>(Double.nan.bitPattern)
-    private let unitsPerFlush = Atomic<Int64>(1)
+    private let unitCostSamples = Atomic<Int>(1)
 
     /// The minimum time between two reports, in seconds (the final report excepted).
     public let interval: Double
@@ -102,8 +106,7 @@ public final class ProgressReporter: Sendable {
         doneUnits.store(0, ordering: .relaxed)
         totalUnits.store(total, ordering: .relaxed)
         latestValue.store(Double.nan.bitPattern, ordering: .relaxed)
-        let cost = max(1, unitCost)
-        unitsPerFlush.store(Int64(max(1, ProgressReporter.samplesPerFlush / cost)), ordering: .relaxed)
+        unitCostSamples.store(max(1, unitCost), ordering: .relaxed)
         deadline.store(ProgressReporter.now().addingSaturated(intervalNanos), ordering: .relaxed)
     }
 
@@ -113,10 +116,12 @@ public final class ProgressReporter: Sendable {
         begin(total: overflow || t < 0 ? -1 : Int64(t), unitCost: unitCost)
     }
 
-    /// Work (in samples) a worker does between two flushes of its local count.
+    /// Work (in samples) a worker does between two flushes of its local count (each of
+    /// which may consult the handler): the bound on the work between two consultations.
     static let samplesPerFlush = 1 << 15
 
-    var flushUnits: Int64 { unitsPerFlush.load(ordering: .relaxed) }
+    /// The samples of work one unit costs, as given to `begin` (`ProgressTicker`).
+    var unitCost: Int { unitCostSamples.load(ordering: .relaxed) }
 
     /// Adds `units` to `done` (and `value`, unless NaN, as the latest figure) and reports
     /// if the interval has passed and no other thread is reporting.
@@ -154,14 +159,15 @@ public final class ProgressReporter: Sendable {
 
     /// Runs `body` on `out` itself when there is no reporter; with one, on scratch memory
     /// of the same size that is copied into `out` only when `body` returns, so that a
-    /// cancelled call leaves `out` unchanged. One allocation per call, none without a reporter.
+    /// cancelled call leaves `out` unchanged. One allocation per call, none without a reporter
+    /// (`.outOfMemory` when it fails).
     static func staged<R>(
         _ out: UnsafeMutableBufferPointer<Double>, _ progress: ProgressReporter?,
         _ body: (UnsafeMutableBufferPointer<Double>) throws -> R
-    ) rethrows -> R {
+    ) throws -> R {
         guard progress != nil, !out.isEmpty else { return try body(out) }
         // Doubles are trivial: the callers write every element before it is read or copied.
-        let scratch = UnsafeMutableBufferPointer<Double>.allocate(capacity: out.count)
+        let scratch = try Memory.buffer(out.count, for: "the staged output (progress reporting)")
         defer { scratch.deallocate() }
         let result = try body(scratch)
         _ = out.update(fromContentsOf: scratch)
