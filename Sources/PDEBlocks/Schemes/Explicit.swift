@@ -26,8 +26,7 @@ public enum Explicit {
     ///   - progress: reports `done`/`total` in steps·rows and can cancel (see `ProgressReporter`).
     /// - Throws: before writing `out` or `history`, on any invalid argument, on a
     ///   non-finite input, or on an unstable τ; `.cancelled` (with `out` unchanged) when
-    ///   `progress` cancels; `.nonFinite` (with `out` unchanged; `history` may hold the
-    ///   states recorded before) when the result overflows double precision — an input
+    ///   `progress` cancels; `.nonFinite` (with `out` and `history` unchanged) when the result overflows double precision — an input
     ///   near 1e308, or τ above the bound with `checkStability` off (`FiniteResult`).
     public static func evolve(
         _ f: UnsafeBufferPointer<Double>, into out: UnsafeMutableBufferPointer<Double>, batch: Int, n: Int,
@@ -50,6 +49,7 @@ public enum Explicit {
         let blocked = TemporalBlocking.applies(n: n, steps: steps, recording: recorder.isRecording, stencil: stencil)
         let check = FiniteResult.mayOverflow(
             magnitude: magnitude, n: n, stencil: stencil, largestStep: tau, checked: checkStability)
+        try recorder.staged(check || progress != nil) { recorder in
         try FiniteResult.run(out, progress: progress, check: check, n: n, what: "explicit scheme (\(steps) steps)", cause: {
             FiniteResult.cause(
                 tau: tau, bound: try? stableTau(stencil: stencil, diffusivity: diffusivity, n: n),
@@ -83,6 +83,7 @@ public enum Explicit {
                 if src.baseAddress != row.baseAddress { _ = row.update(fromContentsOf: src) }
             }
             try progress?.finish("explicit scheme", units: "steps·rows")
+        }
         }
     }
 

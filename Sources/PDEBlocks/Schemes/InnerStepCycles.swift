@@ -28,6 +28,7 @@ enum InnerStepCycles {
         let check = FiniteResult.mayOverflow(
             magnitude: magnitude, n: n, stencil: stencil, largestStep: taus.max() ?? 0,
             log2Growth: Double(Swift.min(taus.count, 1000)), checked: checked)
+        try recorder.staged(check || progress != nil) { recorder in
         try FiniteResult.run(out, progress: progress, check: check, n: n, what: "\(what) (\(cycles) cycles of length \(taus.count))",
                              cause: {
             FiniteResult.cause(tau: tau, bound: tauBound(), boundName: "stability bound 2/(sup g·‖K‖²)",
@@ -72,6 +73,7 @@ enum InnerStepCycles {
                 if cur.baseAddress != row.baseAddress { _ = row.update(fromContentsOf: cur) }
             }
             try progress?.finish(what, units: "inner steps·rows")
+        }
         }
     }
 }
