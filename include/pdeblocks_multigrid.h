@@ -174,7 +174,10 @@ int32_t pdb_cg(int64_t n, int64_t kl, int64_t ku, const double *band, const doub
  * of the (batch, n) array f (n >= 2, tau > 0: unconditionally stable), steps >= 0;
  * result in out (may equal f). With PDB_SEMI_MULTIGRID each step iterates to a
  * relative residual <= tol within max_cycles cycles (else PDB_ERR_NOT_CONVERGED,
- * nothing written); *cycles (may be NULL) receives the total number of cycles. */
+ * nothing written); *cycles (may be NULL) receives the total number of cycles.
+ * A tau too large for double precision fails with PDB_ERR_INVALID naming tau: a step
+ * whose mean (conserved exactly in exact arithmetic) drifts by more than
+ * sqrt(eps) * max|u| through rounding, or a system singular to working precision. */
 int32_t pdb_semi_implicit(const double *f, int64_t batch, int64_t n,
                           const double *weights, int64_t length, int64_t offset,
                           int32_t kind, double lambda, double tau, int64_t steps,
