@@ -47,14 +47,34 @@ package enum ScaledNorm {
         return PowerOfTwo.times(s.squareRoot(), PowerOfTwo.scale(e))
     }
 
-    /// `max_i |v_i|` (NaN if some entry is NaN).
+    /// `max_i |v_i|` (NaN if some entry is NaN, else +∞ if some entry is infinite). Eight
+    /// lanes at a time (it also serves as the finiteness scan of every scheme's input);
+    /// non-finite entries are detected by `Σ v_i·0` (NaN exactly then) and rescanned.
     package static func largestMagnitude(_ v: UnsafeBufferPointer<Double>) -> Double {
-        var largest = 0.0
-        for x in v {
-            let a = abs(x)
-            if a.isNaN { return .nan }
-            if a > largest { largest = a }
+        guard let p = v.baseAddress else { return 0 }
+        let n = v.count
+        var top = SIMD8<Double>(repeating: 0), probe = SIMD8<Double>(repeating: 0)
+        let zero = SIMD8<Double>(repeating: 0)
+        var i = 0
+        while i + 8 <= n {
+            let x = UnsafeRawPointer(p + i).loadUnaligned(as: SIMD8<Double>.self)
+            top = pointwiseMax(top, x.replacing(with: -x, where: x .< zero))
+            probe = probe.addingProduct(x, zero)
+            i += 8
         }
-        return largest
+        var largest = top.max(), tail = 0.0
+        while i < n {
+            largest = Swift.max(largest, abs(p[i]))
+            tail += p[i] * 0
+            i += 1
+        }
+        if probe.sum() + tail == 0 { return largest }
+        // some entry is NaN or ±∞: NaN wins
+        var infinite = false
+        for x in v {
+            if x.isNaN { return .nan }
+            if x.isInfinite { infinite = true }
+        }
+        return infinite ? .infinity : largest
     }
 }
