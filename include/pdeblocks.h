@@ -33,7 +33,9 @@ extern "C" {
 #define PDB_OK                 0
 #define PDB_ERR_NULL          (-1)   /* a required pointer is NULL */
 #define PDB_ERR_INVALID       (-2)   /* an argument is out of its domain */
-#define PDB_ERR_NONFINITE     (-3)   /* an input array holds NaN or +-Inf */
+#define PDB_ERR_NONFINITE     (-3)   /* an input array holds NaN or +-Inf, or a result would
+                                         (overflow beyond double precision; the message names
+                                         the scheme or solver and the cause) */
 #define PDB_ERR_UNSTABLE      (-4)   /* step size above the stability/contraction bound */
 #define PDB_ERR_NOT_CONVERGED (-5)   /* iteration limit reached before the tolerance */
 #define PDB_ERR_HANDLE        (-6)   /* NULL, destroyed or wrong-type handle */

@@ -49,7 +49,10 @@ int32_t pdb_banded_matvec(int64_t n, int64_t kl, int64_t ku, const double *band,
 /* out = A^{-1} b for each row of the (batch, n) array b (out may equal b): banded LU,
  * without pivoting when A is SPD or diagonally dominant (then stable), with partial
  * pivoting otherwise; O(n) for tridiagonal A. Fails with PDB_ERR_INVALID when A is
- * singular to working precision. *strategy (may be NULL) receives PDB_LU_*. */
+ * singular to working precision. *strategy (may be NULL) receives PDB_LU_*.
+ * Overflow-free: a b with entries beyond 2^+-512 is solved scaled by an exact power of
+ * two, so every solution representable in double precision is returned; one that is
+ * not (A nearly singular for this b) fails with PDB_ERR_NONFINITE, out unchanged. */
 int32_t pdb_banded_solve(int64_t n, int64_t kl, int64_t ku, const double *band,
                          const double *b, int64_t batch, double *out, int32_t *strategy);
 
@@ -141,7 +144,10 @@ int32_t pdb_mg_unet_cycle(pdb_multigrid *handle, const double *x, const double *
  * guess; residuals may be NULL, else capacity >= max_cycles + 1), *cycles the number
  * of cycles, *converged 1 or 0, *factor the average reduction per cycle
  * (||r_m||/||r_0||)^(1/m) (NaN if no cycle ran). Stopping at max_cycles is PDB_OK
- * with *converged = 0; a non-finite residual stops at once. x must not overlap b. */
+ * with *converged = 0; a non-finite residual stops at once. x must not overlap b.
+ * Norms never overflow or underflow: b and x0 with entries beyond 2^+-200 are solved
+ * scaled by an exact power of two (same for pdb_cg); a solution beyond double
+ * precision fails with PDB_ERR_NONFINITE, x unchanged. */
 int32_t pdb_mg_solve(pdb_multigrid *handle, const double *b, const double *x0, int64_t n, double tol,
                      int64_t max_cycles, double *x, double *residuals, int64_t capacity,
                      int64_t *cycles, int32_t *converged, double *factor);
@@ -150,8 +156,11 @@ int32_t pdb_mg_solve(pdb_multigrid *handle, const double *b, const double *x0, i
  * one cycle of the hierarchy `preconditioner` (NULL: none; it must be a symmetric
  * cycle: pre == post, not GAUSS_SEIDEL_FORWARD, not an F-cycle). Stopping, outputs and
  * residual history as pdb_mg_solve (max_iter iterations; residuals are the
- * recursively updated ones). A breakdown (A or M not positive definite) stops with
- * *converged = 0. */
+ * recursively updated ones, except that convergence is claimed only when the true
+ * residual ||b - A x|| meets tol -- otherwise CG restarts from it -- and the last entry
+ * is always the true residual). A breakdown (A or M not positive definite) stops with
+ * *converged = 0 before max_iter; it is the only early stop without convergence besides
+ * a non-finite residual. */
 int32_t pdb_cg(int64_t n, int64_t kl, int64_t ku, const double *band, const double *b,
                const double *x0, pdb_multigrid *preconditioner, double tol, int64_t max_iter,
                double *x, double *residuals, int64_t capacity,
@@ -165,7 +174,10 @@ int32_t pdb_cg(int64_t n, int64_t kl, int64_t ku, const double *band, const doub
  * of the (batch, n) array f (n >= 2, tau > 0: unconditionally stable), steps >= 0;
  * result in out (may equal f). With PDB_SEMI_MULTIGRID each step iterates to a
  * relative residual <= tol within max_cycles cycles (else PDB_ERR_NOT_CONVERGED,
- * nothing written); *cycles (may be NULL) receives the total number of cycles. */
+ * nothing written); *cycles (may be NULL) receives the total number of cycles.
+ * A tau too large for double precision fails with PDB_ERR_INVALID naming tau: a step
+ * whose mean (conserved exactly in exact arithmetic) drifts by more than
+ * sqrt(eps) * max|u| through rounding, or a system singular to working precision. */
 int32_t pdb_semi_implicit(const double *f, int64_t batch, int64_t n,
                           const double *weights, int64_t length, int64_t offset,
                           int32_t kind, double lambda, double tau, int64_t steps,

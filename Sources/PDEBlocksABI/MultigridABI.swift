@@ -95,10 +95,8 @@ public func pdb_banded_solve(
             let A = try BandedMatrix(n: order, lower: lower, upper: upper, band: a)
             try VectorFiniteCheck.require(src, "b")
             let lu = try BandedLU(A)
-            for r in 0..<rows {
-                lu.solve(UnsafeBufferPointer(rebasing: src[(r * len)..<((r + 1) * len)]),
-                         into: UnsafeMutableBufferPointer(rebasing: dst[(r * len)..<((r + 1) * len)]))
-            }
+            _ = len
+            try lu.solveChecked(rows: rows, src, into: dst)  // all rows or nothing
             used = lu.strategy
         }
         if let strategy {

@@ -1970,6 +1970,116 @@ static void fuzz_memory_hostile(void) {
     if (nested_status != PDB_OK) violation("memory: a call inside the callback gave %d (inherited the handler)", nested_status);
 }
 
+/* ---- Solvers area (issue 12): finite inputs at the edge of double precision --------
+ * Inputs that made schemes and solvers return NaN/inf or claim convergence at x = 0:
+ * values near 1e308 (overflow), tiny ones (underflow of squared norms), huge tau/T on a
+ * zero operator, unchecked unstable tau, semi-implicit tau beyond rounding. Each call
+ * must either succeed with finite outputs (a finite answer exists) or fail with
+ * PDB_ERR_NONFINITE / PDB_ERR_INVALID and leave every output byte unchanged. */
+static entry_t solvers_entry = {"fuzz_solvers_hostile", NULL, 0, 0, 0};
+
+static void require_finite(const double *v, int64_t count, const char *what) {
+    for (int64_t i = 0; i < count; i++)
+        if (!isfinite(v[i])) { violation("%s[%lld] = %g is not finite after PDB_OK", what, (long long)i, v[i]); return; }
+}
+
+static void fuzz_solvers_hostile(void) {
+    entry_t *saved = cur;
+    cur = &solvers_entry;
+    enum { N = 63 };
+    static const double scales[] = {1e308, -1e307, 1e300, 1e154, 1e-170, 1e-300, 4.9e-324};
+    double w1[2] = {-1.0, 1.0}, w0[1] = {0.0};
+    for (int round = 0; round < 40; round++) {
+        double s = PICK(scales);
+        double f[2 * N];
+        for (int i = 0; i < 2 * N; i++) f[i] = (pct(50) ? s : 1.0) * ((i % 2) ? -1.0 : 1.0) * (1.0 + (double)(rnd() % 7));
+        int32_t kind = (int32_t)(rnd() % 5);
+        int checked = pct(70);
+
+        /* explicit: overflow is PDB_ERR_NONFINITE, history and out untouched */
+        expect_fail = NULL;
+        double *out = region(sizeof f, sizeof f, "out");
+        double *hist = region(sizeof f * 4, sizeof f * 4, "history");
+        double tau = checked ? 0.2 : 3.0;
+        if (RUN(pdb_explicit(f, 2, N, w1, 2, 0, kind, 1.0, tau, 3, checked ? 0 : PDB_UNCHECKED, 1, hist, 8 * N, out)) == PDB_OK)
+            require_finite(out, 2 * N, "explicit out");
+        release_regions();
+
+        /* FSI/FED with a huge step on the zero operator: exact (f) or PDB_ERR_INVALID naming tau */
+        expect_fail = NULL;
+        out = region(sizeof f, sizeof f, "out");
+        double big = pct(50) ? 1e308 : 1.7e308;
+        if (RUN(pdb_fed(f, 2, N, w0, 1, 0, kind, 1.0, big, 1 + (int64_t)(rnd() % 4), 1, PDB_FED_ORDER_LEJA,
+                        PDB_UPDATE_PER_CYCLE, 0, 0, NULL, 0, out)) == PDB_OK)
+            require_finite(out, 2 * N, "fed out");
+        release_regions();
+        expect_fail = NULL;
+        out = region(sizeof f, sizeof f, "out");
+        if (RUN(pdb_fsi(f, 2, N, w0, 1, 0, kind, 1.0, big, 1 + (int64_t)(rnd() % 4), 1, PDB_UPDATE_PER_STEP, 0, 0, NULL, 0,
+                        out)) == PDB_OK)
+            require_finite(out, 2 * N, "fsi out");
+        release_regions();
+
+        /* implicit with the contraction check off: never PDB_OK with a NaN result */
+        expect_fail = NULL;
+        out = region(sizeof f, sizeof f, "out");
+        double *res = region(sizeof(double), sizeof(double), "residual");
+        int64_t *sweeps = region(sizeof(int64_t), sizeof(int64_t), "sweeps");
+        if (RUN(pdb_implicit(f, 2, N, w1, 2, 0, kind, 1.0, checked ? 0.1 : 100.0, 20, 20, 0.0,
+                             checked ? 0 : PDB_UNCHECKED, out, sweeps, res)) == PDB_OK) {
+            require_finite(out, 2 * N, "implicit out");
+            require_finite(res, 1, "implicit residual");
+        }
+        release_regions();
+
+        /* banded solve, multigrid and CG on huge/tiny right-hand sides */
+        double band[3 * N], b[N];
+        pdb_poisson_1d(N, pct(50) ? 1.0 : 1.0 / 64, band);
+        for (int i = 0; i < N; i++) b[i] = s * (1.0 + (double)(i % 3));
+        expect_fail = NULL;
+        out = region(sizeof b, sizeof b, "out");
+        if (RUN(pdb_banded_solve(N, 1, 1, band, b, 1, out, NULL)) == PDB_OK) require_finite(out, N, "banded_solve out");
+        release_regions();
+        expect_fail = NULL;
+        out = region(sizeof b, sizeof b, "x");
+        double *hist2 = region(sizeof(double) * 501, sizeof(double) * 501, "residuals");
+        int64_t *its = region(sizeof(int64_t), sizeof(int64_t), "iterations");
+        int32_t *conv = region(sizeof(int32_t), sizeof(int32_t), "converged");
+        if (RUN(pdb_cg(N, 1, 1, band, b, NULL, NULL, 1e-10, 500, out, hist2, 501, its, conv)) == PDB_OK) {
+            require_finite(out, N, "cg x");
+            if (*conv && !isfinite(hist2[*its])) violation("cg converged with residual %g", hist2[*its]);
+            if (s >= 1e154 && s < 1e300 && !*conv) violation("cg did not converge for b ~ %g", s);
+        }
+        release_regions();
+        pdb_multigrid *mg = NULL;
+        if (pdb_mg_create(N, 1, 1, band, PDB_GRID_VERTEX, PDB_MG_GAUSS_SEIDEL, 0.0, 2, 2, PDB_MG_CYCLE_V,
+                          PDB_MG_TRANSFER_AUTO, 3, 0, &mg) == PDB_OK) {
+            expect_fail = NULL;
+            out = region(sizeof b, sizeof b, "x");
+            hist2 = region(sizeof(double) * 101, sizeof(double) * 101, "residuals");
+            its = region(sizeof(int64_t), sizeof(int64_t), "cycles");
+            conv = region(sizeof(int32_t), sizeof(int32_t), "converged");
+            double *factor = region(sizeof(double), sizeof(double), "factor");
+            if (RUN(pdb_mg_solve(mg, b, NULL, N, 1e-10, 100, out, hist2, 101, its, conv, factor)) == PDB_OK) {
+                require_finite(out, N, "mg x");
+                if (s >= 1e154 && s < 1e300 && !*conv) violation("multigrid did not converge for b ~ %g", s);
+            }
+            release_regions();
+            pdb_mg_destroy(mg);
+        }
+
+        /* semi-implicit with tau beyond rounding: PDB_ERR_INVALID or finite, mean conserved */
+        expect_fail = NULL;
+        out = region(sizeof f, sizeof f, "out");
+        double taus[] = {1e2, 1e15, 1e16, 1e300};
+        if (RUN(pdb_semi_implicit(f, 2, N, w1, 2, 0, kind, 0.1, PICK(taus), 2, PDB_SEMI_DIRECT, 1e-10, 10, NULL, out))
+            == PDB_OK)
+            require_finite(out, 2 * N, "semi_implicit out");
+        release_regions();
+    }
+    cur = saved;
+}
+
 int main(int argc, char **argv) {
     long calls = 200000;
     const char *only = NULL;
@@ -2020,6 +2130,7 @@ int main(int argc, char **argv) {
     }
     cur = NULL;
     fuzz_network_hostile();
+    if (only_index < 0) fuzz_solvers_hostile();
 
     /* Destroy everything still alive: the live count must return to its start. */
     for (int t = 0; t < T_COUNT; t++) {

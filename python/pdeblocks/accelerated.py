@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 import ctypes
+import math
 
 import numpy as np
 
@@ -232,7 +233,7 @@ def implicit(f, K, g, tau, steps, iterations, *, tol=0.0, check_contraction=True
     return_info : bool
         Also return a dict with ``sweeps`` (summed over the steps; the largest over the
         batch), ``residual`` (the largest final update of any step), ``tol`` and
-        ``converged`` (``residual <= tol``, always True for ``tol == 0``).
+        ``converged`` (``residual <= tol``; for ``tol == 0`` whether the residual is finite).
     progress : None, bool, callable or Progress
         Progress reports in time steps x rows (value: the last step's final update),
         and cancellation (:class:`CancelledError`); ``True`` shows a tqdm bar. See
@@ -257,7 +258,7 @@ def implicit(f, K, g, tau, steps, iterations, *, tol=0.0, check_contraction=True
     if not return_info:
         return u
     info = {"sweeps": sweeps.value, "residual": residual.value, "tol": tol,
-            "converged": tol == 0 or residual.value <= tol}
+            "converged": math.isfinite(residual.value) and (tol == 0 or residual.value <= tol)}
     return u, info
 
 
@@ -365,5 +366,5 @@ def evolve(f, K, g, T, *, scheme="fsi", progress=None, **options):
         info["iterations"] = int(report[8])
         info["tol"] = float(report[9])
         info["residual"] = float(report[10])
-        info["converged"] = info["tol"] == 0 or info["residual"] <= info["tol"]
+        info["converged"] = math.isfinite(info["residual"]) and (info["tol"] == 0 or info["residual"] <= info["tol"])
     return (out[0] if squeeze else out), info

@@ -45,6 +45,7 @@ rather than sent from the client.
 from __future__ import annotations
 
 import functools
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -63,12 +64,36 @@ except ImportError as error:  # pragma: no cover - depends on the environment
 __all__ = ["map_signals"]
 
 
+_ROW_COLUMN = re.compile(r"\bat row (\d+), column (\d+)")
+_FLAT_INDEX = re.compile(r"(non-finite value \([^)]*\)) at index (\d+)")
+
+
+def _globalise(error: PDEBlocksError, row0: int, rows: int) -> PDEBlocksError:
+    """The same error with the positions it names ("at row r, column c" of the chunk, or
+    "at index i" of a one-row chunk) moved to the rows of the whole dask array."""
+    message = str(error)
+    new = _ROW_COLUMN.sub(lambda m: f"at row {int(m.group(1)) + row0}, column {m.group(2)}", message)
+    if rows == 1:
+        new = _FLAT_INDEX.sub(lambda m: f"{m.group(1)} at row {row0}, column {m.group(2)}", new)
+    if new == message:
+        return error
+    copy = type(error)(new, getattr(error, "status", -2))
+    return copy
+
+
 def _run_block(block: np.ndarray, fn: Callable[..., Any], args: tuple, kwargs: dict,
-               n_out: int) -> np.ndarray:
-    """Apply ``fn`` to one chunk of rows; checks that it returned one (rows, n_out) array."""
+               n_out: int, block_info: dict | None = None) -> np.ndarray:
+    """Apply ``fn`` to one chunk of rows; checks that it returned one (rows, n_out) array.
+    An error naming a position in the chunk is re-raised with the global row."""
     if block.shape[0] == 0:
         return np.empty((0, n_out), dtype=np.float64)
-    result = fn(block, *args, **kwargs)
+    row0 = 0
+    if block_info and 0 in block_info:
+        row0 = int(block_info[0]["array-location"][0][0])
+    try:
+        result = fn(block, *args, **kwargs)
+    except PDEBlocksError as error:
+        raise _globalise(error, row0, block.shape[0]) from None
     if isinstance(result, tuple):
         raise PDEBlocksError(
             f"{getattr(fn, '__name__', fn)!s} returned a tuple (e.g. explicit(..., record_every > 0)); "
@@ -120,7 +145,9 @@ def map_signals(fn: Callable[..., Any], x: npt.ArrayLike | da.Array, *args: Any,
     ------
     PDEBlocksError
         For arrays of other dimensions, non-real dtypes or a bad ``batch_chunk``/``n_out``
-        (at once), and for a wrong result from ``fn`` (when computing).
+        (at once), and for a wrong result from ``fn`` (when computing). An error of ``fn``
+        that names a position ("f contains a non-finite value (nan) at row 3, column 17")
+        names it in the whole array: the chunk's first row is added.
     """
     if not callable(fn):
         raise PDEBlocksError(f"fn must be callable, got {type(fn).__name__}")

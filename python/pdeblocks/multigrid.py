@@ -383,15 +383,33 @@ def diffusion_system(K, w, tau: float) -> BandedMatrix:
     return BandedMatrix._from_band(band, k, k, "cell")
 
 
-def _info(residuals, cycles, converged, factor, tol, b_norm, word):
+def _scale_exponent(v):
+    """The exponent e of 2**e near max |v| (0 for a zero or non-finite v)."""
+    largest = float(np.max(np.abs(v))) if np.size(v) else 0.0
+    return math.frexp(largest)[1] if 0.0 < largest < math.inf else 0
+
+
+def _info(residuals, cycles, converged, factor, tol, b, word, limit):
+    """The info dict of a solve. The library decides ``converged``; the message follows
+    it: converged, else a non-finite residual (diverged), else -- CG only stops early
+    without converging on a breakdown -- a breakdown, else the iteration limit.
+    Relative residuals are formed in a scale (an exact power of two) where ``||b||``
+    cannot overflow or underflow."""
     res = np.array(residuals[: cycles + 1])
-    reference = b_norm if b_norm > 0 else (res[0] if res.size else 0.0)
-    rel = res / reference if reference > 0 else np.zeros_like(res)
+    scale = 2.0 ** -_scale_exponent(b) if np.any(b) else 1.0
+    reference = float(np.linalg.norm(np.asarray(b) * scale))
+    if reference == 0:
+        reference, scale = (float(res[0]), 1.0) if res.size else (0.0, 1.0)
+    with np.errstate(invalid="ignore", over="ignore"):
+        rel = res * scale / reference if reference > 0 else np.zeros_like(res)
     last = rel[-1] if rel.size else 0.0
-    if not np.isfinite(last):
-        message = f"diverged: the residual is not finite after {cycles} {word}"
-    elif converged:
+    if converged:
         message = f"converged: relative residual {last:.3g} <= tol {tol:g} after {cycles} {word}"
+    elif not np.isfinite(last):
+        message = f"diverged: the residual is not finite after {cycles} {word}"
+    elif cycles < limit and word == "iterations":
+        message = (f"breakdown after {cycles} {word}: p^T A p <= 0 or r^T z <= 0 (A or the preconditioner "
+                   f"is not positive definite); relative residual {last:.3g}")
     else:
         message = f"not converged: relative residual {last:.3g} > tol {tol:g} after {cycles} {word}"
     return {"residuals": res, "relative_residuals": rel, "convergence_factor": factor,
@@ -599,8 +617,8 @@ class Multigrid:
                      ptr(x[i]), ptr(history), history.size, ctypes.addressof(cycles), ctypes.addressof(conv),
                      ctypes.addressof(factor))
                 s.next_segment()
-                infos.append(_info(history, cycles.value, conv.value, factor.value, tol,
-                                   float(np.linalg.norm(ba[i])), "cycles"))
+                infos.append(_info(history, cycles.value, conv.value, factor.value, tol, ba[i], "cycles",
+                                   max_cycles))
         return (x[0], infos[0]) if squeeze else (x, infos)
 
 
@@ -668,8 +686,8 @@ def cg(A, b, *, preconditioner=None, tol: float = 1e-10, max_iter=None, x0=None,
                 s.next_segment()
                 res = history[: its.value + 1]
                 factor = float((res[-1] / res[0]) ** (1.0 / its.value)) if its.value > 0 and res[0] > 0 else math.nan
-                infos.append(_info(history, its.value, conv.value, factor, tol, float(np.linalg.norm(ba[i])),
-                                   "iterations"))
+                infos.append(_info(history, its.value, conv.value, factor, tol, ba[i], "iterations",
+                                   max_iter))
     finally:
         if owned is not None:
             owned.close()

@@ -89,13 +89,25 @@ public struct Diffusivity: Hashable, Sendable {
     }
 
     /// The flux `Φ(s) = g(s²)·s`; antisymmetric and, except for `.linear`/`.charbonnier`, nonmonotone.
+    ///
+    /// Finite for every finite `s`. Where `s²/λ²` overflows (`|s| ≳ 1.3e154·λ`) the kinds
+    /// with `g → 0` faster than `1/s` give their limit `0` (Perona–Malik, rational, Weickert),
+    /// and Charbonnier gives its limit `λ·sign(s)` (`s/√(1 + s²/λ²) → λ`), not `s·0`.
     @inlinable
-    public func flux(_ s: Double) -> Double { s * g(s * s) }
+    public func flux(_ s: Double) -> Double {
+        if kind == .charbonnier, !((s * s) * inverseLambda2).isFinite { return Double(signOf: s, magnitudeOf: lambda) }
+        return s * g(s * s)
+    }
 
     /// `Φ′(s) = g(s²) + 2s²·g′(s²)`.
+    ///
+    /// Finite for every finite `s`: where `x² = s²/λ²` overflows, the limit `Φ′ → 0` of every
+    /// kind but linear (without this, `exp(−∞)·(1 − ∞)` and `−∞/∞` give NaN for
+    /// `|s| ≳ 1.3e154·λ`, and with them NaN gradients of a finite forward pass).
     @inlinable
     public func fluxDerivative(_ s: Double) -> Double {
         let x2 = (s * s) * inverseLambda2
+        if kind != .linear, !x2.isFinite { return s.isNaN ? s : 0 }
         switch kind {
         case .linear: return 1
         case .peronaMalik: return exp(-0.5 * x2) * (1 - x2)

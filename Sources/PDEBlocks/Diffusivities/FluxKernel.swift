@@ -93,14 +93,22 @@ public protocol FluxLanesKernel {
     }
 }
 
-/// `Φ(s) = s/√(1 + x²)`.
+/// `Φ(s) = s/√(1 + x²)`; where `x²` overflows, its limit `λ·sign(s)` (as the scalar `flux`).
 @frozen public struct CharbonnierFluxLanes: FluxLanes {
     public let inverseLambda2: Double
-    @inlinable public init(inverseLambda2: Double) { self.inverseLambda2 = inverseLambda2 }
+    /// `λ = 1/√(1/λ²)`, the limit of `|Φ|`.
+    public let lambda: Double
+    @inlinable public init(inverseLambda2: Double) {
+        self.inverseLambda2 = inverseLambda2
+        lambda = 1 / inverseLambda2.squareRoot()
+    }
     @inlinable @inline(__always)
     public func callAsFunction(_ v: SIMD8<Double>) -> SIMD8<Double> {
         let x2 = (v * v) * inverseLambda2
-        return v * (1 / (1 + x2).squareRoot())
+        let phi = v * (1 / (1 + x2).squareRoot())
+        // x² = ∞ only for |s| ≳ 1.3e154·λ, where Φ = λ·sign(s) (one compare, two blends)
+        let limit = SIMD8(repeating: lambda).replacing(with: -lambda, where: v .< 0)
+        return phi.replacing(with: limit, where: x2 .== .infinity)
     }
 }
 

@@ -147,7 +147,7 @@ public struct Network: Sendable {
         guard !o, total == x.count else {
             throw PDEBlocksError.invalidArgument("\(name) holds \(x.count) values, expected batch·n = \(batch)·\(n)")
         }
-        try Check.allFinite(x, name)
+        try Check.allFinite(x, name, columns: batch > 1 ? n : nil)
     }
 
     /// Runs the network on a `(batch, n)` array, writing `out` (same size, must not overlap

@@ -88,10 +88,71 @@ public struct BandedLU: Sendable {
 
     // MARK: - Solving
 
+    /// Right-hand sides whose largest entry lies outside `[2^-512, 2^512]` are solved scaled.
+    static let safeMagnitude = 0x1p512
+
     /// `x = A⁻¹ b`. `x` may be the same memory as `b` (in place).
+    ///
+    /// Overflow-free wherever the solution is representable: the elimination's intermediate
+    /// values can exceed `x` by a large factor (`Σ` of `n` entries for Poisson), so a right-hand
+    /// side with entries beyond `2^±512` is solved as `2^e·A⁻¹(b·2^-e)` (an exact scaling,
+    /// `2^e` the magnitude of its largest entry). Entries of a solution beyond double
+    /// precision come out as ±∞ or NaN (`solveChecked` turns that into an error).
     public func solve(_ b: UnsafeBufferPointer<Double>, into x: UnsafeMutableBufferPointer<Double>) {
         guard n > 0, let bp = b.baseAddress, let xp = x.baseAddress else { return }
+        let largest = ScaledNorm.largestMagnitude(UnsafeBufferPointer(start: bp, count: n))
+        if largest.isFinite, largest > Self.safeMagnitude || (largest > 0 && largest < 1 / Self.safeMagnitude) {
+            let e = Int(largest.exponent)
+            let down = PowerOfTwo.scale(-e), up = PowerOfTwo.scale(e)
+            for i in 0..<n { xp[i] = PowerOfTwo.times(bp[i], down) }
+            solveInPlace(xp)
+            for i in 0..<n { xp[i] = PowerOfTwo.times(xp[i], up) }
+            return
+        }
         if xp != UnsafeMutablePointer(mutating: bp) { xp.update(from: bp, count: n) }
+        solveInPlace(xp)
+    }
+
+    /// `solve` into `x` (which may be `b`), throwing `.nonFinite` — with `x` unchanged —
+    /// when the solution exceeds double precision (`A` nearly singular or `b` too large).
+    public func solveChecked(_ b: UnsafeBufferPointer<Double>, into x: UnsafeMutableBufferPointer<Double>) throws {
+        try SolverScratch.with(n) { tmp in
+            let y = UnsafeMutableBufferPointer(start: tmp, count: n)
+            solve(b, into: y)
+            try Self.requireRepresentable(UnsafeBufferPointer(y), b)
+            _ = x.update(fromContentsOf: y)
+        }
+    }
+
+    /// `solveChecked` for `rows` right-hand sides stored row-major in `b` (`rows·n` values),
+    /// all or nothing: `x` is written only when every solution is finite. `x` may be `b`.
+    public func solveChecked(rows: Int, _ b: UnsafeBufferPointer<Double>, into x: UnsafeMutableBufferPointer<Double>) throws {
+        guard rows > 0, n > 0 else { return }
+        try SolverScratch.with(rows * n) { tmp in
+            for r in 0..<rows {
+                let br = UnsafeBufferPointer(rebasing: b[(r * n)..<((r + 1) * n)])
+                let y = UnsafeMutableBufferPointer(start: tmp + r * n, count: n)
+                solve(br, into: y)
+                do { try Self.requireRepresentable(UnsafeBufferPointer(y), br) } catch let error as PDEBlocksError {
+                    throw rows == 1 ? error : PDEBlocksError.nonFinite("row \(r): " + error.message)
+                }
+            }
+            x.baseAddress!.update(from: tmp, count: rows * n)
+        }
+    }
+
+    /// Throws `.nonFinite` unless the computed solution `x` of `A x = b` is finite.
+    static func requireRepresentable(_ x: UnsafeBufferPointer<Double>, _ b: UnsafeBufferPointer<Double>) throws {
+        guard VectorFiniteCheck.isAllFinite(x) else {
+            let i = x.firstIndex { !$0.isFinite } ?? 0
+            throw PDEBlocksError.nonFinite(
+                "banded solve: the solution overflows double precision (x[\(i)] = \(x[i]); b's entries reach "
+                    + "\(ScaledNorm.largestMagnitude(b)); |A⁻¹b| exceeds 1.8e308)")
+        }
+    }
+
+    /// The triangular solves on `x` (holding `b`), in place.
+    private func solveInPlace(_ xp: UnsafeMutablePointer<Double>) {
         factors.withUnsafeBufferPointer { f in
             guard let fp = f.baseAddress else { return }
             switch strategy {
@@ -106,12 +167,18 @@ public struct BandedLU: Sendable {
         }
     }
 
-    /// `A⁻¹ b` for one vector; throws on a wrong length or a non-finite entry.
+    /// `A⁻¹ b` for one vector; throws on a wrong length or a non-finite entry, or when the
+    /// solution exceeds double precision.
     public func solve(_ b: [Double]) throws -> [Double] {
         guard b.count == n else { throw PDEBlocksError.invalidArgument("b has length \(b.count), expected n = \(n)") }
         try b.withUnsafeBufferPointer { try VectorFiniteCheck.require($0, "b") }
         var x = b
-        x.withUnsafeMutableBufferPointer { xb in solve(UnsafeBufferPointer(xb), into: xb) }
+        try b.withUnsafeBufferPointer { bb in
+            try x.withUnsafeMutableBufferPointer { xb in
+                solve(bb, into: xb)
+                try Self.requireRepresentable(UnsafeBufferPointer(xb), bb)
+            }
+        }
         return x
     }
 
@@ -378,7 +445,7 @@ extension BandedLU {
         let A = try BandedMatrix(n: n, lower: lower, upper: upper, band: band)
         try VectorFiniteCheck.require(UnsafeBufferPointer(start: b, count: n), "b")
         let lu = try BandedLU(A)
-        lu.solve(UnsafeBufferPointer(start: b, count: n), into: UnsafeMutableBufferPointer(start: x, count: n))
+        try lu.solveChecked(UnsafeBufferPointer(start: b, count: n), into: UnsafeMutableBufferPointer(start: x, count: n))
         return lu.strategy
     }
 }

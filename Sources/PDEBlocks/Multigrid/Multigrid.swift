@@ -88,6 +88,11 @@ public final class Multigrid: Sendable {
     /// Solves `A x = b` by cycles from `x0` (zero when `nil`) until
     /// `‖b − A x_k‖₂ ≤ tol·‖b‖₂` (relative to `‖r_0‖₂` when `b = 0`), or `maxCycles` cycles.
     ///
+    /// Norms never overflow or underflow: `b` and `x0` with entries beyond `2^±200` are
+    /// solved scaled by an exact power of two (`ScaledSolve`), and residual norms are
+    /// scaled (`ScaledNorm`). Throws `.nonFinite` (with `x` unchanged) when the solution
+    /// itself exceeds double precision.
+    ///
     /// Never hangs: at most `maxCycles` cycles run; if the tolerance is not met — a
     /// singular or indefinite system, a tolerance below the rounding floor, a divergent
     /// smoother — the report says so (`converged == false`, `message`), and a non-finite
@@ -112,13 +117,10 @@ public final class Multigrid: Sendable {
         try Self.validateStopping(tolerance: tolerance, maxIterations: maxCycles, name: "max_cycles")
         progress?.begin(total: Int64(maxCycles), unitCost: 64 * n)
         return try ProgressReporter.staged(x, progress) { x in
-            if let x0, let src = x0.baseAddress {
-                if src != UnsafePointer(x.baseAddress!) { x.baseAddress!.update(from: src, count: n) }
-            } else {
-                x.update(repeating: 0)
-            }
-            let report = try withWorkspace { ws in
-                hierarchy.solve(b, x, ws: ws, tolerance: tolerance, maxCycles: maxCycles, progress: progress)
+            let report = try ScaledSolve.run(b, initialGuess: x0, into: x, what: "multigrid solve") { b, x in
+                try withWorkspace { ws in
+                    hierarchy.solve(b, x, ws: ws, tolerance: tolerance, maxCycles: maxCycles, progress: progress)
+                }
             }
             let relative = report.reference > 0 ? report.residuals.last! / report.reference : 0
             try progress?.finish("multigrid solve", units: "cycles", value: relative, completeTotal: true)
@@ -177,6 +179,18 @@ extension MultigridHierarchy {
         return SolveReport(residuals: residuals, reference: reference, converged: converged, message: message)
     }
 
+    /// `‖b − A x‖₂` on `level` without overflow or underflow (`ScaledNorm`): the fused
+    /// kernel's sum of squares when it is trustworthy, else the residual stored in `r` and
+    /// its scaled norm (only for residuals beyond about 1e±144, so free in practice).
+    func residualNorm(
+        _ level: MultigridLevel, x: UnsafePointer<Double>, b: UnsafePointer<Double>, r: UnsafeMutablePointer<Double>
+    ) -> Double {
+        let sumOfSquares = residual(level, x: x, b: b, r: r, store: false)
+        if ScaledNorm.isTrustworthy(sumOfSquares: sumOfSquares) { return sumOfSquares.squareRoot() }
+        _ = residual(level, x: x, b: b, r: r, store: true)
+        return ScaledNorm.rescaled(UnsafeBufferPointer(start: r, count: level.A.n))
+    }
+
     /// Cycles until `‖r‖ ≤ tol·reference` or `maxCycles`; `residuals` (emptied first, its
     /// capacity kept) receives `‖r_0‖, ‖r_1‖, …`. Returns the reference and, if the residual
     /// became non-finite, why it stopped. No allocation when `residuals` has the capacity.
@@ -188,21 +202,26 @@ extension MultigridHierarchy {
     ) -> (reference: Double, stop: String?) {
         let fine = levels[0]
         residuals.removeAll(keepingCapacity: true)
-        let r0 = residual(fine, x: x.baseAddress!, b: b.baseAddress!, r: ws.r[0], store: false).squareRoot()
-        let normB = BandKernels.normSquared(b).squareRoot()
+        let r0 = residualNorm(fine, x: x.baseAddress!, b: b.baseAddress!, r: ws.r[0])
+        let normB = ScaledNorm.norm(b)
         let reference = normB > 0 ? normB : r0
         residuals.append(r0)
+        guard reference.isFinite else {
+            return (reference, "not solved: ‖b‖₂ exceeds double precision (its entries reach "
+                + "\(ScaledNorm.largestMagnitude(b))); scale the system down")
+        }
         var current = r0
         var ticker = ProgressTicker(progress)
         defer { ticker.flush() }
         for _ in 0..<maxCycles {
             if current <= tolerance * reference || ticker.isCancelled { break }
             cycle(options.cycle, level: 0, x: x.baseAddress!, b: b.baseAddress!, ws: ws)
-            current = residual(fine, x: x.baseAddress!, b: b.baseAddress!, r: ws.r[0], store: false).squareRoot()
+            current = residualNorm(fine, x: x.baseAddress!, b: b.baseAddress!, r: ws.r[0])
             residuals.append(current)
             let goOn = ticker.step(value: reference > 0 ? current / reference : 0)
             if !current.isFinite {
-                return (reference, "diverged: the residual is not finite after \(residuals.count - 1) cycles")
+                return (reference, "diverged: the residual is not finite after \(residuals.count - 1) cycles "
+                    + "(the iterate overflowed double precision: the solution is too large, or the cycles diverge)")
             }
             if !goOn { break }
         }

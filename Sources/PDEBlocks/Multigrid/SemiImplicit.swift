@@ -39,8 +39,15 @@ public enum SemiImplicit {
     /// Evolves each row of the row-major `(batch, n)` block `f` by `steps` semi-implicit
     /// steps into `out` (which may be the same memory as `f`).
     ///
+    /// **Conservation as a check.** Every step conserves the mean exactly (`A_k` has unit
+    /// column sums) — in exact arithmetic. Rounding in the solve perturbs it by about
+    /// `ε·τ‖K‖²·max|u|`; a step whose mean drifts by more than `√ε·max|u|` (half the digits;
+    /// with multigrid, also the tolerance's share) is an error naming τ, instead of a result
+    /// dominated by rounding (τ ≈ 1e12 and above for unit-scale K). A τ for which `A_k` is
+    /// singular to working precision is reported the same way.
+    ///
     /// - Throws: before writing `out`, on invalid arguments (`n ≥ 2`, τ > 0 finite,
-    ///   `steps ≥ 0`), non-finite input, `n` too small for a multigrid hierarchy, or a
+    ///   `steps ≥ 0`), τ too large for double precision (see above), non-finite input, `n` too small for a multigrid hierarchy, or a
     ///   multigrid step that does not reach its tolerance within `maxCycles`
     ///   (`.notConverged`); `.cancelled` (with `out` unchanged) when `progress` cancels.
     ///   `progress` counts steps·rows; with multigrid its value is the last step's
@@ -81,11 +88,13 @@ public enum SemiImplicit {
                 rows: for r in 0..<batch {
                     let u = SignalLayout.row(res, r, n)
                     SignalLayout.copy(f, row: r, n: n, into: u)
-                    for _ in 0..<steps {
+                    for step in 0..<steps {
                         var value = Double.nan
+                        let before = MeanConservation(UnsafeBufferPointer(u))
                         K.apply(UnsafeBufferPointer(u), into: y)
                         for i in 0..<n { weights[i] = g.g(y[i] * y[i]) }
                         try A.assembleDiffusionSystem(rows, weights: UnsafeBufferPointer(weights), tau: tau)
+                        do {
                         switch solver {
                         case .direct where A.lower == 1 && A.upper == 1:
                             // SPD tridiagonal: the two-pass solve, factors not kept (scratch reused)
@@ -121,6 +130,21 @@ public enum SemiImplicit {
                             value = reference > 0 ? last / reference : 0
                             _ = u.update(fromContentsOf: next)
                         }
+                        } catch PDEBlocksError.invalidArgument(let message) where message.contains("singular") {
+                            // I + τKᵀGK has eigenvalues ≥ 1: singular only in rounding, when τ swamps the 1
+                            throw PDEBlocksError.invalidArgument(
+                                "semi-implicit scheme: tau = \(tau) is too large for double precision — the system "
+                                    + "I + tau·KᵀG(u)K (eigenvalues ≥ 1) is singular to working precision at step \(step + 1)"
+                                    + (batch > 1 ? ", row \(r)" : "") + " (\(message)); use a smaller tau")
+                        }
+                        var allowance = MeanConservation.roundingAllowance
+                        if case .multigrid(_, let tol, _) = solver { allowance = Swift.max(allowance, 4 * tol) }
+                        try before.require(after: UnsafeBufferPointer(u), allowance: allowance) { drift, scale in
+                            "semi-implicit scheme: tau = \(tau) is too large for double precision — the step "
+                                + "\(step + 1)" + (batch > 1 ? " of row \(r)" : "") + " changed the mean by \(drift) "
+                                + "(the scheme conserves it exactly; rounding allows \(allowance * scale)), so the result "
+                                + "is dominated by rounding errors; use a smaller tau"
+                        }
                         if !ticker.step(value: value) { break rows }
                     }
                 }
@@ -128,6 +152,12 @@ public enum SemiImplicit {
         }
         ticker.flush()
         try progress?.finish("semi-implicit scheme", units: "steps·rows")
+        try result.withUnsafeBufferPointer { res in
+            try FiniteResult.require(res, n: n, what: "semi-implicit scheme (\(steps) steps)") {
+                "overflow — values beyond double precision (1.8e308) arise from an input of magnitude "
+                    + "\(ScaledNorm.largestMagnitude(f)) (max |f|); scale the signal down"
+            }
+        }
         _ = out.update(fromContentsOf: result)
         return report
     }
@@ -145,5 +175,37 @@ public enum SemiImplicit {
             }
         }
         return out
+    }
+}
+
+/// The mean of a signal before a step, to check that the step conserved it (`SemiImplicit`).
+struct MeanConservation {
+    /// `√ε`: a step may move the mean by at most this fraction of `max |u|`.
+    static let roundingAllowance = Double.ulpOfOne.squareRoot()
+    let mean: Double
+    let scale: Double
+
+    init(_ u: UnsafeBufferPointer<Double>) {
+        var sum = 0.0, largest = 0.0
+        for v in u {
+            sum += v
+            largest = Swift.max(largest, abs(v))
+        }
+        mean = sum / Double(Swift.max(u.count, 1))
+        scale = largest
+    }
+
+    /// Throws `.invalidArgument(message(drift, scale))` when the mean of `after` differs from
+    /// `mean` by more than `allowance·max|u|` (plus the rounding of the sums themselves).
+    func require(
+        after u: UnsafeBufferPointer<Double>, allowance: Double, _ message: (Double, Double) -> String
+    ) throws {
+        var sum = 0.0
+        for v in u { sum += v }
+        let drift = abs(sum / Double(Swift.max(u.count, 1)) - mean)
+        let limit = (allowance + 4 * Double(u.count) * Double.ulpOfOne) * scale
+        guard drift <= limit else {  // (a NaN drift fails too)
+            throw PDEBlocksError.invalidArgument(message(drift, scale))
+        }
     }
 }

@@ -24,6 +24,14 @@ public struct SolveReport: Sendable, Equatable {
     /// The number of cycles (or CG iterations) performed.
     public var iterations: Int { residuals.count - 1 }
 
+    /// Expresses the residuals and the reference of a solve of the system scaled by `2^-e`
+    /// in the units of the original one (`factor` = `PowerOfTwo.scale(e)`); the convergence
+    /// factor and the flag are scale-free. A residual beyond double precision becomes +∞.
+    mutating func rescale(by factor: (Double, Double)) {
+        for k in residuals.indices { residuals[k] = PowerOfTwo.times(residuals[k], factor) }
+        reference = PowerOfTwo.times(reference, factor)
+    }
+
     init(residuals: [Double], reference: Double, converged: Bool, message: String) {
         self.residuals = residuals
         self.reference = reference

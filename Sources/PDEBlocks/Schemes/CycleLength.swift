@@ -16,7 +16,9 @@ public enum CycleLength {
 
     /// The diffusion time `τ·L(L+1)/3` of one cycle.
     public static func cycleTime(tau: Double, cycleLength L: Int) -> Double {
-        tau * Double(L) * Double(L + 1) / 3
+        let time = tau * Double(L) * Double(L + 1) / 3
+        // near the top of the range, divide first (a finite cycle time stays finite)
+        return time.isFinite ? time : tau / 3 * Double(L) * Double(L + 1)
     }
 
     /// Throws unless `1 ≤ L ≤ maximum`.

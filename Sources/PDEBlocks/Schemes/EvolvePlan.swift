@@ -1,3 +1,11 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// Options of `Evolve` (all optional; `nil` lets `Evolve.plan` choose). An option that
 /// does not apply to the chosen scheme is an error, so a misspelt intent never
 /// passes silently.
@@ -197,10 +205,23 @@ extension Evolve {
         let theta = T / Double(cycles)
         let L = try CycleLength.forCycleTime(theta, tauBound: tauHat)
         try ordering?.validate(L)
-        let tau = min(3 * theta / (Double(L) * Double(L + 1)), tauHat)
+        // θ/(L(L+1))·3 rather than 3θ/(L(L+1)): no overflow for θ near the top of the range
+        let tau = min(theta / (Double(L) * Double(L + 1)) * 3, tauHat)
         let (evaluations, overflow) = cycles.multipliedReportingOverflow(by: L)
         guard !overflow, evaluations <= maximumSteps else {
             throw PDEBlocksError.invalidArgument("\(cycles) cycles of length \(L) exceed \(maximumSteps) block evaluations")
+        }
+        // The largest inner step the scheme will take: FSI α_{L−1}·τ (< 2τ); FED τ_{L−1} =
+        // τ/(2 sin²(π/(2L+1))). With a huge T (and an operator whose bound allows it) these
+        // overflow although T itself is finite: say so about T, not about a derived τ.
+        let sine = sin(Double.pi / Double(2 * L + 1))
+        let largestStep = scheme == .fed ? tau / (2 * sine * sine) : FSI.alpha(L - 1) * tau
+        let reached = Double(cycles) * CycleLength.cycleTime(tau: tau, cycleLength: L)
+        guard tau > 0, largestStep.isFinite, reached.isFinite else {
+            throw PDEBlocksError.invalidArgument(
+                "stopping time T = \(T) is too large for double precision: \(scheme.name) with \(cycles) cycle(s) of "
+                    + "length \(L) would take inner steps of up to \(largestStep) (tau = \(tau)), beyond 1.8e308; "
+                    + "give a smaller T")
         }
         return EvolveReport(
             scheme: scheme, time: T, tau: tau, tauBound: bound, steps: cycles, cycleLength: L,

@@ -26,14 +26,15 @@ public enum Explicit {
     ///   - progress: reports `done`/`total` in steps·rows and can cancel (see `ProgressReporter`).
     /// - Throws: before writing `out` or `history`, on any invalid argument, on a
     ///   non-finite input, or on an unstable τ; `.cancelled` (with `out` unchanged) when
-    ///   `progress` cancels.
+    ///   `progress` cancels; `.nonFinite` (with `out` and `history` unchanged) when the result overflows double precision — an input
+    ///   near 1e308, or τ above the bound with `checkStability` off (`FiniteResult`).
     public static func evolve(
         _ f: UnsafeBufferPointer<Double>, into out: UnsafeMutableBufferPointer<Double>, batch: Int, n: Int,
         stencil: Stencil, diffusivity: Diffusivity, tau: Double, steps: Int,
         checkStability: Bool = true, recordEvery: Int = 0,
         history: UnsafeMutableBufferPointer<Double>? = nil, progress: ProgressReporter? = nil
     ) throws {
-        try SignalLayout.validate(f, batch: batch, n: n)
+        let magnitude = try SignalLayout.validate(f, batch: batch, n: n)
         try SignalLayout.validateOutput(out, count: f.count)
         try Check.positiveFinite(tau, "tau")
         try Check.atLeast(steps, 0, "steps")
@@ -46,7 +47,14 @@ public enum Explicit {
         progress?.begin(steps, times: batch, unitCost: n)
         // Long signals evolve in place, tile by tile (no length-n work buffers to allocate).
         let blocked = TemporalBlocking.applies(n: n, steps: steps, recording: recorder.isRecording, stencil: stencil)
-        try ProgressReporter.staged(out, progress) { out in
+        let check = FiniteResult.mayOverflow(
+            magnitude: magnitude, n: n, stencil: stencil, largestStep: tau, checked: checkStability)
+        try recorder.staged(check || progress != nil) { recorder in
+        try FiniteResult.run(out, progress: progress, check: check, n: n, what: "explicit scheme (\(steps) steps)", cause: {
+            FiniteResult.cause(
+                tau: tau, bound: try? stableTau(stencil: stencil, diffusivity: diffusivity, n: n),
+                boundName: "stability bound 2/(sup g·‖K‖²)", flag: "check_stability", magnitude: magnitude)
+        }) { out in
             try Parallelism.forEachRow(batch: batch, n: n, workLength: blocked ? 0 : 2 * n) { b, work in
                 var ticker = ProgressTicker(progress)
                 if ticker.isCancelled { return }
@@ -75,6 +83,7 @@ public enum Explicit {
                 if src.baseAddress != row.baseAddress { _ = row.update(fromContentsOf: src) }
             }
             try progress?.finish("explicit scheme", units: "steps·rows")
+        }
         }
     }
 

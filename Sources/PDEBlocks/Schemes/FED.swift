@@ -32,6 +32,11 @@ public enum FED {
             let c = sin(Double.pi * Double(L - i) / denominator)
             return tauMax / (2 * c * c)
         }
+        guard plain.allSatisfy(\.isFinite) else {
+            throw PDEBlocksError.invalidArgument(
+                "tau_max = \(tauMax) is too large for double precision: the FED step sizes (up to "
+                    + "tau_max·\(1 / (2 * pow(sin(Double.pi / denominator), 2)))) overflow")
+        }
         return ordering.permutation(L).map { plain[$0] }
     }
 
@@ -45,8 +50,10 @@ public enum FED {
     ///   - recordEvery: when > 0, `history` receives the states after cycles
     ///     `0, r, 2r, …` — `cycles / r + 1` blocks of `batch·n` values.
     /// - Throws: before writing `out` or `history`, on any invalid argument, a
-    ///   non-finite input, or `tauMax` above `2/(sup g·‖K‖²)` when `checkStability`;
-    ///   `.cancelled` (with `out` unchanged) when `progress` cancels. `progress` counts
+    ///   non-finite input, or `tauMax` above `2/(sup g·‖K‖²)` when `checkStability`, or
+    ///   so large that the step sizes overflow; `.cancelled` (with `out` unchanged) when
+    ///   `progress` cancels; `.nonFinite` (with `out` unchanged) when the result overflows
+    ///   double precision (`FiniteResult`). `progress` counts
     ///   inner steps·rows (`cycles·L·batch` in all).
     public static func evolve(
         _ f: UnsafeBufferPointer<Double>, into out: UnsafeMutableBufferPointer<Double>, batch: Int, n: Int,
@@ -55,7 +62,7 @@ public enum FED {
         checkStability: Bool = true, recordEvery: Int = 0, history: UnsafeMutableBufferPointer<Double>? = nil,
         progress: ProgressReporter? = nil
     ) throws {
-        try SignalLayout.validate(f, batch: batch, n: n)
+        let magnitude = try SignalLayout.validate(f, batch: batch, n: n)
         try SignalLayout.validateOutput(out, count: f.count)
         let taus = try stepSizes(cycleLength: cycleLength, tauMax: tauMax, ordering: ordering)
         try Check.atLeast(cycles, 0, "cycles")
@@ -66,6 +73,8 @@ public enum FED {
         try InnerStepCycles.evolve(
             f, into: out, batch: batch, n: n, stencil: stencil, diffusivity: diffusivity,
             taus: taus, extrapolation: nil, cycles: cycles, update: update,
-            recorder: recorder, progress: progress, what: "FED scheme")
+            recorder: recorder, progress: progress, what: "FED scheme",
+            magnitude: magnitude, checked: checkStability, tauBound: { try? stableTau(stencil: stencil, diffusivity: diffusivity, n: n) },
+            tau: tauMax)
     }
 }

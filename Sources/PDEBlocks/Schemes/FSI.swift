@@ -26,15 +26,17 @@ public enum FSI {
     /// - Throws: before writing `out` or `history`, on any invalid argument
     ///   (`cycleLength` outside `1…CycleLength.maximum`, negative `cycles`, τ not
     ///   positive and finite), a non-finite input, or τ above `2/(sup g·‖K‖²)` when
-    ///   `checkStability` is true; `.cancelled` (with `out` unchanged) when `progress`
-    ///   cancels. `progress` counts inner steps·rows (`cycles·L·batch` in all).
+    ///   `checkStability` is true, or τ so large that the step sizes `α_ℓ·τ` overflow;
+    ///   `.cancelled` (with `out` unchanged) when `progress` cancels; `.nonFinite` (with
+    ///   `out` unchanged) when the result overflows double precision (`FiniteResult`).
+    ///   `progress` counts inner steps·rows (`cycles·L·batch` in all).
     public static func evolve(
         _ f: UnsafeBufferPointer<Double>, into out: UnsafeMutableBufferPointer<Double>, batch: Int, n: Int,
         stencil: Stencil, diffusivity: Diffusivity, tau: Double, cycleLength: Int, cycles: Int,
         update: NonlinearityUpdate = .perStep, checkStability: Bool = true,
         recordEvery: Int = 0, history: UnsafeMutableBufferPointer<Double>? = nil, progress: ProgressReporter? = nil
     ) throws {
-        try SignalLayout.validate(f, batch: batch, n: n)
+        let magnitude = try SignalLayout.validate(f, batch: batch, n: n)
         try SignalLayout.validateOutput(out, count: f.count)
         try Check.positiveFinite(tau, "tau")
         try CycleLength.validate(cycleLength)
@@ -44,9 +46,16 @@ public enum FSI {
             try requireStable(tau: tau, stencil: stencil, diffusivity: diffusivity, n: n, what: "FSI scheme")
         }
         let alphas = (0..<cycleLength).map(alpha)
+        let taus = alphas.map { $0 * tau }
+        guard taus.allSatisfy(\.isFinite) else {
+            throw PDEBlocksError.invalidArgument(
+                "tau = \(tau) is too large for double precision: the FSI step sizes α_ℓ·tau (α_ℓ up to 2) overflow")
+        }
         try InnerStepCycles.evolve(
             f, into: out, batch: batch, n: n, stencil: stencil, diffusivity: diffusivity,
-            taus: alphas.map { $0 * tau }, extrapolation: alphas, cycles: cycles, update: update,
-            recorder: recorder, progress: progress, what: "FSI scheme")
+            taus: taus, extrapolation: alphas, cycles: cycles, update: update,
+            recorder: recorder, progress: progress, what: "FSI scheme",
+            magnitude: magnitude, checked: checkStability, tauBound: { try? stableTau(stencil: stencil, diffusivity: diffusivity, n: n) },
+            tau: tau)
     }
 }

@@ -30,6 +30,23 @@ struct HistoryRecorder {
         }
     }
 
+    private init(buffer: UnsafeMutableBufferPointer<Double>?, every: Int, batch: Int, n: Int) {
+        (self.buffer, self.every, self.batch, self.n) = (buffer, every, batch, n)
+    }
+
+    /// Runs `body` with this recorder, or — when `staging` and recording — with one that
+    /// records into scratch memory, copied to the caller's buffer only when `body` returns
+    /// (so a call that throws, e.g. on a non-finite result, leaves the history unchanged).
+    func staged<R>(_ staging: Bool, _ body: (HistoryRecorder) throws -> R) rethrows -> R {
+        guard staging, let buffer, !buffer.isEmpty else { return try body(self) }
+        let scratch = UnsafeMutableBufferPointer<Double>.allocate(capacity: buffer.count)
+        defer { scratch.deallocate() }
+        scratch.initialize(repeating: 0)
+        let result = try body(HistoryRecorder(buffer: scratch, every: every, batch: batch, n: n))
+        _ = buffer.update(fromContentsOf: scratch)
+        return result
+    }
+
     /// Whether states are recorded at all.
     var isRecording: Bool { buffer != nil }
 

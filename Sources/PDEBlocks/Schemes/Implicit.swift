@@ -36,8 +36,9 @@ public enum Implicit {
         /// The tolerance the sweeps were asked to reach (0: fixed sweep count).
         public var tolerance: Double
 
-        /// Whether every time step reached the tolerance (always true when it is 0).
-        public var converged: Bool { tolerance == 0 || residual <= tolerance }
+        /// Whether every time step reached the tolerance (with tolerance 0: whether the
+        /// sweeps stayed finite). Never true for a NaN or infinite residual.
+        public var converged: Bool { residual.isFinite && (tolerance == 0 || residual <= tolerance) }
 
         public init(sweeps: Int, residual: Double, tolerance: Double) {
             self.sweeps = sweeps
@@ -56,7 +57,9 @@ public enum Implicit {
     ///   - checkContraction: refuse τ with `τ·L_Φ·‖K‖² ≥ 1` (`.unstable`, naming the bound).
     /// - Throws: before writing `out`, on any invalid argument, a non-finite input, or a
     ///   τ that violates the contraction condition; `.cancelled` (with `out` unchanged)
-    ///   when `progress` cancels. `progress` counts time steps·rows, with the last step's
+    ///   when `progress` cancels; `.nonFinite` (with `out` unchanged) when the result
+    ///   overflows double precision — τ above the contraction bound with
+    ///   `checkContraction` off, or an input near 1e308 (`FiniteResult`). `progress` counts time steps·rows, with the last step's
     ///   final update as its value; cancellation is checked between sweeps.
     @discardableResult
     public static func evolve(
@@ -64,7 +67,7 @@ public enum Implicit {
         stencil: Stencil, diffusivity: Diffusivity, tau: Double, steps: Int, iterations: Int,
         tolerance: Double = 0, checkContraction: Bool = true, progress: ProgressReporter? = nil
     ) throws -> Report {
-        try SignalLayout.validate(f, batch: batch, n: n)
+        let magnitude = try SignalLayout.validate(f, batch: batch, n: n)
         try SignalLayout.validateOutput(out, count: f.count)
         try Check.positiveFinite(tau, "tau")
         try Check.atLeast(steps, 0, "steps")
@@ -81,7 +84,13 @@ public enum Implicit {
         var rowSweeps = try Memory.array(repeating: 0, count: batch, for: "the per-row sweep counts")
         var rowResidual = try Memory.zeros(batch, for: "the per-row residuals")
         progress?.begin(steps, times: batch, unitCost: n)
-        try ProgressReporter.staged(out, progress) { out in
+        let check = FiniteResult.mayOverflow(
+            magnitude: magnitude, n: n, stencil: stencil, largestStep: tau, log2Growth: 2, checked: checkContraction)
+        try FiniteResult.run(out, progress: progress, check: check, n: n, what: "implicit scheme (\(steps) steps)", cause: {
+            FiniteResult.cause(
+                tau: tau, bound: try? contractionTau(stencil: stencil, diffusivity: diffusivity, n: n),
+                boundName: "contraction bound 1/(L_Φ·‖K‖²)", flag: "check_contraction", magnitude: magnitude)
+        }) { out in
             try rowSweeps.withUnsafeMutableBufferPointer { rowSweeps in
                 try rowResidual.withUnsafeMutableBufferPointer { rowResidual in
                     try Parallelism.forEachRow(batch: batch, n: n, workLength: 3 * n) { b, work in

@@ -14,7 +14,8 @@ enum InnerStepCycles {
     static func evolve(
         _ f: UnsafeBufferPointer<Double>, into out: UnsafeMutableBufferPointer<Double>, batch: Int, n: Int,
         stencil: Stencil, diffusivity: Diffusivity, taus: [Double], extrapolation: [Double]?, cycles: Int,
-        update: NonlinearityUpdate, recorder: HistoryRecorder, progress: ProgressReporter?, what: String
+        update: NonlinearityUpdate, recorder: HistoryRecorder, progress: ProgressReporter?, what: String,
+        magnitude: Double, checked: Bool, tauBound: () -> Double?, tau: Double
     ) throws {
         let block = DiffusionStep(stencil: stencil, diffusivity: diffusivity)
         let inner = Parallelism.threadsForSignal(n: n, batch: batch)
@@ -22,7 +23,17 @@ enum InnerStepCycles {
         let lagged = update == .perCycle
         let (perRow, overflow) = cycles.multipliedReportingOverflow(by: taus.count)
         progress?.begin(overflow ? -1 : perRow, times: batch, unitCost: n)
-        try ProgressReporter.staged(out, progress) { out in
+        // overflow is impossible for ordinary inputs under the bound; otherwise check (FiniteResult),
+        // with an allowance of one bit per inner step for growth inside a cycle
+        let check = FiniteResult.mayOverflow(
+            magnitude: magnitude, n: n, stencil: stencil, largestStep: taus.max() ?? 0,
+            log2Growth: Double(Swift.min(taus.count, 1000)), checked: checked)
+        try recorder.staged(check || progress != nil) { recorder in
+        try FiniteResult.run(out, progress: progress, check: check, n: n, what: "\(what) (\(cycles) cycles of length \(taus.count))",
+                             cause: {
+            FiniteResult.cause(tau: tau, bound: tauBound(), boundName: "stability bound 2/(sup g·‖K‖²)",
+                               flag: "check_stability", magnitude: magnitude)
+        }) { out in
             // spare: the second state buffer; y: K x; weights: the frozen g (perCycle only).
             try Parallelism.forEachRow(batch: batch, n: n, workLength: 3 * n) { b, work in
                 var ticker = ProgressTicker(progress)
@@ -62,6 +73,7 @@ enum InnerStepCycles {
                 if cur.baseAddress != row.baseAddress { _ = row.update(fromContentsOf: cur) }
             }
             try progress?.finish(what, units: "inner steps·rows")
+        }
         }
     }
 }

@@ -1,14 +1,19 @@
 /// Validation of a row-major `(batch, n)` block of signals, shared by every scheme.
 enum SignalLayout {
     /// Throws unless `batch ≥ 1`, `n ≥ 2`, the buffer holds exactly `batch·n` values and
-    /// all are finite.
-    static func validate(_ u: UnsafeBufferPointer<Double>, batch: Int, n: Int, name: String = "signal") throws {
+    /// all are finite (a non-finite one is named by row and column). Returns `max |u_i|`,
+    /// found in the same pass (schemes use it to decide whether overflow is possible:
+    /// `FiniteResult`).
+    @discardableResult
+    static func validate(_ u: UnsafeBufferPointer<Double>, batch: Int, n: Int, name: String = "f") throws -> Double {
         try Check.positive(batch, "batch")
         try Check.atLeast(n, 2, "signal length n")
         guard batch.multipliedReportingOverflow(by: n).partialValue == u.count, batch <= u.count else {
             throw PDEBlocksError.invalidArgument("\(name) holds \(u.count) values, expected batch·n = \(batch)·\(n)")
         }
-        try Check.allFinite(u, name)
+        let magnitude = ScaledNorm.largestMagnitude(u)  // NaN or ∞ exactly when some entry is
+        if !magnitude.isFinite { try Check.allFinite(u, name, columns: batch > 1 ? n : nil) }
+        return magnitude
     }
 
     /// Rows of `(batch, n)` storage.

@@ -59,11 +59,14 @@ package enum Check {
         guard value.isFinite else { throw PDEBlocksError.invalidArgument("\(name) must be finite, got \(value)") }
     }
 
-    /// Throws `.nonFinite` naming the first NaN/∞ entry of `values`.
-    package static func allFinite(_ values: UnsafeBufferPointer<Double>, _ name: String) throws {
+    /// Throws `.nonFinite` naming the first NaN/∞ entry of `values`: by its index, or — for
+    /// a row-major block with `columns` per row — by row and column
+    /// ("f contains a non-finite value (nan) at row 3, column 17").
+    package static func allFinite(_ values: UnsafeBufferPointer<Double>, _ name: String, columns: Int? = nil) throws {
         // Sum-of-zero trick is not safe (∞ − ∞); scan with an early exit instead.
         for i in values.indices where !values[i].isFinite {
-            throw PDEBlocksError.nonFinite("\(name) contains a non-finite value (\(values[i])) at index \(i)")
+            let position = columns.map { $0 > 0 ? "row \(i / $0), column \(i % $0)" : "index \(i)" } ?? "index \(i)"
+            throw PDEBlocksError.nonFinite("\(name) contains a non-finite value (\(values[i])) at \(position)")
         }
     }
 }
