@@ -219,6 +219,8 @@ public func pdb_network_block_info(
     guarded {
         let (k, o, c) = (try Buffers.scalar(kind, "kind"), try Buffers.scalar(parameterOffset, "parameter_offset"),
                          try Buffers.scalar(parameterCount, "parameter_count"))
+        try Aliasing.require(
+            outputs: [Extent(scalar: "kind", k), Extent(scalar: "parameter_offset", o), Extent(scalar: "parameter_count", c)], inputs: [])
         let (bk, range) = try NetworkObject.with(net) { s -> (BlockKind, Range<Int>) in
             guard index >= 0, index < Int64(s.network.blocks.count) else {
                 throw PDEBlocksError.invalidArgument("block index \(index) is out of range (the network has \(s.network.blocks.count) blocks)")
@@ -286,9 +288,7 @@ public func pdb_network_forward(
         let (b, len, total) = try Buffers.signals(batch, n)
         let src = try Buffers.input(x, total, "x")
         let dst = try Buffers.output(out, total, "out")
-        if UnsafeRawPointer(src.baseAddress!) == UnsafeRawPointer(dst.baseAddress!) {
-            throw PDEBlocksError.invalidArgument("out must not be the same memory as x")
-        }
+        try Aliasing.require(Extent("out", dst), Extent("x", src))
         try NetworkObject.with(net) { s in
             if flags & ForwardFlags.inference != 0 {
                 try s.network.infer(src, into: dst, batch: b, n: len, workspace: s.workspace,
@@ -323,6 +323,7 @@ public func pdb_network_backward(
         let gi = try Buffers.output(gradIn, total, "grad_in")
         let m = try Buffers.count(paramCount, "param_count")
         let gp = try Buffers.output(gradParams, m, "grad_params")
+        try Aliasing.require(outputs: [Extent("grad_in", gi), Extent("grad_params", gp)], inputs: [Extent("grad_out", g)])
         try NetworkObject.with(net) { s in
             guard let tape = s.tape else {
                 throw PDEBlocksError.invalidArgument(
@@ -342,6 +343,7 @@ public func pdb_network_certificate(
 ) -> Int32 {
     guarded {
         let (c, f) = (try Buffers.scalar(certified, "certified"), try Buffers.scalar(firstFailure, "first_failure"))
+        try Aliasing.require(Extent(scalar: "certified", c), Extent(scalar: "first_failure", f))
         let len = try Buffers.count(n, "n")
         let cert = try NetworkObject.with(net) { try $0.network.certificate(n: len) }
         c.pointee = cert.certified ? 1 : 0
@@ -363,6 +365,11 @@ public func pdb_network_block_certificate(
         _ = try Buffers.scalar(reasonLength, "reason_length")
         _ = try Buffers.count(capacity, "capacity")
         if capacity > 0, reason == nil { throw NullPointer(name: "reason") }
+        try Aliasing.require(
+            outputs: [Extent(scalar: "certified", c), Extent(scalar: "tau", t), Extent(scalar: "tau_bound", b),
+                      Extent(scalar: "tau_bound_lipschitz", bl), Extent("reason", reason, count: Int(capacity)),
+                      Extent(scalar: "reason_length", reasonLength)],
+            inputs: [])
         let len = try Buffers.count(n, "n")
         let cert = try NetworkObject.with(net) { s -> BlockCertificate in
             guard index >= 0, index < Int64(s.network.blocks.count) else {
@@ -402,6 +409,7 @@ public func pdb_network_describe(
 ) -> Int32 {
     guarded {
         _ = try Buffers.scalar(length, "length")
+        try Aliasing.require(Extent("text", text, count: try Buffers.count(capacity, "capacity")), Extent(scalar: "length", length))
         let summary = try NetworkObject.with(net) { $0.network.summary }
         try writeText(summary, text, capacity, length)
     }
