@@ -418,7 +418,7 @@ public func pdb_network_describe(
 @_cdecl("pdb_network_save")
 public func pdb_network_save(_ net: OpaquePointer?, _ path: UnsafePointer<CChar>?) -> Int32 {
     guarded {
-        let p = try Buffers.string(path, "path")
+        let p = try Buffers.path(path, "path")
         let network = try NetworkObject.with(net) { $0.network }
         try network.validate()
         try network.save(to: p)
@@ -428,7 +428,7 @@ public func pdb_network_save(_ net: OpaquePointer?, _ path: UnsafePointer<CChar>
 @_cdecl("pdb_network_load")
 public func pdb_network_load(_ path: UnsafePointer<CChar>?, _ net: UnsafeMutablePointer<OpaquePointer?>?) -> Int32 {
     guarded {
-        let p = try Buffers.string(path, "path")
+        let p = try Buffers.path(path, "path")
         let out = try Buffers.scalar(net, "net")
         let network = try Network.load(from: p)
         out.pointee = Handles.register(NetworkObject(network), type: NetworkObject.type)
