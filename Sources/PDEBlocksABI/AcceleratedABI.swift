@@ -30,10 +30,10 @@ private struct SchemeArguments {
     }
 
     /// The aliasing rule of the scheme entry points: `out` may be exactly `f` (computed in
-    /// place); any further output (`extras`: history, report, counters) shares no byte with
+    /// place); a further output (`extra`, `extra2`: history, report, counters) shares no byte with
     /// `out`, `f`, the weights or another output.
-    func requireNoAliasing(_ extras: [Extent] = []) throws {
-        try Aliasing.require(outputs: [Extent("out", out, inPlaceOf: "f")] + extras, inputs: [Extent("f", f), weights])
+    func requireNoAliasing(_ extra: Extent = .empty, _ extra2: Extent = .empty) throws {
+        try Aliasing.requireScheme(out: Extent("out", out, inPlaceOf: "f"), f: Extent("f", f), weights: weights, extra, extra2)
     }
 }
 
@@ -57,7 +57,7 @@ public func pdb_fsi(
         let mode = try NonlinearityUpdate(code: update)
         let every = try Buffers.count(recordEvery, "record_every")
         let hist = try historyBuffer(every, history, historyLength)
-        try a.requireNoAliasing([Extent("history", hist)])
+        try a.requireNoAliasing(Extent("history", hist))
         try FSI.evolve(
             a.f, into: a.out, batch: a.batch, n: a.n, stencil: a.stencil, diffusivity: a.diffusivity, tau: tau,
             cycleLength: try Buffers.count(cycleLength, "cycle_length"), cycles: try Buffers.count(cycles, "cycles"),
@@ -100,7 +100,7 @@ public func pdb_fed(
         let mode = try NonlinearityUpdate(code: update)
         let every = try Buffers.count(recordEvery, "record_every")
         let hist = try historyBuffer(every, history, historyLength)
-        try a.requireNoAliasing([Extent("history", hist)])
+        try a.requireNoAliasing(Extent("history", hist))
         try FED.evolve(
             a.f, into: a.out, batch: a.batch, n: a.n, stencil: a.stencil, diffusivity: a.diffusivity, tauMax: tauMax,
             cycleLength: try Buffers.count(cycleLength, "cycle_length"), cycles: try Buffers.count(cycles, "cycles"),
@@ -135,7 +135,7 @@ public func pdb_implicit(
     guarded {
         try Flags.validate(flags)
         let a = try SchemeArguments(f, batch, n, w, q, offset, kind, lambda, out)
-        try a.requireNoAliasing([Extent(scalar: "sweeps", sweeps), Extent(scalar: "residual", residual)])
+        try a.requireNoAliasing(Extent(scalar: "sweeps", sweeps), Extent(scalar: "residual", residual))
         let report = try Implicit.evolve(
             a.f, into: a.out, batch: a.batch, n: a.n, stencil: a.stencil, diffusivity: a.diffusivity, tau: tau,
             steps: try Buffers.count(steps, "steps"), iterations: try Buffers.count(iterations, "iterations"),
@@ -203,7 +203,7 @@ public func pdb_evolve(
             }
             reportOut = try Buffers.output(report, slots, "report")
         }
-        try a.requireNoAliasing([Extent("report", reportOut)])
+        try a.requireNoAliasing(Extent("report", reportOut))
         func has(_ bit: Int32) -> Bool { set & bit != 0 }
         var options = EvolveOptions(checkStability: flags & Flags.unchecked == 0)
         if has(EvolveOptionBits.tau) { options.tau = tau }

@@ -10,6 +10,10 @@ struct Extent {
     /// For an output: the input it may be exactly (the header's "out may equal f").
     let inPlaceOf: StaticString?
 
+    /// Covers nothing (an absent optional output).
+    static var empty: Extent { Extent("", nil, bytes: 0, inPlaceOf: nil) }  // computed: no lazy-global check
+
+    @inline(__always)
     private init(_ name: StaticString, _ address: UnsafeRawPointer?, bytes: Int, inPlaceOf: StaticString?) {
         self.name = name
         self.inPlaceOf = inPlaceOf
@@ -21,31 +25,38 @@ struct Extent {
         end = address == nil ? s : (overflow ? UInt.max : e)
     }
 
+    @inline(__always)
     init<T>(_ name: StaticString, _ p: UnsafePointer<T>?, count: Int, inPlaceOf: StaticString? = nil) {
         let (bytes, overflow) = count.multipliedReportingOverflow(by: MemoryLayout<T>.stride)
         self.init(name, UnsafeRawPointer(p), bytes: overflow ? Int.max : bytes, inPlaceOf: inPlaceOf)
     }
 
+    @inline(__always)
     init<T>(_ name: StaticString, _ p: UnsafeMutablePointer<T>?, count: Int, inPlaceOf: StaticString? = nil) {
         self.init(name, UnsafePointer(p), count: count, inPlaceOf: inPlaceOf)
     }
 
+    @inline(__always)
     init<T>(_ name: StaticString, _ b: UnsafeBufferPointer<T>?, inPlaceOf: StaticString? = nil) {
         self.init(name, b?.baseAddress, count: b?.count ?? 0, inPlaceOf: inPlaceOf)
     }
 
+    @inline(__always)
     init<T>(_ name: StaticString, _ b: UnsafeMutableBufferPointer<T>?, inPlaceOf: StaticString? = nil) {
         self.init(name, UnsafePointer(b?.baseAddress), count: b?.count ?? 0, inPlaceOf: inPlaceOf)
     }
 
     /// A scalar output (`T *`), one element.
+    @inline(__always)
     init<T>(scalar name: StaticString, _ p: UnsafeMutablePointer<T>?) {
         self.init(name, UnsafePointer(p), count: 1)
     }
 
+    @inline(__always)
     var isEmpty: Bool { start >= end }
 
     /// Whether the two ranges share at least one byte (partial overlap included).
+    @inline(__always)
     func overlaps(_ other: Extent) -> Bool {
         !isEmpty && !other.isEmpty && start < other.end && other.start < end
     }
@@ -64,8 +75,15 @@ struct Extent {
 enum Aliasing {
     /// Refuses any overlap between `output` and `other` (an input, or another output),
     /// unless `output` may be computed in place of `other` and the two are identical.
+    /// (Two comparisons when they are disjoint: cheap enough for the smallest calls.)
+    @inline(__always)
     static func require(_ output: Extent, _ other: Extent) throws {
-        guard output.overlaps(other) else { return }
+        if output.overlaps(other) { try overlapping(output, other) }
+    }
+
+    /// `output` and `other` overlap: allowed only as the exact in-place case.
+    @inline(never)
+    private static func overlapping(_ output: Extent, _ other: Extent) throws {
         if let input = output.inPlaceOf, equal(input, other.name) {
             if output.isIdentical(to: other) { return }
             throw PDEBlocksError.invalidArgument(
@@ -77,9 +95,28 @@ enum Aliasing {
                 + "\(output.name) must not share memory with \(other.name)")
     }
 
-    /// `require(output, x)` for each `x` of `others`.
-    static func require(_ output: Extent, _ others: Extent...) throws {
-        for x in others { try require(output, x) }
+    /// `require(output, x)` for `x` = `a`, `b`, `c`.
+    @inline(__always)
+    static func require(_ output: Extent, _ a: Extent, _ b: Extent, _ c: Extent = .empty) throws {
+        try require(output, a)
+        try require(output, b)
+        try require(output, c)
+    }
+
+    /// The rule of the scheme entry points (and of others of their shape, e.g. a banded solve
+    /// with its band as `weights`), without arrays: they run for the smallest calls.
+    /// `out` disjoint from `weights` and disjoint from `f` or exactly it (as `out` carries);
+    /// `extra` and `extra2` (history, report, counters; `.empty` when absent) disjoint from
+    /// everything.
+    @inline(__always)
+    static func requireScheme(out: Extent, f: Extent, weights: Extent, _ extra: Extent = .empty,
+                              _ extra2: Extent = .empty) throws {
+        try require(out, f, weights, extra)
+        if !extra.isEmpty { try require(extra, f, weights) }
+        if !extra2.isEmpty {
+            try require(out, extra2)
+            try require(extra2, f, weights, extra)
+        }
     }
 
     /// Every pair of `outputs` disjoint, and each output disjoint from every input (up to

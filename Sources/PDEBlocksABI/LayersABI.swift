@@ -323,7 +323,8 @@ public func pdb_network_backward(
         let gi = try Buffers.output(gradIn, total, "grad_in")
         let m = try Buffers.count(paramCount, "param_count")
         let gp = try Buffers.output(gradParams, m, "grad_params")
-        try Aliasing.require(outputs: [Extent("grad_in", gi), Extent("grad_params", gp)], inputs: [Extent("grad_out", g)])
+        try Aliasing.require(Extent("grad_in", gi), Extent("grad_out", g), Extent("grad_params", gp))
+        try Aliasing.require(Extent("grad_params", gp), Extent("grad_out", g))
         try NetworkObject.with(net) { s in
             guard let tape = s.tape else {
                 throw PDEBlocksError.invalidArgument(

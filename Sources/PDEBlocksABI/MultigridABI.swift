@@ -88,9 +88,9 @@ public func pdb_banded_solve(
         let (rows, len, total) = try Buffers.signals(batch, n)
         let src = try Buffers.input(b, total, "b")
         let dst = try Buffers.output(out, total, "out")
-        try Aliasing.require(
-            outputs: [Extent("out", dst, inPlaceOf: "b"), Extent(scalar: "strategy", strategy)],
-            inputs: [Extent("b", src), Extent("band", a)])
+        try Aliasing.requireScheme(
+            out: Extent("out", dst, inPlaceOf: "b"), f: Extent("b", src), weights: Extent("band", a),
+            Extent(scalar: "strategy", strategy))
         let used: BandedLU.Strategy
         if rows == 1 {
             // outside slots only (O(1) for kl = ku = 1); finiteness is checked during the solve
@@ -428,9 +428,9 @@ public func pdb_semi_implicit(
         let (rows, len, total) = try Buffers.signals(batch, n)
         let src = try Buffers.input(f, total, "f")
         let dst = try Buffers.output(out, total, "out")
-        try Aliasing.require(
-            outputs: [Extent("out", dst, inPlaceOf: "f"), Extent(scalar: "cycles", cycles)],
-            inputs: [Extent("f", src), Extent("weights", w, count: K.count)])
+        try Aliasing.requireScheme(
+            out: Extent("out", dst, inPlaceOf: "f"), f: Extent("f", src), weights: Extent("weights", w, count: K.count),
+            Extent(scalar: "cycles", cycles))
         let method: SemiImplicit.Solver
         switch solver {
         case 0: method = .direct
