@@ -19,6 +19,14 @@
  *     lambda > 0 the contrast parameter.
  *   - Thread safety: every function may be called from any number of threads at
  *     once; the last-error message is per thread.
+ *   - Aliasing: an output (array or scalar) must not share a single byte with an
+ *     input or with another output of the same call, judged by the byte extents the
+ *     call declares (pointer + length x element size; partial overlap included).
+ *     The only exception is an output documented as "may equal" an input (e.g.
+ *     "out may equal f"): it may be exactly that input's memory (same address, same
+ *     extent) and is then computed in place, with the result of separate buffers.
+ *     Any other overlap fails with PDB_ERR_INVALID, a message naming both arguments,
+ *     and nothing written. Inputs may overlap each other freely.
  */
 #ifndef PDEBLOCKS_H
 #define PDEBLOCKS_H
@@ -80,10 +88,10 @@ const char *pdb_version_string(void);
 
 /* ---- Stencils (operators K with mirrored boundaries) ------------------- */
 
-/* out = K u for each row of the (batch, n) array u. */
+/* out = K u for each row of the (batch, n) array u (out must not overlap u: not in place). */
 int32_t pdb_stencil_apply(const double *weights, int64_t length, int64_t offset,
                           const double *u, int64_t batch, int64_t n, double *out);
-/* out = K^T v for each row (exact transpose: <K u, v> = <u, K^T v>). */
+/* out = K^T v for each row (exact transpose: <K u, v> = <u, K^T v>); out must not overlap v. */
 int32_t pdb_stencil_adjoint(const double *weights, int64_t length, int64_t offset,
                             const double *v, int64_t batch, int64_t n, double *out);
 /* The dense n x n matrix of K, row-major, into out[n*n] (n <= 32768). */
@@ -108,7 +116,8 @@ int32_t pdb_difference_operator(const double *alphas, int64_t count, double h,
 int32_t pdb_diffusivity_from_name(const char *name, int32_t *kind);
 /* Static name of a kind, or NULL for an unknown kind. */
 const char *pdb_diffusivity_name(int32_t kind);
-/* out[i] = g(s2[i]); s2 >= 0. */
+/* out[i] = g(s2[i]); s2 >= 0. Elementwise: out may equal s2 (in place), as out may equal s
+ * in the two functions below. */
 int32_t pdb_diffusivity_g(int32_t kind, double lambda, const double *s2, int64_t count, double *out);
 /* out[i] = Phi(s[i]) = g(s[i]^2) s[i]  (flux, eq. 3; the activation of Theorem 1 is tau*Phi). */
 int32_t pdb_diffusivity_flux(int32_t kind, double lambda, const double *s, int64_t count, double *out);

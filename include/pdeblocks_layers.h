@@ -222,13 +222,24 @@ int32_t pdb_network_project_stable(pdb_network *net, int64_t n, double margin, i
 
 /* ---- Files --------------------------------------------------------------- */
 
-/* Saves the network (structure and parameters, bit-exact) to path. Format v1, little-endian:
+/* Saves the network (structure and parameters, bit-exact) to path. path is a byte string
+ * used as given (not decoded: any bytes but NUL, fewer than 4096). The write is atomic: a
+ * new file with a unique name (".<name>.<random>.tmp", created with O_EXCL) in the
+ * target's directory is written, fsync'ed and renamed over the target, so a concurrent
+ * reader sees the old or the new file, complete, and concurrent saves never share a
+ * temporary file; on failure the temporary file is removed and the target is untouched.
+ * A symbolic link (chain) is followed: its final target is replaced and the links stay
+ * (a dangling link creates its target). A path that exists and is not a regular file
+ * (directory, FIFO, device, socket) fails with PDB_ERR_IO naming what it is. An existing
+ * target keeps its permission bits; a new one gets 0666 minus the umask.
+ * Format v1, little-endian:
  *   "PDBNETv\0" | u32 version=1 | u32 0 | u64 payload length P | payload | u64 FNV-1a-64
  *   of all preceding bytes. Payload: u32 block count, then per block u32 kind and its
  *   fields (documented in Sources/PDEBlocks/Layers/NetworkFile.swift). */
 int32_t pdb_network_save(pdb_network *net, const char *path);
-/* Loads a saved network into a new handle. A truncated, corrupted (checksum) or invalid
- * file fails with PDB_ERR_IO and a message naming the problem. */
+/* Loads a saved network into a new handle (path as for pdb_network_save; only a regular
+ * file is read: a FIFO or device fails with PDB_ERR_IO instead of blocking). A truncated,
+ * corrupted (checksum) or invalid file fails with PDB_ERR_IO and a message naming the problem. */
 int32_t pdb_network_load(const char *path, pdb_network **net);
 
 #ifdef __cplusplus

@@ -42,7 +42,7 @@ typedef struct pdb_unet2 pdb_unet2;
 
 /* ---- Banded matrices ---------------------------------------------------- */
 
-/* out = A x for each row of the (batch, n) array x. */
+/* out = A x for each row of the (batch, n) array x (out must not overlap x: not in place). */
 int32_t pdb_banded_matvec(int64_t n, int64_t kl, int64_t ku, const double *band,
                           const double *x, int64_t batch, double *out);
 
@@ -144,10 +144,10 @@ int32_t pdb_mg_unet_cycle(pdb_multigrid *handle, const double *x, const double *
  * guess; residuals may be NULL, else capacity >= max_cycles + 1), *cycles the number
  * of cycles, *converged 1 or 0, *factor the average reduction per cycle
  * (||r_m||/||r_0||)^(1/m) (NaN if no cycle ran). Stopping at max_cycles is PDB_OK
- * with *converged = 0; a non-finite residual stops at once. x must not overlap b.
- * Norms never overflow or underflow: b and x0 with entries beyond 2^+-200 are solved
- * scaled by an exact power of two (same for pdb_cg); a solution beyond double
- * precision fails with PDB_ERR_NONFINITE, x unchanged. */
+ * with *converged = 0; a non-finite residual stops at once. x must not overlap b; it may
+ * equal x0 (start from x's own content). Norms never overflow or underflow: b and x0 with
+ * entries beyond 2^+-200 are solved scaled by an exact power of two (same for pdb_cg); a
+ * solution beyond double precision fails with PDB_ERR_NONFINITE, x unchanged. */
 int32_t pdb_mg_solve(pdb_multigrid *handle, const double *b, const double *x0, int64_t n, double tol,
                      int64_t max_cycles, double *x, double *residuals, int64_t capacity,
                      int64_t *cycles, int32_t *converged, double *factor);

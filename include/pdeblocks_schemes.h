@@ -6,7 +6,8 @@
  * Included by pdeblocks.h; the conventions stated there hold for every function
  * here (status codes, pdb_last_error(), no output written on failure, stencils
  * as (weights, length, offset), diffusivities as (kind, lambda), signals as a
- * row-major (batch, n) array with n >= 2, out may equal f).
+ * row-major (batch, n) array with n >= 2, out may equal f; every other output — history,
+ * report, sweeps, residual — overlaps nothing, see "Aliasing" in pdeblocks.h).
  */
 #ifndef PDEBLOCKS_SCHEMES_H
 #define PDEBLOCKS_SCHEMES_H

@@ -11,6 +11,8 @@ private struct SchemeArguments {
     let n: Int
     let stencil: Stencil
     let diffusivity: Diffusivity
+    /// The caller's stencil weights (an input, for the aliasing check).
+    let weights: Extent
 
     init(
         _ f: UnsafePointer<Double>?, _ batch: Int64, _ n: Int64,
@@ -18,12 +20,20 @@ private struct SchemeArguments {
         _ out: UnsafeMutablePointer<Double>?
     ) throws {
         stencil = try Buffers.stencil(w, q, offset)
+        weights = Extent("weights", w, count: stencil.count)
         diffusivity = try Buffers.diffusivity(kind, lambda)
         let (b, len, total) = try Buffers.signals(batch, n)
         self.f = try Buffers.input(f, total, "f")
         self.out = try Buffers.output(out, total, "out")
         self.batch = b
         self.n = len
+    }
+
+    /// The aliasing rule of the scheme entry points: `out` may be exactly `f` (computed in
+    /// place); a further output (`extra`, `extra2`: history, report, counters) shares no byte with
+    /// `out`, `f`, the weights or another output.
+    func requireNoAliasing(_ extra: Extent = .empty, _ extra2: Extent = .empty) throws {
+        try Aliasing.requireScheme(out: Extent("out", out, inPlaceOf: "f"), f: Extent("f", f), weights: weights, extra, extra2)
     }
 }
 
@@ -46,11 +56,13 @@ public func pdb_fsi(
         let a = try SchemeArguments(f, batch, n, w, q, offset, kind, lambda, out)
         let mode = try NonlinearityUpdate(code: update)
         let every = try Buffers.count(recordEvery, "record_every")
+        let hist = try historyBuffer(every, history, historyLength)
+        try a.requireNoAliasing(Extent("history", hist))
         try FSI.evolve(
             a.f, into: a.out, batch: a.batch, n: a.n, stencil: a.stencil, diffusivity: a.diffusivity, tau: tau,
             cycleLength: try Buffers.count(cycleLength, "cycle_length"), cycles: try Buffers.count(cycles, "cycles"),
             update: mode, checkStability: flags & Flags.unchecked == 0,
-            recordEvery: every, history: try historyBuffer(every, history, historyLength),
+            recordEvery: every, history: hist,
             progress: ProgressHandler.reporter())
     }
 }
@@ -87,11 +99,13 @@ public func pdb_fed(
         let order = try FEDOrdering(code: ordering)
         let mode = try NonlinearityUpdate(code: update)
         let every = try Buffers.count(recordEvery, "record_every")
+        let hist = try historyBuffer(every, history, historyLength)
+        try a.requireNoAliasing(Extent("history", hist))
         try FED.evolve(
             a.f, into: a.out, batch: a.batch, n: a.n, stencil: a.stencil, diffusivity: a.diffusivity, tauMax: tauMax,
             cycleLength: try Buffers.count(cycleLength, "cycle_length"), cycles: try Buffers.count(cycles, "cycles"),
             ordering: order, update: mode, checkStability: flags & Flags.unchecked == 0,
-            recordEvery: every, history: try historyBuffer(every, history, historyLength),
+            recordEvery: every, history: hist,
             progress: ProgressHandler.reporter())
     }
 }
@@ -121,6 +135,7 @@ public func pdb_implicit(
     guarded {
         try Flags.validate(flags)
         let a = try SchemeArguments(f, batch, n, w, q, offset, kind, lambda, out)
+        try a.requireNoAliasing(Extent(scalar: "sweeps", sweeps), Extent(scalar: "residual", residual))
         let report = try Implicit.evolve(
             a.f, into: a.out, batch: a.batch, n: a.n, stencil: a.stencil, diffusivity: a.diffusivity, tau: tau,
             steps: try Buffers.count(steps, "steps"), iterations: try Buffers.count(iterations, "iterations"),
@@ -188,6 +203,7 @@ public func pdb_evolve(
             }
             reportOut = try Buffers.output(report, slots, "report")
         }
+        try a.requireNoAliasing(Extent("report", reportOut))
         func has(_ bit: Int32) -> Bool { set & bit != 0 }
         var options = EvolveOptions(checkStability: flags & Flags.unchecked == 0)
         if has(EvolveOptionBits.tau) { options.tau = tau }

@@ -40,6 +40,12 @@ enum Buffers {
         return String(cString: p)
     }
 
+    /// A file path: the caller's bytes up to the NUL, unchanged (not decoded as UTF-8).
+    static func path(_ p: UnsafePointer<CChar>?, _ name: String) throws -> FileSystemPath {
+        guard let p else { throw NullPointer(name: name) }
+        return try FileSystemPath(cString: p)
+    }
+
     /// A stencil from (weights, length, offset).
     static func stencil(_ w: UnsafePointer<Double>?, _ length: Int64, _ offset: Int64) throws -> Stencil {
         let q = try count(length, "stencil length")

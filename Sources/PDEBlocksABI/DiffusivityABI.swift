@@ -25,17 +25,19 @@ nonisolated(unsafe) private let diffusivityNames: [UnsafePointer<CChar>] = Diffu
 /// Elementwise evaluation shared by `pdb_diffusivity_g/_flux/_flux_derivative`.
 private func evaluate(
     _ kind: Int32, _ lambda: Double, _ x: UnsafePointer<Double>?, _ count: Int64, _ out: UnsafeMutablePointer<Double>?,
-    _ name: String, _ f: (Diffusivity, Double) -> Double
+    _ name: StaticString, nonnegative: Bool = false, _ f: (Diffusivity, Double) -> Double
 ) -> Int32 {
     guarded {
         let g = try Buffers.diffusivity(kind, lambda)
         let m = try Buffers.count(count, "count")
-        let src = try Buffers.input(x, m, name)
+        let src = try Buffers.input(x, m, "\(name)")
         let dst = try Buffers.output(out, m, "out")
+        // elementwise, each input read before its output is written: out may be the input
+        try Aliasing.require(Extent("out", dst, inPlaceOf: name), Extent(name, src))
         for i in 0..<m where src[i].isNaN {
             throw PDEBlocksError.nonFinite("\(name) contains NaN at index \(i)")
         }
-        if name == "s2" {
+        if nonnegative {
             for i in 0..<m where src[i] < 0 {
                 throw PDEBlocksError.invalidArgument("s2 must be nonnegative, got \(src[i]) at index \(i)")
             }
@@ -48,7 +50,7 @@ private func evaluate(
 public func pdb_diffusivity_g(
     _ kind: Int32, _ lambda: Double, _ s2: UnsafePointer<Double>?, _ count: Int64, _ out: UnsafeMutablePointer<Double>?
 ) -> Int32 {
-    evaluate(kind, lambda, s2, count, out, "s2") { $0.g($1) }
+    evaluate(kind, lambda, s2, count, out, "s2", nonnegative: true) { $0.g($1) }
 }
 
 @_cdecl("pdb_diffusivity_flux")
@@ -72,6 +74,7 @@ public func pdb_diffusivity_constants(
     guarded {
         let g = try Buffers.diffusivity(kind, lambda)
         let (a, b) = (try Buffers.scalar(supG, "sup_g"), try Buffers.scalar(lipschitz, "lipschitz"))
+        try Aliasing.require(Extent(scalar: "sup_g", a), Extent(scalar: "lipschitz", b))
         a.pointee = g.supG
         b.pointee = g.lipschitz
     }

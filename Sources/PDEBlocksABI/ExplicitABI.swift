@@ -35,6 +35,9 @@ public func pdb_explicit(
         let dst = try Buffers.output(out, total, "out")
         let every = try Buffers.count(recordEvery, "record_every")
         let hist = every > 0 ? try Buffers.output(history, try Buffers.count(historyLength, "history_length"), "history") : nil
+        try Aliasing.requireScheme(
+            out: Extent("out", dst, inPlaceOf: "f"), f: Extent("f", src), weights: Extent("weights", w, count: K.count),
+            Extent("history", hist))
         try Explicit.evolve(
             src, into: dst, batch: b, n: len, stencil: K, diffusivity: g, tau: tau,
             steps: try Buffers.count(steps, "steps"), checkStability: flags & Flags.unchecked == 0,

@@ -183,6 +183,8 @@ public func pdb_network_block_info(
     guarded {
         let (k, o, c) = (try Buffers.scalar(kind, "kind"), try Buffers.scalar(parameterOffset, "parameter_offset"),
                          try Buffers.scalar(parameterCount, "parameter_count"))
+        try Aliasing.require(
+            outputs: [Extent(scalar: "kind", k), Extent(scalar: "parameter_offset", o), Extent(scalar: "parameter_count", c)], inputs: [])
         let (bk, range) = try NetworkObject.with(net) { s -> (BlockKind, Range<Int>) in
             guard index >= 0, index < Int64(s.network.blocks.count) else {
                 throw PDEBlocksError.invalidArgument("block index \(index) is out of range (the network has \(s.network.blocks.count) blocks)")
@@ -261,9 +263,7 @@ public func pdb_network_forward(
         let (b, len, total) = try Buffers.signals(batch, n)
         let src = try Buffers.input(x, total, "x")
         let dst = try Buffers.output(out, total, "out")
-        if UnsafeRawPointer(src.baseAddress!) == UnsafeRawPointer(dst.baseAddress!) {
-            throw PDEBlocksError.invalidArgument("out must not be the same memory as x")
-        }
+        try Aliasing.require(Extent("out", dst), Extent("x", src))
         try NetworkObject.get(net).forward(
             src, into: dst, batch: b, n: len, inference: flags & ForwardFlags.inference != 0,
             progress: ProgressHandler.reporter())
@@ -281,6 +281,8 @@ public func pdb_network_backward(
         let gi = try Buffers.output(gradIn, total, "grad_in")
         let m = try Buffers.count(paramCount, "param_count")
         let gp = try Buffers.output(gradParams, m, "grad_params")
+        try Aliasing.require(Extent("grad_in", gi), Extent("grad_out", g), Extent("grad_params", gp))
+        try Aliasing.require(Extent("grad_params", gp), Extent("grad_out", g))
         try NetworkObject.get(net).backward(
             g, gradIn: gi, gradParameters: gp, batch: b, n: len, progress: ProgressHandler.reporter())
     }
@@ -292,6 +294,7 @@ public func pdb_network_certificate(
 ) -> Int32 {
     guarded {
         let (c, f) = (try Buffers.scalar(certified, "certified"), try Buffers.scalar(firstFailure, "first_failure"))
+        try Aliasing.require(Extent(scalar: "certified", c), Extent(scalar: "first_failure", f))
         let len = try Buffers.count(n, "n")
         let cert = try NetworkObject.get(net).computing({ try $0.certificate(n: len) }, then: { $1 })
         c.pointee = cert.certified ? 1 : 0
@@ -313,6 +316,11 @@ public func pdb_network_block_certificate(
         _ = try Buffers.scalar(reasonLength, "reason_length")
         _ = try Buffers.count(capacity, "capacity")
         if capacity > 0, reason == nil { throw NullPointer(name: "reason") }
+        try Aliasing.require(
+            outputs: [Extent(scalar: "certified", c), Extent(scalar: "tau", t), Extent(scalar: "tau_bound", b),
+                      Extent(scalar: "tau_bound_lipschitz", bl), Extent("reason", reason, count: Int(capacity)),
+                      Extent(scalar: "reason_length", reasonLength)],
+            inputs: [])
         let len = try Buffers.count(n, "n")
         let cert = try NetworkObject.get(net).computing({ network -> BlockCertificate in
             guard index >= 0, index < Int64(network.blocks.count) else {
@@ -358,6 +366,7 @@ public func pdb_network_describe(
 ) -> Int32 {
     guarded {
         _ = try Buffers.scalar(length, "length")
+        try Aliasing.require(Extent("text", text, count: try Buffers.count(capacity, "capacity")), Extent(scalar: "length", length))
         let summary = try NetworkObject.with(net) { $0.network.summary }
         try writeText(summary, text, capacity, length)
     }
@@ -366,7 +375,7 @@ public func pdb_network_describe(
 @_cdecl("pdb_network_save")
 public func pdb_network_save(_ net: OpaquePointer?, _ path: UnsafePointer<CChar>?) -> Int32 {
     guarded {
-        let p = try Buffers.string(path, "path")
+        let p = try Buffers.path(path, "path")
         let network = try NetworkObject.with(net) { $0.network }
         try network.validate()
         try network.save(to: p)
@@ -376,7 +385,7 @@ public func pdb_network_save(_ net: OpaquePointer?, _ path: UnsafePointer<CChar>
 @_cdecl("pdb_network_load")
 public func pdb_network_load(_ path: UnsafePointer<CChar>?, _ net: UnsafeMutablePointer<OpaquePointer?>?) -> Int32 {
     guarded {
-        let p = try Buffers.string(path, "path")
+        let p = try Buffers.path(path, "path")
         let out = try Buffers.scalar(net, "net")
         let network = try Network.load(from: p)
         out.pointee = Handles.register(NetworkObject(network), type: NetworkObject.type)

@@ -65,6 +65,8 @@ public func pdb_banded_matvec(
         let (rows, len, total) = try Buffers.signals(batch, n)
         let src = try Buffers.input(x, total, "x")
         let dst = try Buffers.output(out, total, "out")
+        // each row of A x reads neighbours of x_i: not in place
+        try Aliasing.require(Extent("out", dst), Extent("x", src), Extent("band", a))
         try BandedMatrix.validate(a, n: order, lower: lower, upper: upper)
         try VectorFiniteCheck.require(src, "x")
         for r in 0..<rows {
@@ -86,6 +88,9 @@ public func pdb_banded_solve(
         let (rows, len, total) = try Buffers.signals(batch, n)
         let src = try Buffers.input(b, total, "b")
         let dst = try Buffers.output(out, total, "out")
+        try Aliasing.requireScheme(
+            out: Extent("out", dst, inPlaceOf: "b"), f: Extent("b", src), weights: Extent("band", a),
+            Extent(scalar: "strategy", strategy))
         let used: BandedLU.Strategy
         if rows == 1 {
             // outside slots only (O(1) for kl = ku = 1); finiteness is checked during the solve
@@ -151,6 +156,7 @@ public func pdb_diffusion_system(
         }
         let dst = try Buffers.output(band, capacity, "band")
         try Memory.reserve(weights.count, for: "a copy of the weights")
+        try Aliasing.require(Extent("band", dst), Extent("weights", sw, count: K.count), Extent("w", weights))
         let A = try BandedMatrix.diffusionSystem(stencil: K, weights: Array(weights), tau: tau)
         guard A.band.count == capacity else {  // the two bandwidth computations agree (tested)
             throw PDEBlocksError.invalidArgument("internal error: the system has bandwidth \(A.lower), expected \(k)")
@@ -201,6 +207,9 @@ public func pdb_mg_levels(
         let mg = try multigrid(handle)
         let countOut = try Buffers.scalar(count, "count")
         let cap = try Buffers.count(capacity, "capacity")
+        try Aliasing.require(
+            outputs: [Extent("sizes", sizes, count: cap), Extent(scalar: "count", countOut), Extent(scalar: "transfer", transfer)],
+            inputs: [])
         let levels = mg.sizes
         if cap > 0 || sizes != nil {
             guard cap >= levels.count, let sizes else {
@@ -222,6 +231,8 @@ public func pdb_mg_level_matrix(
         let mg = try multigrid(handle)
         let (klOut, kuOut) = (try Buffers.scalar(kl, "kl"), try Buffers.scalar(ku, "ku"))
         let cap = try Buffers.count(capacity, "capacity")
+        try Aliasing.require(
+            outputs: [Extent(scalar: "kl", klOut), Extent(scalar: "ku", kuOut), Extent("band", band, count: cap)], inputs: [])
         let A = try mg.matrix(level: Int(clamping: level))
         if cap > 0 || band != nil {
             guard cap >= A.band.count else {
@@ -250,6 +261,7 @@ private func transferMap(
         }
         let src = try Buffers.input(input, inN, prolong ? "coarse" : "fine")
         let dst = try Buffers.output(output, outN, prolong ? "fine" : "coarse")
+        try Aliasing.require(Extent(prolong ? "fine" : "coarse", dst), Extent(prolong ? "coarse" : "fine", src))
         try VectorFiniteCheck.require(src, prolong ? "coarse" : "fine")
         if prolong {
             dst.update(repeating: 0)
@@ -288,11 +300,10 @@ public func pdb_mg_cycle(
         let xs = try Buffers.input(x, total, "x")
         let bs = try Buffers.input(b, total, "b")
         let dst = try Buffers.output(out, total, "out")
+        // out is x's memory or its own (the cycle runs on out); never b's
+        try Aliasing.require(Extent("out", dst, inPlaceOf: "x"), Extent("x", xs), Extent("b", bs))
         try VectorFiniteCheck.require(xs, "x")
         try VectorFiniteCheck.require(bs, "b")
-        if UnsafeRawPointer(dst.baseAddress!) == UnsafeRawPointer(bs.baseAddress!) {
-            throw PDEBlocksError.invalidArgument("out must not be the memory of b")
-        }
         if UnsafeRawPointer(dst.baseAddress!) != UnsafeRawPointer(xs.baseAddress!) {
             dst.baseAddress!.update(from: xs.baseAddress!, count: total)
         }
@@ -316,6 +327,7 @@ public func pdb_mg_unet_cycle(
         let bs = try Buffers.input(b, len, "b")
         let dst = try Buffers.output(out, 3 * len, "out")
         try Memory.reserve(Memory.count(2, xs.count, for: "copies of x and b"), for: "copies of x and b")
+        try Aliasing.require(Extent("out", dst), Extent("x", xs), Extent("b", bs))
         let result = try mg.unetCycle(x: Array(xs), b: Array(bs))
         (dst.baseAddress!).update(from: result.x, count: len)
         (dst.baseAddress! + len).update(from: result.b, count: len)
@@ -350,15 +362,17 @@ public func pdb_mg_solve(
         let (cyclesOut, convergedOut, factorOut) =
             (try Buffers.scalar(cycles, "cycles"), try Buffers.scalar(converged, "converged"), try Buffers.scalar(factor, "factor"))
         let limit = try Buffers.count(maxCycles, "max_cycles")
+        let residualCount = residuals == nil ? 0 : try Buffers.count(capacity, "capacity")
         if residuals != nil {
-            let cap = try Buffers.count(capacity, "capacity")
+            let cap = residualCount
             guard cap > limit else {
                 throw PDEBlocksError.invalidArgument("residuals must hold max_cycles + 1 = \(limit + 1) values, capacity is \(cap)")
             }
         }
-        if UnsafeRawPointer(dst.baseAddress!) == UnsafeRawPointer(bs.baseAddress!) {
-            throw PDEBlocksError.invalidArgument("x must not be the memory of b")
-        }
+        try Aliasing.require(
+            outputs: [Extent("x", dst, inPlaceOf: "x0"), Extent("residuals", residuals, count: residualCount),
+                      Extent(scalar: "cycles", cyclesOut), Extent(scalar: "converged", convergedOut), Extent(scalar: "factor", factorOut)],
+            inputs: [Extent("b", bs), Extent("x0", guess)])
         let report = try mg.solve(
             bs, initialGuess: guess, into: dst, tolerance: tol, maxCycles: limit, progress: ProgressHandler.reporter())
         writeReport(report, residuals, cyclesOut, convergedOut)
@@ -381,15 +395,17 @@ public func pdb_cg(
         let dst = try Buffers.output(x, A.n, "x")
         let (itOut, convOut) = (try Buffers.scalar(iterations, "iterations"), try Buffers.scalar(converged, "converged"))
         let limit = try Buffers.count(maxIter, "max_iter")
+        let residualCount = residuals == nil ? 0 : try Buffers.count(capacity, "capacity")
         if residuals != nil {
-            let cap = try Buffers.count(capacity, "capacity")
+            let cap = residualCount
             guard cap > limit else {
                 throw PDEBlocksError.invalidArgument("residuals must hold max_iter + 1 = \(limit + 1) values, capacity is \(cap)")
             }
         }
-        if UnsafeRawPointer(dst.baseAddress!) == UnsafeRawPointer(bs.baseAddress!) {
-            throw PDEBlocksError.invalidArgument("x must not be the memory of b")
-        }
+        try Aliasing.require(
+            outputs: [Extent("x", dst, inPlaceOf: "x0"), Extent("residuals", residuals, count: residualCount),
+                      Extent(scalar: "iterations", itOut), Extent(scalar: "converged", convOut)],
+            inputs: [Extent("band", band, count: A.band.count), Extent("b", bs), Extent("x0", guess)])
         let report = try ConjugateGradient.solve(
             A, bs, initialGuess: guess, into: dst, tolerance: tol, maxIterations: limit, preconditioner: M,
             progress: ProgressHandler.reporter())
@@ -412,6 +428,9 @@ public func pdb_semi_implicit(
         let (rows, len, total) = try Buffers.signals(batch, n)
         let src = try Buffers.input(f, total, "f")
         let dst = try Buffers.output(out, total, "out")
+        try Aliasing.requireScheme(
+            out: Extent("out", dst, inPlaceOf: "f"), f: Extent("f", src), weights: Extent("weights", w, count: K.count),
+            Extent(scalar: "cycles", cycles))
         let method: SemiImplicit.Solver
         switch solver {
         case 0: method = .direct
@@ -502,6 +521,7 @@ public func pdb_unet2_forward(
         let (rows, len, total) = try Buffers.signals(batch, n)
         let src = try Buffers.input(f, total, "f")
         let dst = try Buffers.output(out, total, "out")
+        try Aliasing.require(Extent("out", dst, inPlaceOf: "f"), Extent("f", src))
         try net.forward(src, into: dst, batch: rows, n: len)
     }
 }

@@ -11,6 +11,8 @@ private func stencilMap(
         let (b, len, total) = try Buffers.signals(batch, n)
         let src = try Buffers.input(u, total, "u")
         let dst = try Buffers.output(out, total, "out")
+        // K u reads neighbours of each sample: not in place
+        try Aliasing.require(Extent("out", dst), Extent(transposed ? "v" : "u", src), Extent("weights", w, count: K.count))
         try Check.allFinite(src, "u")
         for r in 0..<b {
             let x = UnsafeBufferPointer(rebasing: src[(r * len)..<((r + 1) * len)])
@@ -47,6 +49,7 @@ public func pdb_stencil_matrix(
         guard out != nil else { throw NullPointer(name: "out") }
         let m = try K.matrix(n: len)
         let dst = try Buffers.output(out, m.count, "out")
+        try Aliasing.require(Extent("out", dst), Extent("weights", w, count: K.count))
         _ = dst.update(fromContentsOf: m)
     }
 }
@@ -74,6 +77,9 @@ public func pdb_difference_operator(
         let lengthOut = try Buffers.scalar(length, "length")
         let offsetOut = try Buffers.scalar(offset, "offset")
         let cap = try Buffers.count(capacity, "capacity")
+        try Aliasing.require(
+            outputs: [Extent("weights", weights, count: cap), Extent(scalar: "length", lengthOut), Extent(scalar: "offset", offsetOut)],
+            inputs: [Extent("alphas", a)])
         let K = try Stencil.differenceOperator(alphas: Array(a), h: h)
         if weights == nil && cap == 0 {  // size query
             lengthOut.pointee = Int64(K.count)

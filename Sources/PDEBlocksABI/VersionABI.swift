@@ -12,6 +12,7 @@ public enum Version {
 public func pdb_version(_ major: UnsafeMutablePointer<Int32>?, _ minor: UnsafeMutablePointer<Int32>?, _ patch: UnsafeMutablePointer<Int32>?) -> Int32 {
     guarded {
         let (a, b, c) = (try Buffers.scalar(major, "major"), try Buffers.scalar(minor, "minor"), try Buffers.scalar(patch, "patch"))
+        try Aliasing.require(outputs: [Extent(scalar: "major", a), Extent(scalar: "minor", b), Extent(scalar: "patch", c)], inputs: [])
         a.pointee = Version.major
         b.pointee = Version.minor
         c.pointee = Version.patch

@@ -1885,6 +1885,138 @@ static void fuzz_network_hostile(void) {
     reentry_net = NULL;
 }
 
+/* ---- Files area: overlapping outputs, hostile file names ------------------------------------------ */
+
+/* Input classes that found the defects of the "files" area (issue 12, items 11, 13-15), run
+ * `rounds` times: an output array overlapping an input or another output (the same memory where
+ * the header does not allow it, or shifted by a few elements), which must fail with
+ * PDB_ERR_INVALID and change no byte; then file names: two names differing only in non-UTF-8
+ * bytes are two files, a FIFO and a symbolic-link loop are refused (PDB_ERR_IO) without
+ * blocking and left as they were. Its objects are its own and destroyed at the end. */
+static entry_t files_entry = {"fuzz_files_hostile", NULL, 0, 0, 0};
+
+static void files_expect_overlap_refused(int32_t s) {
+    const char *m = pdb_last_error();
+    if (s != PDB_ERR_INVALID) violation("overlapping arguments: status %d, expected PDB_ERR_INVALID (%s)", s, m);
+    else if (!strstr(m, "overlaps")) violation("overlapping arguments: the message does not name the overlap: %s", m);
+}
+
+static void fuzz_files_hostile(long rounds) {
+    static const double w[2] = {-1, 1};
+    entry_t *outer = cur;
+    cur = &files_entry;
+    pdb_network *net = NULL, *net2 = NULL;
+    pdb_multigrid *mg = NULL;
+    double poisson[15 * 3];
+    if (pdb_network_create(&net) != PDB_OK || pdb_network_add_diffusion(net, 0.1, PDB_TAU_FREE) != PDB_OK ||
+        pdb_network_add_filter(net, w, 2, 0, PDB_DIFFUSIVITY_PERONA_MALIK, 0.5) != PDB_OK ||
+        pdb_network_create(&net2) != PDB_OK || pdb_network_add_diffusion(net2, 0.2, PDB_TAU_FREE) != PDB_OK ||
+        pdb_network_add_filter(net2, w, 2, 0, PDB_DIFFUSIVITY_CHARBONNIER, 0.3) != PDB_OK ||
+        pdb_poisson_1d(15, 1.0, poisson) != PDB_OK ||
+        pdb_mg_create(15, 1, 1, poisson, PDB_GRID_VERTEX, PDB_MG_GAUSS_SEIDEL, 0, 1, 1, PDB_MG_CYCLE_V,
+                      PDB_MG_TRANSFER_AUTO, 2, 0, &mg) != PDB_OK) {
+        violation("set-up of the files fuzz failed: %s", pdb_last_error());
+        return;
+    }
+    int64_t params = 0;
+    pdb_network_parameter_count(net, &params);
+
+    for (long i = 0; i < rounds; i++) {
+        int64_t batch = irange(1, 3), n = irange(2, 12), total = batch * n;
+        int64_t shift = irange(1, total - 1) * (pct(50) ? 1 : -1);      /* a partial overlap */
+        int64_t same_or_shift = pct(30) ? 0 : shift;                     /* where in place is not allowed */
+        double *a = region((size_t)(4 * total + 64) * sizeof(double), 0, "arena (inputs and overlapping outputs)");
+        fill(a, 4 * total + 64, -1, 1, 0);
+        double *in = a + 2 * total;                                      /* room on both sides */
+        expect_fail = "an output overlaps an input or another output";
+        int32_t s;
+        switch ((int)(rnd() % 9)) {
+        case 0: s = RUN(pdb_stencil_apply(w, 2, 0, in, batch, n, in + same_or_shift)); break;
+        case 1: s = RUN(pdb_stencil_adjoint(w, 2, 0, in, batch, n, in + same_or_shift)); break;
+        case 2: /* diagonal band (no outside slots) right after x */
+            s = RUN(pdb_banded_matvec(n, 0, 0, in + total, in, batch, in + same_or_shift)); break;
+        case 3: s = RUN(pdb_explicit(in, batch, n, w, 2, 0, PDB_DIFFUSIVITY_PERONA_MALIK, 0.5, 0.2, 3, 0, 0, NULL, 0,
+                                     in + shift)); break;
+        case 4: { /* history over f or over out (= f: allowed in place) */
+            double *history = pct(50) ? in - irange(0, 3 * total) : in + shift;
+            s = RUN(pdb_explicit(in, batch, n, w, 2, 0, PDB_DIFFUSIVITY_PERONA_MALIK, 0.5, 0.2, 3, 0, 1, history,
+                                 4 * total, in));
+            break;
+        }
+        case 5: s = RUN(pdb_diffusivity_flux(PDB_DIFFUSIVITY_WEICKERT, 0.5, in, total, in + shift)); break;
+        case 6: { /* out over b (never allowed), x separate */
+            double *b = in;
+            s = RUN(pdb_mg_cycle(mg, a, b, 1, 15, b + (pct(30) ? 0 : irange(-14, 14))));
+            break;
+        }
+        case 7: s = RUN(pdb_network_forward(net, in, batch, n, (int32_t)irange(0, 1), in + same_or_shift)); break;
+        default: {
+            double *x = malloc((size_t)total * 2 * sizeof(double));
+            if (!x || pdb_network_forward(net, x, batch, n, 0, x + total) != PDB_OK) { free(x); continue; }
+            free(x);
+            double *gp = a + 4 * total + 64 - params;                     /* separate unless grad_in reaches it */
+            s = RUN(pdb_network_backward(net, in, batch, n, in + same_or_shift, gp, params));
+            break;
+        }
+        }
+        files_expect_overlap_refused(s);
+        release_regions();
+    }
+
+    /* File names are bytes: \xff and \xfe are two files, the U+FFFD spelling is neither. */
+    char pa[600], pb[600], pr[600], fifo[600], loop1[600], loop2[600];
+    snprintf(pa, sizeof pa, "%s/fuzz_files_\xff.pdbnet", tmpdir);
+    snprintf(pb, sizeof pb, "%s/fuzz_files_\xfe.pdbnet", tmpdir);
+    snprintf(pr, sizeof pr, "%s/fuzz_files_\xef\xbf\xbd.pdbnet", tmpdir);
+    snprintf(fifo, sizeof fifo, "%s/fuzz_files_fifo.pdbnet", tmpdir);
+    snprintf(loop1, sizeof loop1, "%s/fuzz_files_loop1", tmpdir);
+    snprintf(loop2, sizeof loop2, "%s/fuzz_files_loop2", tmpdir);
+    const char *names[] = {pa, pb, pr, fifo, loop1, loop2};
+    for (size_t k = 0; k < sizeof names / sizeof names[0]; k++) unlink(names[k]);
+    expect_fail = NULL;
+    if (RUN(pdb_network_save(net, pa)) != PDB_OK || RUN(pdb_network_save(net2, pb)) != PDB_OK) {
+        violation("saving to a non-UTF-8 file name failed: %s", pdb_last_error());
+    } else {
+        pdb_network *h[2] = {NULL, NULL};
+        const char *paths[2] = {pa, pb};
+        pdb_network *orig[2] = {net, net2};
+        for (int k = 0; k < 2; k++) {
+            int64_t c1 = -1, c2 = -2;
+            double p1[16], p2[16];
+            if (RUN(pdb_network_load(paths[k], &h[k])) != PDB_OK) { violation("loading %d failed", k); continue; }
+            pdb_network_parameter_count(h[k], &c1);
+            pdb_network_parameter_count(orig[k], &c2);
+            if (c1 != c2 || c1 > 16 || pdb_network_get_parameters(h[k], p1, c1) != PDB_OK ||
+                pdb_network_get_parameters(orig[k], p2, c2) != PDB_OK || memcmp(p1, p2, (size_t)c1 * 8) != 0)
+                violation("the network loaded from non-UTF-8 name %d is not the one saved there", k);
+            pdb_network_destroy(h[k]);
+        }
+        pdb_network *none = NULL;
+        expect_fail = "no file has the U+FFFD spelling of the name";
+        RUN(pdb_network_load(pr, &none));
+        if (none) pdb_network_destroy(none);
+    }
+    /* A FIFO is neither replaced nor read (a blocking open would trip the watchdog). */
+    if (mkfifo(fifo, 0600) == 0) {
+        struct stat st;
+        expect_fail = "the path is a FIFO";
+        if (RUN(pdb_network_save(net, fifo)) != PDB_ERR_IO) violation("saving onto a FIFO: %s", pdb_last_error());
+        pdb_network *h = NULL;
+        if (RUN(pdb_network_load(fifo, &h)) != PDB_ERR_IO) violation("loading a FIFO: %s", pdb_last_error());
+        if (lstat(fifo, &st) != 0 || !S_ISFIFO(st.st_mode)) violation("the FIFO was replaced");
+    }
+    if (symlink("fuzz_files_loop2", loop1) == 0 && symlink("fuzz_files_loop1", loop2) == 0) {
+        expect_fail = "the symbolic links form a loop";
+        if (RUN(pdb_network_save(net, loop1)) != PDB_ERR_IO) violation("saving into a link loop: %s", pdb_last_error());
+    }
+    expect_fail = NULL;
+    for (size_t k = 0; k < sizeof names / sizeof names[0]; k++) unlink(names[k]);
+    pdb_network_destroy(net);
+    pdb_network_destroy(net2);
+    pdb_mg_destroy(mg);
+    cur = outer;
+}
+
 /* ---- Main ----------------------------------------------------------------------------------------- */
 
 /* Memory: (1) in a child process limited to 1 GB of address space, requests sized by
@@ -2131,6 +2263,7 @@ int main(int argc, char **argv) {
     cur = NULL;
     fuzz_network_hostile();
     if (only_index < 0) fuzz_solvers_hostile();
+    if (only_index < 0 && nskip == 0) fuzz_files_hostile(calls / 100 + 1);
 
     /* Destroy everything still alive: the live count must return to its start. */
     for (int t = 0; t < T_COUNT; t++) {

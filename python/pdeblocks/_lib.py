@@ -22,7 +22,7 @@ import numpy as np
 import numpy.typing as npt
 
 __all__ = ["PDEBlocksError", "CancelledError", "BusyError", "OutOfMemoryError", "lib", "declare", "call", "error", "F64", "I64", "I32", "PTR",
-           "as_input", "as_output", "ptr", "get_include"]
+           "as_input", "as_output", "c_string", "ptr", "get_include"]
 
 #: A float64 array, as every function returns.
 FloatArray = npt.NDArray[np.float64]
@@ -122,20 +122,38 @@ def error(status: int) -> PDEBlocksError:
 _F64 = np.dtype(np.float64)
 
 
-def as_input(a: npt.ArrayLike, name: str = "array", ndim: tuple[int, ...] = (1, 2)) -> FloatArray:
+def as_input(a: npt.ArrayLike, name: str = "array", ndim: tuple[int, ...] | None = (1, 2)) -> FloatArray:
     """A C-contiguous float64 view of ``a`` (zero-copy when it already is one).
 
     Integer and float32 inputs are converted (copied) to float64; complex, object
-    and boolean inputs are refused, as are arrays of other dimensions.
+    and boolean inputs are refused, as are arrays of other dimensions (``ndim=None``:
+    any number of dimensions, 0 included; a 0-d input gives a 0-d array).
     """
-    if type(a) is np.ndarray and a.dtype == _F64 and a.flags.c_contiguous and a.ndim in ndim:
+    if type(a) is np.ndarray and a.dtype == _F64 and a.flags.c_contiguous and (ndim is None or a.ndim in ndim):
         return a  # the common case, without conversions (keeps small calls cheap)
     arr = np.asarray(a)
     if arr.dtype.kind not in "fiu":
         raise PDEBlocksError(f"{name} must be a real numeric array, got dtype {arr.dtype}")
-    if arr.ndim not in ndim:
+    if ndim is not None and arr.ndim not in ndim:
         raise PDEBlocksError(f"{name} must have {' or '.join(map(str, ndim))} dimensions, got shape {arr.shape}")
-    return np.ascontiguousarray(arr, dtype=np.float64)
+    # not np.ascontiguousarray: it turns a 0-d array into shape (1,)
+    return np.asarray(arr, dtype=np.float64, order="C")
+
+
+def c_string(value: Any, name: str, *, path: bool = False) -> bytes:
+    """The bytes to pass for a C string argument (``const char *``) called ``name``.
+
+    With ``path=True`` the value is a file-system path: ``str``, ``bytes`` or
+    ``os.PathLike``, passed as its ``os.fsencode`` bytes unchanged (a file name that is not
+    UTF-8 stays the name it is). Otherwise it must be a ``str``, passed as UTF-8.
+
+    An embedded NUL is refused with ``ValueError`` (as ``open()`` does): C reads a string
+    up to its first NUL, so ``"net.pdbnet\\0.backup"`` would silently mean ``"net.pdbnet"``.
+    """
+    data = os.fsencode(value) if path else value.encode("utf-8")
+    if b"\0" in data:
+        raise ValueError(f"{name} contains an embedded null byte: {value!r}")
+    return data
 
 
 def as_output(shape: int | tuple[int, ...]) -> FloatArray:

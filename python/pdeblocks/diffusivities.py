@@ -6,7 +6,7 @@ import ctypes
 import numpy as np
 import numpy.typing as npt
 
-from ._lib import F64, I32, I64, PTR, FloatArray, call, declare, as_input, as_output, ptr, PDEBlocksError, lib
+from ._lib import F64, I32, I64, PTR, FloatArray, call, declare, as_input, c_string, ptr, PDEBlocksError
 
 __all__ = ["Diffusivity", "DIFFUSIVITIES"]
 
@@ -41,7 +41,7 @@ class Diffusivity:
         if not isinstance(name, str):
             raise PDEBlocksError(f"diffusivity name must be a string, got {type(name).__name__}")
         kind = ctypes.c_int32()
-        call(_from_name, name.encode(), ctypes.addressof(kind))
+        call(_from_name, c_string(name, "diffusivity name"), ctypes.addressof(kind))
         self.name = name
         self.kind = kind.value
         self.lam = float(lam)
@@ -62,13 +62,16 @@ class Diffusivity:
         return (Diffusivity, (self.name, self.lam))
 
     def _eval(self, fn, x: npt.ArrayLike, name: str) -> FloatArray | float:
-        arr = np.ascontiguousarray(np.asarray(x, dtype=np.float64))
-        out = np.empty_like(arr)
+        # any shape; real numbers only (complex, object and bool refused, as everywhere)
+        arr = as_input(x, name, ndim=None)
+        out = np.empty(arr.shape, dtype=np.float64)
         call(fn, *self._c, ptr(arr), arr.size, ptr(out))
-        return out if out.ndim else float(out)
+        return float(out[()]) if out.ndim == 0 else out
 
     def g(self, s2: npt.ArrayLike) -> FloatArray | float:
-        """``g(s^2)`` elementwise (``s2 >= 0``)."""
+        """``g(s^2)`` elementwise (``s2 >= 0``), for a real array of any shape: an array of
+        the same shape, or a Python float for a scalar (a 0-d input). Complex, object and
+        boolean inputs raise PDEBlocksError, as in every function of the package."""
         return self._eval(_g, s2, "s2")
 
     def flux(self, s: npt.ArrayLike) -> FloatArray | float:

@@ -27,7 +27,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ._lib import F64, I32, I64, PTR, call, declare, as_input, as_output, ptr, signals, signal_rows, PDEBlocksError, BusyError
+from ._lib import (F64, I32, I64, PTR, call, declare, as_input, as_output, c_string, ptr, signals, signal_rows,
+                   PDEBlocksError, BusyError)
 from .operators import Stencil
 from .diffusivities import Diffusivity, as_diffusivity
 from .optim import Adam  # re-exported: the package imports its training helpers from here
@@ -536,13 +537,22 @@ class Network:
         return changed.value
 
     # --- files ---------------------------------------------------------------------
-    def save(self, path) -> None:
-        """Save structure and parameters (bit-exact; format in pdeblocks_layers.h)."""
-        call(_save, self._h, os.fsencode(path))
+    def save(self, path: str | bytes | os.PathLike) -> None:
+        """Save structure and parameters (bit-exact; format in pdeblocks_layers.h).
+
+        Atomic: the file is written under a unique temporary name in the target's directory,
+        flushed and renamed over the target, so a concurrent reader sees the old or the new
+        file, complete. A symbolic link is followed (its target is replaced, the link stays);
+        a path that exists and is not a regular file (directory, FIFO, device) is refused.
+        ``path`` is ``str``, ``bytes`` or ``os.PathLike``, passed as its ``os.fsencode``
+        bytes; an embedded NUL raises ``ValueError``.
+        """
+        call(_save, self._h, c_string(path, "path", path=True))
 
     @classmethod
-    def load(cls, path, threads: int = 0) -> "Network":
-        """Load a network saved by :meth:`save`; a truncated or corrupted file raises PDEBlocksError."""
+    def load(cls, path: str | bytes | os.PathLike, threads: int = 0) -> "Network":
+        """Load a network saved by :meth:`save`; a truncated or corrupted file raises PDEBlocksError.
+        ``path`` as for :meth:`save`."""
         h = _VP()
-        call(_load, os.fsencode(path), ctypes.addressof(h))
+        call(_load, c_string(path, "path", path=True), ctypes.addressof(h))
         return cls(threads=threads, _handle=h)

@@ -82,3 +82,37 @@ def test_flux_curvature_bound_used_by_the_lipschitz_search_holds(name):
     x = np.linspace(0, 16, 1_600_001)
     d = g.flux_derivative(x)
     assert (np.abs(np.diff(d)) / np.diff(x)).max() <= 21
+
+
+METHODS = ["g", "flux", "flux_derivative"]
+
+
+@pytest.mark.parametrize("method", METHODS)
+@pytest.mark.parametrize("bad", [np.array([1.0 + 2.0j, 0.5]), np.array([0.5, "x"], dtype=object),
+                                 np.array([True, False]), 1.0 + 0.0j, True])
+def test_complex_object_and_bool_inputs_are_refused_like_every_array_argument(method, bad):
+    """README: complex/object arrays are refused; bool is refused too, as by every array
+    conversion of the wrapper (as_input accepts integer and float kinds only)."""
+    g = pdb.Diffusivity("perona_malik", 0.7)
+    with pytest.raises(pdb.PDEBlocksError, match=r"must be a real numeric array, got dtype (complex|object|bool)"):
+        getattr(g, method)(bad)
+
+
+@pytest.mark.parametrize("method", METHODS)
+@pytest.mark.parametrize("scalar", [0.3, 2, np.float64(0.3), np.float32(0.25), np.array(0.3), np.int64(3)])
+def test_a_scalar_gives_a_python_float_equal_to_the_array_result(method, scalar):
+    g = pdb.Diffusivity("perona_malik", 0.7)
+    value = getattr(g, method)(scalar)
+    assert type(value) is float
+    assert value == getattr(g, method)(np.array([float(scalar)]))[0]
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_arrays_keep_their_shape_and_match_elementwise_calls(method):
+    g = pdb.Diffusivity("charbonnier", 0.7)
+    x = np.abs(np.random.default_rng(3).normal(size=(3, 4, 5)))[:, ::2]       # non-contiguous, 3-D
+    out = getattr(g, method)(x)
+    assert out.shape == x.shape and out.dtype == np.float64
+    assert np.array_equal(out, np.array([getattr(g, method)(v) for v in x.ravel()]).reshape(x.shape))
+    empty = getattr(g, method)(np.zeros((0, 2)))
+    assert empty.shape == (0, 2)

@@ -240,42 +240,16 @@ public enum NetworkFile {
 
     // MARK: Files
 
-    /// Writes the network to `path` (through a temporary file renamed into place).
-    public static func save(_ network: Network, to path: String) throws {
-        let bytes = try encode(network)
-        let tmp = path + ".tmp"
-        guard let f = fopen(tmp, "wb") else {
-            throw PDEBlocksError.io("cannot open '\(tmp)' for writing: \(String(cString: strerror(errno)))")
-        }
-        let written = bytes.withUnsafeBytes { fwrite($0.baseAddress, 1, $0.count, f) }
-        let closed = fclose(f)
-        guard written == bytes.count, closed == 0 else {
-            unlink(tmp)
-            throw PDEBlocksError.io("cannot write '\(path)': \(String(cString: strerror(errno)))")
-        }
-        guard rename(tmp, path) == 0 else {
-            unlink(tmp)
-            throw PDEBlocksError.io("cannot move the file into '\(path)': \(String(cString: strerror(errno)))")
-        }
+    /// Writes the network to `path` atomically (`AtomicFile.write`): a reader sees the old
+    /// file or the new one, complete; symbolic links are followed; a path that exists and is
+    /// not a regular file is refused.
+    public static func save(_ network: Network, to path: FileSystemPath) throws {
+        try AtomicFile.write(try encode(network), to: path)
     }
 
-    /// Reads a network from `path`.
-    public static func load(from path: String) throws -> Network {
-        guard let f = fopen(path, "rb") else {
-            throw PDEBlocksError.io("cannot open '\(path)': \(String(cString: strerror(errno)))")
-        }
-        defer { fclose(f) }
-        var bytes = [UInt8]()
-        var chunk = [UInt8](repeating: 0, count: 1 << 16)
-        while true {
-            let got = chunk.withUnsafeMutableBytes { fread($0.baseAddress, 1, $0.count, f) }
-            if got > 0 { bytes.append(contentsOf: chunk[0..<got]) }
-            guard bytes.count <= maxFileSize else { throw PDEBlocksError.io("'\(path)' is larger than \(maxFileSize) bytes") }
-            if got < chunk.count {
-                guard ferror(f) == 0 else { throw PDEBlocksError.io("cannot read '\(path)'") }
-                break
-            }
-        }
+    /// Reads a network from the regular file at `path`.
+    public static func load(from path: FileSystemPath) throws -> Network {
+        let bytes = try AtomicFile.read(from: path, limit: maxFileSize)
         do { return try decode(bytes) } catch let e as PDEBlocksError { throw PDEBlocksError.io("'\(path)': \(e.message)") }
     }
 
@@ -325,8 +299,12 @@ public enum NetworkFile {
 }
 
 extension Network {
-    /// Saves to the documented binary format (`NetworkFile`).
-    public func save(to path: String) throws { try NetworkFile.save(self, to: path) }
+    /// Saves to the documented binary format (`NetworkFile`), atomically (`AtomicFile`).
+    public func save(to path: FileSystemPath) throws { try NetworkFile.save(self, to: path) }
     /// Loads a network saved by `save(to:)`.
-    public static func load(from path: String) throws -> Network { try NetworkFile.load(from: path) }
+    public static func load(from path: FileSystemPath) throws -> Network { try NetworkFile.load(from: path) }
+    /// `save(to:)` for a path given as text (its UTF-8 bytes; a NUL character is refused).
+    public func save(to path: String) throws { try save(to: try FileSystemPath(path)) }
+    /// `load(from:)` for a path given as text.
+    public static func load(from path: String) throws -> Network { try load(from: try FileSystemPath(path)) }
 }
