@@ -89,3 +89,18 @@ def test_dask_names_the_global_row_of_a_nan(batch_chunk):
     x[7, 17] = np.nan
     with pytest.raises(PDEBlocksError, match=r"at row 7, column 17"):
         map_signals(pb.explicit, x, K, "linear", 0.2, 3, batch_chunk=batch_chunk).compute(scheduler="synchronous")
+
+
+@pytest.mark.parametrize("inference", [False, True])
+def test_a_residual_relu_network_on_huge_finite_input_is_an_error_not_inf(inference):
+    # out = x + W2 relu(W1 x): with W1 = [2], W2 = [1] and x = ±1e308 the sum overflows to ±inf.
+    # Finite input, non-finite output: the library must raise naming the position, out unchanged.
+    net = pb.Network([pb.ResidualBlock([pb.Stencil([2.0])], [pb.Stencil([1.0])])])
+    x = np.tile([1e308, -1e308], (2, 16))
+    with pytest.raises(PDEBlocksError, match=r"not finite .* row 0, column 0") as info:
+        net.predict(x) if inference else net.forward(x)
+    assert info.value.status == -3
+    # The same network on ordinary input is still exact (checked against the formula).
+    y = np.tile([1.0, -1.0], (2, 16))
+    expected = y + np.maximum(2 * y, 0)
+    np.testing.assert_array_equal(net.predict(y) if inference else net.forward(y), expected)

@@ -200,7 +200,7 @@ public struct Network: Sendable {
         let tape = storage.buffer
         try NetworkWorkspace.use(workspace) { ws in
             let scratch = try ws.scratch(T * layout.scratchCount)
-            try ProgressReporter.staged(out, progress) { out in
+            try ws.stagedFinite(out, n: n, what: "network forward pass") { out in
                 try run(x, out, batch: batch, layout: layout, scratch: scratch, rows: tape,
                         chunks: chunks, threads: T, progress: progress)
             }
@@ -233,7 +233,7 @@ public struct Network: Sendable {
         }
         try NetworkWorkspace.use(workspace) { ws in
             let scratch = try ws.scratch(total)
-            try ProgressReporter.staged(out, progress) { out in
+            try ws.stagedFinite(out, n: n, what: "network inference") { out in
                 progress?.begin(blocks.count, times: batch, unitCost: n)
                 BatchParallel.run(chunks: chunks, threads: T, InferenceJob(
                     blocks: blocks, x: x, out: out, n: n, scratch: scratch, perThread: perThread,

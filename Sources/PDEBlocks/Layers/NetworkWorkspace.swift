@@ -13,6 +13,7 @@ public final class NetworkWorkspace: @unchecked Sendable {
     // Mutated only by the pass that holds `busy`.
     private var scratch = GrowableBuffer()
     private var grads = GrowableBuffer()
+    private var staging = GrowableBuffer()
     private let busy = Atomic<Bool>(false)
 
     public init() {}
@@ -32,9 +33,30 @@ public final class NetworkWorkspace: @unchecked Sendable {
     /// `count` values for per-chunk parameter gradients.
     func grads(_ count: Int) throws -> UnsafeMutableBufferPointer<Double> { try grads.reserve(count, for: "per-chunk parameter gradients") }
 
+    /// Runs `body` (a pass writing every value of its output) on a staging buffer of
+    /// `out`'s size and commits the result to `out` only when every value is finite: a pass
+    /// over finite input whose values overflow (e.g. a ReLU block on ±1e308) throws
+    /// `.nonFinite` naming `what` and the first non-finite (row, column), with `out`
+    /// unchanged. Cancellation likewise leaves `out` unchanged. The staging buffer is kept,
+    /// so steady-state passes still allocate nothing; the cost is one copy and one scan.
+    func stagedFinite(
+        _ out: UnsafeMutableBufferPointer<Double>, n: Int, what: String,
+        _ body: (UnsafeMutableBufferPointer<Double>) throws -> Void
+    ) throws {
+        guard !out.isEmpty else { return try body(out) }
+        let stage = try staging.reserve(out.count, for: "the staged network output")
+        try body(stage)
+        try FiniteResult.require(UnsafeBufferPointer(stage), n: n, what: what) {
+            "overflow — a block's values exceed double precision (1.8e308); scale the input down "
+                + "or check the block's weights"
+        }
+        _ = out.update(fromContentsOf: stage)
+    }
+
     deinit {
         scratch.release()
         grads.release()
+        staging.release()
     }
 }
 
