@@ -29,8 +29,7 @@ extension ABIEnum {
     /// The error for an unknown code of this family.
     static func unknown(_ code: Int32, _ context: String? = nil) -> PDEBlocksError {
         let valid = allCases.map { "\($0.cName) = \($0.rawValue)" }.joined(separator: ", ")
-        let what = String(family.abiName.map { $0 == "_" ? " " : $0 })
-        return .invalidArgument("\(context.map { "\($0): " } ?? "")unknown \(what) \(code) (valid: \(valid))")
+        return .invalidArgument("\(context.map { "\($0): " } ?? "")unknown \(family.what) \(code) (valid: \(valid))")
     }
 }
 

@@ -42,6 +42,34 @@ enum ABIEnumFamily: Int32, ABIEnum {
         }
     }
 
+    /// What a member is, in messages ("unknown FED ordering 7 …").
+    var what: String {
+        switch self {
+        case .status: "status"
+        case .diffusivity: "diffusivity kind"
+        case .bound: "stability bound"
+        case .schemeFlag: "scheme flag"
+        case .update: "nonlinearity update"
+        case .fedOrder: "FED ordering"
+        case .scheme: "scheme"
+        case .evolveOption: "evolve option"
+        case .evolveReport: "evolve report slot"
+        case .grid: "grid"
+        case .luStrategy: "LU strategy"
+        case .smoother: "smoother"
+        case .cycle: "cycle"
+        case .transfer: "transfer"
+        case .semiSolver: "semi-implicit solver"
+        case .unetBlock: "U-net block kind"
+        case .blockKind: "block kind"
+        case .tauMode: "tau mode"
+        case .activation: "activation"
+        case .w2Mode: "W2 mode"
+        case .forwardFlag: "forward flag"
+        case .enumFamily: "enum family"
+        }
+    }
+
     /// The common prefix of the family's C member names.
     var cPrefix: String {
         switch self {
