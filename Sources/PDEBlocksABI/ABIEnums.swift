@@ -1,9 +1,10 @@
 import PDEBlocks
 
 // The code families of include/*.h as Swift enums (see `ABIEnum`). Where the core has an
-// enum with the C codes as raw values it is used (and given its C names here, in exhaustive
-// switches: a new case that is not named is a compile error); the families that exist only
-// at the C boundary are declared here. Values and meanings: the header.
+// enum with the C codes as raw values it is used, with its own `name` where that is the C name
+// (ABIEnumTests checks the rule) or its C names here in exhaustive switches (a new case that is
+// not named is a compile error); the families that exist only at the C boundary are declared
+// here. Values and meanings: the header.
 
 // MARK: - The family list (pdb_enum_family, include/pdeblocks.h)
 
@@ -156,12 +157,8 @@ extension DiffusivityKind: ABIEnum {
 
 extension StabilityBound: ABIEnum {
     static var family: ABIEnumFamily { .bound }
-    var abiName: String {
-        switch self {
-        case .supG: "sup_g"
-        case .lipschitz: "lipschitz"
-        }
-    }
+    /// The core's name (the word Python takes) is the C name.
+    var abiName: String { name }
 }
 
 /// `pdb_scheme_flag`: bits of the scheme entry points' `flags`.
@@ -180,23 +177,14 @@ enum SchemeFlag: Int32, ABIFlag {
 
 extension NonlinearityUpdate: ABIEnum {
     static var family: ABIEnumFamily { .update }
-    var abiName: String {
-        switch self {
-        case .perStep: "per_step"
-        case .perCycle: "per_cycle"
-        }
-    }
+    /// `PDB_UPDATE_PER_STEP` for the core's (and Python's) "step".
+    var abiName: String { "per_" + name }
 }
 
 extension FEDOrdering: ABIEnum {
     static var family: ABIEnumFamily { .fedOrder }
-    var abiName: String {
-        switch self {
-        case .plain: "plain"
-        case .kappaCycle: "kappa"
-        case .leja: "leja"
-        }
-    }
+    /// The core's name (the word Python takes) is the C name.
+    var abiName: String { name }
 }
 
 extension Scheme: ABIEnum {
@@ -272,13 +260,8 @@ enum EvolveReportSlot: Int32, ABIEnum {
 
 extension GridKind: ABIEnum {
     static var family: ABIEnumFamily { .grid }
-    var abiName: String {
-        switch self {
-        case .unknown: "unknown"
-        case .vertex: "vertex"
-        case .cell: "cell"
-        }
-    }
+    /// The core's name (the word Python takes) is the C name.
+    var abiName: String { name }
 }
 
 /// `pdb_lu_strategy`: how `pdb_banded_solve` factorised (`BandedLU.Strategy`).
@@ -304,38 +287,20 @@ enum LUStrategy: Int32, ABIEnum {
 
 extension Smoother: ABIEnum {
     static var family: ABIEnumFamily { .smoother }
-    var abiName: String {
-        switch self {
-        case .jacobi: "jacobi"
-        case .gaussSeidel: "gauss_seidel"
-        case .forwardGaussSeidel: "gauss_seidel_forward"
-        case .symmetricGaussSeidel: "symmetric_gauss_seidel"
-        case .redBlack: "red_black"
-        }
-    }
+    /// The core's name (the word Python takes) is the C name.
+    var abiName: String { name }
 }
 
 extension CycleKind: ABIEnum {
     static var family: ABIEnumFamily { .cycle }
-    var abiName: String {
-        switch self {
-        case .v: "v"
-        case .w: "w"
-        case .f: "f"
-        }
-    }
+    /// The core's name ("V", …) lowercased.
+    var abiName: String { name.lowercased() }
 }
 
 extension TransferKind: ABIEnum {
     static var family: ABIEnumFamily { .transfer }
-    var abiName: String {
-        switch self {
-        case .automatic: "auto"
-        case .vertex: "vertex"
-        case .cell: "cell"
-        case .matrixDependent: "matrix"
-        }
-    }
+    /// The core's name (the word Python takes) is the C name.
+    var abiName: String { name }
 }
 
 /// `pdb_semi_solver`: the linear solver of `pdb_semi_implicit`'s steps.
@@ -366,14 +331,8 @@ enum UNetBlockKind: Int32, ABIEnum {
 
 extension BlockKind: ABIEnum {
     static var family: ABIEnumFamily { .blockKind }
-    var abiName: String {
-        switch self {
-        case .residual: "residual"
-        case .diffusion: "diffusion"
-        case .fsi: "fsi"
-        case .implicit: "implicit"
-        }
-    }
+    /// The core's name (the word Python takes) is the C name.
+    var abiName: String { name }
 }
 
 extension StepSize.Mode: ABIEnum {
@@ -388,14 +347,8 @@ extension StepSize.Mode: ABIEnum {
 
 extension ActivationKind: ABIEnum {
     static var family: ABIEnumFamily { .activation }
-    var abiName: String {
-        switch self {
-        case .identity: "identity"
-        case .relu: "relu"
-        case .tanh: "tanh"
-        case .flux: "flux"
-        }
-    }
+    /// The core's name (the word Python takes) is the C name.
+    var abiName: String { name }
 }
 
 extension OutputFilterMode: ABIEnum {

@@ -39,6 +39,25 @@ private func members<E: ABIEnum>(_: E.Type) -> [(code: Int32, name: String, fami
         #expect(pdb_status_string(1) == nil)
     }
 
+    /// One vocabulary: where the core names a member (the names Python takes), the C name is the
+    /// same word (the two documented spellings: cycles "V" / "v", updates "step" / "per_step").
+    @Test func cNamesAreTheCoreNames() {
+        func same<E: ABIEnum>(_: E.Type, _ core: (E) -> String) {
+            for m in E.allCases { #expect(m.abiName == core(m), "\(E.family): \(m.abiName) vs \(core(m))") }
+        }
+        same(DiffusivityKind.self) { $0.name }
+        same(Smoother.self) { $0.name }
+        same(TransferKind.self) { $0.name }
+        same(FEDOrdering.self) { $0.name }
+        same(Scheme.self) { $0.name }
+        same(GridKind.self) { $0.name }
+        same(BlockKind.self) { $0.name }
+        same(StabilityBound.self) { $0.name }
+        same(ActivationKind.self) { $0.name }
+        same(CycleKind.self) { $0.name.lowercased() }
+        same(NonlinearityUpdate.self) { "per_" + $0.name }
+    }
+
     @Test func flagMasksAcceptOnlyTheirBits() throws {
         try EvolveOption.validate(EvolveOption.all)
         #expect(EvolveOption.all == (1 << 7) - 1)
