@@ -96,31 +96,45 @@ typedef struct pdb_network pdb_network;
 
 /* ---- Constants ---------------------------------------------------------- */
 /* Block kinds (pdb_network_block_info). */
-#define PDB_BLOCK_RESIDUAL  0
-#define PDB_BLOCK_DIFFUSION 1
-#define PDB_BLOCK_FSI       2
-#define PDB_BLOCK_IMPLICIT  3
+typedef enum {
+    PDB_BLOCK_RESIDUAL  = 0,
+    PDB_BLOCK_DIFFUSION = 1,
+    PDB_BLOCK_FSI       = 2,
+    PDB_BLOCK_IMPLICIT  = 3,
+    PDB_BLOCK_COUNT
+} pdb_block_kind;
 
 /* Step-size modes. PDB_TAU_FREE: the tau argument is tau (>= 0 for a stable block).
  * PDB_TAU_BOUNDED: the tau argument is the fraction sigmoid(theta) in (0, 1) of the
  * differentiable bound 1/sum_c (sum_j |w_cj|)^2 (see above). */
-#define PDB_TAU_FREE    0
-#define PDB_TAU_BOUNDED 1
+typedef enum {
+    PDB_TAU_FREE    = 0,
+    PDB_TAU_BOUNDED = 1,
+    PDB_TAU_COUNT
+} pdb_tau_mode;
 
 /* Activations of residual blocks. PDB_ACTIVATION_FLUX is tau*Phi(s) = tau g(s^2) s for
  * a built-in diffusivity (kind, lambda); its log(lambda) is a learned parameter. */
-#define PDB_ACTIVATION_IDENTITY 0
-#define PDB_ACTIVATION_RELU     1   /* derivative at 0 taken as 0 */
-#define PDB_ACTIVATION_TANH     2
-#define PDB_ACTIVATION_FLUX     3
+typedef enum {
+    PDB_ACTIVATION_IDENTITY = 0,
+    PDB_ACTIVATION_RELU     = 1,  /* derivative at 0 taken as 0 */
+    PDB_ACTIVATION_TANH     = 2,
+    PDB_ACTIVATION_FLUX     = 3,
+    PDB_ACTIVATION_COUNT
+} pdb_activation;
 
 /* How a residual block's second stencil S acts: W2_c = S or W2_c = S^T (exact matrix
  * transpose; W2 = -W1^T, the diffusion structure, is S = -W1 with PDB_W2_TRANSPOSED). */
-#define PDB_W2_CONVOLUTION 0
-#define PDB_W2_TRANSPOSED  1
+typedef enum {
+    PDB_W2_CONVOLUTION = 0,
+    PDB_W2_TRANSPOSED  = 1,
+    PDB_W2_COUNT
+} pdb_w2_mode;
 
-/* pdb_network_forward flags: do not keep what the backward pass needs. */
-#define PDB_FORWARD_INFERENCE 1
+/* Bits of pdb_network_forward's `flags` (bit flags: no _COUNT). */
+typedef enum {
+    PDB_FORWARD_INFERENCE = 1 << 0  /* do not keep what the backward pass needs */
+} pdb_forward_flag;
 
 /* Default of pdb_network_set_tape_limit: 4 GiB. */
 #define PDB_NETWORK_DEFAULT_TAPE_LIMIT ((int64_t)1 << 32)
@@ -133,15 +147,15 @@ int32_t pdb_network_destroy(pdb_network *net);
 
 /* Appends a diffusion block without filters; add them with pdb_network_add_filter /
  * pdb_network_add_learnable_filter (a block needs at least one before it runs). */
-int32_t pdb_network_add_diffusion(pdb_network *net, double tau, int32_t tau_mode);
+int32_t pdb_network_add_diffusion(pdb_network *net, double tau, pdb_tau_mode tau_mode);
 /* Appends an FSI block: one cycle of cycle_length (1..10000) extrapolated steps (eq. 7). */
-int32_t pdb_network_add_fsi(pdb_network *net, double tau, int32_t tau_mode, int64_t cycle_length);
+int32_t pdb_network_add_fsi(pdb_network *net, double tau, pdb_tau_mode tau_mode, int64_t cycle_length);
 /* Appends an implicit block: iterations (1..10000) fixed-point sweeps (eq. 9). */
-int32_t pdb_network_add_implicit(pdb_network *net, double tau, int32_t tau_mode, int64_t iterations);
+int32_t pdb_network_add_implicit(pdb_network *net, double tau, pdb_tau_mode tau_mode, int64_t iterations);
 /* Adds a filter K with a built-in diffusivity (kind, lambda) to the last block, which must
  * be a diffusion, FSI or implicit block (at most 1024 filters). */
 int32_t pdb_network_add_filter(pdb_network *net, const double *weights, int64_t length, int64_t offset,
-                               int32_t kind, double lambda);
+                               pdb_diffusivity kind, double lambda);
 /* Adds a filter K with a learnable diffusivity: mix_weights[terms] (each > 0, sum < 1) and
  * contrasts[terms] (each > 0), 1 <= terms <= 64. */
 int32_t pdb_network_add_learnable_filter(pdb_network *net, const double *weights, int64_t length, int64_t offset,
@@ -151,20 +165,20 @@ int32_t pdb_network_add_learnable_filter(pdb_network *net, const double *weights
  * PDB_ACTIVATION_FLUX only — and output bias b2. Add channels with
  * pdb_network_add_residual_channel. */
 int32_t pdb_network_add_residual(pdb_network *net,
-                                 int32_t sigma1, int32_t sigma1_kind, double sigma1_lambda, double sigma1_tau,
-                                 int32_t sigma2, int32_t sigma2_kind, double sigma2_lambda, double sigma2_tau,
+                                 pdb_activation sigma1, pdb_diffusivity sigma1_kind, double sigma1_lambda, double sigma1_tau,
+                                 pdb_activation sigma2, pdb_diffusivity sigma2_kind, double sigma2_lambda, double sigma2_tau,
                                  double b2);
 /* Adds a channel to the last block, which must be a residual block: stencils W1 and S
- * (W2 = S or S^T by w2_mode, a PDB_W2_* constant) and the bias b1. */
+ * (W2 = S or S^T by w2_mode) and the bias b1. */
 int32_t pdb_network_add_residual_channel(pdb_network *net,
                                          const double *w1, int64_t length1, int64_t offset1,
                                          const double *w2, int64_t length2, int64_t offset2,
-                                         int32_t w2_mode, double b1);
+                                         pdb_w2_mode w2_mode, double b1);
 
 /* ---- Inspecting and parameters ----------------------------------------- */
 
 int32_t pdb_network_block_count(pdb_network *net, int64_t *count);
-/* Kind (PDB_BLOCK_*) of block `index` and its slice of the parameter vector. */
+/* Kind (a pdb_block_kind) of block `index` and its slice of the parameter vector. */
 int32_t pdb_network_block_info(pdb_network *net, int64_t index, int32_t *kind,
                                int64_t *parameter_offset, int64_t *parameter_count);
 int32_t pdb_network_parameter_count(pdb_network *net, int64_t *count);

@@ -31,14 +31,20 @@ typedef struct pdb_multigrid pdb_multigrid;
 typedef struct pdb_unet2 pdb_unet2;
 
 /* ---- Grids: which transfer operators a hierarchy uses by default ----------- */
-#define PDB_GRID_UNKNOWN 0  /* no grid information: matrix-dependent interpolation */
-#define PDB_GRID_VERTEX  1  /* vertex-centred, Dirichlet boundaries (pdb_poisson_1d) */
-#define PDB_GRID_CELL    2  /* cell-centred, mirrored boundaries (pdb_diffusion_system) */
+typedef enum {
+    PDB_GRID_UNKNOWN = 0,  /* no grid information: matrix-dependent interpolation */
+    PDB_GRID_VERTEX  = 1,  /* vertex-centred, Dirichlet boundaries (pdb_poisson_1d) */
+    PDB_GRID_CELL    = 2,  /* cell-centred, mirrored boundaries (pdb_diffusion_system) */
+    PDB_GRID_COUNT
+} pdb_grid;
 
 /* ---- Banded direct solver strategies (pdb_banded_solve) ---------------- */
-#define PDB_LU_SPD                0  /* symmetric positive definite: no pivoting */
-#define PDB_LU_DIAGONALLY_DOMINANT 1 /* diagonally dominant by rows or columns: no pivoting */
-#define PDB_LU_PARTIAL_PIVOTING   2  /* partial row pivoting (LAPACK gbtf2) */
+typedef enum {
+    PDB_LU_SPD                 = 0,  /* symmetric positive definite: no pivoting */
+    PDB_LU_DIAGONALLY_DOMINANT = 1,  /* diagonally dominant by rows or columns: no pivoting */
+    PDB_LU_PARTIAL_PIVOTING    = 2,  /* partial row pivoting (LAPACK gbtf2) */
+    PDB_LU_COUNT
+} pdb_lu_strategy;
 
 /* ---- Banded matrices ---------------------------------------------------- */
 
@@ -49,7 +55,7 @@ int32_t pdb_banded_matvec(int64_t n, int64_t kl, int64_t ku, const double *band,
 /* out = A^{-1} b for each row of the (batch, n) array b (out may equal b): banded LU,
  * without pivoting when A is SPD or diagonally dominant (then stable), with partial
  * pivoting otherwise; O(n) for tridiagonal A. Fails with PDB_ERR_INVALID when A is
- * singular to working precision. *strategy (may be NULL) receives PDB_LU_*.
+ * singular to working precision. *strategy (may be NULL) receives a pdb_lu_strategy.
  * Overflow-free: a b with entries beyond 2^+-512 is solved scaled by an exact power of
  * two, so every solution representable in double precision is returned; one that is
  * not (A nearly singular for this b) fails with PDB_ERR_NONFINITE, out unchanged. */
@@ -77,43 +83,65 @@ int32_t pdb_diffusion_system(const double *weights, int64_t length, int64_t offs
 
 /* Smoothers (each sweep's post-smoothing counterpart is its adjoint, except
  * GAUSS_SEIDEL_FORWARD, so cycles with pre == post are symmetric). */
-#define PDB_MG_JACOBI                  0  /* weighted Jacobi, omega (default 4/(3 rho), rho Gershgorin bound of D^-1 A) */
-#define PDB_MG_GAUSS_SEIDEL            1  /* forward sweeps before, backward sweeps after the correction */
-#define PDB_MG_GAUSS_SEIDEL_FORWARD    2  /* forward sweeps before and after */
-#define PDB_MG_SYMMETRIC_GAUSS_SEIDEL  3  /* forward + backward sweep, before and after */
-#define PDB_MG_RED_BLACK               4  /* red (odd i) then black (even i); reversed after */
+typedef enum {
+    PDB_SMOOTHER_JACOBI                 = 0,  /* weighted Jacobi, omega (default 4/(3 rho), rho Gershgorin bound of D^-1 A) */
+    PDB_SMOOTHER_GAUSS_SEIDEL           = 1,  /* forward sweeps before, backward sweeps after the correction */
+    PDB_SMOOTHER_GAUSS_SEIDEL_FORWARD   = 2,  /* forward sweeps before and after */
+    PDB_SMOOTHER_SYMMETRIC_GAUSS_SEIDEL = 3,  /* forward + backward sweep, before and after */
+    PDB_SMOOTHER_RED_BLACK              = 4,  /* red (odd i) then black (even i); reversed after */
+    PDB_SMOOTHER_COUNT
+} pdb_smoother;
 
 /* Cycles. */
-#define PDB_MG_CYCLE_V 0
-#define PDB_MG_CYCLE_W 1  /* two coarse visits per level (O(n log n) in 1D) */
-#define PDB_MG_CYCLE_F 2  /* F-cycle on the coarse level, then a V-cycle */
+typedef enum {
+    PDB_CYCLE_V = 0,
+    PDB_CYCLE_W = 1,  /* two coarse visits per level (O(n log n) in 1D) */
+    PDB_CYCLE_F = 2,  /* F-cycle on the coarse level, then a V-cycle */
+    PDB_CYCLE_COUNT
+} pdb_cycle;
 
 /* Transfer operators. */
-#define PDB_MG_TRANSFER_AUTO   0  /* the grid's linear transfer if it suits the matrix: smooth coefficients
-                                     (each row's left and right couplings within a factor 4) and, for
-                                     vertex grids, uniform levels (every coarsened level of odd size,
-                                     n = 2^k - 1); else matrix-dependent */
-#define PDB_MG_TRANSFER_VERTEX 1  /* vertex-centred linear interpolation, full weighting R = P^T/2 */
-#define PDB_MG_TRANSFER_CELL   2  /* cell-centred linear interpolation (3/4, 1/4; mirrored), R = P^T/2 */
-#define PDB_MG_TRANSFER_MATRIX 3  /* matrix-dependent (black-box) interpolation, R from A^T */
+typedef enum {
+    PDB_TRANSFER_AUTO   = 0,  /* the grid's linear transfer if it suits the matrix: smooth coefficients
+                                 (each row's left and right couplings within a factor 4) and, for
+                                 vertex grids, uniform levels (every coarsened level of odd size,
+                                 n = 2^k - 1); else matrix-dependent */
+    PDB_TRANSFER_VERTEX = 1,  /* vertex-centred linear interpolation, full weighting R = P^T/2 */
+    PDB_TRANSFER_CELL   = 2,  /* cell-centred linear interpolation (3/4, 1/4; mirrored), R = P^T/2 */
+    PDB_TRANSFER_MATRIX = 3,  /* matrix-dependent (black-box) interpolation, R from A^T */
+    PDB_TRANSFER_COUNT
+} pdb_transfer;
+
+/* Deprecated names (before the prefixes PDB_SMOOTHER_, PDB_CYCLE_, PDB_TRANSFER_). */
+#define PDB_MG_JACOBI                 PDB_SMOOTHER_JACOBI                 /* deprecated: use PDB_SMOOTHER_JACOBI; removed in the next release */
+#define PDB_MG_GAUSS_SEIDEL           PDB_SMOOTHER_GAUSS_SEIDEL           /* deprecated: use PDB_SMOOTHER_GAUSS_SEIDEL; removed in the next release */
+#define PDB_MG_GAUSS_SEIDEL_FORWARD   PDB_SMOOTHER_GAUSS_SEIDEL_FORWARD   /* deprecated: use PDB_SMOOTHER_GAUSS_SEIDEL_FORWARD; removed in the next release */
+#define PDB_MG_SYMMETRIC_GAUSS_SEIDEL PDB_SMOOTHER_SYMMETRIC_GAUSS_SEIDEL /* deprecated: use PDB_SMOOTHER_SYMMETRIC_GAUSS_SEIDEL; removed in the next release */
+#define PDB_MG_RED_BLACK              PDB_SMOOTHER_RED_BLACK              /* deprecated: use PDB_SMOOTHER_RED_BLACK; removed in the next release */
+#define PDB_MG_CYCLE_V                PDB_CYCLE_V                         /* deprecated: use PDB_CYCLE_V; removed in the next release */
+#define PDB_MG_CYCLE_W                PDB_CYCLE_W                         /* deprecated: use PDB_CYCLE_W; removed in the next release */
+#define PDB_MG_CYCLE_F                PDB_CYCLE_F                         /* deprecated: use PDB_CYCLE_F; removed in the next release */
+#define PDB_MG_TRANSFER_AUTO          PDB_TRANSFER_AUTO                   /* deprecated: use PDB_TRANSFER_AUTO; removed in the next release */
+#define PDB_MG_TRANSFER_VERTEX        PDB_TRANSFER_VERTEX                 /* deprecated: use PDB_TRANSFER_VERTEX; removed in the next release */
+#define PDB_MG_TRANSFER_CELL          PDB_TRANSFER_CELL                   /* deprecated: use PDB_TRANSFER_CELL; removed in the next release */
+#define PDB_MG_TRANSFER_MATRIX        PDB_TRANSFER_MATRIX                 /* deprecated: use PDB_TRANSFER_MATRIX; removed in the next release */
 
 /* Builds a hierarchy for the banded matrix A (copied): levels of Galerkin operators
  * R A P until a level has at most `coarsest` (>= 1) unknowns or `max_levels` (>= 2;
  * <= 0 means no limit) levels exist; the coarsest level is factorised. grid is a
- * PDB_GRID_*; smoother a PDB_MG_* smoother; omega in (0, 2) for Jacobi only, or
- * <= 0 for the default; pre, post >= 0 sweeps with pre + post >= 1; cycle a
- * PDB_MG_CYCLE_*; transfer a PDB_MG_TRANSFER_*. Fails (PDB_ERR_INVALID) when n <=
+ * pdb_grid; omega in (0, 2) for Jacobi only, or <= 0 for the default; pre, post >= 0
+ * sweeps with pre + post >= 1. Fails (PDB_ERR_INVALID) when n <=
  * coarsest, a diagonal entry is zero, or the coarsest matrix is singular. */
-int32_t pdb_mg_create(int64_t n, int64_t kl, int64_t ku, const double *band, int32_t grid,
-                      int32_t smoother, double omega, int64_t pre, int64_t post, int32_t cycle,
-                      int32_t transfer, int64_t coarsest, int64_t max_levels, pdb_multigrid **handle);
+int32_t pdb_mg_create(int64_t n, int64_t kl, int64_t ku, const double *band, pdb_grid grid,
+                      pdb_smoother smoother, double omega, int64_t pre, int64_t post, pdb_cycle cycle,
+                      pdb_transfer transfer, int64_t coarsest, int64_t max_levels, pdb_multigrid **handle);
 
 /* Frees a hierarchy; the handle is invalid afterwards (using it gives PDB_ERR_HANDLE). */
 int32_t pdb_mg_destroy(pdb_multigrid *handle);
 
 /* Number of levels in *count and, if capacity >= count, the unknowns per level
  * (finest first) in sizes[capacity] (sizes may be NULL with capacity 0: a size query).
- * *transfer (may be NULL) receives the transfer kind in use (AUTO resolved). */
+ * *transfer (may be NULL) receives the pdb_transfer in use (AUTO resolved). */
 int32_t pdb_mg_levels(pdb_multigrid *handle, int64_t *sizes, int64_t capacity, int64_t *count, int32_t *transfer);
 
 /* The matrix of a level (0 = A, then the Galerkin operators): *kl, *ku and, if
@@ -167,8 +195,11 @@ int32_t pdb_cg(int64_t n, int64_t kl, int64_t ku, const double *band, const doub
                int64_t *iterations, int32_t *converged);
 
 /* ---- Semi-implicit diffusion --------------------------------------------- */
-#define PDB_SEMI_DIRECT    0  /* banded LU (default; O(n) for tridiagonal systems) */
-#define PDB_SEMI_MULTIGRID 1  /* V(2,2) Gauss-Seidel cycles, automatic transfer, from u^k */
+typedef enum {
+    PDB_SEMI_DIRECT    = 0,  /* banded LU (default; O(n) for tridiagonal systems) */
+    PDB_SEMI_MULTIGRID = 1,  /* V(2,2) Gauss-Seidel cycles, automatic transfer, from u^k */
+    PDB_SEMI_COUNT
+} pdb_semi_solver;
 
 /* (I + tau K^T G(u^k) K) u^{k+1} = u^k, G = diag(g(|K u^k|^2)), u^0 = f, for each row
  * of the (batch, n) array f (n >= 2, tau > 0: unconditionally stable), steps >= 0;
@@ -180,13 +211,16 @@ int32_t pdb_cg(int64_t n, int64_t kl, int64_t ku, const double *band, const doub
  * sqrt(eps) * max|u| through rounding, or a system singular to working precision. */
 int32_t pdb_semi_implicit(const double *f, int64_t batch, int64_t n,
                           const double *weights, int64_t length, int64_t offset,
-                          int32_t kind, double lambda, double tau, int64_t steps,
-                          int32_t solver, double tol, int64_t max_cycles,
+                          pdb_diffusivity kind, double lambda, double tau, int64_t steps,
+                          pdb_semi_solver solver, double tol, int64_t max_cycles,
                           int64_t *cycles, double *out);
 
 /* ---- Generic two-level U-net (paper Sec. 3.1) ---------------------------- */
-#define PDB_UNET_STENCIL   0  /* u -> K u */
-#define PDB_UNET_DIFFUSION 1  /* u -> u - tau K^T Phi(K u)  (a diffusion block, eq. 4) */
+typedef enum {
+    PDB_UNET_STENCIL   = 0,  /* u -> K u */
+    PDB_UNET_DIFFUSION = 1,  /* u -> u - tau K^T Phi(K u)  (a diffusion block, eq. 4) */
+    PDB_UNET_COUNT
+} pdb_unet_block;
 
 /* f~ = C1(f), f_H = R f~, f~_H = C_H(f_H), f_new = f~ + P f~_H, out = C2(f_new).
  * The `count` blocks are given in order: n_pre blocks of C1, then n_coarse blocks of
@@ -194,11 +228,11 @@ int32_t pdb_semi_implicit(const double *f, int64_t batch, int64_t n,
  * weights (taken one after another from `weights`) and offsets[k]; for diffusion
  * blocks also diffusivities[k] (PDB_DIFFUSIVITY_*), lambdas[k], taus[k] >= 0 (the
  * last three may be NULL when there are no diffusion blocks). transfer is
- * PDB_MG_TRANSFER_CELL (averaging / mirrored linear interpolation) or _VERTEX. */
+ * PDB_TRANSFER_CELL (averaging / mirrored linear interpolation) or _VERTEX. */
 int32_t pdb_unet2_create(int64_t count, const int32_t *kinds, const int64_t *lengths,
                          const int64_t *offsets, const double *weights,
                          const int32_t *diffusivities, const double *lambdas, const double *taus,
-                         int64_t n_pre, int64_t n_coarse, int32_t transfer, pdb_unet2 **handle);
+                         int64_t n_pre, int64_t n_coarse, pdb_transfer transfer, pdb_unet2 **handle);
 int32_t pdb_unet2_destroy(pdb_unet2 *handle);
 /* out = U-net(f) for each row of the (batch, n) array f (n >= 2; out may equal f). */
 int32_t pdb_unet2_forward(pdb_unet2 *handle, const double *f, int64_t batch, int64_t n, double *out);

@@ -21,17 +21,23 @@ extern "C" {
 /* ---- Options of the accelerated schemes -------------------------------- */
 
 /* When a cycle evaluates the nonlinearity Phi. */
-#define PDB_UPDATE_PER_STEP  0  /* every step is a full diffusion block (eq. 7 for FSI) */
-#define PDB_UPDATE_PER_CYCLE 1  /* g frozen at the start of each cycle: every cycle is a
-                                   polynomial in K^T G K, Euclidean-stable for any g */
+typedef enum {
+    PDB_UPDATE_PER_STEP  = 0,  /* every step is a full diffusion block (eq. 7 for FSI) */
+    PDB_UPDATE_PER_CYCLE = 1,  /* g frozen at the start of each cycle: every cycle is a
+                                  polynomial in K^T G K, Euclidean-stable for any g */
+    PDB_UPDATE_COUNT
+} pdb_update;
 
 /* Order of the step sizes within a FED cycle. */
-#define PDB_FED_ORDER_PLAIN  0  /* tau_0 <= tau_1 <= ... (rounding errors of early steps are
-                                   amplified by the large late steps: ~3e8 at L = 20) */
-#define PDB_FED_ORDER_KAPPA  1  /* kappa-cycle of Gentzsch & Schlueter (kappa = L/2, modulus
-                                   the smallest prime > L); usually good, fails for some L */
-#define PDB_FED_ORDER_LEJA   2  /* Leja order of the roots 1/tau_i, largest step first: the
-                                   recommended order; L <= PDB_MAX_LEJA_CYCLE_LENGTH */
+typedef enum {
+    PDB_FED_ORDER_PLAIN  = 0,  /* tau_0 <= tau_1 <= ... (rounding errors of early steps are
+                                  amplified by the large late steps: ~3e8 at L = 20) */
+    PDB_FED_ORDER_KAPPA  = 1,  /* kappa-cycle of Gentzsch & Schlueter (kappa = L/2, modulus
+                                  the smallest prime > L); usually good, fails for some L */
+    PDB_FED_ORDER_LEJA   = 2,  /* Leja order of the roots 1/tau_i, largest step first: the
+                                  recommended order; L <= PDB_MAX_LEJA_CYCLE_LENGTH */
+    PDB_FED_ORDER_COUNT
+} pdb_fed_order;
 #define PDB_MAX_LEJA_CYCLE_LENGTH (1 << 13)
 
 /* Longest cycle accepted by the FSI and FED functions. */
@@ -51,8 +57,8 @@ extern "C" {
  * (history_length must equal that size); with r = 0 history may be NULL. */
 int32_t pdb_fsi(const double *f, int64_t batch, int64_t n,
                 const double *weights, int64_t length, int64_t offset,
-                int32_t kind, double lambda,
-                double tau, int64_t cycle_length, int64_t cycles, int32_t update, int32_t flags,
+                pdb_diffusivity kind, double lambda,
+                double tau, int64_t cycle_length, int64_t cycles, pdb_update update, int32_t flags,
                 int64_t record_every, double *history, int64_t history_length,
                 double *out);
 
@@ -61,7 +67,7 @@ int32_t pdb_fsi(const double *f, int64_t batch, int64_t n,
 /* The cycle_length step sizes tau_i = tau_max / (2 cos^2(pi (2i+1)/(4L+2))),
  * i = 0..L-1, in the given order (PDB_FED_ORDER_*), into out[out_length]
  * (out_length must equal cycle_length). Their sum is tau_max L(L+1)/3. */
-int32_t pdb_fed_step_sizes(int64_t cycle_length, double tau_max, int32_t ordering,
+int32_t pdb_fed_step_sizes(int64_t cycle_length, double tau_max, pdb_fed_order ordering,
                            double *out, int64_t out_length);
 
 /* For each row of f, `cycles` FED cycles: u <- u - tau_i K^T Phi(K u) for the step
@@ -73,9 +79,9 @@ int32_t pdb_fed_step_sizes(int64_t cycle_length, double tau_max, int32_t orderin
  * PDB_UNCHECKED. record_every/history as for pdb_fsi (states after cycles). */
 int32_t pdb_fed(const double *f, int64_t batch, int64_t n,
                 const double *weights, int64_t length, int64_t offset,
-                int32_t kind, double lambda,
+                pdb_diffusivity kind, double lambda,
                 double tau_max, int64_t cycle_length, int64_t cycles,
-                int32_t ordering, int32_t update, int32_t flags,
+                pdb_fed_order ordering, pdb_update update, int32_t flags,
                 int64_t record_every, double *history, int64_t history_length,
                 double *out);
 
@@ -85,7 +91,7 @@ int32_t pdb_fed(const double *f, int64_t batch, int64_t n,
  * constant of Phi) on signals of length n >= 2; +Inf for the zero operator.
  * It is at most half the explicit bound. */
 int32_t pdb_contraction_tau(const double *weights, int64_t length, int64_t offset,
-                            int32_t kind, double lambda, int64_t n, double *tau);
+                            pdb_diffusivity kind, double lambda, int64_t n, double *tau);
 
 /* For each row of f, `steps` implicit steps u^{k+1} = u^k - tau K^T Phi(K u^{k+1}),
  * each solved by fixed-point sweeps x <- u^k - tau K^T Phi(K x) from x = u^k:
@@ -98,47 +104,56 @@ int32_t pdb_contraction_tau(const double *weights, int64_t length, int64_t offse
  * residual (may be NULL): the largest final update of any step and row. */
 int32_t pdb_implicit(const double *f, int64_t batch, int64_t n,
                      const double *weights, int64_t length, int64_t offset,
-                     int32_t kind, double lambda,
+                     pdb_diffusivity kind, double lambda,
                      double tau, int64_t steps, int64_t iterations, double tol, int32_t flags,
                      double *out, int64_t *sweeps, double *residual);
 
 /* ---- Diffusing to a stopping time --------------------------------------- */
 
-#define PDB_SCHEME_EXPLICIT 0
-#define PDB_SCHEME_FSI      1
-#define PDB_SCHEME_FED      2
-#define PDB_SCHEME_IMPLICIT 3
+/* Schemes of pdb_evolve. */
+typedef enum {
+    PDB_SCHEME_EXPLICIT = 0,  /* pdb_explicit */
+    PDB_SCHEME_FSI      = 1,  /* pdb_fsi */
+    PDB_SCHEME_FED      = 2,  /* pdb_fed */
+    PDB_SCHEME_IMPLICIT = 3,  /* pdb_implicit */
+    PDB_SCHEME_COUNT
+} pdb_scheme;
 
-/* Bits of pdb_evolve's `set` mask: which option arguments are given. Unset options
- * are chosen by the library (default in brackets); an option set for a scheme
- * that does not use it is an error (PDB_ERR_INVALID). */
-#define PDB_EVOLVE_HAS_TAU         (1 << 0) /* all: largest step (FSI: inner tau, FED:
-                                               tau_max) [the bound] */
-#define PDB_EVOLVE_HAS_CYCLES      (1 << 1) /* FSI, FED: number of cycles M
-                                               [max(1, min(5, floor(T/(2 tau))))] */
-#define PDB_EVOLVE_HAS_ORDERING    (1 << 2) /* FED: PDB_FED_ORDER_* [LEJA] */
-#define PDB_EVOLVE_HAS_UPDATE      (1 << 3) /* FSI, FED: PDB_UPDATE_* [FSI: PER_STEP,
-                                               FED: PER_CYCLE] */
-#define PDB_EVOLVE_HAS_ITERATIONS  (1 << 4) /* implicit: sweeps per step (max) [100] */
-#define PDB_EVOLVE_HAS_TOL         (1 << 5) /* implicit: tolerance [1e-3 tau max|K^T Phi(K f)|,
-                                               a thousandth of the first step's change] */
-#define PDB_EVOLVE_HAS_CONTRACTION (1 << 6) /* implicit: tau as a fraction q in (0, 1)
-                                               of the contraction bound [0.5] */
+/* Bits of pdb_evolve's `set` mask: which option arguments are given (bit flags: no _COUNT).
+ * Unset options are chosen by the library (default in brackets); an option set for a
+ * scheme that does not use it is an error (PDB_ERR_INVALID). */
+typedef enum {
+    PDB_EVOLVE_HAS_TAU         = 1 << 0,  /* all: largest step (FSI: inner tau, FED:
+                                             tau_max) [the bound] */
+    PDB_EVOLVE_HAS_CYCLES      = 1 << 1,  /* FSI, FED: number of cycles M
+                                             [max(1, min(5, floor(T/(2 tau))))] */
+    PDB_EVOLVE_HAS_ORDERING    = 1 << 2,  /* FED: PDB_FED_ORDER_* [LEJA] */
+    PDB_EVOLVE_HAS_UPDATE      = 1 << 3,  /* FSI, FED: PDB_UPDATE_* [FSI: PER_STEP,
+                                             FED: PER_CYCLE] */
+    PDB_EVOLVE_HAS_ITERATIONS  = 1 << 4,  /* implicit: sweeps per step (max) [100] */
+    PDB_EVOLVE_HAS_TOL         = 1 << 5,  /* implicit: tolerance [1e-3 tau max|K^T Phi(K f)|,
+                                             a thousandth of the first step's change] */
+    PDB_EVOLVE_HAS_CONTRACTION = 1 << 6   /* implicit: tau as a fraction q in (0, 1)
+                                             of the contraction bound [0.5] */
+} pdb_evolve_option;
 
-/* Slots of pdb_evolve's report array (doubles). */
-#define PDB_EVOLVE_REPORT_TAU               0  /* step used (FSI: inner tau; FED: tau_max) */
-#define PDB_EVOLVE_REPORT_TAU_BOUND         1  /* 2/(sup g ||K||^2); implicit: 1/(L ||K||^2) */
-#define PDB_EVOLVE_REPORT_STEPS             2  /* time steps (explicit, implicit) or cycles */
-#define PDB_EVOLVE_REPORT_CYCLE_LENGTH      3  /* L of every cycle; 1 for explicit/implicit */
-#define PDB_EVOLVE_REPORT_BLOCK_EVALUATIONS 4  /* per signal (implicit: sweeps, max over batch) */
-#define PDB_EVOLVE_REPORT_TIME_REACHED      5  /* sum of the step sizes (= T up to rounding) */
-#define PDB_EVOLVE_REPORT_ORDERING          6  /* FED: PDB_FED_ORDER_*; -1 otherwise */
-#define PDB_EVOLVE_REPORT_UPDATE            7  /* FSI, FED: PDB_UPDATE_*; -1 otherwise */
-#define PDB_EVOLVE_REPORT_ITERATIONS        8  /* implicit: sweeps per step (max); 0 otherwise */
-#define PDB_EVOLVE_REPORT_TOL               9  /* implicit: tolerance; 0 otherwise */
-#define PDB_EVOLVE_REPORT_RESIDUAL         10  /* implicit: largest final update of any step
+/* Slots of pdb_evolve's report array (doubles); the array holds PDB_EVOLVE_REPORT_COUNT. */
+typedef enum {
+    PDB_EVOLVE_REPORT_TAU               =  0,  /* step used (FSI: inner tau; FED: tau_max) */
+    PDB_EVOLVE_REPORT_TAU_BOUND         =  1,  /* 2/(sup g ||K||^2); implicit: 1/(L ||K||^2) */
+    PDB_EVOLVE_REPORT_STEPS             =  2,  /* time steps (explicit, implicit) or cycles */
+    PDB_EVOLVE_REPORT_CYCLE_LENGTH      =  3,  /* L of every cycle; 1 for explicit/implicit */
+    PDB_EVOLVE_REPORT_BLOCK_EVALUATIONS =  4,  /* per signal (implicit: sweeps, max over batch) */
+    PDB_EVOLVE_REPORT_TIME_REACHED      =  5,  /* sum of the step sizes (= T up to rounding) */
+    PDB_EVOLVE_REPORT_ORDERING          =  6,  /* FED: PDB_FED_ORDER_*; -1 otherwise */
+    PDB_EVOLVE_REPORT_UPDATE            =  7,  /* FSI, FED: PDB_UPDATE_*; -1 otherwise */
+    PDB_EVOLVE_REPORT_ITERATIONS        =  8,  /* implicit: sweeps per step (max); 0 otherwise */
+    PDB_EVOLVE_REPORT_TOL               =  9,  /* implicit: tolerance; 0 otherwise */
+    PDB_EVOLVE_REPORT_RESIDUAL          = 10,  /* implicit: largest final update of any step
                                                   (converged iff <= tol); 0 otherwise */
-#define PDB_EVOLVE_REPORT_LENGTH           11
+    PDB_EVOLVE_REPORT_COUNT
+} pdb_evolve_report;
+#define PDB_EVOLVE_REPORT_LENGTH PDB_EVOLVE_REPORT_COUNT /* deprecated: use PDB_EVOLVE_REPORT_COUNT; removed in the next release */
 
 /* Evolves each row of f to diffusion time T >= 0 with the given scheme
  * (PDB_SCHEME_*), choosing the step size and counts so that the steps add up to T:
@@ -149,12 +164,12 @@ int32_t pdb_implicit(const double *f, int64_t batch, int64_t n,
  * The option arguments are read only where their bit is in `set`. A given tau above
  * the bound fails with PDB_ERR_UNSTABLE unless flags has PDB_UNCHECKED.
  * report (may be NULL with report_length 0) receives what was chosen and done:
- * report_length >= PDB_EVOLVE_REPORT_LENGTH, slots PDB_EVOLVE_REPORT_*. */
+ * report_length >= PDB_EVOLVE_REPORT_COUNT, slots PDB_EVOLVE_REPORT_*. */
 int32_t pdb_evolve(const double *f, int64_t batch, int64_t n,
                    const double *weights, int64_t length, int64_t offset,
-                   int32_t kind, double lambda,
-                   double T, int32_t scheme, int32_t set,
-                   double tau, int64_t cycles, int32_t ordering, int32_t update,
+                   pdb_diffusivity kind, double lambda,
+                   double T, pdb_scheme scheme, int32_t set,
+                   double tau, int64_t cycles, pdb_fed_order ordering, pdb_update update,
                    int64_t iterations, double tol, double contraction, int32_t flags,
                    double *out, double *report, int64_t report_length);
 

@@ -86,17 +86,19 @@ def split_declarator(decl: str) -> tuple[str, str]:
     return " ".join(m.group(1).replace("*", " * ").split()), m.group(2)
 
 
-def statements(text: str) -> list[str]:
-    """The text split at the semicolons outside braces (struct and enum bodies stay whole)."""
+def statements(text: str) -> list[tuple[int, str]]:
+    """The text split at the semicolons outside braces (struct and enum bodies stay whole),
+    each with the offset where it starts."""
     result, depth, start = [], 0, 0
     for i, ch in enumerate(text):
         depth += {"{": 1, "}": -1}.get(ch, 0)
         if ch == ";" and depth == 0:
-            result.append(text[start:i].strip())
+            piece = text[start:i]
+            result.append((start + len(piece) - len(piece.lstrip()), piece.strip()))
             start = i + 1
     if text[start:].strip():
         raise HeaderError(f"unterminated declaration: {text[start:].strip()[:120]}")
-    return [s for s in result if s]
+    return [(at, s) for at, s in result if s]
 
 
 class Header:
@@ -109,13 +111,21 @@ class Header:
         self.functions: dict[str, tuple[str, list[tuple[str, str]]]] = {}
 
     def read(self, text: str) -> None:
+        """Declarations in the order of the text, so a #define may name an enum value
+        declared above it (the deprecated aliases: #define PDB_OLD PDB_NEW)."""
         text = strip_comments(text)
-        for m in re.finditer(r"^\s*#define\s+(PDB_\w+)\s+(.+?)\s*$", text, flags=re.M):
-            self.constants[m.group(1)] = evaluate(m.group(2), self.constants)
-        text = re.sub(r"^\s*#.*$", "", text, flags=re.M)
-        text = re.sub(r'extern\s+"C"\s*\{|^\s*\}\s*$', "", text, flags=re.M)
-        for statement in statements(text):
-            self.statement(" ".join(statement.split()))
+        defines = [(m.start(), m.group(1), m.group(2))
+                   for m in re.finditer(r"^\s*#define\s+(PDB_\w+)\s+(.+?)\s*$", text, flags=re.M)]
+        blank = lambda m: " " * len(m.group(0))   # keep the offsets of what follows
+        text = re.sub(r"^\s*#.*$", blank, text, flags=re.M)
+        text = re.sub(r'extern\s+"C"\s*\{|^\s*\}\s*$', blank, text, flags=re.M)
+        items = [(start, "define", (name, expr)) for start, name, expr in defines]
+        items += [(start, "statement", s) for start, s in statements(text)]
+        for _, what, item in sorted(items, key=lambda i: i[0]):
+            if what == "define":
+                self.constants[item[0]] = evaluate(item[1], self.constants)
+            else:
+                self.statement(" ".join(item.split()))
 
     def statement(self, s: str) -> None:
         if m := re.fullmatch(r"typedef enum(?: \w+)? \{(.*)\} (pdb_\w+)", s):

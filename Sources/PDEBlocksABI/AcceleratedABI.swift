@@ -52,16 +52,16 @@ public func pdb_fsi(
     _ out: UnsafeMutablePointer<Double>?
 ) -> Int32 {
     guarded {
-        try Flags.validate(flags)
+        try SchemeFlag.validate(flags)
         let a = try SchemeArguments(f, batch, n, w, q, offset, kind, lambda, out)
-        let mode = try NonlinearityUpdate(code: update)
+        let mode = try NonlinearityUpdate.decode(update)
         let every = try Buffers.count(recordEvery, "record_every")
         let hist = try historyBuffer(every, history, historyLength)
         try a.requireNoAliasing(Extent("history", hist))
         try FSI.evolve(
             a.f, into: a.out, batch: a.batch, n: a.n, stencil: a.stencil, diffusivity: a.diffusivity, tau: tau,
             cycleLength: try Buffers.count(cycleLength, "cycle_length"), cycles: try Buffers.count(cycles, "cycles"),
-            update: mode, checkStability: flags & Flags.unchecked == 0,
+            update: mode, checkStability: !SchemeFlag.unchecked.isSet(in: flags),
             recordEvery: every, history: hist,
             progress: ProgressHandler.reporter())
     }
@@ -74,7 +74,7 @@ public func pdb_fed_step_sizes(
     guarded {
         // The arguments first (a NULL `out` with a bad cycle_length reports the latter).
         let L = try Buffers.count(cycleLength, "cycle_length")
-        let order = try FEDOrdering(code: ordering)
+        let order = try FEDOrdering.decode(ordering)
         let taus = try FED.stepSizes(cycleLength: L, tauMax: tauMax, ordering: order)
         let m = try Buffers.count(outLength, "out_length")
         let dst = try Buffers.output(out, m, "out")
@@ -94,17 +94,17 @@ public func pdb_fed(
     _ out: UnsafeMutablePointer<Double>?
 ) -> Int32 {
     guarded {
-        try Flags.validate(flags)
+        try SchemeFlag.validate(flags)
         let a = try SchemeArguments(f, batch, n, w, q, offset, kind, lambda, out)
-        let order = try FEDOrdering(code: ordering)
-        let mode = try NonlinearityUpdate(code: update)
+        let order = try FEDOrdering.decode(ordering)
+        let mode = try NonlinearityUpdate.decode(update)
         let every = try Buffers.count(recordEvery, "record_every")
         let hist = try historyBuffer(every, history, historyLength)
         try a.requireNoAliasing(Extent("history", hist))
         try FED.evolve(
             a.f, into: a.out, batch: a.batch, n: a.n, stencil: a.stencil, diffusivity: a.diffusivity, tauMax: tauMax,
             cycleLength: try Buffers.count(cycleLength, "cycle_length"), cycles: try Buffers.count(cycles, "cycles"),
-            ordering: order, update: mode, checkStability: flags & Flags.unchecked == 0,
+            ordering: order, update: mode, checkStability: !SchemeFlag.unchecked.isSet(in: flags),
             recordEvery: every, history: hist,
             progress: ProgressHandler.reporter())
     }
@@ -133,48 +133,15 @@ public func pdb_implicit(
     _ out: UnsafeMutablePointer<Double>?, _ sweeps: UnsafeMutablePointer<Int64>?, _ residual: UnsafeMutablePointer<Double>?
 ) -> Int32 {
     guarded {
-        try Flags.validate(flags)
+        try SchemeFlag.validate(flags)
         let a = try SchemeArguments(f, batch, n, w, q, offset, kind, lambda, out)
         try a.requireNoAliasing(Extent(scalar: "sweeps", sweeps), Extent(scalar: "residual", residual))
         let report = try Implicit.evolve(
             a.f, into: a.out, batch: a.batch, n: a.n, stencil: a.stencil, diffusivity: a.diffusivity, tau: tau,
             steps: try Buffers.count(steps, "steps"), iterations: try Buffers.count(iterations, "iterations"),
-            tolerance: tol, checkContraction: flags & Flags.unchecked == 0, progress: ProgressHandler.reporter())
+            tolerance: tol, checkContraction: !SchemeFlag.unchecked.isSet(in: flags), progress: ProgressHandler.reporter())
         sweeps?.pointee = Int64(report.sweeps)
         residual?.pointee = report.residual
-    }
-}
-
-/// Bits of `pdb_evolve`'s `set` mask (`PDB_EVOLVE_HAS_*`): which option arguments are given.
-enum EvolveOptionBits {
-    static let tau: Int32 = 1 << 0
-    static let cycles: Int32 = 1 << 1
-    static let ordering: Int32 = 1 << 2
-    static let update: Int32 = 1 << 3
-    static let iterations: Int32 = 1 << 4
-    static let tol: Int32 = 1 << 5
-    static let contraction: Int32 = 1 << 6
-    static let all: Int32 = (1 << 7) - 1
-}
-
-/// Slots of `pdb_evolve`'s report array (`PDB_EVOLVE_REPORT_*`).
-enum EvolveReportSlots {
-    static let tau = 0, tauBound = 1, steps = 2, cycleLength = 3, blockEvaluations = 4, timeReached = 5
-    static let ordering = 6, update = 7, iterations = 8, tol = 9, residual = 10
-    static let count = 11
-
-    static func fill(_ r: EvolveReport, into out: UnsafeMutableBufferPointer<Double>) {
-        out[tau] = r.tau
-        out[tauBound] = r.tauBound
-        out[steps] = Double(r.steps)
-        out[cycleLength] = Double(r.cycleLength)
-        out[blockEvaluations] = Double(r.blockEvaluations)
-        out[timeReached] = r.timeReached
-        out[ordering] = r.ordering.map { Double($0.rawValue) } ?? -1
-        out[update] = r.update.map { Double($0.rawValue) } ?? -1
-        out[iterations] = Double(r.iterations ?? 0)
-        out[tol] = r.tolerance ?? 0
-        out[residual] = r.residual ?? 0
     }
 }
 
@@ -188,34 +155,32 @@ public func pdb_evolve(
     _ out: UnsafeMutablePointer<Double>?, _ report: UnsafeMutablePointer<Double>?, _ reportLength: Int64
 ) -> Int32 {
     guarded {
-        try Flags.validate(flags)
-        guard set & ~EvolveOptionBits.all == 0 else {
-            throw PDEBlocksError.invalidArgument("unknown bits \(set & ~EvolveOptionBits.all) in the option mask")
-        }
+        try SchemeFlag.validate(flags)
+        try EvolveOption.validate(set, "the option mask set")
         let a = try SchemeArguments(f, batch, n, w, q, offset, kind, lambda, out)
-        let s = try Scheme(code: scheme)
+        let s = try Scheme.decode(scheme)
         let slots = try Buffers.count(reportLength, "report_length")
         var reportOut: UnsafeMutableBufferPointer<Double>? = nil
         if report != nil || slots > 0 {
-            guard slots >= EvolveReportSlots.count else {
+            guard slots >= EvolveReportSlot.count else {
                 throw PDEBlocksError.invalidArgument(
-                    "report_length must be at least PDB_EVOLVE_REPORT_LENGTH = \(EvolveReportSlots.count), got \(slots)")
+                    "report_length must be at least PDB_EVOLVE_REPORT_COUNT = \(EvolveReportSlot.count), got \(slots)")
             }
             reportOut = try Buffers.output(report, slots, "report")
         }
         try a.requireNoAliasing(Extent("report", reportOut))
-        func has(_ bit: Int32) -> Bool { set & bit != 0 }
-        var options = EvolveOptions(checkStability: flags & Flags.unchecked == 0)
-        if has(EvolveOptionBits.tau) { options.tau = tau }
-        if has(EvolveOptionBits.cycles) { options.cycles = try Buffers.count(cycles, "cycles") }
-        if has(EvolveOptionBits.ordering) { options.ordering = try FEDOrdering(code: ordering) }
-        if has(EvolveOptionBits.update) { options.update = try NonlinearityUpdate(code: update) }
-        if has(EvolveOptionBits.iterations) { options.iterations = try Buffers.count(iterations, "iterations") }
-        if has(EvolveOptionBits.tol) { options.tolerance = tol }
-        if has(EvolveOptionBits.contraction) { options.contraction = contraction }
+        func has(_ option: EvolveOption) -> Bool { option.isSet(in: set) }
+        var options = EvolveOptions(checkStability: !SchemeFlag.unchecked.isSet(in: flags))
+        if has(.tau) { options.tau = tau }
+        if has(.cycles) { options.cycles = try Buffers.count(cycles, "cycles") }
+        if has(.ordering) { options.ordering = try FEDOrdering.decode(ordering) }
+        if has(.update) { options.update = try NonlinearityUpdate.decode(update) }
+        if has(.iterations) { options.iterations = try Buffers.count(iterations, "iterations") }
+        if has(.tol) { options.tolerance = tol }
+        if has(.contraction) { options.contraction = contraction }
         let r = try Evolve.run(
             a.f, into: a.out, batch: a.batch, n: a.n, stencil: a.stencil, diffusivity: a.diffusivity,
             time: T, scheme: s, options: options, progress: ProgressHandler.reporter())
-        if let reportOut { EvolveReportSlots.fill(r, into: reportOut) }
+        if let reportOut { EvolveReportSlot.fill(r, into: reportOut) }
     }
 }

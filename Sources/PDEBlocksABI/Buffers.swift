@@ -57,11 +57,8 @@ enum Buffers {
     }
 
     /// A diffusivity from (kind, lambda).
-    static func diffusivity(_ kind: Int32, _ lambda: Double) throws -> Diffusivity {
-        guard let k = DiffusivityKind(rawValue: kind) else {
-            throw PDEBlocksError.invalidArgument("unknown diffusivity kind \(kind)")
-        }
-        return try Diffusivity(k, lambda: lambda)
+    static func diffusivity(_ kind: Int32, _ lambda: Double, _ context: String? = nil) throws -> Diffusivity {
+        try Diffusivity(try DiffusivityKind.decode(kind, context), lambda: lambda)
     }
 
     /// Validates (batch, n) and returns batch·n.
@@ -70,15 +67,5 @@ enum Buffers {
         guard n > 0 else { throw PDEBlocksError.invalidArgument("signal length n must be positive, got \(n)") }
         let total = try product(batch, n, "batch·n")
         return (Int(batch), Int(n), total)
-    }
-}
-
-/// Flags of the scheme entry points (`PDB_UNCHECKED`).
-enum Flags {
-    static let unchecked: Int32 = 1
-    static let known: Int32 = unchecked
-
-    static func validate(_ flags: Int32) throws {
-        guard flags & ~known == 0 else { throw PDEBlocksError.invalidArgument("unknown flag bits \(flags & ~known)") }
     }
 }

@@ -8,18 +8,10 @@ public func pdb_diffusivity_from_name(_ name: UnsafePointer<CChar>?, _ kind: Uns
     }
 }
 
+/// The kind's name: `pdb_enum_name(PDB_ENUM_DIFFUSIVITY, kind)` (the same static string).
 @_cdecl("pdb_diffusivity_name")
 public func pdb_diffusivity_name(_ kind: Int32) -> UnsafePointer<CChar>? {
-    guard let k = DiffusivityKind(rawValue: kind) else { return nil }
-    return diffusivityNames[Int(k.rawValue)]
-}
-
-/// Static C strings of the kind names (never freed).
-nonisolated(unsafe) private let diffusivityNames: [UnsafePointer<CChar>] = DiffusivityKind.allCases.map { kind in
-    let utf8 = Array(kind.name.utf8CString)
-    let p = UnsafeMutablePointer<CChar>.allocate(capacity: utf8.count)
-    p.initialize(from: utf8, count: utf8.count)
-    return UnsafePointer(p)
+    pdb_enum_name(ABIEnumFamily.diffusivity.rawValue, kind)
 }
 
 /// Elementwise evaluation shared by `pdb_diffusivity_g/_flux/_flux_derivative`.

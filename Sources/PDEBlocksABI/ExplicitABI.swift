@@ -8,9 +8,7 @@ public func pdb_stable_tau(
     guarded {
         let K = try Buffers.stencil(w, q, offset)
         let g = try Buffers.diffusivity(kind, lambda)
-        guard let b = StabilityBound(rawValue: bound) else {
-            throw PDEBlocksError.invalidArgument("unknown bound \(bound) (PDB_BOUND_SUP_G = 0, PDB_BOUND_LIPSCHITZ = 1)")
-        }
+        let b = try StabilityBound.decode(bound)
         let len = try Buffers.count(n, "n")
         try Check.atLeast(len, 2, "signal length n")
         let out = try Buffers.scalar(tau, "tau")
@@ -27,7 +25,7 @@ public func pdb_explicit(
     _ out: UnsafeMutablePointer<Double>?
 ) -> Int32 {
     guarded {
-        try Flags.validate(flags)
+        try SchemeFlag.validate(flags)
         let K = try Buffers.stencil(w, q, offset)
         let g = try Buffers.diffusivity(kind, lambda)
         let (b, len, total) = try Buffers.signals(batch, n)
@@ -40,7 +38,7 @@ public func pdb_explicit(
             Extent("history", hist))
         try Explicit.evolve(
             src, into: dst, batch: b, n: len, stencil: K, diffusivity: g, tau: tau,
-            steps: try Buffers.count(steps, "steps"), checkStability: flags & Flags.unchecked == 0,
+            steps: try Buffers.count(steps, "steps"), checkStability: !SchemeFlag.unchecked.isSet(in: flags),
             recordEvery: every, history: hist, progress: ProgressHandler.reporter())
     }
 }

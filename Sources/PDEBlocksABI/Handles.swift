@@ -57,6 +57,13 @@ enum Handles {
     static var liveCount: Int { state.withLock { $0.entries.count } }
 }
 
+/// A value that is not a class (a U-net, …) behind a handle: the registry holds objects, and
+/// this one generic box serves every such value type.
+final class HandleBox<Value: Sendable>: Sendable {
+    let value: Value
+    init(_ value: Value) { self.value = value }
+}
+
 @_cdecl("pdb_live_handles")
 public func pdb_live_handles(_ count: UnsafeMutablePointer<Int64>?) -> Int32 {
     guarded { try Buffers.scalar(count, "count").pointee = Int64(Handles.liveCount) }

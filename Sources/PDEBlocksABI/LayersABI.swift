@@ -1,15 +1,7 @@
 import PDEBlocks
 
-/// Flags of `pdb_network_forward`.
-enum ForwardFlags {
-    static let inference: Int32 = 1
-}
-
 private func stepSize(_ tau: Double, _ mode: Int32) throws -> StepSize {
-    guard let m = StepSize.Mode(rawValue: mode) else {
-        throw PDEBlocksError.invalidArgument("unknown tau mode \(mode) (PDB_TAU_FREE = 0, PDB_TAU_BOUNDED = 1)")
-    }
-    switch m {
+    switch try StepSize.Mode.decode(mode) {
     case .free:
         try Check.finite(tau, "tau")
         return .free(tau)
@@ -19,14 +11,11 @@ private func stepSize(_ tau: Double, _ mode: Int32) throws -> StepSize {
 }
 
 private func activation(_ kind: Int32, _ dkind: Int32, _ lambda: Double, _ tau: Double, _ name: String) throws -> Activation {
-    guard let k = ActivationKind(rawValue: kind) else {
-        throw PDEBlocksError.invalidArgument("unknown \(name) activation \(kind) (PDB_ACTIVATION_IDENTITY/RELU/TANH/FLUX = 0…3)")
-    }
-    switch k {
+    switch try ActivationKind.decode(kind, name) {
     case .identity: return .identity
     case .relu: return .relu
     case .tanh: return .tanh
-    case .flux: return try .flux(try Buffers.diffusivity(dkind, lambda), tau: tau)
+    case .flux: return try .flux(try Buffers.diffusivity(dkind, lambda, name), tau: tau)
     }
 }
 
@@ -153,9 +142,7 @@ public func pdb_network_add_residual_channel(
     guarded {
         let K1 = try Buffers.stencil(w1, length1, offset1)
         let K2 = try Buffers.stencil(w2, length2, offset2)
-        guard let mode = OutputFilterMode(rawValue: w2Mode) else {
-            throw PDEBlocksError.invalidArgument("unknown W2 mode \(w2Mode) (PDB_W2_CONVOLUTION = 0, PDB_W2_TRANSPOSED = 1)")
-        }
+        let mode = try OutputFilterMode.decode(w2Mode)
         let channel = try ResidualChannel(w1: K1, w2: K2, w2Mode: mode, b1: b1)
         try NetworkObject.with(net) { s in
             guard let last = s.network.blocks.last as? ResidualBlock else {
@@ -257,15 +244,13 @@ public func pdb_network_forward(
     _ out: UnsafeMutablePointer<Double>?
 ) -> Int32 {
     guarded {
-        guard flags & ~ForwardFlags.inference == 0 else {
-            throw PDEBlocksError.invalidArgument("unknown flag bits \(flags & ~ForwardFlags.inference)")
-        }
+        try ForwardFlag.validate(flags)
         let (b, len, total) = try Buffers.signals(batch, n)
         let src = try Buffers.input(x, total, "x")
         let dst = try Buffers.output(out, total, "out")
         try Aliasing.require(Extent("out", dst), Extent("x", src))
         try NetworkObject.get(net).forward(
-            src, into: dst, batch: b, n: len, inference: flags & ForwardFlags.inference != 0,
+            src, into: dst, batch: b, n: len, inference: ForwardFlag.inference.isSet(in: flags),
             progress: ProgressHandler.reporter())
     }
 }

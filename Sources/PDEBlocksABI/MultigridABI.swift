@@ -19,20 +19,6 @@ private func typedInput<T>(_ p: UnsafePointer<T>?, _ count: Int, _ name: String)
     return UnsafeBufferPointer(start: p, count: count)
 }
 
-private func gridKind(_ grid: Int32) throws -> GridKind {
-    guard let g = GridKind(rawValue: grid) else {
-        throw PDEBlocksError.invalidArgument("unknown grid \(grid) (PDB_GRID_UNKNOWN, _VERTEX, _CELL)")
-    }
-    return g
-}
-
-private func transferKind(_ transfer: Int32) throws -> TransferKind {
-    guard let t = TransferKind(rawValue: transfer) else {
-        throw PDEBlocksError.invalidArgument("unknown transfer \(transfer) (PDB_MG_TRANSFER_AUTO … _MATRIX)")
-    }
-    return t
-}
-
 /// The registry type tags.
 private let multigridType = "multigrid hierarchy"
 private let unetType = "two-level U-net"
@@ -104,13 +90,7 @@ public func pdb_banded_solve(
             try lu.solveChecked(rows: rows, src, into: dst)  // all rows or nothing
             used = lu.strategy
         }
-        if let strategy {
-            switch used {
-            case .symmetricPositiveDefinite: strategy.pointee = 0
-            case .diagonallyDominant: strategy.pointee = 1
-            case .partialPivoting: strategy.pointee = 2
-            }
-        }
+        strategy?.pointee = LUStrategy(used).rawValue
     }
 }
 
@@ -175,18 +155,14 @@ public func pdb_mg_create(
 ) -> Int32 {
     guarded {
         let out = try Buffers.scalar(handle, "handle")
-        let A = try bandedMatrix(n, kl, ku, band, grid: try gridKind(grid))
-        guard let s = Smoother(rawValue: smoother) else {
-            throw PDEBlocksError.invalidArgument("unknown smoother \(smoother) (PDB_MG_JACOBI … PDB_MG_RED_BLACK)")
-        }
-        guard let c = CycleKind(rawValue: cycle) else {
-            throw PDEBlocksError.invalidArgument("unknown cycle \(cycle) (PDB_MG_CYCLE_V, _W, _F)")
-        }
+        let A = try bandedMatrix(n, kl, ku, band, grid: try GridKind.decode(grid))
+        let s = try Smoother.decode(smoother)
+        let c = try CycleKind.decode(cycle)
         guard !omega.isNaN else { throw PDEBlocksError.invalidArgument("omega is NaN") }
         let options = MultigridOptions(
             smoother: s, omega: omega > 0 ? omega : nil,
             preSmoothing: Int(clamping: pre), postSmoothing: Int(clamping: post), cycle: c,
-            transfer: try transferKind(transfer), coarsest: Int(clamping: coarsest),
+            transfer: try TransferKind.decode(transfer), coarsest: Int(clamping: coarsest),
             maxLevels: maxLevels > 0 ? Int(clamping: maxLevels) : nil)
         let mg = try Multigrid(A, options: options)
         out.pointee = Handles.register(mg, type: multigridType)
@@ -432,10 +408,9 @@ public func pdb_semi_implicit(
             out: Extent("out", dst, inPlaceOf: "f"), f: Extent("f", src), weights: Extent("weights", w, count: K.count),
             Extent(scalar: "cycles", cycles))
         let method: SemiImplicit.Solver
-        switch solver {
-        case 0: method = .direct
-        case 1: method = .multigrid(MultigridOptions(), tolerance: tol, maxCycles: Int(clamping: maxCycles))
-        default: throw PDEBlocksError.invalidArgument("unknown solver \(solver) (PDB_SEMI_DIRECT, PDB_SEMI_MULTIGRID)")
+        switch try SemiSolverKind.decode(solver) {
+        case .direct: method = .direct
+        case .multigrid: method = .multigrid(MultigridOptions(), tolerance: tol, maxCycles: Int(clamping: maxCycles))
         }
         let report = try SemiImplicit.evolve(
             src, into: dst, batch: rows, n: len, stencil: K, diffusivity: g, tau: tau,
@@ -445,12 +420,6 @@ public func pdb_semi_implicit(
 }
 
 // MARK: - Generic two-level U-net
-
-/// A U-net behind a handle.
-private final class UNetBox: Sendable {
-    let net: TwoLevelUNet
-    init(_ net: TwoLevelUNet) { self.net = net }
-}
 
 @_cdecl("pdb_unet2_create")
 public func pdb_unet2_create(
@@ -480,7 +449,7 @@ public func pdb_unet2_create(
                 total += lengthList[k]
             }
             let allWeights = try Buffers.input(weights, Int(total), "weights")
-            let hasDiffusion = kindList.contains(1)
+            let hasDiffusion = kindList.contains(UNetBlockKind.diffusion.rawValue)
             let gList = hasDiffusion ? try typedInput(diffusivities, m, "diffusivities") : nil
             let lambdaList = hasDiffusion ? try Buffers.input(lambdas, m, "lambdas") : nil
             let tauList = hasDiffusion ? try Buffers.input(taus, m, "taus") : nil
@@ -490,20 +459,18 @@ public func pdb_unet2_create(
                 try Memory.reserve(len, for: "a copy of block \(k)'s stencil")
                 let K = try Stencil(weights: Array(allWeights[start..<(start + len)]), offset: Int(offsetList[k]))
                 start += len
-                switch kindList[k] {
-                case 0: blocks.append(.stencil(K))
-                case 1:
-                    let g = try Buffers.diffusivity(gList![k], lambdaList![k])
+                switch try UNetBlockKind.decode(kindList[k], "block \(k)") {
+                case .stencil: blocks.append(.stencil(K))
+                case .diffusion:
+                    let g = try Buffers.diffusivity(gList![k], lambdaList![k], "block \(k)")
                     blocks.append(.diffusion(K, g, tau: tauList![k]))
-                default:
-                    throw PDEBlocksError.invalidArgument("block \(k): unknown kind \(kindList[k]) (PDB_UNET_STENCIL, PDB_UNET_DIFFUSION)")
                 }
             }
         }
         let net = try TwoLevelUNet(
             pre: Array(blocks[0..<pre]), coarse: Array(blocks[pre..<(pre + coarse)]),
-            post: Array(blocks[(pre + coarse)...]), transfer: try transferKind(transfer))
-        out.pointee = Handles.register(UNetBox(net), type: unetType)
+            post: Array(blocks[(pre + coarse)...]), transfer: try TransferKind.decode(transfer))
+        out.pointee = Handles.register(HandleBox(net), type: unetType)
     }
 }
 
@@ -517,7 +484,7 @@ public func pdb_unet2_forward(
     _ handle: OpaquePointer?, _ f: UnsafePointer<Double>?, _ batch: Int64, _ n: Int64, _ out: UnsafeMutablePointer<Double>?
 ) -> Int32 {
     guarded {
-        let net = try Handles.get(handle, as: UNetBox.self, type: unetType).net
+        let net = try Handles.get(handle, as: HandleBox<TwoLevelUNet>.self, type: unetType).value
         let (rows, len, total) = try Buffers.signals(batch, n)
         let src = try Buffers.input(f, total, "f")
         let dst = try Buffers.output(out, total, "out")

@@ -8,7 +8,7 @@ import Darwin
 import PDEBlocks
 
 /// Status codes of the C ABI (`include/pdeblocks.h`, `PDB_OK` / `PDB_ERR_*`).
-public enum Status: Int32, Sendable {
+public enum Status: Int32, Sendable, CaseIterable {
     case ok = 0
     case nullPointer = -1
     case invalidArgument = -2

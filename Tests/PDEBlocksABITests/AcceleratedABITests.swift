@@ -4,26 +4,37 @@ import PDEBlocks
 
 // The @_cdecl entry points of include/pdeblocks_schemes.h, called as C would call them.
 
-// Values of include/pdeblocks.h and include/pdeblocks_schemes.h (C macros are not visible
-// to Swift; python/tests/test_accelerated.py checks the header against the Python copies).
-private let PDB_ERR_NULL: Int32 = -1
-private let PDB_ERR_INVALID: Int32 = -2
-private let PDB_ERR_UNSTABLE: Int32 = -4
-private let PDB_UNCHECKED = 1
+// Values of include/pdeblocks.h and include/pdeblocks_schemes.h, from the ABI layer's enums
+// (python/tests/test_enum_names.py checks those against the header).
+private let PDB_ERR_NULL = Status.nullPointer.rawValue
+private let PDB_ERR_INVALID = Status.invalidArgument.rawValue
+private let PDB_ERR_UNSTABLE = Status.unstable.rawValue
+private let PDB_UNCHECKED = Int(SchemeFlag.unchecked.rawValue)
 private let PDB_MAX_CYCLE_LENGTH = 1 << 20
-private let PDB_UPDATE_PER_STEP = 0, PDB_UPDATE_PER_CYCLE = 1
-private let PDB_FED_ORDER_PLAIN = 0, PDB_FED_ORDER_KAPPA = 1, PDB_FED_ORDER_LEJA = 2
-private let PDB_SCHEME_FSI = 1, PDB_SCHEME_FED = 2
-private let PDB_EVOLVE_HAS_TAU = 1 << 0, PDB_EVOLVE_HAS_CYCLES = 1 << 1, PDB_EVOLVE_HAS_ORDERING = 1 << 2
-private let PDB_EVOLVE_HAS_UPDATE = 1 << 3, PDB_EVOLVE_HAS_ITERATIONS = 1 << 4, PDB_EVOLVE_HAS_TOL = 1 << 5
-private let PDB_EVOLVE_REPORT_TAU = 0, PDB_EVOLVE_REPORT_TAU_BOUND = 1, PDB_EVOLVE_REPORT_STEPS = 2
-private let PDB_EVOLVE_REPORT_CYCLE_LENGTH = 3, PDB_EVOLVE_REPORT_BLOCK_EVALUATIONS = 4
-private let PDB_EVOLVE_REPORT_TIME_REACHED = 5, PDB_EVOLVE_REPORT_ORDERING = 6, PDB_EVOLVE_REPORT_UPDATE = 7
-private let PDB_EVOLVE_REPORT_ITERATIONS = 8, PDB_EVOLVE_REPORT_TOL = 9, PDB_EVOLVE_REPORT_RESIDUAL = 10
-private let PDB_EVOLVE_REPORT_LENGTH = 11
+private let PDB_UPDATE_PER_STEP = Int(NonlinearityUpdate.perStep.rawValue)
+private let PDB_UPDATE_PER_CYCLE = Int(NonlinearityUpdate.perCycle.rawValue)
+private let PDB_FED_ORDER_PLAIN = Int(FEDOrdering.plain.rawValue)
+private let PDB_FED_ORDER_KAPPA = Int(FEDOrdering.kappaCycle.rawValue)
+private let PDB_FED_ORDER_LEJA = Int(FEDOrdering.leja.rawValue)
+private let PDB_SCHEME_FSI = Int(Scheme.fsi.rawValue), PDB_SCHEME_FED = Int(Scheme.fed.rawValue)
+private let PDB_EVOLVE_HAS_TAU = Int(EvolveOption.tau.rawValue), PDB_EVOLVE_HAS_CYCLES = Int(EvolveOption.cycles.rawValue)
+private let PDB_EVOLVE_HAS_ORDERING = Int(EvolveOption.ordering.rawValue), PDB_EVOLVE_HAS_UPDATE = Int(EvolveOption.update.rawValue)
+private let PDB_EVOLVE_HAS_ITERATIONS = Int(EvolveOption.iterations.rawValue), PDB_EVOLVE_HAS_TOL = Int(EvolveOption.tol.rawValue)
+private let PDB_EVOLVE_REPORT_TAU = Int(EvolveReportSlot.tau.rawValue)
+private let PDB_EVOLVE_REPORT_TAU_BOUND = Int(EvolveReportSlot.tauBound.rawValue)
+private let PDB_EVOLVE_REPORT_STEPS = Int(EvolveReportSlot.steps.rawValue)
+private let PDB_EVOLVE_REPORT_CYCLE_LENGTH = Int(EvolveReportSlot.cycleLength.rawValue)
+private let PDB_EVOLVE_REPORT_BLOCK_EVALUATIONS = Int(EvolveReportSlot.blockEvaluations.rawValue)
+private let PDB_EVOLVE_REPORT_TIME_REACHED = Int(EvolveReportSlot.timeReached.rawValue)
+private let PDB_EVOLVE_REPORT_ORDERING = Int(EvolveReportSlot.ordering.rawValue)
+private let PDB_EVOLVE_REPORT_UPDATE = Int(EvolveReportSlot.update.rawValue)
+private let PDB_EVOLVE_REPORT_ITERATIONS = Int(EvolveReportSlot.iterations.rawValue)
+private let PDB_EVOLVE_REPORT_TOL = Int(EvolveReportSlot.tol.rawValue)
+private let PDB_EVOLVE_REPORT_RESIDUAL = Int(EvolveReportSlot.residual.rawValue)
+private let PDB_EVOLVE_REPORT_COUNT = EvolveReportSlot.count
 
 private let forwardWeights: [Double] = [-1, 1]  // forward difference, offset 0
-private let pm: Int32 = 1                       // PDB_DIFFUSIVITY_PERONA_MALIK
+private let pm = DiffusivityKind.peronaMalik.rawValue  // PDB_DIFFUSIVITY_PERONA_MALIK
 private let lambda = 0.1
 
 private func lastError() -> String { String(cString: pdb_last_error()) }
@@ -126,7 +137,7 @@ private let g = try! Diffusivity(.peronaMalik, lambda: lambda)
         let n = 32, T = 20.0
         let f = signal(n)
         var out = [Double](repeating: 0, count: n)
-        var report = [Double](repeating: .nan, count: Int(PDB_EVOLVE_REPORT_LENGTH) + 2)
+        var report = [Double](repeating: .nan, count: Int(PDB_EVOLVE_REPORT_COUNT) + 2)
         #expect(pdb_evolve(f, 1, Int64(n), forwardWeights, 2, 0, pm, lambda, T, scheme, 0,
                            0, 0, 0, 0, 0, 0, 0, 0, &out, &report, Int64(report.count)) == 0)
         let s = try Scheme(code: scheme)
@@ -143,7 +154,7 @@ private let g = try! Diffusivity(.peronaMalik, lambda: lambda)
                 == (s == .fsi ? Double(PDB_UPDATE_PER_STEP) : s == .fed ? Double(PDB_UPDATE_PER_CYCLE) : -1))
         #expect(report[Int(PDB_EVOLVE_REPORT_ITERATIONS)] == (s == .implicit ? 100 : 0))
         #expect(report[Int(PDB_EVOLVE_REPORT_RESIDUAL)] == (r.residual ?? 0))
-        #expect(report[Int(PDB_EVOLVE_REPORT_LENGTH)].isNaN)  // slots beyond the documented ones untouched
+        #expect(report[Int(PDB_EVOLVE_REPORT_COUNT)].isNaN)  // slots beyond the documented ones untouched
     }
 
     @Test("pdb_evolve reads options only where their bit is set")
@@ -151,7 +162,7 @@ private let g = try! Diffusivity(.peronaMalik, lambda: lambda)
         let n = 32
         let f = signal(n)
         var out = [Double](repeating: 0, count: n)
-        var report = [Double](repeating: 0, count: Int(PDB_EVOLVE_REPORT_LENGTH))
+        var report = [Double](repeating: 0, count: Int(PDB_EVOLVE_REPORT_COUNT))
         let set = Int32(PDB_EVOLVE_HAS_CYCLES | PDB_EVOLVE_HAS_ORDERING | PDB_EVOLVE_HAS_UPDATE)
         #expect(pdb_evolve(f, 1, Int64(n), forwardWeights, 2, 0, pm, lambda, 30, Int32(PDB_SCHEME_FED), set,
                            -7, 2, Int32(PDB_FED_ORDER_PLAIN), Int32(PDB_UPDATE_PER_STEP), -1, .nan, -1, 0,
@@ -172,7 +183,7 @@ private let g = try! Diffusivity(.peronaMalik, lambda: lambda)
                   iterations: Int64 = 0, tol: Double = 0, flags: Int32 = 0, reportLength: Int64? = nil,
                   batch: Int64 = 1, nn: Int64 = 16) -> (Int32, [Double], [Double]) {
             var out = [Double](repeating: 4, count: n)
-            var report = [Double](repeating: 4, count: Int(PDB_EVOLVE_REPORT_LENGTH))
+            var report = [Double](repeating: 4, count: Int(PDB_EVOLVE_REPORT_COUNT))
             let status = pdb_evolve(f, batch, nn, forwardWeights, 2, 0, pm, lambda, T, scheme, set, tau, cycles, 0, 0,
                                     iterations, tol, 0, flags, &out, &report, reportLength ?? Int64(report.count))
             return (status, out, report)
@@ -197,7 +208,7 @@ private let g = try! Diffusivity(.peronaMalik, lambda: lambda)
             #expect(status == expected, "\(what): \(lastError())")
             #expect(!lastError().isEmpty, "\(what)")
             #expect(out == [Double](repeating: 4, count: n), "\(what) wrote out")
-            #expect(report == [Double](repeating: 4, count: Int(PDB_EVOLVE_REPORT_LENGTH)), "\(what) wrote the report")
+            #expect(report == [Double](repeating: 4, count: Int(PDB_EVOLVE_REPORT_COUNT)), "\(what) wrote the report")
         }
     }
 

@@ -121,7 +121,7 @@ private func run(_ net: Network, _ x: [Double], batch: Int, n: Int, _ w: [Double
         for k in 0..<5 {
             let filters = try (0..<(1 + k % 3)).map { _ in try Stencil(weights: rng.normals(3), offset: -1) }
             let gs: [ChannelDiffusivity] = filters.indices.map { c in
-                c % 2 == 0 ? .learnable(mixture) : builtin(DiffusivityKind.allCases[(k + c) % 5], 0.4)
+                c % 2 == 0 ? .learnable(mixture) : builtin(DiffusivityKind.allCases[(k + c) % DiffusivityKind.allCases.count], 0.4)
             }
             blocks.append(try DiffusionBlock(filters: filters, diffusivities: gs, step: .free(10)))
         }

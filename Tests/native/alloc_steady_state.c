@@ -199,8 +199,8 @@ int main(void) {
     pdb_set_threads(0);
 
     if (pdb_poisson_1d(N, 1.0 / (N + 1), band) != PDB_OK ||
-        pdb_mg_create(N, 1, 1, band, PDB_GRID_VERTEX, PDB_MG_GAUSS_SEIDEL, 0.0, 2, 2, PDB_MG_CYCLE_V,
-                      PDB_MG_TRANSFER_AUTO, 3, 0, &mg) != PDB_OK) {
+        pdb_mg_create(N, 1, 1, band, PDB_GRID_VERTEX, PDB_SMOOTHER_GAUSS_SEIDEL, 0.0, 2, 2, PDB_CYCLE_V,
+                      PDB_TRANSFER_AUTO, 3, 0, &mg) != PDB_OK) {
         printf("multigrid set-up failed: %s\n", pdb_last_error());
         return 1;
     }

@@ -262,6 +262,12 @@ static int32_t bad_enum(void) {
     static const int32_t v[] = {-1, -2, 5, 7, 64, 100, 0x10000, INT32_MAX, INT32_MIN};
     return PICK(v);
 }
+/* A code outside a family of `count` members 0..count-1 (its _COUNT and beyond, negatives):
+ * a member added to the header moves these along, so they stay invalid. */
+static int32_t bad_code(int32_t count) {
+    const int32_t v[] = {-1, -2, count, count + 1, count + 64, 0x10000, INT32_MAX, INT32_MIN};
+    return PICK(v);
+}
 static double bad_double(void) {
     static const double v[] = {NAN, -NAN, INFINITY, -INFINITY, -1.0, 0.0, -0.0, 1e308, -1e308, DBL_MAX, 4.9e-324};
     return PICK(v);
@@ -347,8 +353,8 @@ static void refill_pool(int t) {
         double *band = malloc((size_t)n * 3 * sizeof(double));
         if (pdb_poisson_1d(n, 1.0, band) == PDB_OK) {
             pdb_multigrid *h;
-            if (pdb_mg_create(n, 1, 1, band, PDB_GRID_VERTEX, (int32_t)irange(0, 4), 0, 1, 1, (int32_t)irange(0, 2),
-                              PDB_MG_TRANSFER_AUTO, 2, 0, &h) == PDB_OK)
+            if (pdb_mg_create(n, 1, 1, band, PDB_GRID_VERTEX, (int32_t)irange(0, PDB_SMOOTHER_COUNT - 1), 0, 1, 1,
+                              (int32_t)irange(0, PDB_CYCLE_COUNT - 1), PDB_TRANSFER_AUTO, 2, 0, &h) == PDB_OK)
                 pool_add(T_MG, h, n);
         }
         free(band);
@@ -357,7 +363,7 @@ static void refill_pool(int t) {
         static const int64_t lengths[2] = {2, 1}, offsets[2] = {0, 0};
         static const double weights[3] = {-1, 1, 0.5}, lambdas[2] = {0.5, 1}, taus[2] = {0.1, 0};
         pdb_unet2 *h;
-        if (pdb_unet2_create(2, kinds, lengths, offsets, weights, diffs, lambdas, taus, 1, 1, PDB_MG_TRANSFER_CELL, &h) == PDB_OK)
+        if (pdb_unet2_create(2, kinds, lengths, offsets, weights, diffs, lambdas, taus, 1, 1, PDB_TRANSFER_CELL, &h) == PDB_OK)
             pool_add(T_UNET, h, 0);
     }
 }
@@ -423,8 +429,8 @@ static stencil_t gen_stencil(void) {
 }
 
 static int32_t gen_kind(void) {
-    if (pct(H)) { must_fail("the diffusivity kind is unknown"); return bad_enum(); }
-    return (int32_t)irange(0, 4);
+    if (pct(H)) { must_fail("the diffusivity kind is unknown"); return bad_code(PDB_DIFFUSIVITY_COUNT); }
+    return (int32_t)irange(0, PDB_DIFFUSIVITY_COUNT - 1);
 }
 static double gen_lambda(void) {
     if (pct(H)) {
@@ -573,6 +579,43 @@ static void g_version_string(void) {
     if (strcmp(v, expect) != 0) violation("pdb_version_string() = \"%s\", pdb_version gives %s", v, expect);
 }
 
+/* A static, lowercase name ([a-z0-9_]+) or NULL; never a failure, last error untouched. */
+static void check_enum_name(const char *fn, int32_t family, int32_t code, const char *name, int must_be_null) {
+    const char *m = pdb_last_error();
+    if (m == NULL || strstr(m, "fuzz-marker-name") == NULL) violation("%s(%d, %d) changed pdb_last_error()", fn, family, code);
+    if (name == NULL) return;
+    if (must_be_null) { violation("%s(%d, %d) = \"%s\", expected NULL", fn, family, code, name); return; }
+    size_t len = strlen(name);
+    if (len == 0 || len > 64) violation("%s(%d, %d) has length %zu", fn, family, code, len);
+    for (size_t i = 0; i < len; i++)
+        if (!((name[i] >= 'a' && name[i] <= 'z') || (name[i] >= '0' && name[i] <= '9') || name[i] == '_'))
+            { violation("%s(%d, %d) = \"%s\" is not a lowercase name", fn, family, code, name); return; }
+}
+
+static void g_enum_name(void) {
+    int32_t family = pct(20) ? bad_enum() : (int32_t)irange(0, PDB_ENUM_COUNT - 1);
+    int32_t code = pct(30) ? bad_enum() : (int32_t)irange(-12, 70);
+    prepare();
+    const char *name = pdb_enum_name((pdb_enum_family)family, code);
+    call_serial++;
+    cur->ok++;
+    check_enum_name("pdb_enum_name", family, code, name, family < 0 || family >= PDB_ENUM_COUNT);
+    if (family == PDB_ENUM_STATUS) {
+        const char *s = pdb_status_string(code);
+        if (s != name) violation("pdb_status_string(%d) differs from pdb_enum_name(PDB_ENUM_STATUS, %d)", code, code);
+    }
+}
+
+static void g_status_string(void) {
+    int32_t status = pct(30) ? bad_enum() : (int32_t)irange(-100, 2);
+    prepare();
+    const char *name = pdb_status_string(status);
+    call_serial++;
+    cur->ok++;
+    check_enum_name("pdb_status_string", PDB_ENUM_STATUS, status, name, status > 0 || (status < -10 && status != PDB_ERR_INTERNAL));
+    if ((status == PDB_OK) != (name != NULL && strcmp(name, "ok") == 0)) violation("pdb_status_string(%d) = %s", status, name ? name : "NULL");
+}
+
 static void g_set_threads(void) {
     int32_t t = (int32_t)irange(0, 3);
     if (pct(H * 2)) {
@@ -704,12 +747,12 @@ static void g_diffusivity_from_name(void) {
 }
 
 static void g_diffusivity_name(void) {
-    int32_t kind = pct(30) ? bad_enum() : (int32_t)irange(0, 4);
+    int32_t kind = pct(30) ? bad_code(PDB_DIFFUSIVITY_COUNT) : (int32_t)irange(0, PDB_DIFFUSIVITY_COUNT - 1);
     prepare();
-    const char *name = pdb_diffusivity_name(kind);
+    const char *name = pdb_diffusivity_name((pdb_diffusivity)kind);
     call_serial++;
     cur->ok++;
-    int known = kind >= 0 && kind <= 4;
+    int known = kind >= 0 && kind < PDB_DIFFUSIVITY_COUNT;
     if (known != (name != NULL)) { violation("pdb_diffusivity_name(%d) = %s", kind, name ? name : "NULL"); return; }
     if (name) {
         int32_t back = -1;
@@ -783,7 +826,7 @@ static void g_stable_tau(void) {
     int32_t kind = gen_kind();
     double lambda = gen_lambda();
     int64_t n = gen_norm_n(2);
-    int32_t bound = pct(H) ? (must_fail("unknown bound"), bad_enum()) : (int32_t)irange(0, 1);
+    int32_t bound = pct(H) ? (must_fail("unknown bound"), bad_code(PDB_BOUND_COUNT)) : (int32_t)irange(0, PDB_BOUND_COUNT - 1);
     if (pct(H) && !expect_fail) { n = 1; must_fail("n = 1"); }
     RUN(pdb_stable_tau(k.w, k.q, k.offset, kind, lambda, n, bound, out_scalar(8, 8, 1, "tau")));
 }
@@ -824,12 +867,12 @@ static void g_explicit_packed(void) {
 }
 
 static int32_t gen_update(void) {
-    if (pct(H)) { must_fail("unknown update"); return bad_enum(); }
-    return (int32_t)irange(0, 1);
+    if (pct(H)) { must_fail("unknown update"); return bad_code(PDB_UPDATE_COUNT); }
+    return (int32_t)irange(0, PDB_UPDATE_COUNT - 1);
 }
 static int32_t gen_ordering(void) {
-    if (pct(H)) { must_fail("unknown ordering"); return bad_enum(); }
-    return (int32_t)irange(0, 2);
+    if (pct(H)) { must_fail("unknown ordering"); return bad_code(PDB_FED_ORDER_COUNT); }
+    return (int32_t)irange(0, PDB_FED_ORDER_COUNT - 1);
 }
 static int64_t gen_cycle_length(void) {
     if (pct(H)) {
@@ -927,7 +970,7 @@ static void g_evolve(void) {
         T = PICK(bad);
         if (!(T >= 0) || !isfinite(T)) must_fail("T is negative or not finite");
     }
-    int32_t scheme = pct(H) ? (must_fail("unknown scheme"), bad_enum()) : (int32_t)irange(0, 3);
+    int32_t scheme = pct(H) ? (must_fail("unknown scheme"), bad_code(PDB_SCHEME_COUNT)) : (int32_t)irange(0, PDB_SCHEME_COUNT - 1);
     /* The options each scheme reads; setting another one is refused. */
     static const int32_t uses[4] = {
         PDB_EVOLVE_HAS_TAU, PDB_EVOLVE_HAS_TAU | PDB_EVOLVE_HAS_CYCLES | PDB_EVOLVE_HAS_UPDATE,
@@ -939,8 +982,8 @@ static void g_evolve(void) {
     if (pct(H)) { set |= (int32_t)(1u << irange(7, 31)); must_fail("unknown option bits"); }
     double tau = pct(H) ? bad_double() : unif(0.01, 0.3);
     int64_t cycles = pct(H) ? bad_len() : irange(0, 4);
-    int32_t ordering = pct(H) ? bad_enum() : (int32_t)irange(0, 2);
-    int32_t update = pct(H) ? bad_enum() : (int32_t)irange(0, 1);
+    int32_t ordering = pct(H) ? bad_code(PDB_FED_ORDER_COUNT) : (int32_t)irange(0, PDB_FED_ORDER_COUNT - 1);
+    int32_t update = pct(H) ? bad_code(PDB_UPDATE_COUNT) : (int32_t)irange(0, PDB_UPDATE_COUNT - 1);
     int64_t iterations = pct(H) ? bad_len() : irange(0, 8);
     double tol = pct(H) ? bad_double() : unif(0, 1e-3);
     double contraction = pct(H) ? bad_double() : unif(0.05, 0.95);
@@ -948,16 +991,16 @@ static void g_evolve(void) {
     int64_t rl = 0;
     double *report = NULL;
     int r = (int)(rnd() % 4);
-    if (r == 1) { rl = irange(PDB_EVOLVE_REPORT_LENGTH, PDB_EVOLVE_REPORT_LENGTH + 3); report = out_d(rl, rl + 1, "report"); }
-    else if (r == 2) { rl = irange(1, PDB_EVOLVE_REPORT_LENGTH - 1); report = out_d(rl, rl, "report"); must_fail("report_length < 11"); }
-    else if (r == 3 && pct(30)) { rl = PDB_EVOLVE_REPORT_LENGTH; must_fail("report NULL with report_length > 0"); }
+    if (r == 1) { rl = irange(PDB_EVOLVE_REPORT_COUNT, PDB_EVOLVE_REPORT_COUNT + 3); report = out_d(rl, rl + 1, "report"); }
+    else if (r == 2) { rl = irange(1, PDB_EVOLVE_REPORT_COUNT - 1); report = out_d(rl, rl, "report"); must_fail("report_length < 11"); }
+    else if (r == 3 && pct(30)) { rl = PDB_EVOLVE_REPORT_COUNT; must_fail("report NULL with report_length > 0"); }
     else if (r == 3) { rl = bad_len(); report = out_d(0, 12, "report"); must_fail("report_length negative or huge"); }
     /* An option that is set but unused by the scheme, or out of its domain, is refused by the
      * library; the generator does not try to predict every combination, only the certain ones. */
     if ((set & PDB_EVOLVE_HAS_TAU) && isnan(tau)) must_fail("tau is NaN");
     if ((set & PDB_EVOLVE_HAS_CYCLES) && cycles < 0) must_fail("cycles < 0");
-    if ((set & PDB_EVOLVE_HAS_ORDERING) && (ordering < 0 || ordering > 2)) must_fail("unknown ordering");
-    if ((set & PDB_EVOLVE_HAS_UPDATE) && (update < 0 || update > 1)) must_fail("unknown update");
+    if ((set & PDB_EVOLVE_HAS_ORDERING) && (ordering < 0 || ordering >= PDB_FED_ORDER_COUNT)) must_fail("unknown ordering");
+    if ((set & PDB_EVOLVE_HAS_UPDATE) && (update < 0 || update >= PDB_UPDATE_COUNT)) must_fail("unknown update");
     if ((set & PDB_EVOLVE_HAS_ITERATIONS) && iterations < 0) must_fail("iterations < 0");
     if ((set & PDB_EVOLVE_HAS_CONTRACTION) && !(contraction > 0 && isfinite(contraction))) must_fail("contraction not positive");
     if ((set & PDB_EVOLVE_HAS_CONTRACTION) && contraction >= 1 && !(flags & PDB_UNCHECKED))
@@ -1056,15 +1099,15 @@ static void g_diffusion_system(void) {
 
 static void g_mg_create(void) {
     banded_t m = gen_banded(4, 40, 1);
-    int32_t grid = pct(H) ? (must_fail("unknown grid"), bad_enum()) : (int32_t)irange(0, 2);
-    int32_t smoother = pct(H) ? (must_fail("unknown smoother"), bad_enum()) : (int32_t)irange(0, 4);
+    int32_t grid = pct(H) ? (must_fail("unknown grid"), bad_code(PDB_GRID_COUNT)) : (int32_t)irange(0, PDB_GRID_COUNT - 1);
+    int32_t smoother = pct(H) ? (must_fail("unknown smoother"), bad_code(PDB_SMOOTHER_COUNT)) : (int32_t)irange(0, PDB_SMOOTHER_COUNT - 1);
     double omega = pct(80) ? 0 : unif(0.2, 1.5);
     if (pct(H)) { omega = bad_double(); if (isnan(omega) || (omega > 0 && (omega >= 2 || !isfinite(omega)))) must_fail("omega out of (0, 2)"); }
     int64_t pre = irange(0, 3), post = irange(0, 3);
     if (pre + post == 0) must_fail("pre + post = 0");
     if (pct(H)) { pre = pct(50) ? -1 : INT64_MAX; must_fail("pre out of range"); }
-    int32_t cycle = pct(H) ? (must_fail("unknown cycle"), bad_enum()) : (int32_t)irange(0, 2);
-    int32_t transfer = pct(H) ? (must_fail("unknown transfer"), bad_enum()) : (int32_t)irange(0, 3);
+    int32_t cycle = pct(H) ? (must_fail("unknown cycle"), bad_code(PDB_CYCLE_COUNT)) : (int32_t)irange(0, PDB_CYCLE_COUNT - 1);
+    int32_t transfer = pct(H) ? (must_fail("unknown transfer"), bad_code(PDB_TRANSFER_COUNT)) : (int32_t)irange(0, PDB_TRANSFER_COUNT - 1);
     int64_t coarsest = irange(1, 5), max_levels = pct(60) ? 0 : irange(-1, 5);
     if (max_levels == 1) must_fail("max_levels = 1");
     if (pct(H)) { coarsest = pct(50) ? 0 : INT64_MAX; must_fail("coarsest out of range"); }
@@ -1245,7 +1288,7 @@ static void g_semi_implicit(void) {
     double tau = pct(H) ? bad_double() : unif(0.01, 5);
     if (is_bad_positive(tau)) must_fail("tau is not positive and finite");
     int64_t steps = gen_work(0, 3, "steps negative or huge");
-    int32_t solver = pct(H) ? (must_fail("unknown solver"), bad_enum()) : (int32_t)irange(0, 1);
+    int32_t solver = pct(H) ? (must_fail("unknown solver"), bad_code(PDB_SEMI_COUNT)) : (int32_t)irange(0, PDB_SEMI_COUNT - 1);
     double tol = pct(H) ? bad_double() : unif(1e-10, 1e-4);
     int64_t max_cycles = pct(H) ? bad_len() : irange(1, 30);
     RUN(pdb_semi_implicit(s.f, s.batch, s.n, k.w, k.q, k.offset, kind, lambda, tau, steps, solver, tol, max_cycles,
@@ -1265,25 +1308,25 @@ static void g_unet2_create(void) {
     int64_t total = 0;
     int has_diffusion = 0;
     for (int64_t i = 0; i < count; i++) {
-        kinds[i] = (int32_t)irange(0, 1);
-        has_diffusion |= kinds[i] == 1;
+        kinds[i] = (int32_t)irange(0, PDB_UNET_COUNT - 1);
+        has_diffusion |= kinds[i] == PDB_UNET_DIFFUSION;
         lengths[i] = irange(1, 4);
         offsets[i] = irange(-lengths[i], 0);
-        diffs[i] = (int32_t)irange(0, 4);
+        diffs[i] = (int32_t)irange(0, PDB_DIFFUSIVITY_COUNT - 1);
         total += lengths[i];
     }
     double *weights = in_d(total, total + 1, -1, 1, 0, "weights");
     int64_t n_pre = count > 0 ? irange(0, count) : 0;
     int64_t n_coarse = irange(0, count - n_pre);
-    int32_t transfer = pct(50) ? PDB_MG_TRANSFER_CELL : PDB_MG_TRANSFER_VERTEX;
+    int32_t transfer = pct(50) ? PDB_TRANSFER_CELL : PDB_TRANSFER_VERTEX;
     if (count > 0 && pct(H)) {
         int64_t i = irange(0, count - 1);
         int r = (int)(rnd() % 6);
-        if (r == 0) { kinds[i] = bad_enum(); must_fail("unknown block kind"); }
+        if (r == 0) { kinds[i] = bad_code(PDB_UNET_COUNT); must_fail("unknown block kind"); }
         else if (r == 1) { static const int64_t bad[] = {0, -1, ((int64_t)1 << 20) + 1, INT64_MAX, INT64_MIN}; lengths[i] = PICK(bad); must_fail("bad stencil length"); }
         else if (r == 2) { offsets[i] = pct(50) ? INT64_MAX : INT64_MIN; must_fail("offset out of range"); }
-        else if (r == 3 && kinds[i] == 1) { diffs[i] = bad_enum(); must_fail("unknown diffusivity"); }
-        else if (r == 4 && kinds[i] == 1) { lambdas[i] = bad_double(); if (is_bad_positive(lambdas[i])) must_fail("bad lambda"); }
+        else if (r == 3 && kinds[i] == PDB_UNET_DIFFUSION) { diffs[i] = bad_code(PDB_DIFFUSIVITY_COUNT); must_fail("unknown diffusivity"); }
+        else if (r == 4 && kinds[i] == PDB_UNET_DIFFUSION) { lambdas[i] = bad_double(); if (is_bad_positive(lambdas[i])) must_fail("bad lambda"); }
         else if (r == 5 && total > 0) {
             weights[irange(0, total - 1)] = special_value();
             for (int64_t j = 0; j < total; j++)
@@ -1293,7 +1336,7 @@ static void g_unet2_create(void) {
     if (pct(H)) { count = bad_len(); must_fail("count negative or huge"); }
     if (pct(H) && count > 0) { n_pre = count + 1; must_fail("n_pre > count"); }
     if (pct(H) && count >= 0) { n_coarse = pct(50) ? -1 : INT64_MAX; must_fail("n_coarse out of range"); }
-    if (pct(H)) { transfer = pct(50) ? PDB_MG_TRANSFER_MATRIX : bad_enum(); must_fail("transfer not CELL/VERTEX"); }
+    if (pct(H)) { transfer = pct(50) ? PDB_TRANSFER_MATRIX : bad_code(PDB_TRANSFER_COUNT); must_fail("transfer not CELL/VERTEX"); }
     if (count > 0 && pct(H)) { int r = (int)(rnd() % 3); if (r == 0) kinds = NULL; else if (r == 1) lengths = NULL; else offsets = NULL; must_fail("an array is NULL"); }
     if (has_diffusion && count > 0 && pct(H)) { diffs = NULL; must_fail("diffusivities NULL"); }
     if (total > 0 && count > 0 && pct(H)) { weights = NULL; must_fail("weights NULL"); }
@@ -1368,9 +1411,9 @@ static void g_network_destroy(void) {
 }
 
 static double gen_block_tau(int32_t *mode) {
-    *mode = (int32_t)irange(0, 1);
+    *mode = (int32_t)irange(0, PDB_TAU_COUNT - 1);
     double tau = *mode == PDB_TAU_FREE ? unif(0, 0.2) : unif(0.05, 0.95);
-    if (pct(H)) { *mode = bad_enum(); must_fail("unknown tau mode"); }
+    if (pct(H)) { *mode = bad_code(PDB_TAU_COUNT); must_fail("unknown tau mode"); }
     if (pct(H)) {
         tau = bad_double();
         if (!isfinite(tau) || (*mode == PDB_TAU_BOUNDED && !(tau > 0 && tau < 1))) must_fail("bad tau");
@@ -1383,8 +1426,8 @@ static double gen_block_tau(int32_t *mode) {
 static void complete_block(void *h, int residual) {
     static const double fd[2] = {-1, 1}, w1[3] = {0.2, -0.5, 0.3};
     if (!pct(70)) return;
-    if (residual) pdb_network_add_residual_channel(h, fd, 2, 0, w1, 3, -1, (int32_t)irange(0, 1), 0.0);
-    else pdb_network_add_filter(h, fd, 2, 0, (int32_t)irange(0, 4), unif(0.1, 2));
+    if (residual) pdb_network_add_residual_channel(h, fd, 2, 0, w1, 3, -1, (int32_t)irange(0, PDB_W2_COUNT - 1), 0.0);
+    else pdb_network_add_filter(h, fd, 2, 0, (int32_t)irange(0, PDB_DIFFUSIVITY_COUNT - 1), unif(0.1, 2));
 }
 
 static void g_network_add_diffusion(void) {
@@ -1449,12 +1492,12 @@ static void g_network_add_learnable_filter(void) {
 }
 
 static void gen_activation(int32_t *a, int32_t *kind, double *lambda, double *tau) {
-    *a = (int32_t)irange(0, 3);
-    *kind = (int32_t)irange(0, 4);
+    *a = (int32_t)irange(0, PDB_ACTIVATION_COUNT - 1);
+    *kind = (int32_t)irange(0, PDB_DIFFUSIVITY_COUNT - 1);
     *lambda = unif(0.05, 2);
     *tau = unif(0, 0.3);
-    if (pct(H)) { *a = bad_enum(); must_fail("unknown activation"); }
-    if (*a == PDB_ACTIVATION_FLUX && pct(H)) { *kind = bad_enum(); must_fail("unknown diffusivity of a flux activation"); }
+    if (pct(H)) { *a = bad_code(PDB_ACTIVATION_COUNT); must_fail("unknown activation"); }
+    if (*a == PDB_ACTIVATION_FLUX && pct(H)) { *kind = bad_code(PDB_DIFFUSIVITY_COUNT); must_fail("unknown diffusivity of a flux activation"); }
     if (*a == PDB_ACTIVATION_FLUX && pct(H)) { *lambda = bad_double(); if (is_bad_positive(*lambda)) must_fail("bad lambda"); }
     if (pct(H)) *tau = bad_double(); /* not predicted: a tau of a non-flux activation is unused */
 }
@@ -1476,8 +1519,8 @@ static void g_network_add_residual_channel(void) {
     if (slot >= 0 && pct(50)) /* a residual block to add the channel to (not a fuzz call) */
         pdb_network_add_residual(h, (int32_t)irange(0, 2), 0, 1, 0, PDB_ACTIVATION_IDENTITY, 0, 1, 0, 0);
     stencil_t a = gen_stencil(), b = gen_stencil();
-    int32_t mode = (int32_t)irange(0, 1);
-    if (pct(H)) { mode = bad_enum(); must_fail("unknown W2 mode"); }
+    int32_t mode = (int32_t)irange(0, PDB_W2_COUNT - 1);
+    if (pct(H)) { mode = bad_code(PDB_W2_COUNT); must_fail("unknown W2 mode"); }
     double b1 = pct(H) ? bad_double() : unif(-0.1, 0.1);
     RUN(pdb_network_add_residual_channel(h, a.w, a.q, a.offset, b.w, b.q, b.offset, mode, b1));
 }
@@ -1752,7 +1795,7 @@ static void g_network_load(void) {
 
 #define G(name) {"pdb_" #name, g_##name, 0, 0, 0}
 static entry_t entries[] = {
-    G(last_error), G(version), G(version_string), G(set_threads), G(get_threads), G(live_handles), G(set_progress),
+    G(last_error), G(version), G(version_string), G(enum_name), G(status_string), G(set_threads), G(get_threads), G(live_handles), G(set_progress),
     G(stencil_apply), G(stencil_adjoint), G(stencil_matrix), G(stencil_norm_squared), G(difference_operator),
     G(diffusivity_from_name), G(diffusivity_name), G(diffusivity_g), G(diffusivity_flux),
     G(diffusivity_flux_derivative), G(diffusivity_constants),
@@ -1913,8 +1956,8 @@ static void fuzz_files_hostile(long rounds) {
         pdb_network_create(&net2) != PDB_OK || pdb_network_add_diffusion(net2, 0.2, PDB_TAU_FREE) != PDB_OK ||
         pdb_network_add_filter(net2, w, 2, 0, PDB_DIFFUSIVITY_CHARBONNIER, 0.3) != PDB_OK ||
         pdb_poisson_1d(15, 1.0, poisson) != PDB_OK ||
-        pdb_mg_create(15, 1, 1, poisson, PDB_GRID_VERTEX, PDB_MG_GAUSS_SEIDEL, 0, 1, 1, PDB_MG_CYCLE_V,
-                      PDB_MG_TRANSFER_AUTO, 2, 0, &mg) != PDB_OK) {
+        pdb_mg_create(15, 1, 1, poisson, PDB_GRID_VERTEX, PDB_SMOOTHER_GAUSS_SEIDEL, 0, 1, 1, PDB_CYCLE_V,
+                      PDB_TRANSFER_AUTO, 2, 0, &mg) != PDB_OK) {
         violation("set-up of the files fuzz failed: %s", pdb_last_error());
         return;
     }
@@ -2068,8 +2111,8 @@ static void fuzz_memory_hostile(void) {
         if (band == NULL) _exit(5);
         for (int64_t i = 0; i < n; i++) { band[3 * i] = i ? -1 : 0; band[3 * i + 1] = 2; band[3 * i + 2] = i + 1 < n ? -1 : 0; }
         pdb_multigrid *mg = NULL;
-        s = pdb_mg_create(n, 1, 1, band, PDB_GRID_VERTEX, PDB_MG_JACOBI, 0.0, 1, 1, PDB_MG_CYCLE_V,
-                          PDB_MG_TRANSFER_AUTO, 3, 0, &mg);
+        s = pdb_mg_create(n, 1, 1, band, PDB_GRID_VERTEX, PDB_SMOOTHER_JACOBI, 0.0, 1, 1, PDB_CYCLE_V,
+                          PDB_TRANSFER_AUTO, 3, 0, &mg);
         if (s != PDB_ERR_MEMORY || !strstr(pdb_last_error(), "bytes")) {
             printf("memory: a hierarchy of n = %lld gave %d (%s), expected PDB_ERR_MEMORY\n", (long long)n, s, pdb_last_error());
             bad = 1;
@@ -2125,7 +2168,7 @@ static void fuzz_solvers_hostile(void) {
         double s = PICK(scales);
         double f[2 * N];
         for (int i = 0; i < 2 * N; i++) f[i] = (pct(50) ? s : 1.0) * ((i % 2) ? -1.0 : 1.0) * (1.0 + (double)(rnd() % 7));
-        int32_t kind = (int32_t)(rnd() % 5);
+        int32_t kind = (int32_t)(rnd() % PDB_DIFFUSIVITY_COUNT);
         int checked = pct(70);
 
         /* explicit: overflow is PDB_ERR_NONFINITE, history and out untouched */
@@ -2184,8 +2227,8 @@ static void fuzz_solvers_hostile(void) {
         }
         release_regions();
         pdb_multigrid *mg = NULL;
-        if (pdb_mg_create(N, 1, 1, band, PDB_GRID_VERTEX, PDB_MG_GAUSS_SEIDEL, 0.0, 2, 2, PDB_MG_CYCLE_V,
-                          PDB_MG_TRANSFER_AUTO, 3, 0, &mg) == PDB_OK) {
+        if (pdb_mg_create(N, 1, 1, band, PDB_GRID_VERTEX, PDB_SMOOTHER_GAUSS_SEIDEL, 0.0, 2, 2, PDB_CYCLE_V,
+                          PDB_TRANSFER_AUTO, 3, 0, &mg) == PDB_OK) {
             expect_fail = NULL;
             out = region(sizeof b, sizeof b, "x");
             hist2 = region(sizeof(double) * 101, sizeof(double) * 101, "residuals");

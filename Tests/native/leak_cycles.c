@@ -58,12 +58,12 @@ static void multigrid_cycle(void) {
     double band[63 * 3], b[63], x[63], res[64], coarse[63], fine[63], three[3 * 63], lvl[63 * 9];
     EXPECT(PDB_OK, pdb_poisson_1d(n, 1.0 / 64, band));
     for (int i = 0; i < n; i++) b[i] = sin(0.2 * i);
-    for (int smoother = 0; smoother <= 4; smoother++) {
-        for (int cycle = 0; cycle <= 2; cycle++) {
-            for (int transfer = 0; transfer <= 3; transfer++) {
+    for (int smoother = 0; smoother < PDB_SMOOTHER_COUNT; smoother++) {
+        for (int cycle = 0; cycle < PDB_CYCLE_COUNT; cycle++) {
+            for (int transfer = 0; transfer < PDB_TRANSFER_COUNT; transfer++) {
                 pdb_multigrid *mg = NULL;
                 int32_t s = pdb_mg_create(n, 1, 1, band, PDB_GRID_VERTEX, smoother, 0, 1, 1, cycle, transfer, 3, 0, &mg);
-                if (transfer == PDB_MG_TRANSFER_CELL) { /* allowed or not: either way nothing may leak */
+                if (transfer == PDB_TRANSFER_CELL) { /* allowed or not: either way nothing may leak */
                     if (s != PDB_OK) continue;
                 } else if (s != PDB_OK) {
                     failures++;
@@ -81,7 +81,7 @@ static void multigrid_cycle(void) {
                 EXPECT(PDB_OK, pdb_mg_cycle(mg, x, b, 1, n, x));
                 EXPECT(PDB_OK, pdb_mg_unet_cycle(mg, x, b, n, three));
                 EXPECT(PDB_OK, pdb_mg_solve(mg, b, NULL, n, 1e-8, 30, x, res, 32, &cycles, &converged, &factor));
-                if (smoother != PDB_MG_GAUSS_SEIDEL_FORWARD && cycle != PDB_MG_CYCLE_F)
+                if (smoother != PDB_SMOOTHER_GAUSS_SEIDEL_FORWARD && cycle != PDB_CYCLE_F)
                     EXPECT(PDB_OK, pdb_cg(n, 1, 1, band, b, NULL, mg, 1e-10, 40, x, res, 64, &cycles, &converged));
                 /* error paths on a live hierarchy */
                 EXPECT(ANY_ERROR, pdb_mg_cycle(mg, x, b, 1, n + 1, x));
@@ -152,7 +152,7 @@ static void unet_cycle(void) {
     const double weights[9] = {-1, 1, 0.25, 0.5, 0.25, 1, -2, 1, 1};
     const int32_t diffs[4] = {PDB_DIFFUSIVITY_PERONA_MALIK, 0, PDB_DIFFUSIVITY_CHARBONNIER, 0};
     const double lambdas[4] = {0.5, 1, 0.3, 1}, taus[4] = {0.2, 0, 0.05, 0};
-    for (int transfer = PDB_MG_TRANSFER_VERTEX; transfer <= PDB_MG_TRANSFER_CELL; transfer++) {
+    for (int transfer = PDB_TRANSFER_VERTEX; transfer <= PDB_TRANSFER_CELL; transfer++) {
         pdb_unet2 *u = NULL;
         EXPECT(PDB_OK, pdb_unet2_create(4, kinds, lengths, offsets, weights, diffs, lambdas, taus, 1, 2, transfer, &u));
         EXPECT(PDB_OK, pdb_unet2_forward(u, f, 3, N, out));
@@ -168,13 +168,13 @@ static void unet_cycle(void) {
     double bad_lambdas[4] = {0.5, 1, -1, 1};
     pdb_unet2 *u = NULL;
     EXPECT(ANY_ERROR, pdb_unet2_create(4, bad_kinds, lengths, offsets, weights, diffs, lambdas, taus, 1, 2,
-                                       PDB_MG_TRANSFER_CELL, &u));
+                                       PDB_TRANSFER_CELL, &u));
     EXPECT(ANY_ERROR, pdb_unet2_create(4, kinds, lengths, offsets, weights, diffs, bad_lambdas, taus, 1, 2,
-                                       PDB_MG_TRANSFER_CELL, &u));
+                                       PDB_TRANSFER_CELL, &u));
     EXPECT(ANY_ERROR, pdb_unet2_create(4, kinds, lengths, offsets, weights, diffs, lambdas, taus, 3, 2,
-                                       PDB_MG_TRANSFER_CELL, &u));
+                                       PDB_TRANSFER_CELL, &u));
     EXPECT(ANY_ERROR, pdb_unet2_create(4, kinds, lengths, offsets, weights, diffs, lambdas, taus, 1, 2,
-                                       PDB_MG_TRANSFER_MATRIX, &u));
+                                       PDB_TRANSFER_MATRIX, &u));
 }
 
 /* ---- Networks ----------------------------------------------------------------------- */
@@ -297,7 +297,7 @@ static void network_cycle(const char *tmpdir) {
 /* ---- Stateless entry points ---------------------------------------------------------- */
 
 static void schemes_cycle(void) {
-    double taus[16], report[PDB_EVOLVE_REPORT_LENGTH], w[20], s2[N];
+    double taus[16], report[PDB_EVOLVE_REPORT_COUNT], w[20], s2[N];
     int64_t len, off, sweeps;
     double residual, tau;
     int32_t kind;
@@ -310,11 +310,11 @@ static void schemes_cycle(void) {
                            PDB_UPDATE_PER_CYCLE, 0, 0, NULL, 0, out));
     EXPECT(PDB_OK, pdb_implicit(f, 3, N, fd, 2, 0, PDB_DIFFUSIVITY_PERONA_MALIK, 0.5, 0.2, 3, 20, 1e-6, 0, out, &sweeps,
                                 &residual));
-    for (int scheme = 0; scheme <= 3; scheme++)
+    for (int scheme = 0; scheme < PDB_SCHEME_COUNT; scheme++)
         EXPECT(PDB_OK, pdb_evolve(f, 3, N, fd, 2, 0, PDB_DIFFUSIVITY_PERONA_MALIK, 0.5, 2.0, scheme, 0, 0, 0, 0, 0, 0, 0,
-                                  0, 0, out, report, PDB_EVOLVE_REPORT_LENGTH));
+                                  0, 0, out, report, PDB_EVOLVE_REPORT_COUNT));
     EXPECT(ANY_ERROR, pdb_evolve(f, 3, N, fd, 2, 0, PDB_DIFFUSIVITY_PERONA_MALIK, 0.5, 1e300, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-                                 0, out, report, PDB_EVOLVE_REPORT_LENGTH));
+                                 0, out, report, PDB_EVOLVE_REPORT_COUNT));
     EXPECT(PDB_OK, pdb_stable_tau(dxx, 3, -1, PDB_DIFFUSIVITY_CHARBONNIER, 0.2, N, PDB_BOUND_LIPSCHITZ, &tau));
     EXPECT(PDB_OK, pdb_contraction_tau(dxx, 3, -1, PDB_DIFFUSIVITY_CHARBONNIER, 0.2, N, &tau));
     EXPECT(PDB_OK, pdb_stencil_apply(dxx, 3, -1, f, 3, N, out));

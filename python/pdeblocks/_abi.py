@@ -24,20 +24,48 @@ PDB_DIFFUSIVITY_PERONA_MALIK = 1
 PDB_DIFFUSIVITY_PERONA_MALIK_RATIONAL = 2
 PDB_DIFFUSIVITY_CHARBONNIER = 3
 PDB_DIFFUSIVITY_WEICKERT = 4
+PDB_DIFFUSIVITY_COUNT = 5
 PDB_BOUND_SUP_G = 0
 PDB_BOUND_LIPSCHITZ = 1
+PDB_BOUND_COUNT = 2
 PDB_UNCHECKED = 1
+PDB_ENUM_STATUS = 0
+PDB_ENUM_DIFFUSIVITY = 1
+PDB_ENUM_BOUND = 2
+PDB_ENUM_SCHEME_FLAG = 3
+PDB_ENUM_UPDATE = 4
+PDB_ENUM_FED_ORDER = 5
+PDB_ENUM_SCHEME = 6
+PDB_ENUM_EVOLVE_OPTION = 7
+PDB_ENUM_EVOLVE_REPORT = 8
+PDB_ENUM_GRID = 9
+PDB_ENUM_LU_STRATEGY = 10
+PDB_ENUM_SMOOTHER = 11
+PDB_ENUM_CYCLE = 12
+PDB_ENUM_TRANSFER = 13
+PDB_ENUM_SEMI_SOLVER = 14
+PDB_ENUM_UNET_BLOCK = 15
+PDB_ENUM_BLOCK_KIND = 16
+PDB_ENUM_TAU_MODE = 17
+PDB_ENUM_ACTIVATION = 18
+PDB_ENUM_W2_MODE = 19
+PDB_ENUM_FORWARD_FLAG = 20
+PDB_ENUM_ENUM_FAMILY = 21
+PDB_ENUM_COUNT = 22
 PDB_UPDATE_PER_STEP = 0
 PDB_UPDATE_PER_CYCLE = 1
+PDB_UPDATE_COUNT = 2
 PDB_FED_ORDER_PLAIN = 0
 PDB_FED_ORDER_KAPPA = 1
 PDB_FED_ORDER_LEJA = 2
+PDB_FED_ORDER_COUNT = 3
 PDB_MAX_LEJA_CYCLE_LENGTH = 8192
 PDB_MAX_CYCLE_LENGTH = 1048576
 PDB_SCHEME_EXPLICIT = 0
 PDB_SCHEME_FSI = 1
 PDB_SCHEME_FED = 2
 PDB_SCHEME_IMPLICIT = 3
+PDB_SCHEME_COUNT = 4
 PDB_EVOLVE_HAS_TAU = 1
 PDB_EVOLVE_HAS_CYCLES = 2
 PDB_EVOLVE_HAS_ORDERING = 4
@@ -56,13 +84,31 @@ PDB_EVOLVE_REPORT_UPDATE = 7
 PDB_EVOLVE_REPORT_ITERATIONS = 8
 PDB_EVOLVE_REPORT_TOL = 9
 PDB_EVOLVE_REPORT_RESIDUAL = 10
+PDB_EVOLVE_REPORT_COUNT = 11
 PDB_EVOLVE_REPORT_LENGTH = 11
 PDB_GRID_UNKNOWN = 0
 PDB_GRID_VERTEX = 1
 PDB_GRID_CELL = 2
+PDB_GRID_COUNT = 3
 PDB_LU_SPD = 0
 PDB_LU_DIAGONALLY_DOMINANT = 1
 PDB_LU_PARTIAL_PIVOTING = 2
+PDB_LU_COUNT = 3
+PDB_SMOOTHER_JACOBI = 0
+PDB_SMOOTHER_GAUSS_SEIDEL = 1
+PDB_SMOOTHER_GAUSS_SEIDEL_FORWARD = 2
+PDB_SMOOTHER_SYMMETRIC_GAUSS_SEIDEL = 3
+PDB_SMOOTHER_RED_BLACK = 4
+PDB_SMOOTHER_COUNT = 5
+PDB_CYCLE_V = 0
+PDB_CYCLE_W = 1
+PDB_CYCLE_F = 2
+PDB_CYCLE_COUNT = 3
+PDB_TRANSFER_AUTO = 0
+PDB_TRANSFER_VERTEX = 1
+PDB_TRANSFER_CELL = 2
+PDB_TRANSFER_MATRIX = 3
+PDB_TRANSFER_COUNT = 4
 PDB_MG_JACOBI = 0
 PDB_MG_GAUSS_SEIDEL = 1
 PDB_MG_GAUSS_SEIDEL_FORWARD = 2
@@ -77,27 +123,265 @@ PDB_MG_TRANSFER_CELL = 2
 PDB_MG_TRANSFER_MATRIX = 3
 PDB_SEMI_DIRECT = 0
 PDB_SEMI_MULTIGRID = 1
+PDB_SEMI_COUNT = 2
 PDB_UNET_STENCIL = 0
 PDB_UNET_DIFFUSION = 1
+PDB_UNET_COUNT = 2
 PDB_BLOCK_RESIDUAL = 0
 PDB_BLOCK_DIFFUSION = 1
 PDB_BLOCK_FSI = 2
 PDB_BLOCK_IMPLICIT = 3
+PDB_BLOCK_COUNT = 4
 PDB_TAU_FREE = 0
 PDB_TAU_BOUNDED = 1
+PDB_TAU_COUNT = 2
 PDB_ACTIVATION_IDENTITY = 0
 PDB_ACTIVATION_RELU = 1
 PDB_ACTIVATION_TANH = 2
 PDB_ACTIVATION_FLUX = 3
+PDB_ACTIVATION_COUNT = 4
 PDB_W2_CONVOLUTION = 0
 PDB_W2_TRANSPOSED = 1
+PDB_W2_COUNT = 2
 PDB_FORWARD_INFERENCE = 1
 PDB_NETWORK_DEFAULT_TAPE_LIMIT = 4294967296
 
 # ---- typed enum families (append-only in the header) ----
 
 
+class Status(enum.IntEnum):
+    """``pdb_status``."""
+    OK = 0
+    ERR_NULL = -1
+    ERR_INVALID = -2
+    ERR_NONFINITE = -3
+    ERR_UNSTABLE = -4
+    ERR_NOT_CONVERGED = -5
+    ERR_HANDLE = -6
+    ERR_IO = -7
+    ERR_CANCELLED = -8
+    ERR_MEMORY = -9
+    ERR_BUSY = -10
+    ERR_INTERNAL = -99
+
+
+class Diffusivity(enum.IntEnum):
+    """``pdb_diffusivity``."""
+    DIFFUSIVITY_LINEAR = 0
+    DIFFUSIVITY_PERONA_MALIK = 1
+    DIFFUSIVITY_PERONA_MALIK_RATIONAL = 2
+    DIFFUSIVITY_CHARBONNIER = 3
+    DIFFUSIVITY_WEICKERT = 4
+    DIFFUSIVITY_COUNT = 5
+
+
+class Bound(enum.IntEnum):
+    """``pdb_bound``."""
+    BOUND_SUP_G = 0
+    BOUND_LIPSCHITZ = 1
+    BOUND_COUNT = 2
+
+
+class SchemeFlag(enum.IntEnum):
+    """``pdb_scheme_flag``."""
+    UNCHECKED = 1
+
+
+class EnumFamily(enum.IntEnum):
+    """``pdb_enum_family``."""
+    ENUM_STATUS = 0
+    ENUM_DIFFUSIVITY = 1
+    ENUM_BOUND = 2
+    ENUM_SCHEME_FLAG = 3
+    ENUM_UPDATE = 4
+    ENUM_FED_ORDER = 5
+    ENUM_SCHEME = 6
+    ENUM_EVOLVE_OPTION = 7
+    ENUM_EVOLVE_REPORT = 8
+    ENUM_GRID = 9
+    ENUM_LU_STRATEGY = 10
+    ENUM_SMOOTHER = 11
+    ENUM_CYCLE = 12
+    ENUM_TRANSFER = 13
+    ENUM_SEMI_SOLVER = 14
+    ENUM_UNET_BLOCK = 15
+    ENUM_BLOCK_KIND = 16
+    ENUM_TAU_MODE = 17
+    ENUM_ACTIVATION = 18
+    ENUM_W2_MODE = 19
+    ENUM_FORWARD_FLAG = 20
+    ENUM_ENUM_FAMILY = 21
+    ENUM_COUNT = 22
+
+
+class Update(enum.IntEnum):
+    """``pdb_update``."""
+    UPDATE_PER_STEP = 0
+    UPDATE_PER_CYCLE = 1
+    UPDATE_COUNT = 2
+
+
+class FedOrder(enum.IntEnum):
+    """``pdb_fed_order``."""
+    FED_ORDER_PLAIN = 0
+    FED_ORDER_KAPPA = 1
+    FED_ORDER_LEJA = 2
+    FED_ORDER_COUNT = 3
+
+
+class Scheme(enum.IntEnum):
+    """``pdb_scheme``."""
+    SCHEME_EXPLICIT = 0
+    SCHEME_FSI = 1
+    SCHEME_FED = 2
+    SCHEME_IMPLICIT = 3
+    SCHEME_COUNT = 4
+
+
+class EvolveOption(enum.IntEnum):
+    """``pdb_evolve_option``."""
+    EVOLVE_HAS_TAU = 1
+    EVOLVE_HAS_CYCLES = 2
+    EVOLVE_HAS_ORDERING = 4
+    EVOLVE_HAS_UPDATE = 8
+    EVOLVE_HAS_ITERATIONS = 16
+    EVOLVE_HAS_TOL = 32
+    EVOLVE_HAS_CONTRACTION = 64
+
+
+class EvolveReport(enum.IntEnum):
+    """``pdb_evolve_report``."""
+    EVOLVE_REPORT_TAU = 0
+    EVOLVE_REPORT_TAU_BOUND = 1
+    EVOLVE_REPORT_STEPS = 2
+    EVOLVE_REPORT_CYCLE_LENGTH = 3
+    EVOLVE_REPORT_BLOCK_EVALUATIONS = 4
+    EVOLVE_REPORT_TIME_REACHED = 5
+    EVOLVE_REPORT_ORDERING = 6
+    EVOLVE_REPORT_UPDATE = 7
+    EVOLVE_REPORT_ITERATIONS = 8
+    EVOLVE_REPORT_TOL = 9
+    EVOLVE_REPORT_RESIDUAL = 10
+    EVOLVE_REPORT_COUNT = 11
+
+
+class Grid(enum.IntEnum):
+    """``pdb_grid``."""
+    GRID_UNKNOWN = 0
+    GRID_VERTEX = 1
+    GRID_CELL = 2
+    GRID_COUNT = 3
+
+
+class LuStrategy(enum.IntEnum):
+    """``pdb_lu_strategy``."""
+    LU_SPD = 0
+    LU_DIAGONALLY_DOMINANT = 1
+    LU_PARTIAL_PIVOTING = 2
+    LU_COUNT = 3
+
+
+class Smoother(enum.IntEnum):
+    """``pdb_smoother``."""
+    SMOOTHER_JACOBI = 0
+    SMOOTHER_GAUSS_SEIDEL = 1
+    SMOOTHER_GAUSS_SEIDEL_FORWARD = 2
+    SMOOTHER_SYMMETRIC_GAUSS_SEIDEL = 3
+    SMOOTHER_RED_BLACK = 4
+    SMOOTHER_COUNT = 5
+
+
+class Cycle(enum.IntEnum):
+    """``pdb_cycle``."""
+    CYCLE_V = 0
+    CYCLE_W = 1
+    CYCLE_F = 2
+    CYCLE_COUNT = 3
+
+
+class Transfer(enum.IntEnum):
+    """``pdb_transfer``."""
+    TRANSFER_AUTO = 0
+    TRANSFER_VERTEX = 1
+    TRANSFER_CELL = 2
+    TRANSFER_MATRIX = 3
+    TRANSFER_COUNT = 4
+
+
+class SemiSolver(enum.IntEnum):
+    """``pdb_semi_solver``."""
+    SEMI_DIRECT = 0
+    SEMI_MULTIGRID = 1
+    SEMI_COUNT = 2
+
+
+class UnetBlock(enum.IntEnum):
+    """``pdb_unet_block``."""
+    UNET_STENCIL = 0
+    UNET_DIFFUSION = 1
+    UNET_COUNT = 2
+
+
+class BlockKind(enum.IntEnum):
+    """``pdb_block_kind``."""
+    BLOCK_RESIDUAL = 0
+    BLOCK_DIFFUSION = 1
+    BLOCK_FSI = 2
+    BLOCK_IMPLICIT = 3
+    BLOCK_COUNT = 4
+
+
+class TauMode(enum.IntEnum):
+    """``pdb_tau_mode``."""
+    TAU_FREE = 0
+    TAU_BOUNDED = 1
+    TAU_COUNT = 2
+
+
+class Activation(enum.IntEnum):
+    """``pdb_activation``."""
+    ACTIVATION_IDENTITY = 0
+    ACTIVATION_RELU = 1
+    ACTIVATION_TANH = 2
+    ACTIVATION_FLUX = 3
+    ACTIVATION_COUNT = 4
+
+
+class W2Mode(enum.IntEnum):
+    """``pdb_w2_mode``."""
+    W2_CONVOLUTION = 0
+    W2_TRANSPOSED = 1
+    W2_COUNT = 2
+
+
+class ForwardFlag(enum.IntEnum):
+    """``pdb_forward_flag``."""
+    FORWARD_INFERENCE = 1
+
+
 ENUMS = {
+    'pdb_status': Status,
+    'pdb_diffusivity': Diffusivity,
+    'pdb_bound': Bound,
+    'pdb_scheme_flag': SchemeFlag,
+    'pdb_enum_family': EnumFamily,
+    'pdb_update': Update,
+    'pdb_fed_order': FedOrder,
+    'pdb_scheme': Scheme,
+    'pdb_evolve_option': EvolveOption,
+    'pdb_evolve_report': EvolveReport,
+    'pdb_grid': Grid,
+    'pdb_lu_strategy': LuStrategy,
+    'pdb_smoother': Smoother,
+    'pdb_cycle': Cycle,
+    'pdb_transfer': Transfer,
+    'pdb_semi_solver': SemiSolver,
+    'pdb_unet_block': UnetBlock,
+    'pdb_block_kind': BlockKind,
+    'pdb_tau_mode': TauMode,
+    'pdb_activation': Activation,
+    'pdb_w2_mode': W2Mode,
+    'pdb_forward_flag': ForwardFlag,
 }
 
 # ---- packed-argument structs: field names and the struct-module format ----
@@ -110,6 +394,8 @@ SIGNATURES = {
     'pdb_last_error': (ctypes.c_char_p, (), ()),
     'pdb_version': (ctypes.c_int32, (ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p), ('major', 'minor', 'patch')),
     'pdb_version_string': (ctypes.c_char_p, (), ()),
+    'pdb_enum_name': (ctypes.c_char_p, (ctypes.c_int32, ctypes.c_int32), ('family', 'code')),
+    'pdb_status_string': (ctypes.c_char_p, (ctypes.c_int32,), ('status',)),
     'pdb_stencil_apply': (ctypes.c_int32, (ctypes.c_void_p, ctypes.c_int64, ctypes.c_int64, ctypes.c_void_p, ctypes.c_int64, ctypes.c_int64, ctypes.c_void_p), ('weights', 'length', 'offset', 'u', 'batch', 'n', 'out')),
     'pdb_stencil_adjoint': (ctypes.c_int32, (ctypes.c_void_p, ctypes.c_int64, ctypes.c_int64, ctypes.c_void_p, ctypes.c_int64, ctypes.c_int64, ctypes.c_void_p), ('weights', 'length', 'offset', 'v', 'batch', 'n', 'out')),
     'pdb_stencil_matrix': (ctypes.c_int32, (ctypes.c_void_p, ctypes.c_int64, ctypes.c_int64, ctypes.c_int64, ctypes.c_void_p), ('weights', 'length', 'offset', 'n', 'out')),

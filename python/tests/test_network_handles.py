@@ -10,6 +10,7 @@
 Scripts that could trap or hang on a defective library run in a subprocess with a timeout.
 """
 import os
+import re
 import subprocess
 import sys
 import textwrap
@@ -91,7 +92,7 @@ def test_busy_error_is_a_pdeblocks_error_with_status_minus_10():
     assert issubclass(pdb.BusyError, pdb.PDEBlocksError)
     assert "BusyError" in pdb.__all__
     header = (PYTHON_DIR.parent / "include" / "pdeblocks.h").read_text()
-    assert "#define PDB_ERR_BUSY          (-10)" in header
+    assert re.search(r"\bPDB_ERR_BUSY\s*=\s*-10\b", header)
 
 
 def test_multigrid_handles_are_reentrant_from_a_progress_callback():

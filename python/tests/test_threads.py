@@ -56,7 +56,7 @@ def test_eight_python_threads_at_once_match_serial_calls():
     jobs = []
     for i in range(32):
         f = rng.standard_normal((3, 700))
-        g = pdb.Diffusivity(pdb.DIFFUSIVITIES[i % 5], 0.3 + 0.1 * i)
+        g = pdb.Diffusivity(pdb.DIFFUSIVITIES[i % len(pdb.DIFFUSIVITIES)], 0.3 + 0.1 * i)
         tau = pdb.stable_tau(K, g, 700)
         kind = i % 4
         if kind == 0:

@@ -22,7 +22,7 @@ public enum StepSize: Hashable, Sendable {
     case bounded(theta: Double)
 
     /// Raw values of the C ABI's `PDB_TAU_*` constants.
-    public enum Mode: Int32, Sendable { case free = 0, bounded = 1 }
+    public enum Mode: Int32, Sendable, CaseIterable { case free = 0, bounded = 1 }
 
     public var mode: Mode {
         switch self {
