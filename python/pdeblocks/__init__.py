@@ -18,9 +18,6 @@ from .progress import Progress
 
 
 def _version() -> str:
-    import ctypes
-    _lib.pdb_version_string.restype = ctypes.c_char_p
-    _lib.pdb_version_string.argtypes = []
     return _lib.pdb_version_string().decode()
 
 

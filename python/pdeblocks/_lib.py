@@ -1,8 +1,9 @@
-"""Loading of libpdeblocks.so and the ctypes declarations of its entry points.
+"""Loading of libpdeblocks.so, its status codes as exceptions, and array helpers.
 
-Every entry point is declared exactly once, here or in the module that wraps it,
-through :func:`declare`; calls go through :func:`call`, which raises
-:class:`PDEBlocksError` with the library's message on a nonzero status.
+Every entry point's signature comes from :mod:`pdeblocks._abi`, generated from the
+headers (``python/gen_abi.py``); :func:`_abi.bind` sets them all once, here, and
+modules use the entry points by name (``lib.pdb_fsi``). Calls go through :func:`call`,
+which raises :class:`PDEBlocksError` with the library's message on a nonzero status.
 
 The library is found, in order, at ``$PDEBLOCKS_LIBRARY`` (a path to a build of
 libpdeblocks.so; when set it always wins, and a wrong path is an error rather than a
@@ -21,7 +22,9 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-__all__ = ["PDEBlocksError", "CancelledError", "BusyError", "OutOfMemoryError", "lib", "declare", "call", "error", "F64", "I64", "I32", "PTR",
+from . import _abi
+
+__all__ = ["PDEBlocksError", "CancelledError", "BusyError", "OutOfMemoryError", "lib", "codes", "call", "error", "F64", "I64", "I32", "PTR",
            "as_input", "as_output", "c_string", "ptr", "get_include"]
 
 #: A float64 array, as every function returns.
@@ -36,7 +39,7 @@ PTR = ctypes.c_void_p   # float64 arrays are passed as raw addresses (no per-cal
 class PDEBlocksError(ValueError):
     """An error reported by the library; ``status`` is the C status code (``PDB_ERR_*``)."""
 
-    def __init__(self, message: str, status: int = -2):
+    def __init__(self, message: str, status: int = _abi.PDB_ERR_INVALID):
         super().__init__(message)
         self.status = status
 
@@ -65,8 +68,9 @@ class OutOfMemoryError(PDEBlocksError, MemoryError):
     call changed nothing, and the library stays usable (smaller calls still work)."""
 
 
-_STATUS_CLASSES = {-4: UnstableError, -5: NotConvergedError, -8: CancelledError, -9: OutOfMemoryError,
-                   -10: BusyError}
+_STATUS_CLASSES = {_abi.PDB_ERR_UNSTABLE: UnstableError, _abi.PDB_ERR_NOT_CONVERGED: NotConvergedError,
+                   _abi.PDB_ERR_CANCELLED: CancelledError, _abi.PDB_ERR_MEMORY: OutOfMemoryError,
+                   _abi.PDB_ERR_BUSY: BusyError}
 
 
 def _candidates() -> Iterator[Path]:
@@ -93,22 +97,32 @@ def _load() -> ctypes.CDLL:
 
 
 lib = _load()
-lib.pdb_last_error.restype = ctypes.c_char_p
-lib.pdb_last_error.argtypes = []
+_abi.bind(lib)   # every entry point's restype and argtypes, from the header
 
 
-def declare(name: str, *argtypes: Any, restype: Any = I32) -> Any:
-    """Declare the C signature of ``name`` once and return the ctypes function."""
-    fn = getattr(lib, name)
-    fn.argtypes = list(argtypes)
-    fn.restype = restype
-    return fn
+def codes(prefix: str, names: Any = None) -> dict:
+    """``{python name: code}`` for a family of header constants ``PDB_<PREFIX><NAME>``.
+
+    ``names=None``: every constant with the prefix (except a ``*_COUNT`` sentinel), keyed
+    by its lowercased suffix, in code order (``codes("PDB_FED_ORDER_")`` is
+    ``{"plain": 0, "kappa": 1, "leja": 2}``), so a value appended to the header appears
+    here without a Python change. ``names``: the Python names (their uppercased form is the
+    suffix), or a dict ``{python name: suffix}`` where the names differ. A suffix the
+    header does not define is an ``AttributeError`` at import, not a silent wrong code.
+    """
+    if names is None:
+        found = {k[len(prefix):].lower(): v for k, v in vars(_abi).items()
+                 if k.startswith(prefix) and isinstance(v, int) and not k.endswith("_COUNT")}
+        return dict(sorted(found.items(), key=lambda kv: kv[1]))
+    if not isinstance(names, dict):
+        names = {name: name.upper() for name in names}
+    return {name: getattr(_abi, prefix + suffix) for name, suffix in names.items()}
 
 
 def call(fn: Any, *args: Any) -> None:
     """Call a status-returning entry point; raise :class:`PDEBlocksError` on failure."""
     status = fn(*args)
-    if status != 0:
+    if status != _abi.PDB_OK:
         raise error(status)
 
 

@@ -14,34 +14,34 @@ import math
 
 import numpy as np
 
-from ._lib import F64, I32, I64, PTR, call, declare, as_output, ptr, signals, PDEBlocksError, _int, _float, _history, _finish
+from . import _abi
+from ._lib import F64, call, codes, lib, as_output, ptr, signals, PDEBlocksError, _int, _float, _history, _finish
 from .diffusivities import as_diffusivity
 from .schemes import _stencil
 from .progress import reporting
 
 __all__ = ["fsi", "fed_step_sizes", "fed", "implicit", "contraction_tau", "evolve", "SCHEMES", "ORDERINGS"]
 
-_fsi = declare("pdb_fsi", PTR, I64, I64, PTR, I64, I64, I32, F64,
-               F64, I64, I64, I32, I32, I64, PTR, I64, PTR)
-_fed_step_sizes = declare("pdb_fed_step_sizes", I64, F64, I32, PTR, I64)
-_fed = declare("pdb_fed", PTR, I64, I64, PTR, I64, I64, I32, F64,
-               F64, I64, I64, I32, I32, I32, I64, PTR, I64, PTR)
-_contraction_tau = declare("pdb_contraction_tau", PTR, I64, I64, I32, F64, I64, PTR)
-_implicit = declare("pdb_implicit", PTR, I64, I64, PTR, I64, I64, I32, F64,
-                    F64, I64, I64, F64, I32, PTR, PTR, PTR)
-_evolve = declare("pdb_evolve", PTR, I64, I64, PTR, I64, I64, I32, F64,
-                  F64, I32, I32, F64, I64, I32, I32, I64, F64, F64, I32, PTR, PTR, I64)
+_fsi = lib.pdb_fsi
+_fed_step_sizes = lib.pdb_fed_step_sizes
+_fed = lib.pdb_fed
+_contraction_tau = lib.pdb_contraction_tau
+_implicit = lib.pdb_implicit
+_evolve = lib.pdb_evolve
 
-UNCHECKED = 1                      # PDB_UNCHECKED
-MAX_CYCLE_LENGTH = 1 << 20         # PDB_MAX_CYCLE_LENGTH
-_UPDATES = {"step": 0, "cycle": 1}  # PDB_UPDATE_PER_STEP / _PER_CYCLE
+UNCHECKED = _abi.PDB_UNCHECKED
+MAX_CYCLE_LENGTH = _abi.PDB_MAX_CYCLE_LENGTH
+_REPORT_LENGTH = _abi.PDB_EVOLVE_REPORT_LENGTH
+_UPDATES = codes("PDB_UPDATE_", {"step": "PER_STEP", "cycle": "PER_CYCLE"})
+_UPDATE_NAMES = {code: name for name, code in _UPDATES.items()}
 #: FED step orders (values: ``PDB_FED_ORDER_*``); ``reorder=True`` means ``"leja"``.
-ORDERINGS = {"plain": 0, "kappa": 1, "leja": 2}
+ORDERINGS = codes("PDB_FED_ORDER_")
+_ORDERING_NAMES = {code: name for name, code in ORDERINGS.items()}
 #: Scheme names accepted by :func:`evolve` (values: ``PDB_SCHEME_*``).
-SCHEMES = {"explicit": 0, "fsi": 1, "fed": 2, "implicit": 3}
+SCHEMES = codes("PDB_SCHEME_")
 # PDB_EVOLVE_HAS_* bits, keyed by the Python option name.
-_OPTION_BITS = {"tau": 1, "cycles": 2, "reorder": 4, "update": 8, "iterations": 16, "tol": 32, "contraction": 64}
-_REPORT_LENGTH = 11                # PDB_EVOLVE_REPORT_LENGTH
+_OPTION_BITS = codes("PDB_EVOLVE_HAS_", {"tau": "TAU", "cycles": "CYCLES", "reorder": "ORDERING", "update": "UPDATE",
+                                         "iterations": "ITERATIONS", "tol": "TOL", "contraction": "CONTRACTION"})
 
 
 def _update_code(update, name="update") -> int:
@@ -352,19 +352,21 @@ def evolve(f, K, g, T, *, scheme="fsi", progress=None, **options):
         progress, f"evolve ({scheme})", "step", _evolve, "update" if scheme == "implicit" else None)
     call(fn, ptr(arr), batch, n, *K._c, *g._c, T, SCHEMES[scheme], mask, tau, cycles, ordering, update,
          iterations, tol, contraction, flags, ptr(out), ptr(report), report.size)
-    info = {"scheme": scheme, "T": T, "tau": float(report[0]), "tau_bound": float(report[1]),
-            "time": float(report[5]), "block_evaluations": int(report[4])}
+    info = {"scheme": scheme, "T": T, "tau": float(report[_abi.PDB_EVOLVE_REPORT_TAU]),
+            "tau_bound": float(report[_abi.PDB_EVOLVE_REPORT_TAU_BOUND]),
+            "time": float(report[_abi.PDB_EVOLVE_REPORT_TIME_REACHED]),
+            "block_evaluations": int(report[_abi.PDB_EVOLVE_REPORT_BLOCK_EVALUATIONS])}
     if scheme in ("fsi", "fed"):
-        info["cycles"] = int(report[2])
-        info["cycle_length"] = int(report[3])
-        info["update"] = "cycle" if report[7] == 1 else "step"
+        info["cycles"] = int(report[_abi.PDB_EVOLVE_REPORT_STEPS])
+        info["cycle_length"] = int(report[_abi.PDB_EVOLVE_REPORT_CYCLE_LENGTH])
+        info["update"] = _UPDATE_NAMES[int(report[_abi.PDB_EVOLVE_REPORT_UPDATE])]
         if scheme == "fed":
-            info["ordering"] = {v: k for k, v in ORDERINGS.items()}[int(report[6])]
+            info["ordering"] = _ORDERING_NAMES[int(report[_abi.PDB_EVOLVE_REPORT_ORDERING])]
     else:
-        info["steps"] = int(report[2])
+        info["steps"] = int(report[_abi.PDB_EVOLVE_REPORT_STEPS])
     if scheme == "implicit":
-        info["iterations"] = int(report[8])
-        info["tol"] = float(report[9])
-        info["residual"] = float(report[10])
+        info["iterations"] = int(report[_abi.PDB_EVOLVE_REPORT_ITERATIONS])
+        info["tol"] = float(report[_abi.PDB_EVOLVE_REPORT_TOL])
+        info["residual"] = float(report[_abi.PDB_EVOLVE_REPORT_RESIDUAL])
         info["converged"] = math.isfinite(info["residual"]) and (info["tol"] == 0 or info["residual"] <= info["tol"])
     return (out[0] if squeeze else out), info

@@ -6,18 +6,18 @@ import ctypes
 import numpy as np
 import numpy.typing as npt
 
-from ._lib import F64, I32, I64, PTR, FloatArray, call, declare, as_input, c_string, ptr, PDEBlocksError
+from ._lib import F64, FloatArray, call, codes, lib, as_input, c_string, ptr, PDEBlocksError
 
 __all__ = ["Diffusivity", "DIFFUSIVITIES"]
 
-_from_name = declare("pdb_diffusivity_from_name", ctypes.c_char_p, PTR)
-_g = declare("pdb_diffusivity_g", I32, F64, PTR, I64, PTR)
-_flux = declare("pdb_diffusivity_flux", I32, F64, PTR, I64, PTR)
-_dflux = declare("pdb_diffusivity_flux_derivative", I32, F64, PTR, I64, PTR)
-_constants = declare("pdb_diffusivity_constants", I32, F64, PTR, PTR)
+_from_name = lib.pdb_diffusivity_from_name
+_g = lib.pdb_diffusivity_g
+_flux = lib.pdb_diffusivity_flux
+_dflux = lib.pdb_diffusivity_flux_derivative
+_constants = lib.pdb_diffusivity_constants
 
-#: Names of the built-in diffusivities.
-DIFFUSIVITIES = ("linear", "perona_malik", "perona_malik_rational", "charbonnier", "weickert")
+#: Names of the built-in diffusivities, in code order: the header's ``PDB_DIFFUSIVITY_*`` in lower case.
+DIFFUSIVITIES = tuple(codes("PDB_DIFFUSIVITY_"))
 
 
 class Diffusivity:

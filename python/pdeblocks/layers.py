@@ -27,7 +27,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ._lib import (F64, I32, I64, PTR, call, declare, as_input, as_output, c_string, ptr, signals, signal_rows,
+from . import _abi
+from ._lib import (F64, call, codes, lib, as_input, as_output, c_string, ptr, signals, signal_rows,
                    PDEBlocksError, BusyError)
 from .operators import Stencil
 from .diffusivities import Diffusivity, as_diffusivity
@@ -39,37 +40,37 @@ __all__ = ["LearnableDiffusivity", "FluxActivation", "TransposedStencil", "Bound
            "Network", "Certificate", "BlockCertificate", "Adam"]
 
 _VP = ctypes.c_void_p
-_create = declare("pdb_network_create", PTR)
-_destroy = declare("pdb_network_destroy", _VP)
-_add_diffusion = declare("pdb_network_add_diffusion", _VP, F64, I32)
-_add_fsi = declare("pdb_network_add_fsi", _VP, F64, I32, I64)
-_add_implicit = declare("pdb_network_add_implicit", _VP, F64, I32, I64)
-_add_filter = declare("pdb_network_add_filter", _VP, PTR, I64, I64, I32, F64)
-_add_learnable = declare("pdb_network_add_learnable_filter", _VP, PTR, I64, I64, PTR, PTR, I64)
-_add_residual = declare("pdb_network_add_residual", _VP, I32, I32, F64, F64, I32, I32, F64, F64, F64)
-_add_channel = declare("pdb_network_add_residual_channel", _VP, PTR, I64, I64, PTR, I64, I64, I32, F64)
-_block_count = declare("pdb_network_block_count", _VP, PTR)
-_block_info = declare("pdb_network_block_info", _VP, I64, PTR, PTR, PTR)
-_param_count = declare("pdb_network_parameter_count", _VP, PTR)
-_get_params = declare("pdb_network_get_parameters", _VP, PTR, I64)
-_set_params = declare("pdb_network_set_parameters", _VP, PTR, I64)
-_set_threads = declare("pdb_network_set_threads", _VP, I64)
-_set_tape_limit = declare("pdb_network_set_tape_limit", _VP, I64)
-_forward = declare("pdb_network_forward", _VP, PTR, I64, I64, I32, PTR)
-_backward = declare("pdb_network_backward", _VP, PTR, I64, I64, PTR, PTR, I64)
-_certificate = declare("pdb_network_certificate", _VP, I64, PTR, PTR)
-_block_certificate = declare("pdb_network_block_certificate", _VP, I64, I64, PTR, PTR, PTR, PTR, PTR, I64, PTR)
-_project = declare("pdb_network_project_stable", _VP, I64, F64, PTR)
-_describe = declare("pdb_network_describe", _VP, PTR, I64, PTR)
-_save = declare("pdb_network_save", _VP, ctypes.c_char_p)
-_load = declare("pdb_network_load", ctypes.c_char_p, PTR)
+_create = lib.pdb_network_create
+_destroy = lib.pdb_network_destroy
+_add_diffusion = lib.pdb_network_add_diffusion
+_add_fsi = lib.pdb_network_add_fsi
+_add_implicit = lib.pdb_network_add_implicit
+_add_filter = lib.pdb_network_add_filter
+_add_learnable = lib.pdb_network_add_learnable_filter
+_add_residual = lib.pdb_network_add_residual
+_add_channel = lib.pdb_network_add_residual_channel
+_block_count = lib.pdb_network_block_count
+_block_info = lib.pdb_network_block_info
+_param_count = lib.pdb_network_parameter_count
+_get_params = lib.pdb_network_get_parameters
+_set_params = lib.pdb_network_set_parameters
+_set_threads = lib.pdb_network_set_threads
+_set_tape_limit = lib.pdb_network_set_tape_limit
+_forward = lib.pdb_network_forward
+_backward = lib.pdb_network_backward
+_certificate = lib.pdb_network_certificate
+_block_certificate = lib.pdb_network_block_certificate
+_project = lib.pdb_network_project_stable
+_describe = lib.pdb_network_describe
+_save = lib.pdb_network_save
+_load = lib.pdb_network_load
 
-_TAU_FREE, _TAU_BOUNDED = 0, 1
-_ACTIVATIONS = {"identity": 0, "relu": 1, "tanh": 2}
-_ACT_FLUX = 3
-_W2_CONV, _W2_TRANSPOSED = 0, 1
-_INFERENCE = 1
-_BLOCK_KINDS = {0: "residual", 1: "diffusion", 2: "fsi", 3: "implicit"}
+_TAU_FREE, _TAU_BOUNDED = _abi.PDB_TAU_FREE, _abi.PDB_TAU_BOUNDED
+_ACTIVATIONS = codes("PDB_ACTIVATION_", ("identity", "relu", "tanh"))   # by name; FLUX is a FluxActivation
+_ACT_FLUX = _abi.PDB_ACTIVATION_FLUX
+_W2_CONV, _W2_TRANSPOSED = _abi.PDB_W2_CONVOLUTION, _abi.PDB_W2_TRANSPOSED
+_INFERENCE = _abi.PDB_FORWARD_INFERENCE
+_BLOCK_KINDS = {code: name for name, code in codes("PDB_BLOCK_").items()}
 
 
 class LearnableDiffusivity:
@@ -389,7 +390,7 @@ class Network:
         self._threads = int(value)
 
     #: Default of :attr:`tape_limit` (4 GiB).
-    DEFAULT_TAPE_LIMIT = 1 << 32
+    DEFAULT_TAPE_LIMIT = _abi.PDB_NETWORK_DEFAULT_TAPE_LIMIT
 
     @property
     def tape_limit(self) -> int:

@@ -29,40 +29,42 @@ import math
 
 import numpy as np
 
-from ._lib import F64, I32, I64, PTR, PDEBlocksError, as_input, as_output, call, declare, ptr, signals, _int
+from . import _abi
+from ._lib import F64, PDEBlocksError, as_input, as_output, call, codes, lib, ptr, signals, _int
 from .diffusivities import as_diffusivity
 from .operators import Stencil
 from .progress import reporting, session
 
 __all__ = ["BandedMatrix", "poisson_1d", "diffusion_system", "Multigrid", "cg", "semi_implicit", "TwoLevelUNet"]
 
-_matvec = declare("pdb_banded_matvec", I64, I64, I64, PTR, PTR, I64, PTR)
-_solve = declare("pdb_banded_solve", I64, I64, I64, PTR, PTR, I64, PTR, PTR)
-_poisson = declare("pdb_poisson_1d", I64, F64, PTR)
-_diffusion_bw = declare("pdb_diffusion_system_bandwidth", PTR, I64, I64, I64, PTR)
-_diffusion = declare("pdb_diffusion_system", PTR, I64, I64, PTR, I64, F64, PTR, I64)
-_mg_create = declare("pdb_mg_create", I64, I64, I64, PTR, I32, I32, F64, I64, I64, I32, I32, I64, I64, PTR)
-_mg_destroy = declare("pdb_mg_destroy", PTR)
-_mg_levels = declare("pdb_mg_levels", PTR, PTR, I64, PTR, PTR)
-_mg_level_matrix = declare("pdb_mg_level_matrix", PTR, I64, PTR, PTR, PTR, I64)
-_mg_prolong = declare("pdb_mg_prolong", PTR, I64, PTR, I64, PTR, I64)
-_mg_restrict = declare("pdb_mg_restrict", PTR, I64, PTR, I64, PTR, I64)
-_mg_cycle = declare("pdb_mg_cycle", PTR, PTR, PTR, I64, I64, PTR)
-_mg_unet = declare("pdb_mg_unet_cycle", PTR, PTR, PTR, I64, PTR)
-_mg_solve = declare("pdb_mg_solve", PTR, PTR, PTR, I64, F64, I64, PTR, PTR, I64, PTR, PTR, PTR)
-_cg = declare("pdb_cg", I64, I64, I64, PTR, PTR, PTR, PTR, F64, I64, PTR, PTR, I64, PTR, PTR)
-_semi = declare("pdb_semi_implicit", PTR, I64, I64, PTR, I64, I64, I32, F64, F64, I64, I32, F64, I64, PTR, PTR)
-_unet_create = declare("pdb_unet2_create", I64, PTR, PTR, PTR, PTR, PTR, PTR, PTR, I64, I64, I32, PTR)
-_unet_destroy = declare("pdb_unet2_destroy", PTR)
-_unet_forward = declare("pdb_unet2_forward", PTR, PTR, I64, I64, PTR)
+_matvec = lib.pdb_banded_matvec
+_solve = lib.pdb_banded_solve
+_poisson = lib.pdb_poisson_1d
+_diffusion_bw = lib.pdb_diffusion_system_bandwidth
+_diffusion = lib.pdb_diffusion_system
+_mg_create = lib.pdb_mg_create
+_mg_destroy = lib.pdb_mg_destroy
+_mg_levels = lib.pdb_mg_levels
+_mg_level_matrix = lib.pdb_mg_level_matrix
+_mg_prolong = lib.pdb_mg_prolong
+_mg_restrict = lib.pdb_mg_restrict
+_mg_cycle = lib.pdb_mg_cycle
+_mg_unet = lib.pdb_mg_unet_cycle
+_mg_solve = lib.pdb_mg_solve
+_cg = lib.pdb_cg
+_semi = lib.pdb_semi_implicit
+_unet_create = lib.pdb_unet2_create
+_unet_destroy = lib.pdb_unet2_destroy
+_unet_forward = lib.pdb_unet2_forward
 
-_GRIDS = {None: 0, "unknown": 0, "vertex": 1, "cell": 2}
-_GRID_NAMES = {0: None, 1: "vertex", 2: "cell"}
-_SMOOTHERS = {"jacobi": 0, "gauss_seidel": 1, "gauss_seidel_forward": 2, "symmetric_gauss_seidel": 3, "red_black": 4}
-_CYCLES = {"V": 0, "W": 1, "F": 2}
-_TRANSFERS = {"auto": 0, "vertex": 1, "cell": 2, "matrix": 3}
+_GRIDS = {None: _abi.PDB_GRID_UNKNOWN, **codes("PDB_GRID_")}
+_SMOOTHERS = codes("PDB_MG_", ("jacobi", "gauss_seidel", "gauss_seidel_forward", "symmetric_gauss_seidel", "red_black"))
+_CYCLES = codes("PDB_MG_CYCLE_", ("V", "W", "F"))
+_TRANSFERS = codes("PDB_MG_TRANSFER_")
 _TRANSFER_NAMES = {v: k for k, v in _TRANSFERS.items()}
-_STRATEGIES = {0: "spd", 1: "diagonally_dominant", 2: "partial_pivoting"}
+_STRATEGIES = {v: k for k, v in codes("PDB_LU_").items()}
+_SEMI_SOLVERS = codes("PDB_SEMI_")
+_UNET_TRANSFERS = codes("PDB_MG_TRANSFER_", ("cell", "vertex"))
 
 
 def _choice(value, table, what):
@@ -727,12 +729,12 @@ def semi_implicit(f, K, g, tau: float, steps: int, *, solver: str = "direct", to
     if not isinstance(K, Stencil):
         raise PDEBlocksError(f"K must be a Stencil, got {type(K).__name__}")
     g = as_diffusivity(g)
-    method = _choice(solver, {"direct": 0, "multigrid": 1}, "solver")
+    method = _choice(solver, _SEMI_SOLVERS, "solver")
     arr, batch, n, squeeze = signals(f)
     out = as_output(arr.shape)
     cycles = ctypes.c_int64()
     fn = _semi if progress is None else reporting(
-        progress, "semi-implicit", "step", _semi, "residual" if method == 1 else None)
+        progress, "semi-implicit", "step", _semi, "residual" if method == _abi.PDB_SEMI_MULTIGRID else None)
     call(fn, ptr(arr), batch, n, *K._c, *g._c, _float(tau, "tau"), _int(steps, "steps"), method,
          _float(tol, "tol"), _int(max_cycles, "max_cycles"), ctypes.addressof(cycles), ptr(out))
     return out[0] if squeeze else out
@@ -763,12 +765,12 @@ class TwoLevelUNet:
         kinds, lengths, offsets, weights, gkinds, lambdas, taus = [], [], [], [], [], [], []
         for block in chains[0] + chains[1] + chains[2]:
             if isinstance(block, Stencil):
-                kinds.append(0)
-                K, gk, lam, tau = block, 0, 1.0, 0.0
+                kinds.append(_abi.PDB_UNET_STENCIL)
+                K, gk, lam, tau = block, _abi.PDB_DIFFUSIVITY_LINEAR, 1.0, 0.0
             elif isinstance(block, tuple) and len(block) == 3 and isinstance(block[0], Stencil):
                 K, g, tau = block
                 g = as_diffusivity(g)
-                kinds.append(1)
+                kinds.append(_abi.PDB_UNET_DIFFUSION)
                 gk, lam, tau = g.kind, g.lam, _float(tau, "tau")
             else:
                 raise PDEBlocksError(f"a U-net block must be a Stencil or a tuple (Stencil, diffusivity, tau), got {block!r}")
@@ -786,7 +788,7 @@ class TwoLevelUNet:
             gkinds=np.array(gkinds, dtype=np.int32), lambdas=np.array(lambdas, dtype=np.float64),
             taus=np.array(taus, dtype=np.float64))
         handle = ctypes.c_void_p()
-        t = _choice(transfer, {"cell": 2, "vertex": 1}, "transfer")
+        t = _choice(transfer, _UNET_TRANSFERS, "transfer")
         call(_unet_create, count, *(a.ctypes.data for a in arrays.values()), len(chains[0]), len(chains[1]), t,
              ctypes.addressof(handle))
         self._handle = handle.value

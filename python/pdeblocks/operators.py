@@ -6,15 +6,15 @@ import ctypes
 import numpy as np
 import numpy.typing as npt
 
-from ._lib import F64, I64, PTR, FloatArray, call, declare, as_input, as_output, ptr, signals, PDEBlocksError
+from ._lib import F64, FloatArray, call, lib, as_input, as_output, ptr, signals, PDEBlocksError
 
 __all__ = ["Stencil", "DifferenceOperator"]
 
-_apply = declare("pdb_stencil_apply", PTR, I64, I64, PTR, I64, I64, PTR)
-_adjoint = declare("pdb_stencil_adjoint", PTR, I64, I64, PTR, I64, I64, PTR)
-_matrix = declare("pdb_stencil_matrix", PTR, I64, I64, I64, PTR)
-_norm2 = declare("pdb_stencil_norm_squared", PTR, I64, I64, I64, PTR)
-_difference = declare("pdb_difference_operator", PTR, I64, F64, PTR, I64, PTR, PTR)
+_apply = lib.pdb_stencil_apply
+_adjoint = lib.pdb_stencil_adjoint
+_matrix = lib.pdb_stencil_matrix
+_norm2 = lib.pdb_stencil_norm_squared
+_difference = lib.pdb_difference_operator
 
 
 class Stencil:

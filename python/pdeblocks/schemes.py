@@ -8,26 +8,27 @@ from typing import Literal, overload
 import numpy as np
 import numpy.typing as npt
 
-from ._lib import F64, I32, I64, PTR, FloatArray, call, declare, error, ptr, signal_rows, PDEBlocksError, _int, _float, _history, _INT64
+from . import _abi
+from ._lib import F64, FloatArray, call, codes, error, lib, ptr, signal_rows, PDEBlocksError, _int, _float, _history, _INT64
 from .operators import Stencil
 from .diffusivities import Diffusivity, as_diffusivity
 from .progress import ProgressLike, reporting
 
 __all__ = ["stable_tau", "explicit"]
 
-_stable_tau = declare("pdb_stable_tau", PTR, I64, I64, I32, F64, I64, I32, PTR)
+_stable_tau = lib.pdb_stable_tau
 # pdb_explicit through its packed form: the 15 arguments go into one bytes object laid out
 # as pdb_explicit_args (one struct.pack; bytes are per call, so threads share nothing), and
 # ctypes converts a single pointer argument instead of 15 (~2.5 us less per call).
-_explicit_packed = declare("pdb_explicit_packed", ctypes.c_char_p)
-_pack_explicit_args = struct.Struct("@PqqPqqiddqiqPqP").pack
+_explicit_packed = lib.pdb_explicit_packed
+_pack_explicit_args = struct.Struct(_abi.STRUCTS["pdb_explicit_args"][0]).pack
 # Signals up to this many values are evolved in place on a copy (out = f is allowed): copying
 # 8 KiB costs less than looking up a second array address (~0.3 us); beyond, it would not.
 _EVOLVE_A_COPY = 1024
 _I64_MIN, _I64_MAX = _INT64
 
-_BOUNDS = {"sup_g": 0, "lipschitz": 1}
-UNCHECKED = 1
+_BOUNDS = codes("PDB_BOUND_")          # {"sup_g": ..., "lipschitz": ...}
+UNCHECKED = _abi.PDB_UNCHECKED
 
 
 def _stencil(K: object) -> Stencil:

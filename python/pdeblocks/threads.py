@@ -3,12 +3,12 @@ from __future__ import annotations
 
 import ctypes
 
-from ._lib import I32, PTR, call, declare
+from ._lib import call, lib
 
 __all__ = ["set_num_threads", "get_num_threads"]
 
-_set = declare("pdb_set_threads", I32)
-_get = declare("pdb_get_threads", PTR)
+_set = lib.pdb_set_threads
+_get = lib.pdb_get_threads
 
 
 def set_num_threads(threads: int) -> None:

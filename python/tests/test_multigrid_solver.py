@@ -499,8 +499,8 @@ def test_closed_hierarchy_is_an_error_not_a_crash():
 
 def test_hierarchies_and_unets_release_their_handles():
     import ctypes
-    from pdeblocks._lib import PTR, call, declare
-    live = declare("pdb_live_handles", PTR)
+    from pdeblocks._lib import call, lib
+    live = lib.pdb_live_handles
 
     def count():
         c = ctypes.c_int64()
