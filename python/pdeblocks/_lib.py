@@ -13,7 +13,6 @@ tree's ``.build/release`` directory (``make build``, with ``PYTHONPATH=python``)
 from __future__ import annotations
 
 import ctypes
-import numbers
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -25,7 +24,7 @@ import numpy.typing as npt
 from . import _abi
 
 __all__ = ["PDEBlocksError", "CancelledError", "BusyError", "OutOfMemoryError", "lib", "codes", "call", "error", "F64", "I64", "I32", "PTR",
-           "as_input", "as_output", "c_string", "ptr", "get_include"]
+           "as_output", "c_string", "ptr", "get_include"]
 
 #: A float64 array, as every function returns.
 FloatArray = npt.NDArray[np.float64]
@@ -136,24 +135,6 @@ def error(status: int) -> PDEBlocksError:
 _F64 = np.dtype(np.float64)
 
 
-def as_input(a: npt.ArrayLike, name: str = "array", ndim: tuple[int, ...] | None = (1, 2)) -> FloatArray:
-    """A C-contiguous float64 view of ``a`` (zero-copy when it already is one).
-
-    Integer and float32 inputs are converted (copied) to float64; complex, object
-    and boolean inputs are refused, as are arrays of other dimensions (``ndim=None``:
-    any number of dimensions, 0 included; a 0-d input gives a 0-d array).
-    """
-    if type(a) is np.ndarray and a.dtype == _F64 and a.flags.c_contiguous and (ndim is None or a.ndim in ndim):
-        return a  # the common case, without conversions (keeps small calls cheap)
-    arr = np.asarray(a)
-    if arr.dtype.kind not in "fiu":
-        raise PDEBlocksError(f"{name} must be a real numeric array, got dtype {arr.dtype}")
-    if ndim is not None and arr.ndim not in ndim:
-        raise PDEBlocksError(f"{name} must have {' or '.join(map(str, ndim))} dimensions, got shape {arr.shape}")
-    # not np.ascontiguousarray: it turns a 0-d array into shape (1,)
-    return np.asarray(arr, dtype=np.float64, order="C")
-
-
 def c_string(value: Any, name: str, *, path: bool = False) -> bytes:
     """The bytes to pass for a C string argument (``const char *``) called ``name``.
 
@@ -192,25 +173,6 @@ _from_buffer = ctypes.c_char.from_buffer
 _addressof = ctypes.addressof
 
 
-def signals(f: npt.ArrayLike, name: str = "f") -> tuple[FloatArray, int, int, bool]:
-    """``(array2d, batch, n, squeeze)`` for a 1-D signal or a (batch, n) array."""
-    arr = as_input(f, name)
-    squeeze = arr.ndim == 1
-    arr2 = arr.reshape(1, -1) if squeeze else arr
-    return arr2, arr2.shape[0], arr2.shape[1], squeeze
-
-
-def signal_rows(f: npt.ArrayLike, name: str = "f") -> tuple[FloatArray, int, int]:
-    """``(array, batch, n)`` for a 1-D signal (batch 1) or a (batch, n) array, keeping its
-    shape (an output ``as_output(array.shape)`` then needs no squeezing)."""
-    if type(f) is np.ndarray and f.dtype == _F64 and f.flags.c_contiguous and 1 <= f.ndim <= 2:
-        arr = f  # as_input's common case, tested here to save a call on small, hot calls
-    else:
-        arr = as_input(f, name)
-    shape = arr.shape
-    return (arr, 1, shape[0]) if len(shape) == 1 else (arr, shape[0], shape[1])
-
-
 def get_include() -> str:
     """The directory of the C headers (``pdeblocks.h`` …) matching the loaded library.
 
@@ -222,56 +184,3 @@ def get_include() -> str:
         if (candidate / "pdeblocks.h").is_file():
             return str(candidate)
     raise FileNotFoundError("pdeblocks.h not found next to the package or in the source tree")
-
-
-# ---- argument helpers shared by the scheme wrappers ----
-
-_INT64 = (-(1 << 63), (1 << 63) - 1)
-
-
-def _int(value, name: str) -> int:
-    """An integer argument that fits the C int64 (ctypes would silently wrap it)."""
-    if type(value) is int and _INT64[0] <= value <= _INT64[1]:
-        return value  # the common case, without the (slow) ABC checks below
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
-        raise PDEBlocksError(f"{name} must be an integer, got {value!r}")
-    value = int(value)
-    if not _INT64[0] <= value <= _INT64[1]:
-        raise PDEBlocksError(f"{name} = {value} is out of range")
-    return value
-
-
-def _float(value, name: str) -> float:
-    if type(value) is float:
-        return value
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
-        raise PDEBlocksError(f"{name} must be a real number, got {value!r}")
-    return float(value)
-
-
-#: Largest history (in values) a wrapper allocates: 2^33 doubles = 64 GiB.
-MAX_HISTORY_VALUES = 1 << 33
-
-
-def _history(arr, steps: int, record_every: int):
-    """The (steps // record_every + 1, *arr.shape) history buffer, or None when not recording.
-    Too large a request is a PDEBlocksError, not a MemoryError halfway through."""
-    if record_every > 0 and steps >= 0:
-        count = (steps // record_every + 1) * arr.size
-        if count > MAX_HISTORY_VALUES:
-            raise PDEBlocksError(f"history would hold {count} values (more than {MAX_HISTORY_VALUES}); "
-                                 f"record less often (record_every = {record_every})")
-        try:
-            return as_output((steps // record_every + 1,) + arr.shape)
-        except MemoryError:
-            raise PDEBlocksError(f"not enough memory for a history of {count} values") from None
-    return None
-
-
-def _finish(out, history, squeeze):
-    """Drop the batch axis of 1-D inputs; return ``out`` or ``(out, history)``."""
-    if squeeze:
-        out = out[0]
-        if history is not None:
-            history = history[:, 0]
-    return out if history is None else (out, history)

@@ -6,7 +6,8 @@ import ctypes
 import numpy as np
 import numpy.typing as npt
 
-from ._lib import F64, FloatArray, call, codes, lib, as_input, c_string, ptr, PDEBlocksError
+from ._args import as_array
+from ._lib import F64, FloatArray, call, codes, lib, c_string, ptr, PDEBlocksError
 
 __all__ = ["Diffusivity", "DIFFUSIVITIES"]
 
@@ -63,7 +64,7 @@ class Diffusivity:
 
     def _eval(self, fn, x: npt.ArrayLike, name: str) -> FloatArray | float:
         # any shape; real numbers only (complex, object and bool refused, as everywhere)
-        arr = as_input(x, name, ndim=None)
+        arr = as_array(x, name, ndim=None)
         out = np.empty(arr.shape, dtype=np.float64)
         call(fn, *self._c, ptr(arr), arr.size, ptr(out))
         return float(out[()]) if out.ndim == 0 else out

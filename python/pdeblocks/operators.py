@@ -6,7 +6,8 @@ import ctypes
 import numpy as np
 import numpy.typing as npt
 
-from ._lib import F64, FloatArray, call, lib, as_input, as_output, ptr, signals, PDEBlocksError
+from ._args import as_array, as_signals
+from ._lib import F64, FloatArray, call, lib, as_output, ptr, PDEBlocksError
 
 __all__ = ["Stencil", "DifferenceOperator"]
 
@@ -33,7 +34,7 @@ class Stencil:
     """
 
     def __init__(self, weights: npt.ArrayLike, offset: int = 0) -> None:
-        w = as_input(weights, "weights", ndim=(1,))
+        w = as_array(weights, "weights", ndim=(1,))
         if w.size == 0:
             raise PDEBlocksError("stencil has no weights")
         if not np.all(np.isfinite(w)):
@@ -60,7 +61,7 @@ class Stencil:
         return (Stencil, (self.weights.tolist(), self.offset))
 
     def _map(self, fn, u: npt.ArrayLike, name: str) -> FloatArray:
-        arr, batch, n, squeeze = signals(u, name)
+        arr, batch, n, squeeze = as_signals(u, name)
         out = as_output(arr.shape)
         call(fn, *self._c, ptr(arr), batch, n, ptr(out))
         return out[0] if squeeze else out
@@ -101,7 +102,7 @@ def DifferenceOperator(alphas: npt.ArrayLike, h: float = 1.0) -> Stencil:
     e.g. ``DifferenceOperator([0, 1])`` is the forward difference,
     ``DifferenceOperator([0, 0, 1])`` the centred second difference.
     """
-    a = as_input(alphas, "alphas", ndim=(1,))
+    a = as_array(alphas, "alphas", ndim=(1,))
     length, offset = ctypes.c_int64(), ctypes.c_int64()
     call(_difference, ptr(a), a.size, float(h), None, 0, ctypes.addressof(length), ctypes.addressof(offset))
     w = as_output(length.value)
