@@ -18,22 +18,26 @@ import numpy.typing as npt
 from ._lib import FloatArray, PDEBlocksError, as_output
 
 __all__ = ["as_int", "as_float", "as_choice", "as_stencil", "as_array", "as_signals", "as_rows",
-           "history_buffer", "finish", "renamed", "INT64"]
+           "history_buffer", "finish", "renamed", "INT64", "INT32"]
 
 #: The range of the C int64.
 INT64 = (-(1 << 63), (1 << 63) - 1)
 _F64 = np.dtype(np.float64)
 
 
-def as_int(value: Any, name: str) -> int:
-    """An integer argument that fits the C int64 (ctypes would silently wrap it); bools and
-    non-integral numbers are refused."""
-    if type(value) is int and INT64[0] <= value <= INT64[1]:
+#: The range of the C int32.
+INT32 = (-(1 << 31), (1 << 31) - 1)
+
+
+def as_int(value: Any, name: str, bounds: tuple[int, int] = INT64) -> int:
+    """An integer argument that fits the C int64 (``bounds=INT32``: an int32_t), which ctypes
+    would silently wrap; bools and non-integral numbers are refused."""
+    if type(value) is int and bounds[0] <= value <= bounds[1]:
         return value  # the common case, without the (slow) ABC checks below
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
         raise PDEBlocksError(f"{name} must be an integer, got {value!r}")
     value = int(value)
-    if not INT64[0] <= value <= INT64[1]:
+    if not bounds[0] <= value <= bounds[1]:
         raise PDEBlocksError(f"{name} = {value} is out of range")
     return value
 

@@ -48,10 +48,8 @@ _OPTION_BITS = codes("PDB_EVOLVE_HAS_", {"tau": "TAU", "cycles": "CYCLES", "reor
                                          "iterations": "ITERATIONS", "tol": "TOL", "contraction": "CONTRACTION"})
 
 
-def _update_code(update, name="update") -> int:
-    if update not in _UPDATES:
-        raise PDEBlocksError(f"{name} must be 'step' or 'cycle', got {update!r}")
-    return _UPDATES[update]
+def _update_code(update) -> int:
+    return as_choice(update, _UPDATES, "update")
 
 
 def _ordering_code(reorder) -> int:
@@ -375,8 +373,7 @@ def evolve(f, K, g, T, *, scheme="fsi", progress=None, **options):
     """
     K = as_stencil(K)
     g = as_diffusivity(g)
-    if not isinstance(scheme, str) or scheme not in SCHEMES:
-        raise PDEBlocksError(f"scheme must be one of {', '.join(SCHEMES)}, got {scheme!r}")
+    as_choice(scheme, SCHEMES, "scheme")
     check_stability = options.pop("check_stability", True)
     unknown = sorted(set(options) - set(_OPTION_BITS))
     if unknown:

@@ -6,7 +6,7 @@ import ctypes
 import numpy as np
 import numpy.typing as npt
 
-from ._args import as_array
+from ._args import as_array, as_float
 from ._lib import F64, FloatArray, call, codes, lib, c_string, ptr, PDEBlocksError
 
 __all__ = ["Diffusivity", "DIFFUSIVITIES"]
@@ -45,7 +45,7 @@ class Diffusivity:
         call(_from_name, c_string(name, "diffusivity name"), ctypes.addressof(kind))
         self.name = name
         self.kind = kind.value
-        self.lam = float(lam)
+        self.lam = as_float(lam, "lam")
         sup, lip = F64(), F64()
         call(_constants, self.kind, self.lam, ctypes.addressof(sup), ctypes.addressof(lip))
         #: ``sup g`` (= 1 for every built-in diffusivity)

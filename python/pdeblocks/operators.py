@@ -6,7 +6,7 @@ import ctypes
 import numpy as np
 import numpy.typing as npt
 
-from ._args import as_array, as_signals
+from ._args import as_array, as_float, as_int, as_signals
 from ._lib import F64, FloatArray, call, lib, as_output, ptr, PDEBlocksError
 
 __all__ = ["Stencil", "DifferenceOperator"]
@@ -41,7 +41,7 @@ class Stencil:
             raise PDEBlocksError("stencil weights must be finite")
         self.weights = w.copy()
         self.weights.flags.writeable = False
-        self.offset = int(offset)
+        self.offset = as_int(offset, "offset")
         self._norms: dict[int, float] = {}
         # C argument triple (weights, length, offset); the weights array is immutable and
         # owned by self, so its address stays valid for the object's life.
@@ -78,8 +78,8 @@ class Stencil:
 
     def matrix(self, n: int) -> FloatArray:
         """The dense N x N matrix of K (for inspection; N <= 32768)."""
-        n = int(n)
-        if n <= 0 or n > 1 << 15:
+        n = as_int(n, "n")
+        if n <= 0 or n > 1 << 15:   # before allocating n * n values
             raise PDEBlocksError(f"n must be in 1..32768, got {n}")
         out = as_output((n, n))
         call(_matrix, *self._c, n, ptr(out))
@@ -87,7 +87,7 @@ class Stencil:
 
     def norm_squared(self, n: int) -> float:
         """``||K||_2^2`` on signals of length N: certified upper bound within 1e-8 relative."""
-        n = int(n)
+        n = as_int(n, "n")
         if n not in self._norms:
             out = F64()
             call(_norm2, *self._c, n, ctypes.addressof(out))
@@ -104,7 +104,8 @@ def DifferenceOperator(alphas: npt.ArrayLike, h: float = 1.0) -> Stencil:
     """
     a = as_array(alphas, "alphas", ndim=(1,))
     length, offset = ctypes.c_int64(), ctypes.c_int64()
-    call(_difference, ptr(a), a.size, float(h), None, 0, ctypes.addressof(length), ctypes.addressof(offset))
+    h = as_float(h, "h")
+    call(_difference, ptr(a), a.size, h, None, 0, ctypes.addressof(length), ctypes.addressof(offset))
     w = as_output(length.value)
-    call(_difference, ptr(a), a.size, float(h), ptr(w), w.size, ctypes.addressof(length), ctypes.addressof(offset))
+    call(_difference, ptr(a), a.size, h, ptr(w), w.size, ctypes.addressof(length), ctypes.addressof(offset))
     return Stencil(w, offset.value)

@@ -9,7 +9,7 @@ import numpy as np
 import numpy.typing as npt
 
 from . import _abi
-from ._args import INT64, as_float, as_int, as_rows, as_stencil, history_buffer
+from ._args import INT64, as_choice, as_float, as_int, as_rows, as_stencil, history_buffer
 from ._lib import F64, FloatArray, call, codes, error, lib, ptr, PDEBlocksError
 from .operators import Stencil
 from .diffusivities import Diffusivity, as_diffusivity
@@ -57,10 +57,9 @@ def stable_tau(K: Stencil, g: Diffusivity | str, n: int, bound: str = "sup_g") -
     """
     K = as_stencil(K)
     g = as_diffusivity(g)
-    if bound not in _BOUNDS:
-        raise PDEBlocksError(f"bound must be 'sup_g' or 'lipschitz', got {bound!r}")
+    code = as_choice(bound, _BOUNDS, "bound")
     out = F64()
-    call(_stable_tau, *K._c, *g._c, int(n), _BOUNDS[bound], ctypes.addressof(out))
+    call(_stable_tau, *K._c, *g._c, as_int(n, "n"), code, ctypes.addressof(out))
     return out.value
 
 

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import ctypes
 
+from ._args import INT32, as_int
 from ._lib import call, lib
 
 __all__ = ["set_num_threads", "get_num_threads"]
@@ -15,7 +16,7 @@ def set_num_threads(threads: int) -> None:
     """Use ``threads`` threads for batches (rows split across threads) and for single long
     signals (columns split per step); 0 restores the default, one per processor.
     Results are bitwise identical for every thread count. The calls release the GIL."""
-    call(_set, int(threads))
+    call(_set, as_int(threads, "threads", INT32))
 
 
 def get_num_threads() -> int:

@@ -136,3 +136,35 @@ def test_aspreconditioner_speeds_up_scipy_krylov_methods(method):
 
     with_mg, without = run(M), run(None)
     assert with_mg < without / 4, (with_mg, without)
+
+
+# ---------------------------------------------------------------- the same names in Swift
+
+ROOT = PACKAGE.parent.parent
+SWIFT_NAMES = {   # Swift file, Python table (name -> code)
+    "Sources/PDEBlocks/Multigrid/Smoother.swift": ("pdeblocks.multigrid", "SMOOTHERS"),
+    "Sources/PDEBlocks/Multigrid/Transfer.swift": ("pdeblocks.multigrid", "TRANSFERS"),
+    "Sources/PDEBlocks/Schemes/FEDOrdering.swift": ("pdeblocks.accelerated", "ORDERINGS"),
+}
+
+
+def _swift_codes_and_names(text):
+    """{code: name} from an `enum X: Int32 { case a = 0 … var name: String { switch self {
+    case .a: "name" … } } }` in Swift source."""
+    import re
+    raw = {case: int(code) for case, code in re.findall(r"^\s*case\s+(\w+)\s*=\s*(\d+)", text, flags=re.M)}
+    body = text[text.index("var name: String"):]
+    body = body[: body.index("\n    }\n")]
+    names = dict(re.findall(r'case\s+\.(\w+)\s*:\s*"([^"]+)"', body))
+    return {raw[case]: name for case, name in names.items()}
+
+
+@pytest.mark.parametrize("path", sorted(SWIFT_NAMES))
+def test_swift_option_names_equal_the_python_names(path):
+    import importlib
+    source = ROOT / path
+    if not source.is_file():
+        pytest.skip(f"{path} is not in this tree")
+    module, table = SWIFT_NAMES[path]
+    python = getattr(importlib.import_module(module), table)
+    assert _swift_codes_and_names(source.read_text()) == {code: name for name, code in python.items()}
