@@ -10,7 +10,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from . import _abi
-from ._args import as_array
+from ._args import as_array, as_float, as_int
 from ._lib import call, codes, lib, ptr, PDEBlocksError
 from .operators import Stencil
 from .diffusivities import Diffusivity, as_diffusivity
@@ -111,7 +111,7 @@ def _activation(a, name):
         return (_ACTIVATIONS[a], 0, 1.0, 0.0)
     if isinstance(a, FluxActivation):
         g = as_diffusivity(a.g)
-        return (_ACT_FLUX, g.kind, g.lam, float(a.tau))
+        return (_ACT_FLUX, g.kind, g.lam, as_float(a.tau, "tau"))
     raise PDEBlocksError(f"{name} must be 'identity', 'relu', 'tanh' or a FluxActivation, got {type(a).__name__}")
 
 
@@ -142,7 +142,7 @@ class ResidualBlock:
         self.b1 = np.zeros(len(self.W1)) if b1 is None else np.array(as_array(b1, "b1", ndim=(1,)))
         if self.b1.size != len(self.W1):
             raise PDEBlocksError(f"b1 must have one bias per channel ({len(self.W1)}), got {self.b1.size}")
-        self.b2 = float(b2)
+        self.b2 = as_float(b2, "b2")
         self.sigma1, self.sigma2 = sigma1, sigma2
         _activation(sigma1, "sigma1"), _activation(sigma2, "sigma2")
 
@@ -194,9 +194,9 @@ class DiffusionBlock:
             raise PDEBlocksError("diffusion filters are plain Stencils (K^T is applied automatically)")
         self.diffusivities = _diffusivity_list(diffusivities, len(self.filters))
         if isinstance(tau, BoundedTau):
-            self.tau, self._mode = float(tau.fraction), _TAU_BOUNDED
+            self.tau, self._mode = as_float(tau.fraction, "fraction"), _TAU_BOUNDED
         else:
-            self.tau, self._mode = float(tau), _TAU_FREE
+            self.tau, self._mode = as_float(tau, "tau"), _TAU_FREE
 
     def _add_filters(self, h):
         for K, g in zip(self.filters, self.diffusivities):
@@ -220,7 +220,7 @@ class FSIBlock:
     def __init__(self, block: DiffusionBlock, cycle_length: int):
         if not isinstance(block, DiffusionBlock):
             raise PDEBlocksError(f"block must be a DiffusionBlock, got {type(block).__name__}")
-        self.block, self.cycle_length = block, int(cycle_length)
+        self.block, self.cycle_length = block, as_int(cycle_length, "cycle_length")
 
     def _build(self, h):
         call(_add_fsi, h, self.block.tau, self.block._mode, self.cycle_length)
@@ -233,7 +233,7 @@ class ImplicitBlock:
     def __init__(self, block: DiffusionBlock, iterations: int):
         if not isinstance(block, DiffusionBlock):
             raise PDEBlocksError(f"block must be a DiffusionBlock, got {type(block).__name__}")
-        self.block, self.iterations = block, int(iterations)
+        self.block, self.iterations = block, as_int(iterations, "iterations")
 
     def _build(self, h):
         call(_add_implicit, h, self.block.tau, self.block._mode, self.iterations)

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from . import _abi
-from ._args import as_array, as_rows, as_signals
+from ._args import as_array, as_float, as_int, as_rows, as_signals
 from ._handle import Handle
 from ._lib import F64, call, codes, lib, as_output, c_string, ptr, PDEBlocksError, BusyError
 from .progress import reporting
@@ -144,8 +144,9 @@ class Network(Handle):
 
     @threads.setter
     def threads(self, value: int):
-        call(_set_threads, self._h, int(value))
-        self._threads = int(value)
+        value = as_int(value, "threads")
+        call(_set_threads, self._h, value)
+        self._threads = value
 
     #: Default of :attr:`tape_limit` (4 GiB).
     DEFAULT_TAPE_LIMIT = _abi.PDB_NETWORK_DEFAULT_TAPE_LIMIT
@@ -164,8 +165,9 @@ class Network(Handle):
 
     @tape_limit.setter
     def tape_limit(self, value: int):
-        call(_set_tape_limit, self._h, int(value))
-        self._tape_limit = int(value)
+        value = as_int(value, "tape_limit")
+        call(_set_tape_limit, self._h, value)
+        self._tape_limit = value
 
     def __len__(self):
         c = ctypes.c_int64()
@@ -265,7 +267,7 @@ class Network(Handle):
             if self._last is None:
                 raise PDEBlocksError("pass the signal length n (||K||_2 depends on it)")
             return self._last[1]
-        return int(n)
+        return as_int(n, "n")
 
     def certificate(self, n: int | None = None) -> Certificate:
         """Theorem 2 for every block on signals of length n (default: that of the last forward).
@@ -292,7 +294,7 @@ class Network(Handle):
     def project_stable(self, n: int | None = None, margin: float = 1.0) -> int:
         """Clamp every free step size into ``[0, margin * tau_bound]``; returns the blocks changed."""
         changed = ctypes.c_int64()
-        call(_project, self._h, self._n(n), float(margin), ctypes.addressof(changed))
+        call(_project, self._h, self._n(n), as_float(margin, "margin"), ctypes.addressof(changed))
         return changed.value
 
     # --- files ---------------------------------------------------------------------
