@@ -88,13 +88,13 @@ def main():
     per_cycle = {}
     for name, options in configs:
         t_setup, mg = best_of(lambda: pb.Multigrid(A, **options), max(1, repeat // 2))
-        t_solve, (x, info) = best_of(lambda: mg.solve(b, tol=tol, max_cycles=100), repeat)
+        t_solve, (x, info) = best_of(lambda: mg.solve(b, tol=tol, maxiter=100), repeat)
         rows.append((f"pdeblocks multigrid {name}", t_setup, t_solve, info["cycles"], info["convergence_factor"],
                      info["relative_residuals"][-1]))
         # one cycle inside a solve (with the residual norm the solve computes after it):
         # (time of 10 cycles - time of 0 cycles) / 10, so fixed costs cancel
-        t10, _ = best_of(lambda: mg.solve(b, tol=0.0, max_cycles=10), max(2, repeat // 2))
-        t0, _ = best_of(lambda: mg.solve(b, tol=0.0, max_cycles=0), repeat)
+        t10, _ = best_of(lambda: mg.solve(b, tol=0.0, maxiter=10), max(2, repeat // 2))
+        t0, _ = best_of(lambda: mg.solve(b, tol=0.0, maxiter=0), repeat)
         per_cycle[name] = (t10 - t0) / 10 / n * 1e9
         mg.close()
 
@@ -170,7 +170,7 @@ def main():
                     row.append(float("nan"))  # W-cycles cost O(n log n) in 1D
                     continue
                 with pb.Multigrid(P, **options) as mgm:
-                    _, info = mgm.solve(np.zeros(m), x0, tol=0.0, max_cycles=8)
+                    _, info = mgm.solve(np.zeros(m), x0, tol=0.0, maxiter=8)
                 r = info["residuals"]
                 row.append(float(np.max(r[2:] / r[1:-1])))
             cells = [f"{v:9.4f}" if np.isfinite(v) else f"{'-':>9s}" for v in row[:3]]

@@ -119,7 +119,7 @@ def section_overhead(tmp: Path, rounds: int = 5):
     the same call through ctypes with its 15 arguments and with the packed argument struct,
     and pdeblocks.explicit. Rounds alternate the four; each figure is the best over all rounds.
     "Added by Python" is what a Python caller pays on top of the native call."""
-    from pdeblocks._lib import declare, F64, I32, I64, PTR, ptr
+    from pdeblocks._lib import lib, ptr
     from pdeblocks.schemes import _explicit_packed, _pack_explicit_args
 
     n, reps = 64, 5000  # short samples: the best of many dodges bursts of load from other processes
@@ -129,7 +129,7 @@ def section_overhead(tmp: Path, rounds: int = 5):
     g = pdb.Diffusivity("perona_malik", 0.5)
     tau = pdb.stable_tau(K, g, n)
     out = np.empty(n)
-    unpacked = declare("pdb_explicit", PTR, I64, I64, PTR, I64, I64, I32, F64, F64, I64, I32, I64, PTR, I64, PTR)
+    unpacked = lib.pdb_explicit   # signature bound from the header (pdeblocks._abi)
     args = (ptr(f), 1, n, ptr(K.weights), 2, 0, g.kind, g.lam, tau, 1, 0, 0, None, 0, ptr(out))
     packed = _pack_explicit_args(ptr(f), 1, n, ptr(K.weights), 2, 0, g.kind, g.lam, tau, 1, 0, 0, 0, 0, ptr(out))
 

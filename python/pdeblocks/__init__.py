@@ -10,17 +10,20 @@ from ._lib import get_include
 from .operators import Stencil, DifferenceOperator
 from .diffusivities import Diffusivity, DIFFUSIVITIES
 from .schemes import stable_tau, explicit
-from .accelerated import fsi, fed_step_sizes, fed, implicit, contraction_tau, evolve
+from .accelerated import fsi, fed_step_sizes, fed, implicit, contraction_tau, semi_implicit, evolve
 from .threads import set_num_threads, get_num_threads
-from .multigrid import BandedMatrix, poisson_1d, diffusion_system, Multigrid, cg, semi_implicit, TwoLevelUNet
-from .layers import LearnableDiffusivity, FluxActivation, TransposedStencil, BoundedTau, ResidualBlock, DiffusionBlock, FSIBlock, ImplicitBlock, Network, Certificate, BlockCertificate, Adam
+from .banded import BandedMatrix
+from .gallery import poisson_1d, diffusion_system
+from .multigrid import Multigrid
+from .krylov import cg
+from .unet import TwoLevelUNet
+from .blocks import LearnableDiffusivity, FluxActivation, TransposedStencil, BoundedTau, ResidualBlock, DiffusionBlock, FSIBlock, ImplicitBlock
+from .network import Network, Certificate, BlockCertificate
+from .optim import Adam
 from .progress import Progress
 
 
 def _version() -> str:
-    import ctypes
-    _lib.pdb_version_string.restype = ctypes.c_char_p
-    _lib.pdb_version_string.argtypes = []
     return _lib.pdb_version_string().decode()
 
 

@@ -1,8 +1,9 @@
-"""Loading of libpdeblocks.so and the ctypes declarations of its entry points.
+"""Loading of libpdeblocks.so, its status codes as exceptions, and array helpers.
 
-Every entry point is declared exactly once, here or in the module that wraps it,
-through :func:`declare`; calls go through :func:`call`, which raises
-:class:`PDEBlocksError` with the library's message on a nonzero status.
+Every entry point's signature comes from :mod:`pdeblocks._abi`, generated from the
+headers (``python/gen_abi.py``); :func:`_abi.bind` sets them all once, here, and
+modules use the entry points by name (``lib.pdb_fsi``). Calls go through :func:`call`,
+which raises :class:`PDEBlocksError` with the library's message on a nonzero status.
 
 The library is found, in order, at ``$PDEBLOCKS_LIBRARY`` (a path to a build of
 libpdeblocks.so; when set it always wins, and a wrong path is an error rather than a
@@ -12,7 +13,6 @@ tree's ``.build/release`` directory (``make build``, with ``PYTHONPATH=python``)
 from __future__ import annotations
 
 import ctypes
-import numbers
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,8 +21,10 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-__all__ = ["PDEBlocksError", "CancelledError", "BusyError", "OutOfMemoryError", "lib", "declare", "call", "error", "F64", "I64", "I32", "PTR",
-           "as_input", "as_output", "c_string", "ptr", "get_include"]
+from . import _abi
+
+__all__ = ["PDEBlocksError", "CancelledError", "BusyError", "OutOfMemoryError", "lib", "codes", "call", "error", "F64", "I64", "I32", "PTR",
+           "as_output", "c_string", "ptr", "get_include"]
 
 #: A float64 array, as every function returns.
 FloatArray = npt.NDArray[np.float64]
@@ -36,7 +38,7 @@ PTR = ctypes.c_void_p   # float64 arrays are passed as raw addresses (no per-cal
 class PDEBlocksError(ValueError):
     """An error reported by the library; ``status`` is the C status code (``PDB_ERR_*``)."""
 
-    def __init__(self, message: str, status: int = -2):
+    def __init__(self, message: str, status: int = _abi.PDB_ERR_INVALID):
         super().__init__(message)
         self.status = status
 
@@ -65,8 +67,9 @@ class OutOfMemoryError(PDEBlocksError, MemoryError):
     call changed nothing, and the library stays usable (smaller calls still work)."""
 
 
-_STATUS_CLASSES = {-4: UnstableError, -5: NotConvergedError, -8: CancelledError, -9: OutOfMemoryError,
-                   -10: BusyError}
+_STATUS_CLASSES = {_abi.PDB_ERR_UNSTABLE: UnstableError, _abi.PDB_ERR_NOT_CONVERGED: NotConvergedError,
+                   _abi.PDB_ERR_CANCELLED: CancelledError, _abi.PDB_ERR_MEMORY: OutOfMemoryError,
+                   _abi.PDB_ERR_BUSY: BusyError}
 
 
 def _candidates() -> Iterator[Path]:
@@ -93,22 +96,32 @@ def _load() -> ctypes.CDLL:
 
 
 lib = _load()
-lib.pdb_last_error.restype = ctypes.c_char_p
-lib.pdb_last_error.argtypes = []
+_abi.bind(lib)   # every entry point's restype and argtypes, from the header
 
 
-def declare(name: str, *argtypes: Any, restype: Any = I32) -> Any:
-    """Declare the C signature of ``name`` once and return the ctypes function."""
-    fn = getattr(lib, name)
-    fn.argtypes = list(argtypes)
-    fn.restype = restype
-    return fn
+def codes(prefix: str, names: Any = None) -> dict:
+    """``{python name: code}`` for a family of header constants ``PDB_<PREFIX><NAME>``.
+
+    ``names=None``: every constant with the prefix (except a ``*_COUNT`` sentinel), keyed
+    by its lowercased suffix, in code order (``codes("PDB_FED_ORDER_")`` is
+    ``{"plain": 0, "kappa": 1, "leja": 2}``), so a value appended to the header appears
+    here without a Python change. ``names``: the Python names (their uppercased form is the
+    suffix), or a dict ``{python name: suffix}`` where the names differ. A suffix the
+    header does not define is an ``AttributeError`` at import, not a silent wrong code.
+    """
+    if names is None:
+        found = {k[len(prefix):].lower(): v for k, v in vars(_abi).items()
+                 if k.startswith(prefix) and isinstance(v, int) and not k.endswith("_COUNT")}
+        return dict(sorted(found.items(), key=lambda kv: kv[1]))
+    if not isinstance(names, dict):
+        names = {name: name.upper() for name in names}
+    return {name: getattr(_abi, prefix + suffix) for name, suffix in names.items()}
 
 
 def call(fn: Any, *args: Any) -> None:
     """Call a status-returning entry point; raise :class:`PDEBlocksError` on failure."""
     status = fn(*args)
-    if status != 0:
+    if status != _abi.PDB_OK:
         raise error(status)
 
 
@@ -120,24 +133,6 @@ def error(status: int) -> PDEBlocksError:
 
 
 _F64 = np.dtype(np.float64)
-
-
-def as_input(a: npt.ArrayLike, name: str = "array", ndim: tuple[int, ...] | None = (1, 2)) -> FloatArray:
-    """A C-contiguous float64 view of ``a`` (zero-copy when it already is one).
-
-    Integer and float32 inputs are converted (copied) to float64; complex, object
-    and boolean inputs are refused, as are arrays of other dimensions (``ndim=None``:
-    any number of dimensions, 0 included; a 0-d input gives a 0-d array).
-    """
-    if type(a) is np.ndarray and a.dtype == _F64 and a.flags.c_contiguous and (ndim is None or a.ndim in ndim):
-        return a  # the common case, without conversions (keeps small calls cheap)
-    arr = np.asarray(a)
-    if arr.dtype.kind not in "fiu":
-        raise PDEBlocksError(f"{name} must be a real numeric array, got dtype {arr.dtype}")
-    if ndim is not None and arr.ndim not in ndim:
-        raise PDEBlocksError(f"{name} must have {' or '.join(map(str, ndim))} dimensions, got shape {arr.shape}")
-    # not np.ascontiguousarray: it turns a 0-d array into shape (1,)
-    return np.asarray(arr, dtype=np.float64, order="C")
 
 
 def c_string(value: Any, name: str, *, path: bool = False) -> bytes:
@@ -178,25 +173,6 @@ _from_buffer = ctypes.c_char.from_buffer
 _addressof = ctypes.addressof
 
 
-def signals(f: npt.ArrayLike, name: str = "f") -> tuple[FloatArray, int, int, bool]:
-    """``(array2d, batch, n, squeeze)`` for a 1-D signal or a (batch, n) array."""
-    arr = as_input(f, name)
-    squeeze = arr.ndim == 1
-    arr2 = arr.reshape(1, -1) if squeeze else arr
-    return arr2, arr2.shape[0], arr2.shape[1], squeeze
-
-
-def signal_rows(f: npt.ArrayLike, name: str = "f") -> tuple[FloatArray, int, int]:
-    """``(array, batch, n)`` for a 1-D signal (batch 1) or a (batch, n) array, keeping its
-    shape (an output ``as_output(array.shape)`` then needs no squeezing)."""
-    if type(f) is np.ndarray and f.dtype == _F64 and f.flags.c_contiguous and 1 <= f.ndim <= 2:
-        arr = f  # as_input's common case, tested here to save a call on small, hot calls
-    else:
-        arr = as_input(f, name)
-    shape = arr.shape
-    return (arr, 1, shape[0]) if len(shape) == 1 else (arr, shape[0], shape[1])
-
-
 def get_include() -> str:
     """The directory of the C headers (``pdeblocks.h`` …) matching the loaded library.
 
@@ -208,56 +184,3 @@ def get_include() -> str:
         if (candidate / "pdeblocks.h").is_file():
             return str(candidate)
     raise FileNotFoundError("pdeblocks.h not found next to the package or in the source tree")
-
-
-# ---- argument helpers shared by the scheme wrappers ----
-
-_INT64 = (-(1 << 63), (1 << 63) - 1)
-
-
-def _int(value, name: str) -> int:
-    """An integer argument that fits the C int64 (ctypes would silently wrap it)."""
-    if type(value) is int and _INT64[0] <= value <= _INT64[1]:
-        return value  # the common case, without the (slow) ABC checks below
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
-        raise PDEBlocksError(f"{name} must be an integer, got {value!r}")
-    value = int(value)
-    if not _INT64[0] <= value <= _INT64[1]:
-        raise PDEBlocksError(f"{name} = {value} is out of range")
-    return value
-
-
-def _float(value, name: str) -> float:
-    if type(value) is float:
-        return value
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
-        raise PDEBlocksError(f"{name} must be a real number, got {value!r}")
-    return float(value)
-
-
-#: Largest history (in values) a wrapper allocates: 2^33 doubles = 64 GiB.
-MAX_HISTORY_VALUES = 1 << 33
-
-
-def _history(arr, steps: int, record_every: int):
-    """The (steps // record_every + 1, *arr.shape) history buffer, or None when not recording.
-    Too large a request is a PDEBlocksError, not a MemoryError halfway through."""
-    if record_every > 0 and steps >= 0:
-        count = (steps // record_every + 1) * arr.size
-        if count > MAX_HISTORY_VALUES:
-            raise PDEBlocksError(f"history would hold {count} values (more than {MAX_HISTORY_VALUES}); "
-                                 f"record less often (record_every = {record_every})")
-        try:
-            return as_output((steps // record_every + 1,) + arr.shape)
-        except MemoryError:
-            raise PDEBlocksError(f"not enough memory for a history of {count} values") from None
-    return None
-
-
-def _finish(out, history, squeeze):
-    """Drop the batch axis of 1-D inputs; return ``out`` or ``(out, history)``."""
-    if squeeze:
-        out = out[0]
-        if history is not None:
-            history = history[:, 0]
-    return out if history is None else (out, history)

@@ -5,6 +5,8 @@
 * :func:`fed_step_sizes`, :func:`fed` -- fast explicit diffusion (Grewenig et al. 2010).
 * :func:`implicit` -- the implicit scheme (eq. 8) solved by fixed-point sweeps (eq. 9):
   a recurrent network.
+* :func:`semi_implicit` -- semi-implicit diffusion: one banded SPD solve per step
+  (direct or multigrid), unconditionally stable.
 * :func:`evolve` -- reach diffusion time T with any of them, step sizes chosen safely.
 """
 from __future__ import annotations
@@ -14,40 +16,40 @@ import math
 
 import numpy as np
 
-from ._lib import F64, I32, I64, PTR, call, declare, as_output, ptr, signals, PDEBlocksError, _int, _float, _history, _finish
+from . import _abi
+from ._args import as_choice, as_float, as_int, as_signals, as_stencil, finish, history_buffer, renamed
+from ._lib import F64, call, codes, lib, as_output, ptr, PDEBlocksError
 from .diffusivities import as_diffusivity
-from .schemes import _stencil
 from .progress import reporting
 
-__all__ = ["fsi", "fed_step_sizes", "fed", "implicit", "contraction_tau", "evolve", "SCHEMES", "ORDERINGS"]
+__all__ = ["fsi", "fed_step_sizes", "fed", "implicit", "contraction_tau", "semi_implicit", "evolve", "SCHEMES", "ORDERINGS"]
 
-_fsi = declare("pdb_fsi", PTR, I64, I64, PTR, I64, I64, I32, F64,
-               F64, I64, I64, I32, I32, I64, PTR, I64, PTR)
-_fed_step_sizes = declare("pdb_fed_step_sizes", I64, F64, I32, PTR, I64)
-_fed = declare("pdb_fed", PTR, I64, I64, PTR, I64, I64, I32, F64,
-               F64, I64, I64, I32, I32, I32, I64, PTR, I64, PTR)
-_contraction_tau = declare("pdb_contraction_tau", PTR, I64, I64, I32, F64, I64, PTR)
-_implicit = declare("pdb_implicit", PTR, I64, I64, PTR, I64, I64, I32, F64,
-                    F64, I64, I64, F64, I32, PTR, PTR, PTR)
-_evolve = declare("pdb_evolve", PTR, I64, I64, PTR, I64, I64, I32, F64,
-                  F64, I32, I32, F64, I64, I32, I32, I64, F64, F64, I32, PTR, PTR, I64)
+_fsi = lib.pdb_fsi
+_fed_step_sizes = lib.pdb_fed_step_sizes
+_fed = lib.pdb_fed
+_contraction_tau = lib.pdb_contraction_tau
+_implicit = lib.pdb_implicit
+_evolve = lib.pdb_evolve
+_semi = lib.pdb_semi_implicit
 
-UNCHECKED = 1                      # PDB_UNCHECKED
-MAX_CYCLE_LENGTH = 1 << 20         # PDB_MAX_CYCLE_LENGTH
-_UPDATES = {"step": 0, "cycle": 1}  # PDB_UPDATE_PER_STEP / _PER_CYCLE
+UNCHECKED = _abi.PDB_UNCHECKED
+MAX_CYCLE_LENGTH = _abi.PDB_MAX_CYCLE_LENGTH
+_REPORT_LENGTH = _abi.PDB_EVOLVE_REPORT_LENGTH
+_SEMI_SOLVERS = codes("PDB_SEMI_")           # {"direct": ..., "multigrid": ...}
+_UPDATES = codes("PDB_UPDATE_", {"step": "PER_STEP", "cycle": "PER_CYCLE"})
+_UPDATE_NAMES = {code: name for name, code in _UPDATES.items()}
 #: FED step orders (values: ``PDB_FED_ORDER_*``); ``reorder=True`` means ``"leja"``.
-ORDERINGS = {"plain": 0, "kappa": 1, "leja": 2}
+ORDERINGS = codes("PDB_FED_ORDER_")
+_ORDERING_NAMES = {code: name for name, code in ORDERINGS.items()}
 #: Scheme names accepted by :func:`evolve` (values: ``PDB_SCHEME_*``).
-SCHEMES = {"explicit": 0, "fsi": 1, "fed": 2, "implicit": 3}
+SCHEMES = codes("PDB_SCHEME_")
 # PDB_EVOLVE_HAS_* bits, keyed by the Python option name.
-_OPTION_BITS = {"tau": 1, "cycles": 2, "reorder": 4, "update": 8, "iterations": 16, "tol": 32, "contraction": 64}
-_REPORT_LENGTH = 11                # PDB_EVOLVE_REPORT_LENGTH
+_OPTION_BITS = codes("PDB_EVOLVE_HAS_", {"tau": "TAU", "cycles": "CYCLES", "reorder": "ORDERING", "update": "UPDATE",
+                                         "iterations": "ITERATIONS", "tol": "TOL", "contraction": "CONTRACTION"})
 
 
-def _update_code(update, name="update") -> int:
-    if update not in _UPDATES:
-        raise PDEBlocksError(f"{name} must be 'step' or 'cycle', got {update!r}")
-    return _UPDATES[update]
+def _update_code(update) -> int:
+    return as_choice(update, _UPDATES, "update")
 
 
 def _ordering_code(reorder) -> int:
@@ -61,20 +63,20 @@ def _ordering_code(reorder) -> int:
 def _cycles(fn, name, f, K, g, tau, cycle_length, cycles, extra, update, check_stability, record_every, progress):
     """The call both cycle schemes make: ``fn(f, batch, n, K, g, tau, L, cycles, *extra, update,
     flags, record_every, history, history size, out)``; ``tau`` is ``(its name, value)``."""
-    K = _stencil(K)
+    K = as_stencil(K)
     g = as_diffusivity(g)
-    arr, batch, n, squeeze = signals(f)
-    tau = _float(tau[1], tau[0])
-    cycle_length, cycles = _int(cycle_length, "cycle_length"), _int(cycles, "cycles")
-    record_every = _int(record_every, "record_every")
+    arr, batch, n, squeeze = as_signals(f)
+    tau = as_float(tau[1], tau[0])
+    cycle_length, cycles = as_int(cycle_length, "cycle_length"), as_int(cycles, "cycles")
+    record_every = as_int(record_every, "record_every")
     code = _update_code(update)
     out = as_output(arr.shape)
-    history = _history(arr, cycles, record_every)
+    history = history_buffer(arr, cycles, record_every)
     flags = 0 if check_stability else UNCHECKED
     call(fn if progress is None else reporting(progress, name, "step", fn),
          ptr(arr), batch, n, *K._c, *g._c, tau, cycle_length, cycles, *extra, code, flags,
          record_every, ptr(history), 0 if history is None else history.size, ptr(out))
-    return _finish(out, history, squeeze)
+    return finish(out, history, squeeze)
 
 
 def fsi(f, K, g, tau, cycle_length, cycles, *, check_stability=True, record_every=0, update="step", progress=None):
@@ -147,8 +149,8 @@ def fed_step_sizes(cycle_length, tau_max, *, reorder=False) -> np.ndarray:
     -------
     ndarray, shape (L,)
     """
-    L = _int(cycle_length, "cycle_length")
-    tau_max = _float(tau_max, "tau_max")
+    L = as_int(cycle_length, "cycle_length")
+    tau_max = as_float(tau_max, "tau_max")
     # Allocate only for a valid length; otherwise the library reports the bad length.
     out = as_output(L) if 1 <= L <= MAX_CYCLE_LENGTH else None
     call(_fed_step_sizes, L, tau_max, _ordering_code(reorder), ptr(out), 0 if out is None else out.size)
@@ -199,10 +201,10 @@ def contraction_tau(K, g, n) -> float:
     """``1 / (L ||K||_2^2)``: the fixed-point sweeps of :func:`implicit` contract for
     tau strictly below it (L = Lipschitz constant of Phi). At most half of
     :func:`stable_tau`. Never above the true bound (``||K||^2`` is certified)."""
-    K = _stencil(K)
+    K = as_stencil(K)
     g = as_diffusivity(g)
     out = F64()
-    call(_contraction_tau, *K._c, *g._c, _int(n, "n"), ctypes.addressof(out))
+    call(_contraction_tau, *K._c, *g._c, as_int(n, "n"), ctypes.addressof(out))
     return out.value
 
 
@@ -243,11 +245,11 @@ def implicit(f, K, g, tau, steps, iterations, *, tol=0.0, check_contraction=True
     -------
     u : ndarray, same shape as f (or ``(u, info)`` when ``return_info``)
     """
-    K = _stencil(K)
+    K = as_stencil(K)
     g = as_diffusivity(g)
-    arr, batch, n, squeeze = signals(f)
-    tau, tol = _float(tau, "tau"), _float(tol, "tol")
-    steps, iterations = _int(steps, "steps"), _int(iterations, "iterations")
+    arr, batch, n, squeeze = as_signals(f)
+    tau, tol = as_float(tau, "tau"), as_float(tol, "tol")
+    steps, iterations = as_int(steps, "steps"), as_int(iterations, "iterations")
     out = as_output(arr.shape)
     sweeps, residual = ctypes.c_int64(), F64()
     flags = 0 if check_contraction else UNCHECKED
@@ -260,6 +262,51 @@ def implicit(f, K, g, tau, steps, iterations, *, tol=0.0, check_contraction=True
     info = {"sweeps": sweeps.value, "residual": residual.value, "tol": tol,
             "converged": math.isfinite(residual.value) and (tol == 0 or residual.value <= tol)}
     return u, info
+
+
+def semi_implicit(f, K, g, tau: float, steps: int, *, solver: str = "direct", tol: float = 1e-10,
+                  maxiter: int | None = None, progress=None, max_cycles: int | None = None) -> np.ndarray:
+    """Semi-implicit nonlinear diffusion: ``(I + tau K^T G(u^k) K) u^{k+1} = u^k``.
+
+    ``G(u) = diag(g(|K u|^2))`` is lagged, so each step is one SPD linear system. The
+    scheme is unconditionally stable (``||u^{k+1}|| <= ||u^k||`` for every tau > 0); for a
+    forward-difference K it also keeps ``min f <= u <= max f``.
+
+    Parameters
+    ----------
+    f : array_like, shape (N,) or (batch, N)
+        Initial signal(s); never modified.
+    K : Stencil
+    g : Diffusivity or str
+    tau : float
+        Time step > 0; may be far above the explicit bound.
+    steps : int
+    solver : {"direct", "multigrid"}
+        Banded LU (exact, O(N)) or V(2,2) Gauss-Seidel multigrid cycles from ``u^k``
+        to a relative residual ``tol`` (at most ``maxiter`` per step, default 100; ``max_cycles`` is its deprecated name; else
+        :class:`NotConvergedError`).
+    progress : None, bool, callable or Progress
+        Progress reports in steps x rows (multigrid: the last step's relative residual
+        as ``value``), and cancellation (:class:`CancelledError`); ``True`` shows a tqdm
+        bar. See :mod:`pdeblocks.progress`.
+
+    Returns
+    -------
+    ndarray, same shape as f
+    """
+    K = as_stencil(K)
+    g = as_diffusivity(g)
+    limit_name = "maxiter" if max_cycles is None else "max_cycles"   # the name the caller used
+    max_cycles = renamed("semi_implicit", "max_cycles", "maxiter", max_cycles, maxiter, 100)
+    method = as_choice(solver, _SEMI_SOLVERS, "solver")
+    arr, batch, n, squeeze = as_signals(f)
+    out = as_output(arr.shape)
+    cycles = ctypes.c_int64()
+    fn = _semi if progress is None else reporting(
+        progress, "semi-implicit", "step", _semi, "residual" if method == _abi.PDB_SEMI_MULTIGRID else None)
+    call(fn, ptr(arr), batch, n, *K._c, *g._c, as_float(tau, "tau"), as_int(steps, "steps"), method,
+         as_float(tol, "tol"), as_int(max_cycles, limit_name), ctypes.addressof(cycles), ptr(out))
+    return out[0] if squeeze else out
 
 
 def evolve(f, K, g, T, *, scheme="fsi", progress=None, **options):
@@ -324,27 +371,26 @@ def evolve(f, K, g, T, *, scheme="fsi", progress=None, **options):
     >>> info["cycles"], info["cycle_length"], info["block_evaluations"]
     (5, 8, 40)
     """
-    K = _stencil(K)
+    K = as_stencil(K)
     g = as_diffusivity(g)
-    if not isinstance(scheme, str) or scheme not in SCHEMES:
-        raise PDEBlocksError(f"scheme must be one of {', '.join(SCHEMES)}, got {scheme!r}")
+    as_choice(scheme, SCHEMES, "scheme")
     check_stability = options.pop("check_stability", True)
     unknown = sorted(set(options) - set(_OPTION_BITS))
     if unknown:
         raise PDEBlocksError(f"unknown option(s) {', '.join(unknown)} (known: {', '.join(_OPTION_BITS)}, "
                              "check_stability)")
-    arr, batch, n, squeeze = signals(f)
-    T = _float(T, "T")
+    arr, batch, n, squeeze = as_signals(f)
+    T = as_float(T, "T")
     mask = 0
     for name in options:
         mask |= _OPTION_BITS[name]
-    tau = _float(options["tau"], "tau") if "tau" in options else 0.0
-    cycles = _int(options["cycles"], "cycles") if "cycles" in options else 0
+    tau = as_float(options["tau"], "tau") if "tau" in options else 0.0
+    cycles = as_int(options["cycles"], "cycles") if "cycles" in options else 0
     ordering = _ordering_code(options["reorder"]) if "reorder" in options else 0
     update = _update_code(options["update"]) if "update" in options else 0
-    iterations = _int(options["iterations"], "iterations") if "iterations" in options else 0
-    tol = _float(options["tol"], "tol") if "tol" in options else 0.0
-    contraction = _float(options["contraction"], "contraction") if "contraction" in options else 0.0
+    iterations = as_int(options["iterations"], "iterations") if "iterations" in options else 0
+    tol = as_float(options["tol"], "tol") if "tol" in options else 0.0
+    contraction = as_float(options["contraction"], "contraction") if "contraction" in options else 0.0
     out = as_output(arr.shape)
     report = as_output(_REPORT_LENGTH)
     flags = 0 if check_stability else UNCHECKED
@@ -352,19 +398,21 @@ def evolve(f, K, g, T, *, scheme="fsi", progress=None, **options):
         progress, f"evolve ({scheme})", "step", _evolve, "update" if scheme == "implicit" else None)
     call(fn, ptr(arr), batch, n, *K._c, *g._c, T, SCHEMES[scheme], mask, tau, cycles, ordering, update,
          iterations, tol, contraction, flags, ptr(out), ptr(report), report.size)
-    info = {"scheme": scheme, "T": T, "tau": float(report[0]), "tau_bound": float(report[1]),
-            "time": float(report[5]), "block_evaluations": int(report[4])}
+    info = {"scheme": scheme, "T": T, "tau": float(report[_abi.PDB_EVOLVE_REPORT_TAU]),
+            "tau_bound": float(report[_abi.PDB_EVOLVE_REPORT_TAU_BOUND]),
+            "time": float(report[_abi.PDB_EVOLVE_REPORT_TIME_REACHED]),
+            "block_evaluations": int(report[_abi.PDB_EVOLVE_REPORT_BLOCK_EVALUATIONS])}
     if scheme in ("fsi", "fed"):
-        info["cycles"] = int(report[2])
-        info["cycle_length"] = int(report[3])
-        info["update"] = "cycle" if report[7] == 1 else "step"
+        info["cycles"] = int(report[_abi.PDB_EVOLVE_REPORT_STEPS])
+        info["cycle_length"] = int(report[_abi.PDB_EVOLVE_REPORT_CYCLE_LENGTH])
+        info["update"] = _UPDATE_NAMES[int(report[_abi.PDB_EVOLVE_REPORT_UPDATE])]
         if scheme == "fed":
-            info["ordering"] = {v: k for k, v in ORDERINGS.items()}[int(report[6])]
+            info["ordering"] = _ORDERING_NAMES[int(report[_abi.PDB_EVOLVE_REPORT_ORDERING])]
     else:
-        info["steps"] = int(report[2])
+        info["steps"] = int(report[_abi.PDB_EVOLVE_REPORT_STEPS])
     if scheme == "implicit":
-        info["iterations"] = int(report[8])
-        info["tol"] = float(report[9])
-        info["residual"] = float(report[10])
+        info["iterations"] = int(report[_abi.PDB_EVOLVE_REPORT_ITERATIONS])
+        info["tol"] = float(report[_abi.PDB_EVOLVE_REPORT_TOL])
+        info["residual"] = float(report[_abi.PDB_EVOLVE_REPORT_RESIDUAL])
         info["converged"] = math.isfinite(info["residual"]) and (info["tol"] == 0 or info["residual"] <= info["tol"])
     return (out[0] if squeeze else out), info

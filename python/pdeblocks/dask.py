@@ -52,6 +52,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from . import _abi
 from ._lib import PDEBlocksError
 
 try:
@@ -77,7 +78,7 @@ def _globalise(error: PDEBlocksError, row0: int, rows: int) -> PDEBlocksError:
         new = _FLAT_INDEX.sub(lambda m: f"{m.group(1)} at row {row0}, column {m.group(2)}", new)
     if new == message:
         return error
-    copy = type(error)(new, getattr(error, "status", -2))
+    copy = type(error)(new, getattr(error, "status", _abi.PDB_ERR_INVALID))
     return copy
 
 

@@ -6,18 +6,19 @@ import ctypes
 import numpy as np
 import numpy.typing as npt
 
-from ._lib import F64, I32, I64, PTR, FloatArray, call, declare, as_input, c_string, ptr, PDEBlocksError
+from ._args import as_array, as_float
+from ._lib import F64, FloatArray, call, codes, lib, c_string, ptr, PDEBlocksError
 
 __all__ = ["Diffusivity", "DIFFUSIVITIES"]
 
-_from_name = declare("pdb_diffusivity_from_name", ctypes.c_char_p, PTR)
-_g = declare("pdb_diffusivity_g", I32, F64, PTR, I64, PTR)
-_flux = declare("pdb_diffusivity_flux", I32, F64, PTR, I64, PTR)
-_dflux = declare("pdb_diffusivity_flux_derivative", I32, F64, PTR, I64, PTR)
-_constants = declare("pdb_diffusivity_constants", I32, F64, PTR, PTR)
+_from_name = lib.pdb_diffusivity_from_name
+_g = lib.pdb_diffusivity_g
+_flux = lib.pdb_diffusivity_flux
+_dflux = lib.pdb_diffusivity_flux_derivative
+_constants = lib.pdb_diffusivity_constants
 
-#: Names of the built-in diffusivities.
-DIFFUSIVITIES = ("linear", "perona_malik", "perona_malik_rational", "charbonnier", "weickert")
+#: Names of the built-in diffusivities, in code order: the header's ``PDB_DIFFUSIVITY_*`` in lower case.
+DIFFUSIVITIES = tuple(codes("PDB_DIFFUSIVITY_"))
 
 
 class Diffusivity:
@@ -44,7 +45,7 @@ class Diffusivity:
         call(_from_name, c_string(name, "diffusivity name"), ctypes.addressof(kind))
         self.name = name
         self.kind = kind.value
-        self.lam = float(lam)
+        self.lam = as_float(lam, "lam")
         sup, lip = F64(), F64()
         call(_constants, self.kind, self.lam, ctypes.addressof(sup), ctypes.addressof(lip))
         #: ``sup g`` (= 1 for every built-in diffusivity)
@@ -63,7 +64,7 @@ class Diffusivity:
 
     def _eval(self, fn, x: npt.ArrayLike, name: str) -> FloatArray | float:
         # any shape; real numbers only (complex, object and bool refused, as everywhere)
-        arr = as_input(x, name, ndim=None)
+        arr = as_array(x, name, ndim=None)
         out = np.empty(arr.shape, dtype=np.float64)
         call(fn, *self._c, ptr(arr), arr.size, ptr(out))
         return float(out[()]) if out.ndim == 0 else out

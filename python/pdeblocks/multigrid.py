@@ -1,11 +1,11 @@
-"""Banded systems, multigrid solvers and their U-net form, semi-implicit diffusion.
+"""Multigrid solvers for banded systems, and their U-net form.
 
 Paper Sec. 3: a multigrid V-cycle is a U-net on three-channel signals (x, b, r).
-This module wraps the library's banded matrices and direct solver, multigrid
-hierarchies (V/W/F cycles, Jacobi and Gauss-Seidel smoothers, geometric and
-matrix-dependent transfers, Galerkin coarse operators), conjugate gradients with a
-multigrid preconditioner, the literal U-net form of a cycle, a generic two-level
-U-net composed of library blocks, and semi-implicit nonlinear diffusion.
+This module wraps the library's multigrid hierarchies (V/W/F cycles, Jacobi and
+Gauss-Seidel smoothers, geometric and matrix-dependent transfers, Galerkin coarse
+operators), the literal U-net form of a cycle, and a hierarchy as a SciPy preconditioner.
+Banded matrices are in :mod:`pdeblocks.banded`, model systems in :mod:`pdeblocks.gallery`,
+conjugate gradients in :mod:`pdeblocks.krylov`, the two-level U-net in :mod:`pdeblocks.unet`.
 
 Example
 -------
@@ -18,9 +18,8 @@ Example
 >>> channels = mg.unet_cycle(np.zeros(A.n), b)      # (x, b, r) after one cycle as a U-net
 >>> np.allclose(channels[0], mg.cycle(np.zeros(A.n), b))
 True
->>> K = pb.DifferenceOperator([0, 1], h=1 / 1000)
->>> f = np.repeat([0.0, 1.0, 0.2], [300, 400, 300]) + 0.05 * np.random.randn(1000)
->>> u = pb.semi_implicit(f, K, pb.Diffusivity("perona_malik", 300.0), tau=1e-3, steps=10)
+>>> import scipy.sparse.linalg as spla
+>>> x, status = spla.cg(A.to_scipy(), b, M=mg.aspreconditioner())   # any SciPy Krylov method
 """
 from __future__ import annotations
 
@@ -29,358 +28,30 @@ import math
 
 import numpy as np
 
-from ._lib import F64, I32, I64, PTR, PDEBlocksError, as_input, as_output, call, declare, ptr, signals, _int
-from .diffusivities import as_diffusivity
-from .operators import Stencil
-from .progress import reporting, session
+from ._args import as_array, as_choice, as_float, as_int, as_signals, renamed
+from ._handle import Handle
+from ._lib import F64, PDEBlocksError, as_output, call, codes, lib, ptr
+from .banded import BandedMatrix, _GRIDS, as_banded
+from .progress import session
 
-__all__ = ["BandedMatrix", "poisson_1d", "diffusion_system", "Multigrid", "cg", "semi_implicit", "TwoLevelUNet"]
+__all__ = ["Multigrid"]
 
-_matvec = declare("pdb_banded_matvec", I64, I64, I64, PTR, PTR, I64, PTR)
-_solve = declare("pdb_banded_solve", I64, I64, I64, PTR, PTR, I64, PTR, PTR)
-_poisson = declare("pdb_poisson_1d", I64, F64, PTR)
-_diffusion_bw = declare("pdb_diffusion_system_bandwidth", PTR, I64, I64, I64, PTR)
-_diffusion = declare("pdb_diffusion_system", PTR, I64, I64, PTR, I64, F64, PTR, I64)
-_mg_create = declare("pdb_mg_create", I64, I64, I64, PTR, I32, I32, F64, I64, I64, I32, I32, I64, I64, PTR)
-_mg_destroy = declare("pdb_mg_destroy", PTR)
-_mg_levels = declare("pdb_mg_levels", PTR, PTR, I64, PTR, PTR)
-_mg_level_matrix = declare("pdb_mg_level_matrix", PTR, I64, PTR, PTR, PTR, I64)
-_mg_prolong = declare("pdb_mg_prolong", PTR, I64, PTR, I64, PTR, I64)
-_mg_restrict = declare("pdb_mg_restrict", PTR, I64, PTR, I64, PTR, I64)
-_mg_cycle = declare("pdb_mg_cycle", PTR, PTR, PTR, I64, I64, PTR)
-_mg_unet = declare("pdb_mg_unet_cycle", PTR, PTR, PTR, I64, PTR)
-_mg_solve = declare("pdb_mg_solve", PTR, PTR, PTR, I64, F64, I64, PTR, PTR, I64, PTR, PTR, PTR)
-_cg = declare("pdb_cg", I64, I64, I64, PTR, PTR, PTR, PTR, F64, I64, PTR, PTR, I64, PTR, PTR)
-_semi = declare("pdb_semi_implicit", PTR, I64, I64, PTR, I64, I64, I32, F64, F64, I64, I32, F64, I64, PTR, PTR)
-_unet_create = declare("pdb_unet2_create", I64, PTR, PTR, PTR, PTR, PTR, PTR, PTR, I64, I64, I32, PTR)
-_unet_destroy = declare("pdb_unet2_destroy", PTR)
-_unet_forward = declare("pdb_unet2_forward", PTR, PTR, I64, I64, PTR)
+_mg_create = lib.pdb_mg_create
+_mg_levels = lib.pdb_mg_levels
+_mg_level_matrix = lib.pdb_mg_level_matrix
+_mg_prolong = lib.pdb_mg_prolong
+_mg_restrict = lib.pdb_mg_restrict
+_mg_cycle = lib.pdb_mg_cycle
+_mg_unet = lib.pdb_mg_unet_cycle
+_mg_solve = lib.pdb_mg_solve
 
-_GRIDS = {None: 0, "unknown": 0, "vertex": 1, "cell": 2}
-_GRID_NAMES = {0: None, 1: "vertex", 2: "cell"}
-_SMOOTHERS = {"jacobi": 0, "gauss_seidel": 1, "gauss_seidel_forward": 2, "symmetric_gauss_seidel": 3, "red_black": 4}
-_CYCLES = {"V": 0, "W": 1, "F": 2}
-_TRANSFERS = {"auto": 0, "vertex": 1, "cell": 2, "matrix": 3}
-_TRANSFER_NAMES = {v: k for k, v in _TRANSFERS.items()}
-_STRATEGIES = {0: "spd", 1: "diagonally_dominant", 2: "partial_pivoting"}
-
-
-def _choice(value, table, what):
-    if value not in table:
-        known = ", ".join(repr(k) for k in table if k is not None)
-        raise PDEBlocksError(f"unknown {what} {value!r} (known: {known})")
-    return table[value]
-
-
-def _float(value, name):
-    try:
-        return float(value)
-    except (TypeError, ValueError):
-        raise PDEBlocksError(f"{name} must be a number, got {value!r}") from None
-
-
-class BandedMatrix:
-    """A square banded matrix, stored by rows of its band.
-
-    Parameters
-    ----------
-    offsets : sequence of int
-        Distinct diagonal offsets (0 = main, > 0 above, < 0 below).
-    diagonals : sequence of array_like
-        ``diagonals[k]`` is the diagonal with offset ``offsets[k]``, of length
-        ``n - |offsets[k]|`` (the convention of ``scipy.sparse.diags``); a scalar
-        fills the whole diagonal (then ``n`` is required).
-    n : int, optional
-        The order; inferred from the first array diagonal if omitted.
-    grid : {None, "vertex", "cell"}
-        Where the unknowns live, which selects a multigrid hierarchy's default transfer:
-        ``"vertex"`` (Dirichlet, linear interpolation / full weighting), ``"cell"``
-        (mirrored boundaries, cell-centred interpolation), None (matrix-dependent).
-
-    Notes
-    -----
-    ``band`` is the row-major ``(n, lower + upper + 1)`` array with
-    ``band[i, j - i + lower] = A[i, j]`` (slots outside the matrix are 0): the layout
-    of the C ABI. Instances are immutable.
-    """
-
-    def __init__(self, offsets, diagonals, *, n=None, grid=None):
-        offs = [_int(k, "offset") for k in np.atleast_1d(np.asarray(offsets, dtype=object))]
-        if isinstance(diagonals, np.ndarray) and diagonals.ndim == 1 and len(offs) == 1:
-            diagonals = [diagonals]
-        diags = list(diagonals)
-        if len(offs) == 0:
-            raise PDEBlocksError("no diagonals given")
-        if len(offs) != len(diags):
-            raise PDEBlocksError(f"{len(offs)} offsets but {len(diags)} diagonals")
-        if len(set(offs)) != len(offs):
-            raise PDEBlocksError(f"offsets must be distinct, got {offs}")
-        arrays = []
-        for k, d in zip(offs, diags):
-            a = np.asarray(d)
-            if a.dtype.kind not in "fiu":
-                raise PDEBlocksError(f"diagonal {k} must be real numbers, got dtype {a.dtype}")
-            if a.ndim > 1:
-                raise PDEBlocksError(f"diagonal {k} must be 1-D or a scalar, got shape {a.shape}")
-            arrays.append(a.astype(np.float64))
-        if n is None:
-            sized = [(k, a) for k, a in zip(offs, arrays) if a.ndim == 1]
-            if not sized:
-                raise PDEBlocksError("n is required when every diagonal is a scalar")
-            n = sized[0][1].size + abs(sized[0][0])
-        n = _int(n, "n")
-        if n < 1:
-            raise PDEBlocksError(f"n must be positive, got {n}")
-        lower = max(0, -min(offs))
-        upper = max(0, max(offs))
-        if lower >= n or upper >= n:
-            raise PDEBlocksError(f"offsets {offs} do not fit a matrix of order n = {n}")
-        band = np.zeros((n, lower + upper + 1))
-        for k, a in zip(offs, arrays):
-            length = n - abs(k)
-            if a.ndim == 0:
-                a = np.full(length, float(a))
-            elif a.size != length:
-                raise PDEBlocksError(
-                    f"diagonal with offset {k} has length {a.size}, expected n - |offset| = {length} (n = {n})")
-            if not np.all(np.isfinite(a)):
-                raise PDEBlocksError(f"diagonal with offset {k} contains a non-finite value")
-            rows = np.arange(length) if k >= 0 else np.arange(length) - k
-            band[rows, k + lower] = a
-        self._set(band, lower, upper, grid)
-
-    def _set(self, band, lower, upper, grid):
-        _choice(grid, _GRIDS, "grid")
-        self._band = np.ascontiguousarray(band, dtype=np.float64)
-        self._band.flags.writeable = False
-        self._lower = int(lower)
-        self._upper = int(upper)
-        self._grid = grid if grid != "unknown" else None
-
-    @classmethod
-    def _from_band(cls, band, lower, upper, grid=None):
-        obj = cls.__new__(cls)
-        obj._set(band, lower, upper, grid)
-        return obj
-
-    @classmethod
-    def from_scipy(cls, A, *, max_bandwidth: int = 256, grid=None):
-        """A banded matrix from a square ``scipy.sparse`` matrix (duplicates summed).
-
-        Raises :class:`PDEBlocksError` when A is not square or its bandwidth
-        ``max(lower, upper)`` exceeds ``max_bandwidth``.
-        """
-        import scipy.sparse as sp
-        if not sp.issparse(A):
-            raise PDEBlocksError(f"expected a scipy.sparse matrix, got {type(A).__name__}")
-        m, n = A.shape
-        if m != n:
-            raise PDEBlocksError(f"the matrix must be square, got shape {A.shape}")
-        if n < 1:
-            raise PDEBlocksError("the matrix is empty")
-        coo = sp.coo_matrix(A)
-        rows, cols, vals = coo.row.astype(np.int64), coo.col.astype(np.int64), np.asarray(coo.data, dtype=np.float64)
-        if vals.dtype.kind != "f" or not np.all(np.isfinite(vals)):
-            raise PDEBlocksError("the matrix contains a non-finite value")
-        d = cols - rows
-        lower = int(max(0, -d.min())) if d.size else 0
-        upper = int(max(0, d.max())) if d.size else 0
-        if max(lower, upper) > max_bandwidth:
-            raise PDEBlocksError(
-                f"the matrix has bandwidth {max(lower, upper)} (lower {lower}, upper {upper}), above "
-                f"max_bandwidth = {max_bandwidth}: not a banded matrix")
-        band = np.zeros((n, lower + upper + 1))
-        np.add.at(band, (rows, d + lower), vals)
-        return cls._from_band(band, lower, upper, grid)
-
-    @classmethod
-    def from_dense(cls, A, *, grid=None):
-        """A banded matrix from a dense square array (bandwidth from its nonzeros)."""
-        a = as_input(A, "A", ndim=(2,))
-        if a.shape[0] != a.shape[1]:
-            raise PDEBlocksError(f"the matrix must be square, got shape {a.shape}")
-        if not np.all(np.isfinite(a)):
-            raise PDEBlocksError("the matrix contains a non-finite value")
-        import scipy.sparse as sp
-        return cls.from_scipy(sp.coo_matrix(a), max_bandwidth=a.shape[0], grid=grid)
-
-    # -- properties --------------------------------------------------------
-    @property
-    def n(self) -> int:
-        return self._band.shape[0]
-
-    @property
-    def shape(self):
-        return (self.n, self.n)
-
-    @property
-    def lower(self) -> int:
-        """Lower bandwidth (number of subdiagonals)."""
-        return self._lower
-
-    @property
-    def upper(self) -> int:
-        """Upper bandwidth (number of superdiagonals)."""
-        return self._upper
-
-    @property
-    def band(self) -> np.ndarray:
-        """The read-only ``(n, lower + upper + 1)`` band storage."""
-        return self._band
-
-    @property
-    def grid(self):
-        """``"vertex"``, ``"cell"`` or None."""
-        return self._grid
-
-    @property
-    def offsets(self):
-        return list(range(-self._lower, self._upper + 1))
-
-    @property
-    def diagonals(self):
-        return [self.diagonal(k) for k in self.offsets]
-
-    @property
-    def _c(self):
-        return (self.n, self._lower, self._upper, ptr(self._band))
-
-    def __repr__(self):
-        return f"BandedMatrix(n={self.n}, lower={self._lower}, upper={self._upper}, grid={self._grid!r})"
-
-    def diagonal(self, k: int = 0) -> np.ndarray:
-        """The diagonal with offset k (length ``n - |k|``), a new array."""
-        k = _int(k, "k")
-        length = self.n - abs(k)
-        if length <= 0:
-            raise PDEBlocksError(f"offset {k} is outside a matrix of order {self.n}")
-        if k < -self._lower or k > self._upper:
-            return np.zeros(length)
-        rows = np.arange(length) if k >= 0 else np.arange(length) - k
-        return self._band[rows, k + self._lower].copy()
-
-    def todense(self) -> np.ndarray:
-        """The dense ``(n, n)`` matrix."""
-        out = np.zeros((self.n, self.n))
-        for k in self.offsets:
-            out += np.diag(self.diagonal(k), k)
-        return out
-
-    def to_scipy(self, format: str = "csr"):
-        """The matrix as a ``scipy.sparse`` array (``format`` as in ``asformat``)."""
-        import scipy.sparse as sp
-        offs = self.offsets
-        build = getattr(sp, "diags_array", None)
-        A = build(self.diagonals, offsets=offs, shape=self.shape) if build else sp.diags(self.diagonals, offs, shape=self.shape)
-        return A.asformat(format)
-
-    @property
-    def T(self) -> "BandedMatrix":
-        """The transpose."""
-        return BandedMatrix([-k for k in self.offsets], [self.diagonal(k) for k in self.offsets],
-                            n=self.n, grid=self._grid)
-
-    def matvec(self, x) -> np.ndarray:
-        """``A x`` for a vector or each row of a ``(batch, n)`` array."""
-        arr, batch, n, squeeze = signals(x, "x")
-        if n != self.n:
-            raise PDEBlocksError(f"x has length {n}, expected n = {self.n}")
-        out = as_output(arr.shape)
-        call(_matvec, *self._c, ptr(arr), batch, ptr(out))
-        return out[0] if squeeze else out
-
-    def __matmul__(self, x):
-        return self.matvec(x)
-
-    def solve(self, b, *, return_strategy: bool = False):
-        """``A^{-1} b`` by banded LU (O(n) for tridiagonal A), for a vector or each row.
-
-        Pivoting is skipped when it is provably unnecessary (A symmetric positive
-        definite, or diagonally dominant); otherwise partial pivoting. Raises
-        :class:`PDEBlocksError` if A is singular to working precision. With
-        ``return_strategy=True`` also returns ``"spd"``, ``"diagonally_dominant"`` or
-        ``"partial_pivoting"``.
-        """
-        arr, batch, n, squeeze = signals(b, "b")
-        if n != self.n:
-            raise PDEBlocksError(f"b has length {n}, expected n = {self.n}")
-        out = as_output(arr.shape)
-        strategy = ctypes.c_int32(-1)
-        call(_solve, *self._c, ptr(arr), batch, ptr(out), ctypes.addressof(strategy))
-        x = out[0] if squeeze else out
-        return (x, _STRATEGIES[strategy.value]) if return_strategy else x
-
-
-def as_banded(A, name: str = "A") -> BandedMatrix:
-    """Accept a :class:`BandedMatrix`, a ``scipy.sparse`` matrix or a dense array."""
-    if isinstance(A, BandedMatrix):
-        return A
-    try:
-        import scipy.sparse as sp
-        if sp.issparse(A):
-            return BandedMatrix.from_scipy(A)
-    except ImportError:  # pragma: no cover
-        pass
-    if isinstance(A, np.ndarray) or isinstance(A, (list, tuple)):
-        return BandedMatrix.from_dense(A)
-    raise PDEBlocksError(f"{name} must be a BandedMatrix, a scipy.sparse matrix or a 2-D array, got {type(A).__name__}")
-
-
-def poisson_1d(n: int, h=None) -> BandedMatrix:
-    """The 1D Poisson matrix ``tridiag(-1, 2, -1) / h^2`` with Dirichlet boundaries.
-
-    Parameters
-    ----------
-    n : int
-        Number of interior grid points (>= 1).
-    h : float, optional
-        Grid spacing, default ``1/(n+1)`` (the unit interval).
-
-    Returns
-    -------
-    BandedMatrix
-        Symmetric positive definite, ``grid="vertex"``.
-    """
-    n = _int(n, "n")
-    if n < 1:
-        raise PDEBlocksError(f"n must be positive, got {n}")
-    h = 1.0 / (n + 1) if h is None else _float(h, "h")
-    k = min(1, n - 1)
-    band = as_output((n, 2 * k + 1))
-    call(_poisson, n, h, ptr(band))
-    return BandedMatrix._from_band(band, k, k, "vertex")
-
-
-def diffusion_system(K, w, tau: float) -> BandedMatrix:
-    """The implicit diffusion matrix ``A = I + tau K^T diag(w) K``.
-
-    Parameters
-    ----------
-    K : Stencil
-        The derivative stencil; its exact N x N matrix with mirrored boundaries is used.
-    w : array_like, shape (N,)
-        Nonnegative weights, e.g. ``g(|K u|^2)`` from a diffusivity.
-    tau : float
-        Time step > 0.
-
-    Returns
-    -------
-    BandedMatrix
-        Symmetric positive definite (eigenvalues >= 1), assembled exactly symmetric,
-        ``grid="cell"``.
-    """
-    if not isinstance(K, Stencil):
-        raise PDEBlocksError(f"K must be a Stencil, got {type(K).__name__}")
-    wa = as_input(w, "w", ndim=(1,))
-    n = wa.size
-    if n < 1:
-        raise PDEBlocksError("w is empty")
-    bw = ctypes.c_int64()
-    call(_diffusion_bw, *K._c, n, ctypes.addressof(bw))
-    k = bw.value
-    band = as_output((n, 2 * k + 1))
-    call(_diffusion, *K._c, ptr(wa), n, _float(tau, "tau"), ptr(band), band.size)
-    return BandedMatrix._from_band(band, k, k, "cell")
+#: Smoother names: the header's ``PDB_MG_*`` smoother codes in lower case.
+SMOOTHERS = codes("PDB_MG_", ("jacobi", "gauss_seidel", "gauss_seidel_forward", "symmetric_gauss_seidel", "red_black"))
+#: Cycle names (``PDB_MG_CYCLE_*``).
+CYCLES = codes("PDB_MG_CYCLE_", ("V", "W", "F"))
+#: Transfer names (``PDB_MG_TRANSFER_*`` in lower case).
+TRANSFERS = codes("PDB_MG_TRANSFER_")
+_TRANSFER_NAMES = {v: k for k, v in TRANSFERS.items()}
 
 
 def _scale_exponent(v):
@@ -416,7 +87,7 @@ def _info(residuals, cycles, converged, factor, tol, b, word, limit):
             word: cycles, "converged": bool(converged), "message": message}
 
 
-class Multigrid:
+class Multigrid(Handle):
     """A multigrid solver for a banded system ``A x = b`` (paper Sec. 3).
 
     The hierarchy is built once: transfer operators, Galerkin coarse operators
@@ -445,58 +116,40 @@ class Multigrid:
         matrix -- smooth coefficients and, for vertex grids, levels that stay uniform
         (``n = 2^k - 1``) -- and matrix-dependent (black-box) interpolation otherwise,
         which coincides with linear interpolation wherever that one is right.
+
+    Owns a library handle: :meth:`close` (or a ``with`` block) frees it; a closed hierarchy
+    raises :class:`PDEBlocksError`.
     """
+
+    _destroy = lib.pdb_mg_destroy
+    _what = "multigrid hierarchy"
 
     def __init__(self, A, *, smoother: str = "gauss_seidel", omega=None, pre: int = 2, post: int = 2,
                  cycle: str = "V", coarsest: int = 3, max_levels=None, transfer: str = "auto"):
-        self._handle = None
         A = as_banded(A)
         if isinstance(cycle, str):
             cycle = cycle.upper()
-        om = 0.0  # the library's default weight
-        if omega is not None:
-            om = _float(omega, "omega")
-            if not 0 < om < 2:
-                raise PDEBlocksError(f"omega must lie in (0, 2), got {omega}")
+        # omega None and max_levels None are the ABI's 0 ("the library's default"); the library
+        # checks the values (omega in (0, 2), jacobi only; max_levels >= 2)
+        om = 0.0 if omega is None else as_float(omega, "omega")
+        levels = 0 if max_levels is None else as_int(max_levels, "max_levels")
+        if max_levels is not None and levels <= 0:   # 0 would silently mean "no limit"
+            raise PDEBlocksError(f"max_levels must be at least 2, got {levels}")
         handle = ctypes.c_void_p()
-        call(_mg_create, *A._c, _choice(A.grid, _GRIDS, "grid"), _choice(smoother, _SMOOTHERS, "smoother"), om,
-             _int(pre, "pre"), _int(post, "post"), _choice(cycle, _CYCLES, "cycle"),
-             _choice(transfer, _TRANSFERS, "transfer"), _int(coarsest, "coarsest"),
-             0 if max_levels is None else _positive(max_levels, "max_levels"), ctypes.addressof(handle))
-        self._handle = handle.value
+        call(_mg_create, *A._c, as_choice(A.grid, _GRIDS, "grid"), as_choice(smoother, SMOOTHERS, "smoother"), om,
+             as_int(pre, "pre"), as_int(post, "post"), as_choice(cycle, CYCLES, "cycle"),
+             as_choice(transfer, TRANSFERS, "transfer"), as_int(coarsest, "coarsest"), levels,
+             ctypes.addressof(handle))
+        self._own(handle)
         self.A = A
         self.smoother, self.omega, self.pre, self.post, self.cycle_kind = smoother, omega, pre, post, cycle
         count, kind = ctypes.c_int64(), ctypes.c_int32()
-        call(_mg_levels, self._handle, None, 0, ctypes.addressof(count), ctypes.addressof(kind))
+        call(_mg_levels, self._h, None, 0, ctypes.addressof(count), ctypes.addressof(kind))
         sizes = np.zeros(count.value, dtype=np.int64)
-        call(_mg_levels, self._handle, sizes.ctypes.data, sizes.size, ctypes.addressof(count), None)
+        call(_mg_levels, self._h, sizes.ctypes.data, sizes.size, ctypes.addressof(count), None)
         self._levels = [int(s) for s in sizes]
         #: the transfer in use ("vertex", "cell" or "matrix"; "auto" resolved)
         self.transfer = _TRANSFER_NAMES[kind.value]
-
-    def __del__(self):
-        self.close()
-
-    def close(self):
-        """Free the hierarchy (also done when the object is garbage collected)."""
-        handle, self._handle = getattr(self, "_handle", None), None
-        if handle is not None:
-            try:
-                _mg_destroy(handle)
-            except Exception:  # pragma: no cover - interpreter shutdown
-                pass
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
-
-    @property
-    def _h(self):
-        if self._handle is None:
-            raise PDEBlocksError("the multigrid hierarchy has been closed")
-        return self._handle
 
     @property
     def levels(self):
@@ -513,17 +166,16 @@ class Multigrid:
 
     def level_matrix(self, level: int) -> BandedMatrix:
         """The matrix of a level (0 = A, then the Galerkin operators ``R A P``)."""
-        level = _int(level, "level")
+        level = as_int(level, "level")
         kl, ku = ctypes.c_int64(), ctypes.c_int64()
+        # the library refuses a level out of range here, before anything is allocated
         call(_mg_level_matrix, self._h, level, ctypes.addressof(kl), ctypes.addressof(ku), None, 0)
-        if not 0 <= level < len(self._levels):
-            raise PDEBlocksError(f"level {level} is out of range 0..{len(self._levels) - 1}")
         band = as_output((self._levels[level], kl.value + ku.value + 1))
         call(_mg_level_matrix, self._h, level, ctypes.addressof(kl), ctypes.addressof(ku), ptr(band), band.size)
         return BandedMatrix._from_band(band, kl.value, ku.value, self.A.grid)
 
     def _check_transfer_level(self, level):
-        level = _int(level, "level")
+        level = as_int(level, "level")
         if not 0 <= level < len(self._levels) - 1:
             raise PDEBlocksError(f"transfer level {level} is out of range 0..{len(self._levels) - 2}")
         return level
@@ -531,7 +183,7 @@ class Multigrid:
     def prolong(self, level: int, e) -> np.ndarray:
         """``P_level e``: from level+1 (length ``levels[level+1]``) to level."""
         level = self._check_transfer_level(level)
-        arr = as_input(e, "e", ndim=(1,))
+        arr = as_array(e, "e", ndim=(1,))
         out = as_output(self._levels[level])
         call(_mg_prolong, self._h, level, ptr(arr), arr.size, ptr(out), out.size)
         return out
@@ -539,14 +191,14 @@ class Multigrid:
     def restrict(self, level: int, r) -> np.ndarray:
         """``R_level r``: from level (length ``levels[level]``) to level+1."""
         level = self._check_transfer_level(level)
-        arr = as_input(r, "r", ndim=(1,))
+        arr = as_array(r, "r", ndim=(1,))
         out = as_output(self._levels[level + 1])
         call(_mg_restrict, self._h, level, ptr(arr), arr.size, ptr(out), out.size)
         return out
 
     def _pair(self, x, b):
-        xa, batch, n, squeeze = signals(x, "x")
-        ba, bb, bn, bsq = signals(b, "b")
+        xa, batch, n, squeeze = as_signals(x, "x")
+        ba, bb, bn, bsq = as_signals(b, "b")
         if xa.shape != ba.shape:
             raise PDEBlocksError(f"x and b must have the same shape, got {np.shape(x)} and {np.shape(b)}")
         if n != self.n:
@@ -575,14 +227,16 @@ class Multigrid:
             call(_mg_unet, self._h, ptr(xa[i]), ptr(ba[i]), n, ptr(out[i]))
         return out[0] if squeeze else out
 
-    def solve(self, b, x0=None, *, tol: float = 1e-10, max_cycles: int = 100, progress=None):
-        """Solve ``A x = b`` by cycles until ``||b - A x|| <= tol ||b||`` or ``max_cycles``.
+    def solve(self, b, x0=None, *, tol: float = 1e-10, maxiter: int | None = None, progress=None,
+              max_cycles: int | None = None):
+        """Solve ``A x = b`` by cycles until ``||b - A x|| <= tol ||b||`` or ``maxiter`` cycles
+        (default 100; ``max_cycles`` is its deprecated name).
 
         Never hangs: non-convergence (a singular system, a tolerance below the rounding
         floor ``~ eps ||A|| ||x|| / ||b||``, ...) is reported in ``info``.
 
         ``progress`` (None, True for a tqdm bar, a callable or a :class:`Progress`)
-        reports cycles (summed over the rows of a batch; ``total`` counts ``max_cycles``
+        reports cycles (summed over the rows of a batch; ``total`` counts ``maxiter``
         for the rows not yet solved) with the relative residual as ``value``, and can
         cancel (:class:`CancelledError`). See :mod:`pdeblocks.progress`.
 
@@ -595,18 +249,19 @@ class Multigrid:
             ``convergence_factor`` (``(r_m / r_0)^(1/m)``), ``cycles``, ``converged``,
             ``message``.
         """
-        ba, batch, n, squeeze = signals(b, "b")
+        ba, batch, n, squeeze = as_signals(b, "b")
         if n != self.n:
             raise PDEBlocksError(f"b has length {n}, the hierarchy has n = {self.n}")
         x0a = None
         if x0 is not None:
-            x0a, _, _, _ = signals(x0, "x0")
+            x0a, _, _, _ = as_signals(x0, "x0")
             if x0a.shape != ba.shape:
                 raise PDEBlocksError(f"x0 has shape {np.shape(x0)}, expected {np.shape(b)}")
-        tol = _float(tol, "tol")
-        max_cycles = _int(max_cycles, "max_cycles")
-        if max_cycles < 0:
-            raise PDEBlocksError(f"max_cycles must be nonnegative, got {max_cycles}")
+        tol = as_float(tol, "tol")
+        name = "maxiter" if max_cycles is None else "max_cycles"   # the name the caller used
+        max_cycles = as_int(renamed("Multigrid.solve", "max_cycles", "maxiter", max_cycles, maxiter, 100), name)
+        if max_cycles < 0:   # before sizing the residual history by it
+            raise PDEBlocksError(f"{name} must be nonnegative, got {max_cycles}")
         x = as_output(ba.shape)
         infos = []
         history = as_output(max_cycles + 1)
@@ -621,191 +276,46 @@ class Multigrid:
                                    max_cycles))
         return (x[0], infos[0]) if squeeze else (x, infos)
 
+    def aspreconditioner(self):
+        """The hierarchy as a preconditioner ``M ~ A^-1`` for SciPy's Krylov solvers.
 
-def _positive(value, name):
-    v = _int(value, name)
-    if v <= 0:
-        raise PDEBlocksError(f"{name} must be positive, got {v}")
-    return v
+        A ``scipy.sparse.linalg.LinearOperator`` of shape ``(n, n)``: each application is one
+        cycle from a zero start, ``M r = cycle(0, r)``, as PyAMG's ``aspreconditioner``. A
+        symmetric cycle (the default ``gauss_seidel``, ``pre == post``, V or W) gives a
+        symmetric positive definite M, as :func:`scipy.sparse.linalg.cg` needs; any cycle
+        suits ``gmres``, ``bicgstab`` ... The operator uses this hierarchy: keep it open.
 
+        >>> import numpy as np, scipy.sparse.linalg as spla, pdeblocks as pb
+        >>> A = pb.poisson_1d(1023)
+        >>> M = pb.Multigrid(A).aspreconditioner()
+        >>> x, status = spla.cg(A.to_scipy(), np.ones(A.n), M=M, rtol=1e-10)
+        """
+        from scipy.sparse.linalg import LinearOperator
 
-def cg(A, b, *, preconditioner=None, tol: float = 1e-10, max_iter=None, x0=None, progress=None):
-    """Conjugate gradients for a symmetric positive definite banded ``A x = b``.
+        n = self.n
+        cycle, handle_of = _mg_cycle, Handle._h.fget
 
-    Parameters
-    ----------
-    A : BandedMatrix, scipy.sparse matrix or 2-D array
-    b : array_like, shape (n,) or (batch, n)
-    preconditioner : None, Multigrid or "multigrid"
-        One cycle of a :class:`Multigrid` (built from A) per iteration; ``"multigrid"``
-        builds ``Multigrid(A)``. It must be a symmetric cycle (pre == post, not
-        ``gauss_seidel_forward``, not an F-cycle).
-    tol : float
-        Stop when ``||r_k|| <= tol ||b||``.
-    max_iter : int, optional
-        Default ``max(n, 100)``.
-    progress : None, bool, callable or Progress
-        Reports iterations with the relative residual as ``value``, as in
-        :meth:`Multigrid.solve`, and can cancel (:class:`CancelledError`).
+        def apply(r):
+            rr = np.ascontiguousarray(np.asarray(r, dtype=np.float64).reshape(-1))
+            if rr.size != n:
+                raise PDEBlocksError(f"the preconditioner acts on vectors of length {n}, got {rr.size}")
+            out = np.zeros(n)   # the zero start, cycled in place (out may equal x)
+            call(cycle, handle_of(self), ptr(out), ptr(rr), 1, n, ptr(out))
+            return out.reshape(np.shape(r)) if np.ndim(r) == 2 else out
 
-    Returns
-    -------
-    x, info
-        ``info`` as in :meth:`Multigrid.solve` with ``iterations`` instead of ``cycles``.
-    """
-    A = as_banded(A)
-    owned = None
-    if isinstance(preconditioner, str):
-        if preconditioner != "multigrid":
-            raise PDEBlocksError(f"unknown preconditioner {preconditioner!r} (known: None, 'multigrid', a Multigrid)")
-        preconditioner = owned = Multigrid(A)
-    if preconditioner is not None and not isinstance(preconditioner, Multigrid):
-        raise PDEBlocksError(f"preconditioner must be None, 'multigrid' or a Multigrid, got {type(preconditioner).__name__}")
-    ba, batch, n, squeeze = signals(b, "b")
-    if n != A.n:
-        raise PDEBlocksError(f"b has length {n}, expected n = {A.n}")
-    x0a = None
-    if x0 is not None:
-        x0a, _, _, _ = signals(x0, "x0")
-        if x0a.shape != ba.shape:
-            raise PDEBlocksError(f"x0 has shape {np.shape(x0)}, expected {np.shape(b)}")
-    max_iter = min(max(n, 100), 1_000_000) if max_iter is None else _int(max_iter, "max_iter")
-    if max_iter < 0:
-        raise PDEBlocksError(f"max_iter must be nonnegative, got {max_iter}")
-    tol = _float(tol, "tol")
-    x = as_output(ba.shape)
-    history = as_output(max_iter + 1)
-    infos = []
-    try:
-        with session(progress, "cg", "iteration", "residual", segments=batch, bound=max_iter) as s:
-            for i in range(batch):
-                its, conv = ctypes.c_int64(), ctypes.c_int32()
-                call(_cg, *A._c, ptr(ba[i]), None if x0a is None else ptr(x0a[i]),
-                     None if preconditioner is None else preconditioner._h, tol, max_iter, ptr(x[i]), ptr(history),
-                     history.size, ctypes.addressof(its), ctypes.addressof(conv))
-                s.next_segment()
-                res = history[: its.value + 1]
-                factor = float((res[-1] / res[0]) ** (1.0 / its.value)) if its.value > 0 and res[0] > 0 else math.nan
-                infos.append(_info(history, its.value, conv.value, factor, tol, ba[i], "iterations",
-                                   max_iter))
-    finally:
-        if owned is not None:
-            owned.close()
-    return (x[0], infos[0]) if squeeze else (x, infos)
+        def apply_matrix(R):
+            return np.column_stack([apply(R[:, j]) for j in range(R.shape[1])]) if R.shape[1] else np.zeros((n, 0))
+
+        return LinearOperator((n, n), matvec=apply, rmatvec=apply, matmat=apply_matrix, dtype=np.float64)
 
 
-def semi_implicit(f, K, g, tau: float, steps: int, *, solver: str = "direct", tol: float = 1e-10,
-                  max_cycles: int = 100, progress=None) -> np.ndarray:
-    """Semi-implicit nonlinear diffusion: ``(I + tau K^T G(u^k) K) u^{k+1} = u^k``.
-
-    ``G(u) = diag(g(|K u|^2))`` is lagged, so each step is one SPD linear system. The
-    scheme is unconditionally stable (``||u^{k+1}|| <= ||u^k||`` for every tau > 0); for a
-    forward-difference K it also keeps ``min f <= u <= max f``.
-
-    Parameters
-    ----------
-    f : array_like, shape (N,) or (batch, N)
-        Initial signal(s); never modified.
-    K : Stencil
-    g : Diffusivity or str
-    tau : float
-        Time step > 0; may be far above the explicit bound.
-    steps : int
-    solver : {"direct", "multigrid"}
-        Banded LU (exact, O(N)) or V(2,2) Gauss-Seidel multigrid cycles from ``u^k``
-        to a relative residual ``tol`` (at most ``max_cycles`` per step, else
-        :class:`NotConvergedError`).
-    progress : None, bool, callable or Progress
-        Progress reports in steps x rows (multigrid: the last step's relative residual
-        as ``value``), and cancellation (:class:`CancelledError`); ``True`` shows a tqdm
-        bar. See :mod:`pdeblocks.progress`.
-
-    Returns
-    -------
-    ndarray, same shape as f
-    """
-    if not isinstance(K, Stencil):
-        raise PDEBlocksError(f"K must be a Stencil, got {type(K).__name__}")
-    g = as_diffusivity(g)
-    method = _choice(solver, {"direct": 0, "multigrid": 1}, "solver")
-    arr, batch, n, squeeze = signals(f)
-    out = as_output(arr.shape)
-    cycles = ctypes.c_int64()
-    fn = _semi if progress is None else reporting(
-        progress, "semi-implicit", "step", _semi, "residual" if method == 1 else None)
-    call(fn, ptr(arr), batch, n, *K._c, *g._c, _float(tau, "tau"), _int(steps, "steps"), method,
-         _float(tol, "tol"), _int(max_cycles, "max_cycles"), ctypes.addressof(cycles), ptr(out))
-    return out[0] if squeeze else out
+_MOVED = {"poisson_1d": "gallery", "diffusion_system": "gallery", "cg": "krylov", "TwoLevelUNet": "unet",
+          "semi_implicit": "accelerated", "as_banded": "banded"}
 
 
-class TwoLevelUNet:
-    """The generic two-level U-net of the paper's Sec. 3.1 with additive combination.
-
-    ``f~ = C1(f)``, ``f_H = R f~``, ``f~_H = C_H(f_H)``, ``f_new = f~ + P f~_H``,
-    ``out = C2(f_new)``.
-
-    Parameters
-    ----------
-    pre, coarse, post : sequence of blocks
-        The chains C1, C_H, C2 (empty = identity). A block is a :class:`Stencil`
-        (``u -> K u``) or a tuple ``(K, g, tau)`` (the diffusion block
-        ``u -> u - tau K^T Phi(K u)``, one explicit step). Coarse blocks act on
-        signals of length ``ceil(N/2)`` ("cell") or ``floor(N/2)`` ("vertex").
-    transfer : {"cell", "vertex"}
-        ``"cell"``: R averages pairs of cells (weights 1/8, 3/8, 3/8, 1/8), P
-        interpolates linearly, both mirrored at the boundary. ``"vertex"``: full
-        weighting and linear interpolation with zero boundary values.
-    """
-
-    def __init__(self, pre=(), coarse=(), post=(), *, transfer: str = "cell"):
-        self._handle = None
-        chains = [list(pre), list(coarse), list(post)]
-        kinds, lengths, offsets, weights, gkinds, lambdas, taus = [], [], [], [], [], [], []
-        for block in chains[0] + chains[1] + chains[2]:
-            if isinstance(block, Stencil):
-                kinds.append(0)
-                K, gk, lam, tau = block, 0, 1.0, 0.0
-            elif isinstance(block, tuple) and len(block) == 3 and isinstance(block[0], Stencil):
-                K, g, tau = block
-                g = as_diffusivity(g)
-                kinds.append(1)
-                gk, lam, tau = g.kind, g.lam, _float(tau, "tau")
-            else:
-                raise PDEBlocksError(f"a U-net block must be a Stencil or a tuple (Stencil, diffusivity, tau), got {block!r}")
-            lengths.append(K.weights.size)
-            offsets.append(K.offset)
-            weights.append(K.weights)
-            gkinds.append(gk)
-            lambdas.append(lam)
-            taus.append(tau)
-        count = len(kinds)
-        arrays = dict(
-            kinds=np.array(kinds, dtype=np.int32), lengths=np.array(lengths, dtype=np.int64),
-            offsets=np.array(offsets, dtype=np.int64),
-            weights=np.concatenate(weights) if weights else np.zeros(0),
-            gkinds=np.array(gkinds, dtype=np.int32), lambdas=np.array(lambdas, dtype=np.float64),
-            taus=np.array(taus, dtype=np.float64))
-        handle = ctypes.c_void_p()
-        t = _choice(transfer, {"cell": 2, "vertex": 1}, "transfer")
-        call(_unet_create, count, *(a.ctypes.data for a in arrays.values()), len(chains[0]), len(chains[1]), t,
-             ctypes.addressof(handle))
-        self._handle = handle.value
-        self._arrays = arrays
-        self.pre, self.coarse, self.post, self.transfer = chains[0], chains[1], chains[2], transfer
-
-    def __del__(self):
-        handle, self._handle = getattr(self, "_handle", None), None
-        if handle is not None:
-            try:
-                _unet_destroy(handle)
-            except Exception:  # pragma: no cover
-                pass
-
-    def forward(self, f) -> np.ndarray:
-        """Apply the network to a signal or each row of a ``(batch, N)`` array (N >= 2)."""
-        arr, batch, n, squeeze = signals(f)
-        out = as_output(arr.shape)
-        call(_unet_forward, self._handle, ptr(arr), batch, n, ptr(out))
-        return out[0] if squeeze else out
-
-    __call__ = forward
+def __getattr__(name):
+    # pdeblocks.multigrid held these names before the split; they still resolve from here.
+    if name in _MOVED:
+        import importlib
+        return getattr(importlib.import_module("." + _MOVED[name], __package__), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

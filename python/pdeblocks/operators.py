@@ -6,15 +6,16 @@ import ctypes
 import numpy as np
 import numpy.typing as npt
 
-from ._lib import F64, I64, PTR, FloatArray, call, declare, as_input, as_output, ptr, signals, PDEBlocksError
+from ._args import as_array, as_float, as_int, as_signals
+from ._lib import F64, FloatArray, call, lib, as_output, ptr, PDEBlocksError
 
 __all__ = ["Stencil", "DifferenceOperator"]
 
-_apply = declare("pdb_stencil_apply", PTR, I64, I64, PTR, I64, I64, PTR)
-_adjoint = declare("pdb_stencil_adjoint", PTR, I64, I64, PTR, I64, I64, PTR)
-_matrix = declare("pdb_stencil_matrix", PTR, I64, I64, I64, PTR)
-_norm2 = declare("pdb_stencil_norm_squared", PTR, I64, I64, I64, PTR)
-_difference = declare("pdb_difference_operator", PTR, I64, F64, PTR, I64, PTR, PTR)
+_apply = lib.pdb_stencil_apply
+_adjoint = lib.pdb_stencil_adjoint
+_matrix = lib.pdb_stencil_matrix
+_norm2 = lib.pdb_stencil_norm_squared
+_difference = lib.pdb_difference_operator
 
 
 class Stencil:
@@ -33,14 +34,14 @@ class Stencil:
     """
 
     def __init__(self, weights: npt.ArrayLike, offset: int = 0) -> None:
-        w = as_input(weights, "weights", ndim=(1,))
+        w = as_array(weights, "weights", ndim=(1,))
         if w.size == 0:
             raise PDEBlocksError("stencil has no weights")
         if not np.all(np.isfinite(w)):
             raise PDEBlocksError("stencil weights must be finite")
         self.weights = w.copy()
         self.weights.flags.writeable = False
-        self.offset = int(offset)
+        self.offset = as_int(offset, "offset")
         self._norms: dict[int, float] = {}
         # C argument triple (weights, length, offset); the weights array is immutable and
         # owned by self, so its address stays valid for the object's life.
@@ -60,7 +61,7 @@ class Stencil:
         return (Stencil, (self.weights.tolist(), self.offset))
 
     def _map(self, fn, u: npt.ArrayLike, name: str) -> FloatArray:
-        arr, batch, n, squeeze = signals(u, name)
+        arr, batch, n, squeeze = as_signals(u, name)
         out = as_output(arr.shape)
         call(fn, *self._c, ptr(arr), batch, n, ptr(out))
         return out[0] if squeeze else out
@@ -77,8 +78,8 @@ class Stencil:
 
     def matrix(self, n: int) -> FloatArray:
         """The dense N x N matrix of K (for inspection; N <= 32768)."""
-        n = int(n)
-        if n <= 0 or n > 1 << 15:
+        n = as_int(n, "n")
+        if n <= 0 or n > 1 << 15:   # before allocating n * n values
             raise PDEBlocksError(f"n must be in 1..32768, got {n}")
         out = as_output((n, n))
         call(_matrix, *self._c, n, ptr(out))
@@ -86,7 +87,7 @@ class Stencil:
 
     def norm_squared(self, n: int) -> float:
         """``||K||_2^2`` on signals of length N: certified upper bound within 1e-8 relative."""
-        n = int(n)
+        n = as_int(n, "n")
         if n not in self._norms:
             out = F64()
             call(_norm2, *self._c, n, ctypes.addressof(out))
@@ -101,9 +102,10 @@ def DifferenceOperator(alphas: npt.ArrayLike, h: float = 1.0) -> Stencil:
     e.g. ``DifferenceOperator([0, 1])`` is the forward difference,
     ``DifferenceOperator([0, 0, 1])`` the centred second difference.
     """
-    a = as_input(alphas, "alphas", ndim=(1,))
+    a = as_array(alphas, "alphas", ndim=(1,))
     length, offset = ctypes.c_int64(), ctypes.c_int64()
-    call(_difference, ptr(a), a.size, float(h), None, 0, ctypes.addressof(length), ctypes.addressof(offset))
+    h = as_float(h, "h")
+    call(_difference, ptr(a), a.size, h, None, 0, ctypes.addressof(length), ctypes.addressof(offset))
     w = as_output(length.value)
-    call(_difference, ptr(a), a.size, float(h), ptr(w), w.size, ctypes.addressof(length), ctypes.addressof(offset))
+    call(_difference, ptr(a), a.size, h, ptr(w), w.size, ctypes.addressof(length), ctypes.addressof(offset))
     return Stencil(w, offset.value)

@@ -70,8 +70,6 @@ __all__ = ["Progress", "CancelledError", "ProgressLike"]
 #: ``pdb_progress_fn``: ``int32_t (*)(void *user_data, int64_t done, int64_t total, double value)``.
 _CALLBACK = ctypes.CFUNCTYPE(I32, ctypes.c_void_p, I64, I64, F64)
 _set_progress = lib.pdb_set_progress
-_set_progress.argtypes = [ctypes.c_void_p, ctypes.c_void_p, F64]
-_set_progress.restype = I32
 
 #: The default minimum time between two reports, in seconds.
 DEFAULT_INTERVAL = 0.1

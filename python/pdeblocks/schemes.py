@@ -8,32 +8,28 @@ from typing import Literal, overload
 import numpy as np
 import numpy.typing as npt
 
-from ._lib import F64, I32, I64, PTR, FloatArray, call, declare, error, ptr, signal_rows, PDEBlocksError, _int, _float, _history, _INT64
+from . import _abi
+from ._args import INT64, as_choice, as_float, as_int, as_rows, as_stencil, history_buffer
+from ._lib import F64, FloatArray, call, codes, error, lib, ptr, PDEBlocksError
 from .operators import Stencil
 from .diffusivities import Diffusivity, as_diffusivity
 from .progress import ProgressLike, reporting
 
 __all__ = ["stable_tau", "explicit"]
 
-_stable_tau = declare("pdb_stable_tau", PTR, I64, I64, I32, F64, I64, I32, PTR)
+_stable_tau = lib.pdb_stable_tau
 # pdb_explicit through its packed form: the 15 arguments go into one bytes object laid out
 # as pdb_explicit_args (one struct.pack; bytes are per call, so threads share nothing), and
 # ctypes converts a single pointer argument instead of 15 (~2.5 us less per call).
-_explicit_packed = declare("pdb_explicit_packed", ctypes.c_char_p)
-_pack_explicit_args = struct.Struct("@PqqPqqiddqiqPqP").pack
+_explicit_packed = lib.pdb_explicit_packed
+_pack_explicit_args = struct.Struct(_abi.STRUCTS["pdb_explicit_args"][0]).pack
 # Signals up to this many values are evolved in place on a copy (out = f is allowed): copying
 # 8 KiB costs less than looking up a second array address (~0.3 us); beyond, it would not.
 _EVOLVE_A_COPY = 1024
-_I64_MIN, _I64_MAX = _INT64
+_I64_MIN, _I64_MAX = INT64
 
-_BOUNDS = {"sup_g": 0, "lipschitz": 1}
-UNCHECKED = 1
-
-
-def _stencil(K: object) -> Stencil:
-    if isinstance(K, Stencil):
-        return K
-    raise PDEBlocksError(f"K must be a Stencil, got {type(K).__name__}")
+_BOUNDS = codes("PDB_BOUND_")          # {"sup_g": ..., "lipschitz": ...}
+UNCHECKED = _abi.PDB_UNCHECKED
 
 
 def stable_tau(K: Stencil, g: Diffusivity | str, n: int, bound: str = "sup_g") -> float:
@@ -59,12 +55,11 @@ def stable_tau(K: Stencil, g: Diffusivity | str, n: int, bound: str = "sup_g") -
     float
         The bound on tau; ``inf`` for the zero operator.
     """
-    K = _stencil(K)
+    K = as_stencil(K)
     g = as_diffusivity(g)
-    if bound not in _BOUNDS:
-        raise PDEBlocksError(f"bound must be 'sup_g' or 'lipschitz', got {bound!r}")
+    code = as_choice(bound, _BOUNDS, "bound")
     out = F64()
-    call(_stable_tau, *K._c, *g._c, int(n), _BOUNDS[bound], ctypes.addressof(out))
+    call(_stable_tau, *K._c, *g._c, as_int(n, "n"), code, ctypes.addressof(out))
     return out.value
 
 
@@ -112,20 +107,20 @@ def explicit(f: npt.ArrayLike, K: Stencil, g: Diffusivity | str, tau: float, ste
         Only when ``record_every > 0``: ``(u, history)`` is returned.
     """
     if type(K) is not Stencil:
-        K = _stencil(K)
+        K = as_stencil(K)
     if type(g) is not Diffusivity:
         g = as_diffusivity(g)
-    arr, batch, n = signal_rows(f)
+    arr, batch, n = as_rows(f)
     if (type(steps) is not int or type(record_every) is not int or type(tau) is not float
             or not (_I64_MIN <= steps <= _I64_MAX and _I64_MIN <= record_every <= _I64_MAX)):
-        steps, record_every, tau = _int(steps, "steps"), _int(record_every, "record_every"), _float(tau, "tau")
+        steps, record_every, tau = as_int(steps, "steps"), as_int(record_every, "record_every"), as_float(tau, "tau")
     if arr.size <= _EVOLVE_A_COPY:  # in place on a copy: one address to look up, not two
         out = arr.copy()
         src = dst = ptr(out)
     else:
         out = np.empty(arr.shape)
         src, dst = ptr(arr), ptr(out)
-    history = _history(arr, steps, record_every) if record_every else None
+    history = history_buffer(arr, steps, record_every) if record_every else None
     args = _pack_explicit_args(
         src, batch, n, *K._c, *g._c, tau, steps, 0 if check_stability else UNCHECKED, record_every,
         0 if history is None else ptr(history), 0 if history is None else history.size, dst)

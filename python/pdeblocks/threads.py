@@ -3,19 +3,20 @@ from __future__ import annotations
 
 import ctypes
 
-from ._lib import I32, PTR, call, declare
+from ._args import INT32, as_int
+from ._lib import call, lib
 
 __all__ = ["set_num_threads", "get_num_threads"]
 
-_set = declare("pdb_set_threads", I32)
-_get = declare("pdb_get_threads", PTR)
+_set = lib.pdb_set_threads
+_get = lib.pdb_get_threads
 
 
 def set_num_threads(threads: int) -> None:
     """Use ``threads`` threads for batches (rows split across threads) and for single long
     signals (columns split per step); 0 restores the default, one per processor.
     Results are bitwise identical for every thread count. The calls release the GIL."""
-    call(_set, int(threads))
+    call(_set, as_int(threads, "threads", INT32))
 
 
 def get_num_threads() -> int:

@@ -60,7 +60,7 @@ def pm_system(n, tau_over_h2, seed=0):
 def test_cg_iterates_equal_textbook_cg():
     A = pb.poisson_1d(200)
     b = RNG.standard_normal(200)
-    x, info = pb.cg(A, b, tol=0.0, max_iter=7)
+    x, info = pb.cg(A, b, tol=0.0, maxiter=7)
     assert info["iterations"] == 7 and not info["converged"]
     ref = pcg_reference(A.todense(), b, 7)
     np.testing.assert_allclose(x, ref, rtol=1e-10, atol=1e-12 * np.abs(ref).max())
@@ -70,7 +70,7 @@ def test_multigrid_preconditioned_cg_iterates_equal_textbook_pcg():
     A = pm_system(300, 1e3, seed=2)
     mg = pb.Multigrid(A)
     b = RNG.standard_normal(300)
-    x, info = pb.cg(A, b, preconditioner=mg, tol=0.0, max_iter=4)
+    x, info = pb.cg(A, b, preconditioner=mg, tol=0.0, maxiter=4)
     ref = pcg_reference(A.todense(), b, 4, precondition=lambda r: mg.cycle(np.zeros_like(r), r))
     np.testing.assert_allclose(x, ref, rtol=1e-9, atol=1e-11 * np.abs(ref).max())
 
@@ -83,7 +83,7 @@ def test_multigrid_preconditioner_makes_cg_converge_in_few_iterations(matrix):
     b = A.matvec(x_true)
     x, info = pb.cg(A, b, preconditioner="multigrid", tol=1e-10)
     assert info["converged"] and info["iterations"] <= 10, info["message"]
-    plain_x, plain = pb.cg(A, b, tol=1e-10, max_iter=200)
+    plain_x, plain = pb.cg(A, b, tol=1e-10, maxiter=200)
     assert plain["iterations"] > 5 * info["iterations"]
     assert np.linalg.norm(b - A.matvec(x)) <= 1e-9 * np.linalg.norm(b)
     for smoother, pre in [("jacobi", 1), ("symmetric_gauss_seidel", 1), ("red_black", 2)]:
@@ -109,7 +109,7 @@ def test_cg_refuses_non_symmetric_systems_and_non_symmetric_preconditioners():
 
 def test_cg_breakdown_on_indefinite_matrix_is_reported_not_hung():
     A = pb.BandedMatrix([-1, 0, 1], [np.ones(9), np.r_[1.0, -1.0] .repeat(5), np.ones(9)])
-    x, info = pb.cg(A, RNG.standard_normal(10), tol=1e-12, max_iter=50)
+    x, info = pb.cg(A, RNG.standard_normal(10), tol=1e-12, maxiter=50)
     assert not info["converged"]
     assert info["iterations"] <= 50
 
@@ -204,7 +204,7 @@ def test_semi_implicit_bad_input_and_unreachable_tolerance():
     with pytest.raises(PDEBlocksError, match="non-finite"):
         pb.semi_implicit(bad, K, "perona_malik", 1.0, 1)
     with pytest.raises(NotConvergedError, match="not converged"):
-        pb.semi_implicit(f, K, "perona_malik", 10.0, 2, solver="multigrid", tol=1e-30, max_cycles=3)
+        pb.semi_implicit(f, K, "perona_malik", 10.0, 2, solver="multigrid", tol=1e-30, maxiter=3)
     np.testing.assert_array_equal(f, f_copy)
 
 

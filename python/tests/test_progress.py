@@ -136,7 +136,7 @@ def test_a_batch_of_solves_reports_one_count_over_the_rows():
     A = pdb.poisson_1d(255)
     b = np.stack([np.ones(A.n), np.linspace(0, 1, A.n), np.sin(np.arange(A.n))])
     rec = Recorder()
-    _, infos = pdb.Multigrid(A).solve(b, tol=1e-9, max_cycles=40, progress=every(rec))
+    _, infos = pdb.Multigrid(A).solve(b, tol=1e-9, maxiter=40, progress=every(rec))
     cycles = sum(i["cycles"] for i in infos)
     assert rec.last[:2] == (cycles, cycles)
     # while running, the total counts max_cycles for the rows not yet solved
@@ -217,7 +217,7 @@ def test_every_worker_of_a_batch_stops(scheme):
 def test_a_cancelled_solve_and_forward_pass_return_nothing_and_forget_the_pass():
     A = pdb.poisson_1d(1023)
     with pytest.raises(pdb.CancelledError):
-        pdb.cg(A, np.ones(A.n), tol=1e-15, max_iter=5000, progress=every(Recorder(cancel_at=1)))
+        pdb.cg(A, np.ones(A.n), tol=1e-15, maxiter=5000, progress=every(Recorder(cancel_at=1)))
     net = pdb.Network([pdb.DiffusionBlock([K], [G], 0.2) for _ in range(3)])
     x = signals(4, 32)
     net.forward(x)

@@ -61,7 +61,7 @@ def test_cg_converged_flag_agrees_with_the_true_residual():
     A = pb.poisson_1d(n)
     b = np.random.default_rng(0).standard_normal(n)
     for tol, max_iter in [(1e-14, 20000), (1e-8, None)]:
-        x, info = pb.cg(A, b, tol=tol, max_iter=max_iter)
+        x, info = pb.cg(A, b, tol=tol, maxiter=max_iter)
         true = np.linalg.norm(b - A.to_scipy() @ x) / np.linalg.norm(b)
         assert info["converged"] == (true <= tol), (tol, true, info["message"])
         assert info["relative_residuals"][-1] == pytest.approx(true, rel=1e-6)
@@ -71,7 +71,7 @@ def test_cg_tolerance_below_rounding_floor_is_reported_not_converged():
     n = 4095
     A = pb.poisson_1d(n)
     b = np.random.default_rng(0).standard_normal(n)
-    x, info = pb.cg(A, b, tol=1e-14, max_iter=20000)
+    x, info = pb.cg(A, b, tol=1e-14, maxiter=20000)
     true = np.linalg.norm(b - A.to_scipy() @ x) / np.linalg.norm(b)
     assert true > 1e-14
     assert not info["converged"]
@@ -81,7 +81,7 @@ def test_cg_tolerance_below_rounding_floor_is_reported_not_converged():
 @pytest.mark.parametrize("diagonal", [np.r_[1.0, -1.0].repeat(5), -np.ones(10)])
 def test_cg_on_indefinite_or_negative_definite_matrix_reports_breakdown(diagonal):
     A = pb.BandedMatrix([-1, 0, 1], [0.1 * np.ones(9), diagonal, 0.1 * np.ones(9)])
-    x, info = pb.cg(A, np.random.default_rng(1).standard_normal(10), tol=1e-12, max_iter=50)
+    x, info = pb.cg(A, np.random.default_rng(1).standard_normal(10), tol=1e-12, maxiter=50)
     assert not info["converged"]
     assert info["message"].startswith("breakdown")
     assert "not positive definite" in info["message"]
