@@ -30,4 +30,19 @@ import Testing
             #expect(a.summary == b.summary)
         }
     }
+
+    /// Saving and adding filters go through the block protocol: every kind's `blockType` is
+    /// the type of its blocks, and every block answers `adding(filter:diffusivity:)`.
+    @Test func everyBlockKindDecodesToItsTypeAndTakesFiltersThroughTheProtocol() throws {
+        for lb in labelledBlocks {
+            let b = lb.block
+            #expect(ObjectIdentifier(b.kind.blockType) == ObjectIdentifier(type(of: b)), "\(lb.name)")
+            if b.kind == .residual {
+                #expect(throws: PDEBlocksError.self) { try b.adding(filter: forwardDifference, diffusivity: builtin(.peronaMalik, 0.5)) }
+            } else {
+                let c = try b.adding(filter: forwardDifference, diffusivity: builtin(.peronaMalik, 0.5))
+                #expect(c.kind == b.kind && c.parameterCount > b.parameterCount, "\(lb.name)")
+            }
+        }
+    }
 }
