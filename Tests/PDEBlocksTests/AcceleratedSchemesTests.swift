@@ -34,26 +34,14 @@ private enum DenseScheme {
     }
 
     static func g(_ kind: DiffusivityKind, _ lambda: Double, _ s2: Double) -> Double {
-        let x2 = s2 / (lambda * lambda)
-        switch kind {
-        case .linear: return 1
-        case .peronaMalik: return Foundation.exp(-x2 / 2)
-        case .peronaMalikRational: return 1 / (1 + x2)
-        case .charbonnier: return 1 / (1 + x2).squareRoot()
-        case .weickert: return x2 == 0 ? 1 : 1 - Foundation.exp(-3.31488 / Foundation.pow(x2, 4))
-        }
+        ReferenceDiffusivity.of(kind).g(s2, lambda: lambda)
     }
 
     static func flux(_ kind: DiffusivityKind, _ lambda: Double, _ s: Double) -> Double { g(kind, lambda, s * s) * s }
 
-    /// Φ′ for the kinds the Newton reference uses.
+    /// Φ′ from the reference table.
     static func fluxDerivative(_ kind: DiffusivityKind, _ lambda: Double, _ s: Double) -> Double {
-        let x2 = s * s / (lambda * lambda)
-        switch kind {
-        case .peronaMalik: return Foundation.exp(-x2 / 2) * (1 - x2)
-        case .charbonnier: return Foundation.pow(1 + x2, -1.5)
-        default: fatalError("not needed")
-        }
+        ReferenceDiffusivity.of(kind).fluxDerivative(s, lambda: lambda)
     }
 
     /// One diffusion block `x − τ Kᵀ Φ(K x)` (optionally with a frozen g).

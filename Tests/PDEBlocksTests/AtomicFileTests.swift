@@ -1,7 +1,4 @@
 import Testing
-#if canImport(Glibc)
-import Glibc
-#endif
 @testable import PDEBlocks
 
 /// A fresh directory under /tmp, removed (with its files) by `cleanUp`.

@@ -56,6 +56,25 @@ import Testing
         for (x, y) in zip(a, b) { #expect(abs(x - y) <= 1e-14 * abs(y) + 1e-300) }
     }
 
+    @Test func referenceTableCoversEveryKind() {
+        #expect(ReferenceDiffusivity.all.map(\.kind) == DiffusivityKind.allCases)
+    }
+
+    @Test(arguments: ReferenceDiffusivity.all.map(\.kind))
+    func fluxDerivativeSupGAndLipschitzMatchTheReferenceTable(kind: DiffusivityKind) throws {
+        let ref = ReferenceDiffusivity.of(kind)
+        let lambda = 0.7
+        let g = try Diffusivity(kind, lambda: lambda)
+        for i in 0...400 {
+            let s = -6 + 0.03 * Double(i)
+            let want = ref.fluxDerivative(s, lambda: lambda)
+            #expect(abs(g.fluxDerivative(s) - want) <= 1e-14 * max(1, abs(want)))
+        }
+        #expect(g.supG == ref.supG)
+        #expect(abs(g.lipschitz - ref.lipschitz) <= 1e-11 * ref.lipschitz)
+        #expect(g.lipschitz >= ref.lipschitz)
+    }
+
     @Test func invalidContrastOrNameThrows() throws {
         #expect(throws: PDEBlocksError.self) { try Diffusivity(.peronaMalik, lambda: 0) }
         #expect(throws: PDEBlocksError.self) { try Diffusivity(.peronaMalik, lambda: .nan) }

@@ -1,7 +1,4 @@
 import Testing
-#if canImport(Glibc)
-import Glibc
-#endif
 @testable import PDEBlocks
 
 @Suite struct LayerBlockTests {

@@ -1,7 +1,4 @@
 import Testing
-#if canImport(Glibc)
-import Glibc
-#endif
 @testable import PDEBlocks
 
 /// Deterministic pseudo-random numbers for the layer tests (SplitMix64 → uniform/normal).

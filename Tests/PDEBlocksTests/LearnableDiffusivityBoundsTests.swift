@@ -1,7 +1,4 @@
 import Testing
-#if canImport(Glibc)
-import Glibc
-#endif
 @testable import PDEBlocks
 
 /// The documented bounds of `LearnableDiffusivity` (a_j > 0, Σ a_j < 1, hence sup g < 1)

@@ -31,16 +31,9 @@ enum Reference {
     static func norm(_ a: [Double]) -> Double { dot(a, a).squareRoot() }
     static func maxAbsDiff(_ a: [Double], _ b: [Double]) -> Double { zip(a, b).map { abs($0 - $1) }.max() ?? 0 }
 
-    /// g(s²) transcribed from DESIGN.md with Foundation's exp.
+    /// g(s²) from the reference table (`ReferenceDiffusivity`).
     static func g(_ kind: DiffusivityKind, _ s2: Double, _ lambda: Double) -> Double {
-        let x2 = s2 / (lambda * lambda)
-        switch kind {
-        case .linear: return 1
-        case .peronaMalik: return Foundation.exp(-x2 / 2)
-        case .peronaMalikRational: return 1 / (1 + x2)
-        case .charbonnier: return 1 / Foundation.sqrt(1 + x2)
-        case .weickert: return x2 == 0 ? 1 : -Foundation.expm1(-3.31488 / Foundation.pow(x2, 4))
-        }
+        ReferenceDiffusivity.of(kind).g(s2, lambda: lambda)
     }
 
     /// Eq. (4) with dense matrices: u ← u − τ Kᵀ Φ(K u).

@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 
 import pdeblocks as pdb
+from reference_diffusivities import REFERENCE
 
 
 def mirror(j: int, n: int) -> int:
@@ -23,22 +24,8 @@ def dense_stencil(weights, offset, n):
 
 
 def g_reference(name, s2, lam):
-    """The diffusivities of DESIGN.md, transcribed with numpy."""
-    s2 = np.asarray(s2, dtype=float)
-    x2 = s2 / lam**2
-    if name == "linear":
-        return np.ones_like(s2)
-    if name == "perona_malik":
-        return np.exp(-x2 / 2)
-    if name == "perona_malik_rational":
-        return 1 / (1 + x2)
-    if name == "charbonnier":
-        return 1 / np.sqrt(1 + x2)
-    if name == "weickert":
-        with np.errstate(divide="ignore", over="ignore"):
-            out = -np.expm1(-3.31488 / x2**4)  # 1 - exp(.), without cancellation
-        return np.where(x2 == 0, 1.0, out)
-    raise KeyError(name)
+    """g(s^2) of the shared reference table (reference_diffusivities.py)."""
+    return REFERENCE[name].g(s2, lam)
 
 
 def explicit_reference(f, K, name, lam, tau, steps):

@@ -1,13 +1,5 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Musl)
-import Musl
-#elseif canImport(Darwin)
-import Darwin
-#endif
-
-/// The diffusivities `g(s²)` of DESIGN.md (λ > 0 is the contrast parameter).
-/// Raw values are the C ABI's `PDB_DIFFUSIVITY_*` constants.
+/// The diffusivities `g(s²)` of DESIGN.md (λ > 0 is the contrast parameter); each kind's
+/// formulas live in its `DiffusivityFormula` type (`PeronaMalikDiffusivity` …). Raw values are the C ABI's `PDB_DIFFUSIVITY_*` constants.
 public enum DiffusivityKind: Int32, CaseIterable, Sendable {
     /// `g = 1`: linear (homogeneous) diffusion.
     case linear = 0
@@ -70,23 +62,11 @@ public struct Diffusivity: Hashable, Sendable {
     public let inverseLambda2: Double
 
     /// The constant in Weickert's diffusivity (makes the flux of `x = s/λ` peak at x = 1).
-    public static let weickertConstant = 3.31488
+    public static let weickertConstant = WeickertDiffusivity.constant
 
-    /// `g(s²)`. Requires `s2 ≥ 0`.
+    /// `g(s²)` (the kind's `DiffusivityFormula.g` at `x² = s²·(1/λ²)`). Requires `s2 ≥ 0`.
     @inlinable
-    public func g(_ s2: Double) -> Double {
-        let x2 = s2 * inverseLambda2
-        switch kind {
-        case .linear: return 1
-        case .peronaMalik: return exp(-0.5 * x2)
-        case .peronaMalikRational: return 1 / (1 + x2)
-        case .charbonnier: return 1 / (1 + x2).squareRoot()
-        case .weickert:
-            guard x2 > 0 else { return 1 }
-            let x8 = (x2 * x2) * (x2 * x2)
-            return -expm1(-Diffusivity.weickertConstant / x8)
-        }
-    }
+    public func g(_ s2: Double) -> Double { withFormula(ScalarG(x2: s2 * inverseLambda2)) }
 
     /// The flux `Φ(s) = g(s²)·s`; antisymmetric and, except for `.linear`/`.charbonnier`, nonmonotone.
     ///
@@ -95,8 +75,7 @@ public struct Diffusivity: Hashable, Sendable {
     /// and Charbonnier gives its limit `λ·sign(s)` (`s/√(1 + s²/λ²) → λ`), not `s·0`.
     @inlinable
     public func flux(_ s: Double) -> Double {
-        if kind == .charbonnier, !((s * s) * inverseLambda2).isFinite { return Double(signOf: s, magnitudeOf: lambda) }
-        return s * g(s * s)
+        withFormula(ScalarFlux(s: s, inverseLambda2: inverseLambda2, lambda: lambda))
     }
 
     /// `Φ′(s) = g(s²) + 2s²·g′(s²)`.
@@ -106,27 +85,11 @@ public struct Diffusivity: Hashable, Sendable {
     /// `|s| ≳ 1.3e154·λ`, and with them NaN gradients of a finite forward pass).
     @inlinable
     public func fluxDerivative(_ s: Double) -> Double {
-        let x2 = (s * s) * inverseLambda2
-        if kind != .linear, !x2.isFinite { return s.isNaN ? s : 0 }
-        switch kind {
-        case .linear: return 1
-        case .peronaMalik: return exp(-0.5 * x2) * (1 - x2)
-        case .peronaMalikRational: return (1 - x2) / ((1 + x2) * (1 + x2))
-        case .charbonnier:
-            let r = 1 / (1 + x2).squareRoot()
-            return r * r * r
-        case .weickert:
-            guard x2 > 0 else { return 1 }
-            let t = Diffusivity.weickertConstant / ((x2 * x2) * (x2 * x2))  // C/x⁸
-            let e = exp(-t)
-            guard e > 0 else { return 1 }  // x → 0: g → 1, Φ′ → 1 (avoids ∞·0)
-            // g = 1 − e; 2s² g′(s²) = −8·t·e
-            return -expm1(-t) - 8 * t * e
-        }
+        withFormula(ScalarFluxDerivative(s: s, inverseLambda2: inverseLambda2))
     }
 
-    /// `sup g = g(0) = 1` for every kind.
-    public var supG: Double { 1 }
+    /// `sup g = g(0)` (1 for every built-in kind).
+    public var supG: Double { withFormula(SupG()) }
 
     /// The Lipschitz constant `L = sup_s |Φ′(s)|` of the flux (paper, Theorem 2).
     /// 1 for linear, Perona–Malik, rational Perona–Malik and Charbonnier (attained

@@ -1,11 +1,3 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Musl)
-import Musl
-#elseif canImport(Darwin)
-import Darwin
-#endif
-
 /// `tanh` from the C library (inside `Activation`, `tanh` names the case).
 @usableFromInline
 func hyperbolicTangent(_ x: Double) -> Double { tanh(x) }

@@ -1,11 +1,3 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Musl)
-import Musl
-#elseif canImport(Darwin)
-import Darwin
-#endif
-
 /// The diffusivity of one channel of a layer: either a built-in kind whose contrast λ is
 /// learned (parameter `ρ = log λ`; `.linear` has no parameter), or a `LearnableDiffusivity`
 /// mixture (parameters `α_1…α_J, ρ_1…ρ_J`). It supplies the flux `Φ(s) = g(s²)·s` that a
@@ -137,8 +129,8 @@ public enum ChannelDiffusivity: Hashable, Sendable {
     /// The backward pass through the flux for one channel, in one sweep over the samples.
     /// On entry `y_i` is the flux argument and `p_i` the adjoint `(K v)_i`; on exit
     /// `y_i = Φ(y_i) = g(y_i²)·y_i` and `p_i = Φ′(y_i)·p_i`. Adds `scale·Σ_i p_i ∂Φ(y_i)/∂θ`
-    /// (raw; see `convertGradient`) to `grad` and returns `Σ_i p_i Φ(y_i)`. For a built-in
-    /// kind `∂Φ/∂ρ = λ ∂Φ/∂λ = s·(g(s²) − Φ′(s))` (every built-in flux depends on s/λ only).
+    /// (raw; see `convertGradient`) to `grad` and returns `Σ_i p_i Φ(y_i)`. A built-in kind
+    /// runs its `DiffusivityFormula.backward` (`∂Φ/∂ρ = λ ∂Φ/∂λ = s·(g(s²) − Φ′(s))`).
     /// `work` holds 2n values (used by mixtures only).
     func backwardPass(
         _ y: UnsafeMutableBufferPointer<Double>, _ p: UnsafeMutableBufferPointer<Double>, scale: Double,
@@ -148,61 +140,9 @@ public enum ChannelDiffusivity: Hashable, Sendable {
         var dot = 0.0
         switch self {
         case .builtin(let d, _):
-            var acc = 0.0
-            @inline(__always) func finish(_ i: Int, _ g: Double, _ dphi: Double) {
-                let s = y[i], pi = p[i]
-                acc += pi * s * (g - dphi)
-                let z = g * s
-                dot += pi * z
-                y[i] = z
-                p[i] = dphi * pi
-            }
-            switch d.kind {
-            case .linear:
-                for i in 0..<n { dot += p[i] * y[i] }
-                return dot
-            case .peronaMalik:
-                // Φ = e·s, Φ′ = e(1 − x²), ∂Φ/∂ρ = s(g − Φ′) = e·s·x², e = exp(−x²/2), x = s/λ.
-                let c = 1 / (d.lambda * d.lambda)
-                guard let yb = y.baseAddress, let pb = p.baseAddress else { return 0 }
-                var accV = VectorExp.V(repeating: 0), dotV = VectorExp.V(repeating: 0)
-                var i = 0
-                while i + 8 <= n {
-                    let s = load8(yb, i), pv = load8(pb, i)
-                    let x2 = s * s * c
-                    let e = VectorExp.exp8(x2 * -0.5)
-                    let z = e * s
-                    accV += pv * z * x2
-                    dotV += pv * z
-                    store8(z, yb, i)
-                    store8(e * (1 - x2) * pv, pb, i)
-                    i += 8
-                }
-                acc = accV.sum()
-                dot = dotV.sum()
-                while i < n {
-                    let x2 = y[i] * y[i] * c
-                    let e = exp(-0.5 * x2)
-                    finish(i, e, e * (1 - x2))
-                    i += 1
-                }
-            case .peronaMalikRational:
-                let c = 1 / (d.lambda * d.lambda)
-                for i in 0..<n {
-                    let x2 = y[i] * y[i] * c
-                    let r = 1 / (1 + x2)
-                    finish(i, r, (1 - x2) * r * r)
-                }
-            case .charbonnier:
-                let c = 1 / (d.lambda * d.lambda)
-                for i in 0..<n {
-                    let r = 1 / (1 + y[i] * y[i] * c).squareRoot()
-                    finish(i, r, r * r * r)
-                }
-            case .weickert:
-                for i in 0..<n { finish(i, d.g(y[i] * y[i]), d.fluxDerivative(y[i])) }
-            }
-            grad[0] += scale * acc
+            // The kind's formulas, specialised (`DiffusivityFormula.backward`).
+            let (dRho, dot) = d.withFormula(BackwardSweep(y: y, p: p, inverseLambda2: d.inverseLambda2))
+            if d.kind != .linear { grad[0] += scale * dRho }
             return dot
         case .learnable(let m):
             let J = m.count
@@ -256,7 +196,7 @@ public enum ChannelDiffusivity: Hashable, Sendable {
         if case .learnable(let m) = self { m.convertGradient(grad) }
     }
 
-    /// A short description, e.g. `perona_malik(λ=0.1)` or `mixture(a=[…], λ=[…])`.
+    /// A short description, e.g. `perona_malik(λ=0.1)` or `learnable(a=[…], λ=[…])`.
     public var summary: String {
         switch self {
         case .builtin(let d, _): d.kind == .linear ? "linear" : "\(d.kind.name)(λ=\(d.lambda))"

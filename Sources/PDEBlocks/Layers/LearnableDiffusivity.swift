@@ -1,11 +1,3 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Musl)
-import Musl
-#elseif canImport(Darwin)
-import Darwin
-#endif
-
 /// A learnable diffusivity: a nonnegative mixture of exponential Perona–Malik terms
 ///
 ///     g(s²) = Σ_{j=1..J} a_j · exp(−s² / (2 λ_j²)),

@@ -69,6 +69,16 @@ public protocol NetworkBlock: Sendable {
     func projectedStable(n: Int, margin: Double) throws -> Self?
     /// One line describing the block and its current parameters.
     var summary: String { get }
+    /// Writes the block's record of the network file, after its kind code (`NetworkFile`):
+    /// a block type that cannot be saved does not compile.
+    func encode(to writer: inout NetworkFile.Writer)
+    /// Reads a record written by `encode(to:)` (the decoder that `BlockKind.blockType`
+    /// selects); `index` names the block in errors, which are `PDEBlocksError.io` or the
+    /// constructors' errors.
+    static func decode(from reader: inout NetworkFile.Reader, index: Int) throws -> Self
+    /// The block with one more filter `K` and its diffusivity; throws for a block type
+    /// without filters (residual blocks take channels).
+    func adding(filter: Stencil, diffusivity: ChannelDiffusivity) throws -> Self
 }
 
 extension NetworkBlock {

@@ -1,11 +1,3 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Musl)
-import Musl
-#elseif canImport(Darwin)
-import Darwin
-#endif
-
 /// The network file format (version 1). All integers and floats little-endian; floats are
 /// IEEE-754 binary64 stored bit-exactly, so save → load reproduces every parameter (and
 /// hence every output) bit for bit.
@@ -32,6 +24,10 @@ import Darwin
 ///                             100 learnable · u32 J · J × f64 α · J × f64 ρ
 ///     activation:   u32 kind (0 identity, 1 relu, 2 tanh, 3 flux) · [flux: f64 τ · diffusivity]
 ///
+/// Each block type writes and reads its own record (`NetworkBlock.encode(to:)` and
+/// `decode(from:index:)`, chosen by `BlockKind.blockType`), so a new block type must define
+/// both to compile; `NetworkFileFormatTests` pins the bytes of a file holding every kind.
+///
 /// Reading checks the magic, version, length and checksum before parsing, and every
 /// value again through the constructors: a truncated, corrupted or foreign file is a
 /// `PDEBlocksError.io` naming the problem, never a crash.
@@ -45,29 +41,13 @@ public enum NetworkFile {
 
     // MARK: Encoding
 
+    /// The file's bytes: each block writes its own record (`NetworkBlock.encode(to:)`).
     public static func encode(_ network: Network) throws -> [UInt8] {
         var w = Writer()
         w.u32(UInt32(network.blocks.count))
         for block in network.blocks {
             w.u32(UInt32(block.kind.rawValue))
-            switch block {
-            case let b as DiffusionBlock: encodeStep(b, L: 1, &w)
-            case let b as FSIBlock: encodeStep(b.step, L: b.cycleLength, &w)
-            case let b as ImplicitBlock: encodeStep(b.step, L: b.iterations, &w)
-            case let b as ResidualBlock:
-                w.u32(UInt32(b.channels.count))
-                w.f64(b.b2)
-                encode(b.sigma1, &w)
-                encode(b.sigma2, &w)
-                for ch in b.channels {
-                    encode(ch.w1, &w)
-                    encode(ch.w2, &w)
-                    w.u32(UInt32(ch.w2Mode.rawValue))
-                    w.f64(ch.b1)
-                }
-            default:
-                throw PDEBlocksError.invalidArgument("block kind \(block.kind.name) cannot be saved")
-            }
+            block.encode(to: &w)
         }
         var out = Writer()
         out.bytes.append(contentsOf: magic)
@@ -156,46 +136,29 @@ public enum NetworkFile {
             guard code <= Int32.max, let kind = BlockKind(rawValue: Int32(code)) else {
                 throw PDEBlocksError.io("block \(k) has unknown kind \(code)")
             }
-            switch kind {
-            case .diffusion, .fsi, .implicit:
-                let L = try r.count(max: max(FSIBlock.maxCycleLength, ImplicitBlock.maxIterations), "cycle length")
-                let modeCode = try r.u32()
-                guard modeCode <= Int32.max, let mode = StepSize.Mode(rawValue: Int32(modeCode)) else {
-                    throw PDEBlocksError.io("block \(k) has unknown step mode \(modeCode)")
-                }
-                let parameter = try r.f64()
-                let step: StepSize = mode == .free ? .free(parameter) : .bounded(theta: parameter)
-                let C = try r.count(max: DiffusionBlock.maxFilters, "filter count")
-                var filters = [Stencil](), diffusivities = [ChannelDiffusivity]()
-                for _ in 0..<C {
-                    filters.append(try decodeStencil(&r))
-                    diffusivities.append(try decodeDiffusivity(&r))
-                }
-                let b = try DiffusionBlock(filters: filters, diffusivities: diffusivities, step: step)
-                switch kind {
-                case .diffusion:
-                    guard L == 1 else { throw PDEBlocksError.io("diffusion block \(k) has L = \(L), expected 1") }
-                    net.append(b)
-                case .fsi: net.append(try FSIBlock(step: b, cycleLength: L))
-                default: net.append(try ImplicitBlock(step: b, iterations: L))
-                }
-            case .residual:
-                let C = try r.count(max: DiffusionBlock.maxFilters, "channel count")
-                let b2 = try r.f64()
-                let s1 = try decodeActivation(&r), s2 = try decodeActivation(&r)
-                var channels = [ResidualChannel]()
-                for _ in 0..<C {
-                    let w1 = try decodeStencil(&r), w2 = try decodeStencil(&r)
-                    let m = try r.u32()
-                    guard m <= Int32.max, let mode = OutputFilterMode(rawValue: Int32(m)) else {
-                        throw PDEBlocksError.io("unknown W2 mode \(m)")
-                    }
-                    channels.append(try ResidualChannel(w1: w1, w2: w2, w2Mode: mode, b1: try r.f64()))
-                }
-                net.append(try ResidualBlock(channels: channels, b2: b2, sigma1: s1, sigma2: s2))
-            }
+            // the decoder keyed by kind: the kind's type reads its own record
+            net.append(try kind.blockType.decode(from: &r, index: k))
         }
         return net
+    }
+
+    /// The record shared by diffusion, FSI and implicit blocks: `L`, the step size and the
+    /// filters with their diffusivities (the block's `step`).
+    static func decodeStep(_ r: inout Reader, index k: Int) throws -> (L: Int, step: DiffusionBlock) {
+        let L = try r.count(max: max(FSIBlock.maxCycleLength, ImplicitBlock.maxIterations), "cycle length")
+        let modeCode = try r.u32()
+        guard modeCode <= Int32.max, let mode = StepSize.Mode(rawValue: Int32(modeCode)) else {
+            throw PDEBlocksError.io("block \(k) has unknown step mode \(modeCode)")
+        }
+        let parameter = try r.f64()
+        let step: StepSize = mode == .free ? .free(parameter) : .bounded(theta: parameter)
+        let C = try r.count(max: DiffusionBlock.maxFilters, "filter count")
+        var filters = [Stencil](), diffusivities = [ChannelDiffusivity]()
+        for _ in 0..<C {
+            filters.append(try decodeStencil(&r))
+            diffusivities.append(try decodeDiffusivity(&r))
+        }
+        return (L, try DiffusionBlock(filters: filters, diffusivities: diffusivities, step: step))
     }
 
     static func decodeStencil(_ r: inout Reader) throws -> Stencil {
@@ -263,14 +226,18 @@ public enum NetworkFile {
         return h
     }
 
-    struct Writer {
-        var bytes: [UInt8] = []
-        mutating func u32(_ v: UInt32) { for i in 0..<4 { bytes.append(UInt8(truncatingIfNeeded: v >> (8 * i))) } }
-        mutating func u64(_ v: UInt64) { for i in 0..<8 { bytes.append(UInt8(truncatingIfNeeded: v >> (8 * UInt64(i)))) } }
-        mutating func f64(_ v: Double) { u64(v.bitPattern) }
+    /// Appends little-endian values (a block's `encode(to:)` writes its record with it).
+    public struct Writer {
+        public internal(set) var bytes: [UInt8] = []
+        init() {}
+        public mutating func u32(_ v: UInt32) { for i in 0..<4 { bytes.append(UInt8(truncatingIfNeeded: v >> (8 * i))) } }
+        public mutating func u64(_ v: UInt64) { for i in 0..<8 { bytes.append(UInt8(truncatingIfNeeded: v >> (8 * UInt64(i)))) } }
+        public mutating func f64(_ v: Double) { u64(v.bitPattern) }
     }
 
-    struct Reader {
+    /// Reads little-endian values, throwing `.io` at the end of the data (a block type's
+    /// `decode(from:index:)` reads its record with it).
+    public struct Reader {
         let bytes: ArraySlice<UInt8>
         var position: Int
         init(bytes: ArraySlice<UInt8>) { self.bytes = bytes; position = bytes.startIndex }
@@ -283,14 +250,14 @@ public enum NetworkFile {
             defer { position += k }
             return bytes[position..<(position + k)]
         }
-        mutating func u32() throws -> UInt32 {
+        public mutating func u32() throws -> UInt32 {
             try take(4).reversed().reduce(0) { $0 << 8 | UInt32($1) }
         }
-        mutating func u64() throws -> UInt64 {
+        public mutating func u64() throws -> UInt64 {
             try take(8).reversed().reduce(0) { $0 << 8 | UInt64($1) }
         }
-        mutating func f64() throws -> Double { Double(bitPattern: try u64()) }
-        mutating func count(max: Int, _ what: String) throws -> Int {
+        public mutating func f64() throws -> Double { Double(bitPattern: try u64()) }
+        public mutating func count(max: Int, _ what: String) throws -> Int {
             let v = try u32()
             guard v <= UInt32(max) else { throw PDEBlocksError.io("\(what) \(v) exceeds \(max)") }
             return Int(v)

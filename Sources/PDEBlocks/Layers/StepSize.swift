@@ -1,11 +1,3 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Musl)
-import Musl
-#elseif canImport(Darwin)
-import Darwin
-#endif
-
 /// How a diffusion-type block holds its step size τ (the scale of its activation τΦ).
 ///
 /// - `.free(τ)`: τ itself is the parameter. Theorem 2 then holds when τ stays below the

@@ -1,11 +1,3 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Musl)
-import Musl
-#elseif canImport(Darwin)
-import Darwin
-#endif
-
 /// What an iterative solve did: the residual history and whether it reached its tolerance.
 public struct SolveReport: Sendable, Equatable {
     /// `‖b − A x_k‖₂` for `k = 0` (the initial guess), `1, …, iterations`.

@@ -1,11 +1,3 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Musl)
-import Musl
-#elseif canImport(Darwin)
-import Darwin
-#endif
-
 /// Options of `Evolve` (all optional; `nil` lets `Evolve.plan` choose). An option that
 /// does not apply to the chosen scheme is an error, so a misspelt intent never
 /// passes silently.
@@ -45,12 +37,9 @@ public struct EvolveOptions: Sendable, Equatable {
     }
 
     /// Default number of FSI/FED cycles: five, but no more than `⌊T/(2τ)⌋`, so that short
-    /// runs keep cycles of length ≥ 2. Measured on the noisy-step Perona–Malik problems
-    /// of the tests and `bench/schemes.py` (λ = 0.1, 10²…10⁴ explicit steps to T), FSI
-    /// with five cycles is 0.25–0.8 times as far from a fine reference as the explicit
-    /// scheme at its bound, FED (g frozen per cycle) 0.2–1.7 times. Where g changes faster
-    /// (λ = 0.3 there) FSI needs 20–40 cycles for the explicit accuracy: the error falls
-    /// roughly like 1/M, the cost grows like √M.
+    /// runs keep cycles of length ≥ 2. The error of M cycles falls roughly like 1/M while
+    /// the cost grows like √M; `bench/schemes.py` measures the accuracy of this default
+    /// against the explicit scheme at its bound.
     public static let defaultCycles = 5
     /// Default implicit sweeps per step (maximum, with a tolerance).
     public static let defaultIterations = 100
@@ -141,7 +130,7 @@ extension Evolve {
                 throw PDEBlocksError.unstable(
                     "implicit scheme: contraction = \(q) must be below 1 (tau = contraction/(L_Φ·‖K‖²) with the "
                         + "contraction bound 1/(L_Φ·‖K‖²) = \(bound)); pass check_stability=False "
-                        + "(C: PDB_UNCHECKED) to run anyway")
+                        + "(Swift: checkStability: false; C: PDB_UNCHECKED) to run anyway")
             }
             let tauHat = options.tau ?? q * bound
             if options.checkStability {

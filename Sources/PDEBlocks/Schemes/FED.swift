@@ -1,11 +1,3 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Musl)
-import Musl
-#elseif canImport(Darwin)
-import Darwin
-#endif
-
 /// Fast explicit diffusion (FED; Grewenig, Weickert, Bruhn 2010): cycles of `L`
 /// explicit steps with the varying step sizes
 ///

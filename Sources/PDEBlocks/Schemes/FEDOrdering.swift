@@ -1,11 +1,3 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Musl)
-import Musl
-#elseif canImport(Darwin)
-import Darwin
-#endif
-
 /// The order in which a FED cycle takes its step sizes. Raw values are the C ABI's
 /// `PDB_FED_ORDER_*` constants.
 ///

@@ -1,11 +1,3 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Musl)
-import Musl
-#elseif canImport(Darwin)
-import Darwin
-#endif
-
 /// The post-condition every scheme applies to its result: finite inputs give a finite
 /// output, or the call throws `.nonFinite` naming the scheme, the first non-finite entry
 /// (row, column) and the cause — with `out` unchanged.

@@ -170,6 +170,6 @@ func requireContraction(tau: Double, stencil: Stencil, diffusivity: Diffusivity,
             "implicit scheme: tau = \(tau) violates the contraction condition tau·L_Φ·‖K‖² < 1 of the "
                 + "fixed-point sweeps (eq. 9): tau·L_Φ·‖K‖² = \(q) with L_Φ = \(diffusivity.lipschitz), "
                 + "‖K‖² = \(norm2) (n = \(n)); tau must be below 1/(L_Φ·‖K‖²) = \(1 / (diffusivity.lipschitz * norm2)); "
-                + "pass check_contraction=False (C: PDB_UNCHECKED) to run anyway")
+                + "pass check_contraction=False (Swift: checkContraction: false; C: PDB_UNCHECKED) to run anyway")
     }
 }

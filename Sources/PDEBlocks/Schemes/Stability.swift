@@ -35,6 +35,6 @@ func requireStable(
         throw PDEBlocksError.unstable(
             "\(what): tau = \(tau) exceeds the Euclidean stability bound \(bound) = "
                 + (factor == 1 ? "" : "\(factor)·") + "2/(sup g·‖K‖²) of Theorem 2 "
-                + "(n = \(n)); pass check_stability=False (C: PDB_UNCHECKED) to run anyway")
+                + "(n = \(n)); pass check_stability=False (Swift: checkStability: false; C: PDB_UNCHECKED) to run anyway")
     }
 }

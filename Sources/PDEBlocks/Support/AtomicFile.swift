@@ -1,11 +1,3 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Musl)
-import Musl
-#elseif canImport(Darwin)
-import Darwin
-#endif
-
 /// Whole-file writes that readers never see half done, and reads that never block.
 ///
 /// `write(_:to:)` replaces a regular file atomically:

@@ -1,11 +1,3 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Musl)
-import Musl
-#elseif canImport(Darwin)
-import Darwin
-#endif
-
 /// `exp` on eight doubles at once — the one exp of the library's hot loops (the flux of
 /// exponential diffusivities is the hot spot of a diffusion block); the libm `exp` stays
 /// the scalar reference (`Diffusivity.flux`), and the tests compare the two. Range

@@ -1,0 +1,58 @@
+/// `g = exp(−x²/2)`, `x = s/λ`: the paper's exponential Perona–Malik form (Sec. 2.1, 2.5).
+/// `Φ(s) = s·e`, `Φ′ = e·(1 − x²)`, `∂Φ/∂ρ = s(g − Φ′) = e·s·x²` with `e = exp(−x²/2)`.
+@frozen public struct PeronaMalikDiffusivity: DiffusivityFormula {
+    public static var kind: DiffusivityKind { .peronaMalik }
+    public static var supG: Double { 1 }
+    public let inverseLambda2: Double
+    /// `−1/(2λ²)`: `(v·v)·(−1/(2λ²))` equals the scalar path's `−0.5·((v·v)·(1/λ²))`
+    /// bit for bit (scaling by −1/2 is exact).
+    public let minusHalfInverseLambda2: Double
+    @inlinable public init(inverseLambda2: Double) {
+        self.inverseLambda2 = inverseLambda2
+        minusHalfInverseLambda2 = -0.5 * inverseLambda2
+    }
+
+    @inlinable @inline(__always) public static func g(x2: Double) -> Double { exp(-0.5 * x2) }
+    @inlinable @inline(__always) public static func fluxDerivative(x2: Double) -> Double { exp(-0.5 * x2) * (1 - x2) }
+    @inlinable @inline(__always) public static func backwardTerms(x2: Double) -> (g: Double, dphi: Double) {
+        let e = exp(-0.5 * x2)
+        return (e, e * (1 - x2))
+    }
+
+    @inlinable @inline(__always)
+    public func callAsFunction(_ v: SIMD8<Double>) -> SIMD8<Double> {
+        v * VectorExp.exp8(nonPositive: (v * v) * minusHalfInverseLambda2)
+    }
+
+    /// Eight lanes at a time (`VectorExp.exp8`), the tail through `backwardTerms`.
+    @inlinable
+    public func backward(_ y: UnsafeMutableBufferPointer<Double>, _ p: UnsafeMutableBufferPointer<Double>) -> (dRho: Double, dot: Double) {
+        let n = y.count, c = inverseLambda2
+        guard let yb = y.baseAddress, let pb = p.baseAddress else { return (0, 0) }
+        var accV = VectorExp.V(repeating: 0), dotV = VectorExp.V(repeating: 0)
+        var i = 0
+        while i + 8 <= n {
+            let s = load8(yb, i), pv = load8(pb, i)
+            let x2 = s * s * c
+            let e = VectorExp.exp8(x2 * -0.5)
+            let z = e * s
+            accV += pv * z * x2
+            dotV += pv * z
+            store8(z, yb, i)
+            store8(e * (1 - x2) * pv, pb, i)
+            i += 8
+        }
+        var acc = accV.sum(), dot = dotV.sum()
+        while i < n {
+            let s = y[i], pi = p[i]
+            let (g, dphi) = Self.backwardTerms(x2: s * s * c)
+            acc += pi * s * (g - dphi)
+            let z = g * s
+            dot += pi * z
+            y[i] = z
+            p[i] = dphi * pi
+            i += 1
+        }
+        return (acc, dot)
+    }
+}
