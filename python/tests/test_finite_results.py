@@ -104,3 +104,21 @@ def test_a_residual_relu_network_on_huge_finite_input_is_an_error_not_inf(infere
     y = np.tile([1.0, -1.0], (2, 16))
     expected = y + np.maximum(2 * y, 0)
     np.testing.assert_array_equal(net.predict(y) if inference else net.forward(y), expected)
+
+
+@pytest.mark.parametrize("name", ["perona_malik", "perona_malik_rational", "charbonnier", "weickert"])
+def test_backward_through_a_finite_forward_with_overflowing_flux_argument_is_finite(name):
+    # (K x)² / λ² overflows to ∞ for K x ~ 2e200: the forward pass is finite (Φ → its limit), so
+    # the gradients must be too (they were NaN: exp(−∞)·(1 − ∞), −∞/∞).
+    K = pb.Stencil([-1.0, 1.0])
+    net = pb.Network([pb.DiffusionBlock([K], [pb.Diffusivity(name, 1.0)], 0.1)])
+    x = np.tile([1e200, -1e200], (2, 8))
+    w = np.random.default_rng(5).standard_normal(x.shape)
+    y = net.forward(x)
+    gi, gp = net.backward(w)
+    assert np.all(np.isfinite(y)) and np.all(np.isfinite(gi)) and np.all(np.isfinite(gp))
+    if name == "perona_malik":
+        # Φ and Φ′ vanish there: the block is the identity, its gradients exact
+        np.testing.assert_array_equal(y, x)
+        np.testing.assert_array_equal(gi, w)
+        np.testing.assert_array_equal(gp, np.zeros_like(gp))

@@ -44,9 +44,12 @@ extension DiffusivityFormula {
         var acc = 0.0, dot = 0.0
         for i in 0..<y.count {
             let s = y[i], pi = p[i]
-            let (g, dphi) = Self.backwardTerms(x2: s * s * c)
+            let x2 = s * s * c
+            // x² = ∞ (|s| ≳ 1.3e154·λ): the terms at the largest finite x² (their limits, finite)
+            // instead of ∞·0 = NaN; the flux through `flux`, which knows its limit there.
+            let (g, dphi) = Self.backwardTerms(x2: Swift.min(x2, .greatestFiniteMagnitude))
             acc += pi * s * (g - dphi)
-            let z = g * s
+            let z = x2.isFinite ? g * s : Self.flux(s, x2: x2, lambda: 1 / c.squareRoot())
             dot += pi * z
             y[i] = z
             p[i] = dphi * pi

@@ -33,7 +33,9 @@
         var i = 0
         while i + 8 <= n {
             let s = load8(yb, i), pv = load8(pb, i)
-            let x2 = s * s * c
+            // capped at the largest finite value: where s²/λ² overflows, e = 0 and Φ′ = 0
+            // exactly (∞ would give 0·∞ = NaN); bit-identical wherever x² is finite
+            let x2 = pointwiseMin(s * s * c, VectorExp.V(repeating: .greatestFiniteMagnitude))
             let e = VectorExp.exp8(x2 * -0.5)
             let z = e * s
             accV += pv * z * x2
@@ -45,7 +47,7 @@
         var acc = accV.sum(), dot = dotV.sum()
         while i < n {
             let s = y[i], pi = p[i]
-            let (g, dphi) = Self.backwardTerms(x2: s * s * c)
+            let (g, dphi) = Self.backwardTerms(x2: Swift.min(s * s * c, .greatestFiniteMagnitude))
             acc += pi * s * (g - dphi)
             let z = g * s
             dot += pi * z
