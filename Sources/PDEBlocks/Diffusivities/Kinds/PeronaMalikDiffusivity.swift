@@ -33,10 +33,12 @@
         var i = 0
         while i + 8 <= n {
             let s = load8(yb, i), pv = load8(pb, i)
-            // capped at the largest finite value: where s²/λ² overflows, e = 0 and Φ′ = 0
-            // exactly (∞ would give 0·∞ = NaN); bit-identical wherever x² is finite
-            let x2 = pointwiseMin(s * s * c, VectorExp.V(repeating: .greatestFiniteMagnitude))
-            let e = VectorExp.exp8(x2 * -0.5)
+            // e = exp(−x²/2) is 0 in double precision for x² ≥ 1490 (libm's value, which the
+            // scalar tail gets): set it there (exp8 floors its argument at −708.3, so e·x² would
+            // not vanish), and cap x² so that an overflowing s²/λ² (∞) gives 0·4096, not 0·∞ =
+            // NaN. Bit-identical to the plain formula for x² < 1490.
+            let x2 = pointwiseMin(s * s * c, VectorExp.V(repeating: 4096))
+            let e = VectorExp.exp8(x2 * -0.5).replacing(with: 0, where: x2 .> 1490)
             let z = e * s
             accV += pv * z * x2
             dotV += pv * z
@@ -47,7 +49,7 @@
         var acc = accV.sum(), dot = dotV.sum()
         while i < n {
             let s = y[i], pi = p[i]
-            let (g, dphi) = Self.backwardTerms(x2: Swift.min(s * s * c, .greatestFiniteMagnitude))
+            let (g, dphi) = Self.backwardTerms(x2: Swift.min(s * s * c, 4096))
             acc += pi * s * (g - dphi)
             let z = g * s
             dot += pi * z
