@@ -131,3 +131,25 @@ import Testing
         }
     }
 }
+
+@Suite struct OperatorNormLengthLimitTests {
+    @Test func lengthsBeyondTwoToThe53AndFarOffsetsOnHugeSignalsThrowInsteadOfTrapping() throws {
+        let K = try Stencil(weights: [1, -2, 1], offset: -1)
+        #expect(throws: PDEBlocksError.self) { try K.normSquared(n: Int.max) }
+        #expect(throws: PDEBlocksError.self) { try K.normSquaredUpperBound(n: (1 << 53) + 1) }
+        // An offset of the order of n needs O(n) boundary rows: a clear error naming the offset.
+        let far = try Stencil(weights: [1, -1], offset: -(1 << 39))
+        do {
+            _ = try far.normSquared(n: 1 << 40)
+            Issue.record("accepted")
+        } catch {
+            #expect("\(error)".contains("offset \(-(1 << 39))"))
+        }
+        // A huge n with a short stencil is fine (and matches the closed form of the Neumann Laplacian).
+        let d = try Stencil.difference(order: 1)
+        let n = 1 << 40
+        let exact = 4 * pow(cos(Double.pi / Double(2 * n)), 2)
+        let got = try d.normSquared(n: n)
+        #expect(got >= exact && got <= exact * (1 + 1e-8))
+    }
+}
