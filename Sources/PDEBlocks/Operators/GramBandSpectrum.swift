@@ -51,11 +51,17 @@ extension GramBand {
             lo = max(lo, end.lower)
             candidate = max(candidate, end.upper * (1 + 1e-9))
         }
+        // The most pivot blocks one test factorises (each test is a separate elimination).
         var joins = 0
-        if candidate > lo && candidate < hi {
-            if isUpperBoundReduced(candidate, run: run, joins: &joins) { hi = candidate } else { lo = candidate }
+        func test(_ mu: Double) -> Bool {
+            var count = 0
+            defer { joins = max(joins, count) }
+            return isUpperBoundReduced(mu, run: run, joins: &count)
         }
-        let r = Self.bisect(lo: lo, hi: hi) { isUpperBoundReduced($0, run: run, joins: &joins) }
+        if candidate > lo && candidate < hi {
+            if test(candidate) { hi = candidate } else { lo = candidate }
+        }
+        let r = Self.bisect(lo: lo, hi: hi, test: test)
         // Backward error of the boundary LDLᵀ (as row by row) and of each join's Cholesky.
         let margin = Double(4 * b + 4) * 1e-15 * Double(2 + joins)
         return (r.lower, r.upper * (1 + margin))
