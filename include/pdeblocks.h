@@ -154,13 +154,21 @@ int32_t pdb_stencil_adjoint(const double *weights, int64_t length, int64_t offse
 int32_t pdb_stencil_matrix(const double *weights, int64_t length, int64_t offset,
                            int64_t n, double *out);
 /* ||K||_2^2 on signals of length n: a certified upper bound, never below the
- * true value and within 1e-8 relative of it (bisection with LDL^T inertia tests). */
+ * true value and within 1e-8 relative of it (bisection with LDL^T inertia tests).
+ * The cost does not grow with n beyond the boundary rows (the Toeplitz interior is
+ * eliminated by cyclic reduction), so any n up to 2^40 answers quickly. Weights of
+ * any magnitude are scaled by a power of two (exact); tiny weights give a (possibly
+ * subnormal) bound rounded up. PDB_ERR_INVALID, naming the largest weight, when the
+ * norm overflows a double (weights beyond ~1e154), or when the boundary rows of
+ * K^T K would need more than 2^24 stored entries (|offset| or length comparable to n). */
 int32_t pdb_stencil_norm_squared(const double *weights, int64_t length, int64_t offset,
                                  int64_t n, double *out);
 /* The stencil of D = sum_{m=0}^{count-1} alphas[m] d^m/dx^m on grid spacing h
  * (order-m difference: weights (-1)^(m-j) C(m,j)/h^m, offset -floor(m/2)).
  * Writes *length and *offset; with weights == NULL and capacity == 0 it only
- * reports the length (a size query). Orders up to 16. */
+ * reports the length (a size query). Orders up to 16. PDB_ERR_INVALID naming h
+ * when h^m or 1/h^m is not a normal double (the weights would overflow or vanish),
+ * naming h and alphas when a weight alphas[m]*C(m,j)/h^m overflows. */
 int32_t pdb_difference_operator(const double *alphas, int64_t count, double h,
                                 double *weights, int64_t capacity,
                                 int64_t *length, int64_t *offset);
@@ -186,7 +194,10 @@ int32_t pdb_diffusivity_constants(pdb_diffusivity kind, double lambda, double *s
 
 /* Largest stable step size 2/(c ||K||_2^2), c = sup g (PDB_BOUND_SUP_G) or the
  * Lipschitz constant (PDB_BOUND_LIPSCHITZ), for signals of length n >= 2.
- * +Inf for the zero operator. */
+ * +Inf for the zero operator. Rounded down, never above the true bound. When the
+ * bound is not a finite positive double (weights near 1e155 and beyond make it
+ * underflow, near 1e-155 and below overflow) PDB_ERR_INVALID with a message naming
+ * the largest weight -- never a silent 0. */
 int32_t pdb_stable_tau(const double *weights, int64_t length, int64_t offset,
                        pdb_diffusivity kind, double lambda, int64_t n, pdb_bound bound, double *tau);
 

@@ -216,7 +216,9 @@ int32_t pdb_network_backward(pdb_network *net, const double *grad_out, int64_t b
 
 /* Whether every block is certified on signals of length n (2 <= n <= 2^26); then
  * ||network(x)||_2 <= ||x||_2 for every x. *first_failure: index of the first
- * uncertified block, or -1. */
+ * uncertified block, or -1. The bounds are computed at any n in time independent of n
+ * beyond the boundary rows; a bound that is not a finite positive double (filter weights
+ * near 1e155 or 1e-155 and beyond) is PDB_ERR_INVALID naming the largest filter weight. */
 int32_t pdb_network_certificate(pdb_network *net, int64_t n, int32_t *certified, int64_t *first_failure);
 /* The certificate of block `index`: *certified, its step size *tau (NaN if none), the
  * certified bounds *tau_bound = 2/lambda_max(sum_c sup g_c K_c^T K_c) (for one filter:

@@ -89,7 +89,8 @@ int32_t pdb_fed(const double *f, int64_t batch, int64_t n,
 
 /* Contraction bound 1/(L ||K||_2^2) of the fixed-point sweeps (L = Lipschitz
  * constant of Phi) on signals of length n >= 2; +Inf for the zero operator.
- * It is at most half the explicit bound. */
+ * It is at most half the explicit bound. Not representable (weights near 1e155 or
+ * 1e-155 and beyond): PDB_ERR_INVALID naming the largest weight, as pdb_stable_tau. */
 int32_t pdb_contraction_tau(const double *weights, int64_t length, int64_t offset,
                             pdb_diffusivity kind, double lambda, int64_t n, double *tau);
 

@@ -91,7 +91,7 @@ import Testing
             let q = rng.int(2...6), o = rng.int(-5...2)
             let n = trial < 12 ? rng.int(2...200) : rng.int(2_000...6_000)
             let K = try Stencil(weights: rng.normals(q), offset: o)
-            let band = GramBand(stencil: K, n: n)
+            let band = try GramBand(stencil: K, n: n)
             var fast = 0, full = 0
             let a = band.largestEigenvalueUpperBound(skipInterior: true, rows: &fast)
             let b = band.largestEigenvalueUpperBound(skipInterior: false, rows: &full)

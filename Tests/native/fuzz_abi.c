@@ -2255,6 +2255,63 @@ static void fuzz_solvers_hostile(void) {
     cur = saved;
 }
 
+/* ---- Operator norm: hostile magnitudes and lengths (issue 12, norm) -------------------------- */
+
+/* Weights far from 1 (subnormal, 1e-160, 1e200: the norm's bisection used to loop forever or
+ * overflow into a silent tau of 0), signals up to 2^40 (used to take minutes), offsets of the
+ * order of n, up to 64 taps, and spacings h whose difference weights overflow. Every call must
+ * return (watchdog) with a finite nonnegative result or a known error with a message. */
+static void fuzz_norm_hostile(void) {
+    static const double scales[] = {5e-324, 1e-310, 1e-300, 1e-160, 1e-155, 1e-100, 1.0, 1e100, 1e150, 1e155, 1e200, 1e300};
+    static const int64_t lengths[] = {1, 2, 7, 64, 4097, 1000000, 1000000000, (int64_t)1 << 40};
+    static const int64_t far[] = {-((int64_t)1 << 39), ((int64_t)1 << 39) + 5, -1000000007, 1000000007};
+    static const double spacings[] = {5e-324, 1e-300, 1e-160, 1e-110, 1e-60, 1e60, 1e110, 1e200, 1e300};
+    /* Own entries (not the table's), so the per-entry-point statistics stay those of the random calls. */
+    static entry_t norm_e = {"pdb_stencil_norm_squared (norm hostile)", NULL, 0, 0, 0};
+    static entry_t tau_e = {"pdb_stable_tau (norm hostile)", NULL, 0, 0, 0};
+    static entry_t ctau_e = {"pdb_contraction_tau (norm hostile)", NULL, 0, 0, 0};
+    static entry_t diff_e = {"pdb_difference_operator (norm hostile)", NULL, 0, 0, 0};
+    entry_t *saved = cur, *norm = &norm_e, *tau = &tau_e, *ctau = &ctau_e, *diff = &diff_e;
+    double w[64], out;
+    for (int t = 0; t < 40; t++) {
+        release_regions();
+        int64_t q = pct(90) ? irange(1, 8) : irange(9, 64);
+        double scale = PICK(scales);
+        for (int64_t i = 0; i < q; i++) w[i] = scale * unif(-1, 1);
+        int64_t n = PICK(lengths);
+        int64_t offset = pct(85) ? irange(-q - 2, 2) : PICK(far);
+        expect_fail = NULL;
+        cur = norm;
+        out = NAN;
+        if (RUN(pdb_stencil_norm_squared(w, q, offset, n, &out)) == PDB_OK && !(out >= 0 && out <= DBL_MAX))
+            violation("norm_squared of weights ~%g (q %lld, offset %lld, n %lld) is %g", scale, (long long)q,
+                      (long long)offset, (long long)n, out);
+        int64_t n2 = n < 2 ? 2 : n;
+        cur = tau;
+        out = NAN;
+        if (RUN(pdb_stable_tau(w, q, offset, 1, 1.0, n2, 0, &out)) == PDB_OK && !(out > 0))
+            violation("stable_tau of weights ~%g (q %lld, n %lld) is %g", scale, (long long)q, (long long)n2, out);
+        cur = ctau;
+        out = NAN;
+        if (RUN(pdb_contraction_tau(w, q, offset, 1, 1.0, n2, &out)) == PDB_OK && !(out > 0))
+            violation("contraction_tau of weights ~%g (q %lld, n %lld) is %g", scale, (long long)q, (long long)n2, out);
+    }
+    for (int t = 0; t < 20; t++) {
+        release_regions();
+        double alphas[17], weights[17];
+        int64_t count = irange(1, 17), length = 0, off = 0;
+        for (int64_t i = 0; i < count; i++) alphas[i] = unif(-2, 2);
+        double h = PICK(spacings);
+        cur = diff;
+        expect_fail = NULL;
+        if (RUN(pdb_difference_operator(alphas, count, h, weights, 17, &length, &off)) == PDB_OK)
+            for (int64_t i = 0; i < length; i++)
+                if (!isfinite(weights[i])) violation("difference_operator h = %g gave weight %lld = %g", h, (long long)i, weights[i]);
+    }
+    release_regions();
+    cur = saved;
+}
+
 int main(int argc, char **argv) {
     long calls = 200000;
     const char *only = NULL;
@@ -2303,6 +2360,7 @@ int main(int argc, char **argv) {
         cur->fn();
         release_regions();
     }
+    if (only_index < 0) fuzz_norm_hostile();
     cur = NULL;
     fuzz_network_hostile();
     if (only_index < 0) fuzz_solvers_hostile();

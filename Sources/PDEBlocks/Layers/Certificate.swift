@@ -40,9 +40,13 @@ struct TheoremTwoBounds {
 
     init(filters: [Stencil], diffusivities: [ChannelDiffusivity], n: Int) throws {
         let sup = diffusivities.map(\.supG), lip = diffusivities.map(\.lipschitz)
-        let a = try StackedOperatorNorm.largestEigenvalueBound(filters: filters, weights: sup, n: n)
-        let b = lip == sup ? a : try StackedOperatorNorm.largestEigenvalueBound(filters: filters, weights: lip, n: n)
-        supG = a > 0 ? 2 / a : .infinity
-        lipschitz = b > 0 ? 2 / b : .infinity
+        let a = try StackedOperatorNorm.scaledLargestEigenvalueBound(filters: filters, weights: sup, n: n)
+        let b = lip == sup ? a : try StackedOperatorNorm.scaledLargestEigenvalueBound(filters: filters, weights: lip, n: n)
+        // Rounded down from the scaled λ_max; a bound that is not representable (filter
+        // weights near 1e155 or 1e-155) is an error naming the weights, never a silent 0 or ∞.
+        let largest = filters.map(\.largestWeightMagnitude).max() ?? 0
+        let what = "the filter weights (largest |w| = \(largest))"
+        supG = try stepSizeBound(2, over: a, name: "the stability bound 2/λ_max(Σ_c sup g_c K_cᵀK_c)", what: what)
+        lipschitz = try stepSizeBound(2, over: b, name: "the stability bound 2/λ_max(Σ_c L_c K_cᵀK_c)", what: what)
     }
 }

@@ -3,83 +3,46 @@
 /// with several filters: `u − τ Σ_c K_cᵀ G_c K_c u` has eigenvalues in `[1 − τ·λ_max, 1]`
 /// whenever every `G_c ≤ s_c` (s_c = sup g_c), so Theorem 2 extends to `τ ≤ 2/λ_max`.
 ///
-/// One filter: `s·‖K‖₂²` from `Stencil.normSquared` (certified, within 1e-8 relative).
-/// Several: the banded matrix `A = Σ_c s_c K_cᵀK_c` is assembled (O(n·b) memory, b its
-/// bandwidth) and `λ_max` bracketed by bisection with LDLᵀ inertia tests exactly as in
-/// `Stencil.normSquared` (Sylvester: `μI − A` has only positive pivots iff `μ > λ_max`).
-/// When the band would exceed `maxBandEntries`, the cruder certified bound
-/// `Σ_c s_c ‖K_c‖₂²` (triangle inequality) is returned instead.
+/// One filter: `s·‖K‖₂²` from `Stencil.scaledNormSquared` (certified, within 1e-8 relative).
+/// Several: the same machinery on `A = Σ_c s_c K_cᵀK_c` (`GramBand` with several terms:
+/// Toeplitz interior not stored, boundary rows explicit), `λ_max` bracketed by bisection with
+/// inertia tests exactly as in `Stencil.normSquared` — row by row for short signals, with
+/// the Toeplitz interior eliminated by cyclic reduction for long ones (cost independent of
+/// n). Every filter is divided by the power of two of its largest weight and `s_c` carries
+/// the factor back (exact), the largest coefficient brought near 1, so weights of any
+/// magnitude compute like moderate ones; the result is `significand·2^exponent`.
+/// When the filters' boundary rows do not fit in memory the cruder certified bound
+/// `Σ_c s_c ‖K_c‖₂²` (triangle inequality) is used instead.
 enum StackedOperatorNorm {
-    static let maxBandEntries = 1 << 24
-
+    /// The bound rounded up to a `Double` (`+∞` when it overflows).
     static func largestEigenvalueBound(filters: [Stencil], weights: [Double], n: Int) throws -> Double {
-        try Check.positive(n, "n")
+        try scaledLargestEigenvalueBound(filters: filters, weights: weights, n: n).roundedUp
+    }
+
+    /// The bound as `significand·2^exponent`, before rounding.
+    static func scaledLargestEigenvalueBound(filters: [Stencil], weights: [Double], n: Int) throws -> BinaryScaled {
+        try Stencil.checkNormLength(n)
         let active = zip(filters, weights).filter { $0.1 > 0 && $0.0.weights.contains { $0 != 0 } }
-        if active.isEmpty { return 0 }
-        if active.count == 1 { return active[0].1 * (try active[0].0.normSquared(n: n)) }
-        // Bandwidth of A: max over K rows of (max column − min column).
-        var b = 0
-        for (K, _) in active {
-            for i in 0..<n {
-                var lo = Int.max, hi = Int.min
-                for j in 0..<K.count {
-                    let c = Stencil.mirror(i + K.offset + j, n)
-                    lo = min(lo, c)
-                    hi = max(hi, c)
-                }
-                b = max(b, hi - lo)
-            }
-        }
-        b = min(b, n - 1)
-        let width = b + 1
-        let (entries, overflow) = n.multipliedReportingOverflow(by: width)
-        guard !overflow, entries <= maxBandEntries else {
-            var sum = 0.0
-            for (K, s) in active { sum += s * (try K.normSquared(n: n)) }
-            return sum
-        }
-        // Lower band: band[r*width + d] = A[r][r−d].
-        var band = try Memory.zeros(entries, for: "the band of Σ KᵀK (n = \(n))")
-        var cols = [Int](), vals = [Double]()
+        if active.isEmpty { return BinaryScaled(0) }
+        if active.count == 1 { return try active[0].0.scaledNormSquared(n: n).times(active[0].1) }
+        // s_c·K_cᵀK_c = (s_c·4^{e_c})·K̃_cᵀK̃_c with K̃_c = K_c/2^{e_c}; s_c·4^{e_c} = m_c·2^{f_c}.
+        var scaled: [(stencil: Stencil, exponent: Int, mantissa: Double)] = []
         for (K, s) in active {
-            for i in 0..<n {
-                cols.removeAll(keepingCapacity: true)
-                vals.removeAll(keepingCapacity: true)
-                for j in 0..<K.count {
-                    let c = Stencil.mirror(i + K.offset + j, n)
-                    if let k = cols.firstIndex(of: c) { vals[k] += K.weights[j] } else { cols.append(c); vals.append(K.weights[j]) }
-                }
-                for x in cols.indices {
-                    for y in cols.indices where cols[x] >= cols[y] {
-                        band[cols[x] * width + (cols[x] - cols[y])] += s * vals[x] * vals[y]
-                    }
-                }
-            }
+            let (k, e) = try K.normalised()
+            let se = Int(s.exponent)
+            scaled.append((k, se + 2 * e, BinaryScaled.scale(s, by: -se)))
         }
-        return BandedSymmetric(n: n, bandwidth: b, band: band).largestEigenvalueUpperBound()
-    }
-}
-
-/// A symmetric banded matrix in lower-band storage (certified λ_max: `SymmetricBandSpectrum`).
-struct BandedSymmetric: SymmetricBandSpectrum {
-    let n: Int
-    let bandwidth: Int
-    let band: [Double]
-
-    func entry(_ r: Int, _ c: Int) -> Double {
-        let (hi, lo) = r >= c ? (r, c) : (c, r)
-        return band[hi * (bandwidth + 1) + (hi - lo)]
-    }
-
-    func gershgorinBound() -> Double {
-        var best = 0.0
-        for r in 0..<n { best = max(best, absoluteRowSum(r)) }
-        return best
-    }
-
-    func largestDiagonal() -> Double {
-        var lo = 0.0
-        for r in 0..<n { lo = max(lo, entry(r, r)) }
-        return lo
+        let top = scaled.map(\.exponent).max() ?? 0
+        let terms = scaled.map { (stencil: $0.stencil, coefficient: BinaryScaled.scale($0.mantissa, by: $0.exponent - top)) }
+        do {
+            let band = try GramBand(terms: terms, n: n)
+            return BinaryScaled(band.certifiedLargestEigenvalue().upper, exponent: top)
+        } catch PDEBlocksError.invalidArgument {
+            // Boundary rows too many to store: the triangle inequality (each term alone fits
+            // at least as well as the stack, or throws itself).
+            var sum = 0.0
+            for t in terms { sum += t.coefficient * (try t.stencil.scaledNormSquared(n: n).roundedUp) }
+            return BinaryScaled(sum * (1 + 1e-15 * Double(terms.count)), exponent: top)
+        }
     }
 }

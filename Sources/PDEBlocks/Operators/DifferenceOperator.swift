@@ -9,7 +9,14 @@ extension Stencil {
         }
         var binomial = 1.0  // C(m, j), exact in Double for m ≤ 16
         var weights = [Double](repeating: 0, count: m + 1)
-        let scale = 1 / pow(h, m)
+        let power = pow(h, m), scale = 1 / power
+        // h^m and 1/h^m must both be normal doubles: otherwise the weights overflow (tiny h),
+        // vanish (huge h), or lose their digits in the subnormal range.
+        guard m == 0 || (power.isNormal && scale.isNormal) else {
+            throw PDEBlocksError.invalidArgument(
+                "h = \(h) is too \(h < 1 ? "small" : "large") for a difference of order \(m): its weights "
+                    + "C(m, j)/h^\(m) \(h < 1 ? "overflow" : "underflow") a Double (h^\(m) = \(power))")
+        }
         for j in 0...m {
             weights[j] = ((m - j) % 2 == 0 ? 1 : -1) * binomial * scale
             binomial = binomial * Double(m - j) / Double(j + 1)
@@ -41,6 +48,11 @@ extension Stencil {
         var weights = [Double](repeating: 0, count: end - start)
         for (a, s) in parts {
             for (j, w) in s.weights.enumerated() { weights[s.offset - start + j] += a * w }
+        }
+        for (j, w) in weights.enumerated() where !w.isFinite {
+            throw PDEBlocksError.invalidArgument(
+                "the weights α_m·C(m, j)/h^m overflow a Double (weight \(j) is \(w)) with h = \(h) and "
+                    + "alphas = \(alphas): use a larger h or smaller alphas")
         }
         return try Stencil(weights: weights, offset: start)
     }

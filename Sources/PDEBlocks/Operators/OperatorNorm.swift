@@ -4,7 +4,7 @@ extension Stencil {
     /// `‖K‖₂²`, the squared spectral norm of `K` acting on signals of length `n`
     /// (the largest eigenvalue of `A = KᵀK`), as a *certified upper bound*:
     /// the returned value is never below the true value and exceeds it by at most
-    /// 1e-8 relative (plus a rounding margin of order 1e-13).
+    /// 1e-8 relative (plus a rounding margin of order 1e-12).
     ///
     /// How this is guaranteed. `A` is symmetric positive semidefinite and banded
     /// (bandwidth `2b`, where `b` bounds |column − row| of `K`). By Sylvester's law of
@@ -15,130 +15,90 @@ extension Stencil {
     /// midpoint that passes the LDLᵀ test is a proven upper bound. LDLᵀ of a banded
     /// PD matrix is backward stable with error ≤ (2b+1)·ε·‖A‖, which the returned
     /// value covers by an extra relative margin. Cost: O(n·b²) per bisection step,
-    /// ~30 steps, O(b²) memory (the interior of `A` is Toeplitz and is not stored).
+    /// ~30 steps, O(b²) memory (the interior of `A` is Toeplitz and is not stored); for
+    /// long signals (`n·(b+1)² > 2^23`) each test eliminates the Toeplitz interior by
+    /// cyclic reduction instead, O(boundary·b² + b³·log n): any `n` answers in
+    /// milliseconds for short stencils (`GramBand.certifiedLargestEigenvalue`).
     ///
-    /// Edge cases: `n = 1` gives `(Σ w_j)²`; a stencil of zeros gives 0. Results are
-    /// cached per (stencil, n) for the life of the process.
+    /// Scaling. The weights are divided by the power of two nearest below their largest
+    /// magnitude (exact), the bound computed for the scaled stencil and multiplied back
+    /// in the exponent (`BinaryScaled`), so tiny weights (1e-160: ‖K‖² subnormal) and huge
+    /// ones compute exactly like moderate ones. The final rounding to a `Double` is upward;
+    /// in the subnormal range the 1e-8 relative tightness is limited by the format.
+    ///
+    /// Throws when `n` is not positive or exceeds `maxNormLength`, when `‖K‖₂²` overflows a
+    /// `Double` (weights beyond ~1e154; the message names the largest weight), or when the
+    /// boundary rows of `KᵀK` do not fit in memory (`GramBand`). Edge cases: `n = 1` gives
+    /// `(Σ w_j)²`; a stencil of zeros gives 0. Results are cached per (stencil, n) for the
+    /// life of the process.
     public func normSquared(n: Int) throws -> Double {
-        try Check.positive(n, "n")
-        return cachedNorm(NormCacheKey(stencil: self, n: n, exact: true)) {
-            GramBand(stencil: self, n: n).largestEigenvalueUpperBound()
+        let value = try scaledNormSquared(n: n)
+        let rounded = value.roundedUp
+        guard rounded.isFinite else {
+            throw PDEBlocksError.invalidArgument(
+                "‖K‖₂² overflows a Double (it is \(value.magnitudeDescription)): the stencil weights are too large "
+                    + "(largest |w| = \(largestWeightMagnitude))")
+        }
+        return rounded
+    }
+
+    /// `normSquared(n:)` before its final rounding: the certified bound as `significand·2^exponent`.
+    func scaledNormSquared(n: Int) throws -> BinaryScaled {
+        try Stencil.checkNormLength(n)
+        return try cachedNorm(NormCacheKey(stencil: self, n: n, exact: true)) {
+            let (scaled, e) = try normalised()
+            let bound = try GramBand(stencil: scaled, n: n).certifiedLargestEigenvalue().upper
+            return BinaryScaled(bound, exponent: 2 * e)
         }
     }
 
     /// A cheap upper bound of `‖K‖₂²` (Gershgorin on `KᵀK`); never below the true value,
-    /// usually within a factor 2. Used to accept step sizes without the exact norm.
+    /// usually within a factor 2; `+∞` when it overflows a `Double`. Used to accept step
+    /// sizes without the exact norm.
     public func normSquaredUpperBound(n: Int) throws -> Double {
+        try Stencil.checkNormLength(n)
+        return try cachedNorm(NormCacheKey(stencil: self, n: n, exact: false)) {
+            let (scaled, e) = try normalised()
+            let g = try GramBand(stencil: scaled, n: n).gershgorinBound()
+            // Gershgorin's sum rounds; one relative ulp-scale margin keeps it above the exact sum.
+            return BinaryScaled(g * (1 + Double(2 * scaled.count + 2) * 1e-16), exponent: 2 * e)
+        }.roundedUp
+    }
+
+    /// The longest signal the norms accept: `2^53` (exact as a `Double`; index arithmetic with
+    /// offsets below 2^40 cannot overflow).
+    public static let maxNormLength = 1 << 53
+
+    static func checkNormLength(_ n: Int) throws {
         try Check.positive(n, "n")
-        return cachedNorm(NormCacheKey(stencil: self, n: n, exact: false)) {
-            GramBand(stencil: self, n: n).gershgorinBound()
+        guard n <= maxNormLength else {
+            throw PDEBlocksError.invalidArgument("n = \(n) exceeds the largest signal length \(maxNormLength) (2^53) of the operator norm")
         }
     }
+
+    /// The stencil divided by `2^e`, `e` the binary exponent of its largest weight (exact:
+    /// the largest magnitude lands in [1, 2); weights more than 2^1074 below it may round,
+    /// far inside the norm's margin), and `e`.
+    func normalised() throws -> (Stencil, Int) {
+        let e = BinaryScaled.exponentOfLargest(weights)
+        return (try Stencil(weights: weights.map { BinaryScaled.scale($0, by: -e) }, offset: offset), e)
+    }
+
+    /// The largest |weight|, for messages.
+    var largestWeightMagnitude: Double { weights.reduce(0.0) { max($0, abs($1)) } }
 }
 
 /// Norms are cached per (stencil, n, kind) for the life of the process (at most 256
-/// entries; the cache is emptied when full), so repeated calls skip the O(n) work.
+/// entries; the cache is emptied when full), so repeated calls skip the work.
 private struct NormCacheKey: Hashable { let stencil: Stencil; let n: Int; let exact: Bool }
-private let normCache = Mutex<[NormCacheKey: Double]>([:])
+private let normCache = Mutex<[NormCacheKey: BinaryScaled]>([:])
 
-private func cachedNorm(_ key: NormCacheKey, _ compute: () -> Double) -> Double {
+private func cachedNorm(_ key: NormCacheKey, _ compute: () throws -> BinaryScaled) throws -> BinaryScaled {
     if let cached = normCache.withLock({ $0[key] }) { return cached }
-    let value = compute()
+    let value = try compute()
     normCache.withLock { cache in
         if cache.count >= 256 { cache.removeAll(keepingCapacity: true) }
         cache[key] = value
     }
     return value
-}
-
-/// The banded Gram matrix `A = KᵀK` of a mirrored stencil, stored as one Toeplitz
-/// row for the interior plus explicit lower-band rows near the two boundaries.
-struct GramBand: SymmetricBandSpectrum {
-    let n: Int
-    /// Bandwidth of `A`.
-    let bandwidth: Int
-    /// Autocorrelation `a_d = Σ_j w_j w_{j+d}`: interior entries `A[r][r−d]`.
-    private let toeplitz: [Double]
-    /// Explicit lower-band rows (index d ↦ A[r][r−d]) for rows that touch a boundary.
-    private let explicitRows: [Int: [Double]]
-    /// Rows `r` with `toeplitzRows.contains(r)` use `toeplitz`.
-    let toeplitzRows: Range<Int>
-
-    init(stencil: Stencil, n: Int) {
-        self.n = n
-        let q = stencil.count, o = stencil.offset, w = stencil.weights
-        let interior = stencil.interiorRows(n)
-        // b: max |col − row| over the nonzero pattern of K.
-        var b = interior.isEmpty ? 0 : max(abs(o), abs(o + q - 1))
-        stencil.forEachBoundaryRow(n) { i in
-            for j in 0..<q { b = max(b, abs(Stencil.mirror(i + o + j, n) - i)) }
-        }
-        // A's bandwidth: the columns of one K-row lie within q−1 of each other (the mirror is
-        // 1-Lipschitz), whatever the offset; 2b alone grows with |offset| (O(n·offset²) LDLᵀ).
-        let ba = min(2 * b, q - 1, n - 1)
-        bandwidth = ba
-        var auto = [Double](repeating: 0, count: ba + 1)
-        for d in 0...ba where d < q {
-            var s = 0.0
-            for j in 0..<(q - d) { s += w[j] * w[j + d] }
-            auto[d] = s
-        }
-        toeplitz = auto
-        // A row r is Toeplitz when every K-row touching columns r−ba … r is an interior row.
-        let first = interior.lowerBound + b + ba
-        let last = interior.upperBound - b  // exclusive
-        toeplitzRows = (interior.isEmpty || first >= last) ? 0..<0 : first..<last
-
-        // Merged sparse rows of K, on demand.
-        func kRow(_ i: Int) -> [(Int, Double)] {
-            var entries: [(Int, Double)] = []
-            for j in 0..<q {
-                let c = Stencil.mirror(i + o + j, n)
-                if let k = entries.firstIndex(where: { $0.0 == c }) { entries[k].1 += w[j] } else { entries.append((c, w[j])) }
-            }
-            return entries
-        }
-        // Explicit rows A[r][r−d] = Σ_i K[i][r]·K[i][r−d], accumulated over the K-rows i that
-        // touch them (i ∈ [r−b, r+b]), each K-row once and in ascending order: O((n_explicit + b)·q²),
-        // not O(n_explicit·b·q²) (each slot still sums its terms in ascending i).
-        var rows: [Int: [Double]] = [:]
-        let tr = toeplitzRows
-        let explicitRanges = [0..<tr.lowerBound, max(tr.lowerBound, tr.upperBound)..<n].filter { !$0.isEmpty }
-        for range in explicitRanges {
-            for r in range { rows[r] = [Double](repeating: 0, count: ba + 1) }
-        }
-        var next = 0  // K-rows below `next` are done (the two ranges' neighbourhoods may overlap)
-        for range in explicitRanges {
-            for i in max(next, range.lowerBound - b)..<min(n, range.upperBound + b) {
-                let row = kRow(i)
-                for (r, kr) in row where rows[r] != nil {
-                    for (c, kc) in row where c <= r && r - c <= ba { rows[r]![r - c] += kr * kc }
-                }
-            }
-            next = max(next, min(n, range.upperBound + b))
-        }
-        explicitRows = rows
-    }
-
-    /// `A[r][c]` for |r − c| ≤ bandwidth.
-    @inline(__always)
-    func entry(_ r: Int, _ c: Int) -> Double {
-        let (hi, lo) = r >= c ? (r, c) : (c, r)
-        if toeplitzRows.contains(hi) { return toeplitz[hi - lo] }
-        return explicitRows[hi]![hi - lo]
-    }
-
-    func gershgorinBound() -> Double {
-        var best = 0.0
-        for r in explicitRows.keys { best = max(best, absoluteRowSum(r)) }
-        if let r = toeplitzRows.first { best = max(best, absoluteRowSum(r)) }
-        return best
-    }
-
-    func largestDiagonal() -> Double {
-        var lo = 0.0
-        for r in explicitRows.keys { lo = max(lo, entry(r, r)) }
-        if !toeplitzRows.isEmpty { lo = max(lo, toeplitz[0]) }
-        return lo
-    }
 }

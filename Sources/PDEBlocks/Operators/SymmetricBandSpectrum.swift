@@ -1,7 +1,7 @@
 /// A symmetric positive semidefinite banded matrix seen through its entries — what the
-/// certified `λ_max` bisection needs. Conformers: `GramBand` (`KᵀK` of one mirrored
-/// stencil, Toeplitz interior not stored) and `BandedSymmetric` (an assembled band, e.g.
-/// `Σ_c s_c K_cᵀK_c` of a multi-filter diffusion block).
+/// certified `λ_max` bisection needs. Conformer: `GramBand` (`Σ_c s_c K_cᵀK_c` of mirrored
+/// stencils, Toeplitz interior not stored), which adds an n-independent test for long
+/// signals (`GramBand.certifiedLargestEigenvalue`).
 protocol SymmetricBandSpectrum {
     var n: Int { get }
     /// Largest |r − c| with a nonzero entry.
@@ -97,25 +97,41 @@ extension SymmetricBandSpectrum {
         }
     }
 
-    /// A certified upper bound of λ_max(A), at most 1e-8 relative above it: bisection
-    /// between `largestDiagonal()` and Gershgorin's bound, keeping as `hi` only values that
-    /// passed `isUpperBound`; the LDLᵀ backward error, ≤ (2b+1)·ε·‖A‖, is covered by a final
-    /// relative margin.
-    func largestEigenvalueUpperBound(skipInterior: Bool = true, rows: inout Int) -> Double {
-        var hi = gershgorinBound()
-        guard hi > 0 else { return 0 }
-        var lo = largestDiagonal()
-        // Gershgorin is proven but may coincide with λ_max; make it strictly certified.
-        hi *= 1 + 1e-12
-        while hi - lo > 1e-8 * hi {
-            let mid = 0.5 * (lo + hi)
-            if isUpperBound(mid, skipInterior: skipInterior, rows: &rows) { hi = mid } else { lo = mid }
+    /// Bisection for λ_max between a lower bound `lo` and a proven upper bound `hi`: each
+    /// midpoint for which `test` proves `μ ≥ λ_max` becomes `hi`, every other one `lo`. Stops
+    /// when `hi − lo ≤ 1e-8·hi`, or when the midpoint equals an end (no double lies strictly
+    /// between), or after `maxBisectionSteps` halvings (on doubles ~2100 suffice from any
+    /// bracket) — it terminates for every input. Returns the final (lo, hi).
+    static func bisect(lo: Double, hi: Double, test: (Double) -> Bool) -> (lower: Double, upper: Double) {
+        var lo = lo, hi = hi
+        for _ in 0..<maxBisectionSteps {
+            guard hi - lo > 1e-8 * hi else { break }
+            let mid = lo + 0.5 * (hi - lo)
+            guard mid > lo, mid < hi else { break }
+            if test(mid) { hi = mid } else { lo = mid }
         }
-        return hi * (1 + Double(2 * bandwidth + 2) * 1e-15)
+        return (lo, hi)
     }
 
-    func largestEigenvalueUpperBound() -> Double {
-        var rows = 0
-        return largestEigenvalueUpperBound(rows: &rows)
+    /// More halvings than any bracket of finite doubles needs.
+    static var maxBisectionSteps: Int { 2200 }
+
+    /// The row-by-row certified bound: bisection between `largestDiagonal()` and Gershgorin's
+    /// bound with `isUpperBound` (every row factorised, the Toeplitz interior skipped once it
+    /// repeats); the LDLᵀ backward error, ≤ (2b+1)·ε·‖A‖, is covered by a final relative
+    /// margin. Returns the certified bracket: `upper ≥ λ_max` (with the margin) and
+    /// `lower ≤ λ_max` (a diagonal entry or a failed test).
+    func rowwiseEigenvalueBracket(skipInterior: Bool = true, rows: inout Int) -> (lower: Double, upper: Double) {
+        let hi = gershgorinBound()
+        guard hi > 0 else { return (0, 0) }
+        // Gershgorin is proven but may coincide with λ_max; make it strictly certified.
+        let r = Self.bisect(lo: largestDiagonal(), hi: hi * (1 + 1e-12)) {
+            isUpperBound($0, skipInterior: skipInterior, rows: &rows)
+        }
+        return (r.lower, r.upper * (1 + Double(2 * bandwidth + 2) * 1e-15))
+    }
+
+    func largestEigenvalueUpperBound(skipInterior: Bool = true, rows: inout Int) -> Double {
+        rowwiseEigenvalueBracket(skipInterior: skipInterior, rows: &rows).upper
     }
 }

@@ -151,11 +151,14 @@ public enum Implicit {
 /// The contraction bound `1/(L_Φ·‖K‖₂²)` of the implicit scheme's fixed-point sweeps
 /// (eq. 9) on signals of length `n`: sweeps with `τ` strictly below it converge.
 /// Uses the certified upper bound of `‖K‖²`, so the returned value never exceeds the
-/// true bound. `+∞` for the zero operator.
+/// true bound. `+∞` for the zero operator; an error naming the largest weight when the
+/// bound is not representable (as `stableTau`).
 public func contractionTau(stencil: Stencil, diffusivity: Diffusivity, n: Int) throws -> Double {
     try Check.positive(n, "n")
-    let norm2 = try stencil.normSquared(n: n)
-    return norm2 > 0 ? 1 / (diffusivity.lipschitz * norm2) : .infinity
+    let norm2 = try stencil.scaledNormSquared(n: n)
+    return try stepSizeBound(
+        1, over: norm2.times(diffusivity.lipschitz), name: "the contraction bound 1/(L_Φ·‖K‖²)",
+        what: "the stencil weights (largest |w| = \(stencil.largestWeightMagnitude))")
 }
 
 /// Throws `.unstable` with the bound when `tau·L_Φ·‖K‖² ≥ 1`; cheap when τ is clearly

@@ -13,14 +13,19 @@ public enum StabilityBound: Int32, Sendable, CaseIterable {
 /// The largest step size for which Theorem 2 guarantees `‖u^{k+1}‖₂ ≤ ‖u^k‖₂` for an
 /// explicit diffusion block with stencil `K` and diffusivity `g` on signals of length `n`.
 /// Uses the certified upper bound of `‖K‖₂²`, so the returned τ never exceeds the true
-/// bound. Returns `+∞` for the zero operator.
+/// bound. Returns `+∞` for the zero operator. `2/(c·‖K‖²)` is formed in a scaled
+/// representation (`BinaryScaled`) and rounded down once: weights so large that it underflows
+/// (≈1e155 and beyond) or so small that it overflows (≈1e-155 and below) throw an error that
+/// names the largest weight — never a silent 0 or ∞.
 public func stableTau(
     stencil: Stencil, diffusivity: Diffusivity, n: Int, bound: StabilityBound = .supG
 ) throws -> Double {
     try Check.positive(n, "n")
     let c = bound == .supG ? diffusivity.supG : diffusivity.lipschitz
-    let norm2 = try stencil.normSquared(n: n)
-    return norm2 > 0 ? 2 / (c * norm2) : .infinity
+    let norm2 = try stencil.scaledNormSquared(n: n)
+    return try stepSizeBound(
+        2, over: norm2.times(c), name: "the stability bound 2/(\(bound == .supG ? "sup g" : "L")·‖K‖²)",
+        what: "the stencil weights (largest |w| = \(stencil.largestWeightMagnitude))")
 }
 
 /// Throws `.unstable` naming the bound when `tau` exceeds `2/(sup g·‖K‖²)`; cheap when
