@@ -62,17 +62,20 @@ def c_compiler():
     return cc
 
 
+def compile_and_run(tmp_path, name, lines):
+    """The output lines of a C program (``lines``) compiled against include/."""
+    source, exe = tmp_path / f"{name}.c", tmp_path / name
+    source.write_text("\n".join(lines))
+    subprocess.run([c_compiler(), "-std=c11", f"-I{ROOT / 'include'}", str(source), "-o", str(exe)], check=True)
+    return subprocess.run([str(exe)], capture_output=True, text=True, check=True).stdout.splitlines()
+
+
 def test_constants_equal_what_the_c_compiler_sees(tmp_path):
     names = [n for n in dir(_abi) if n.startswith("PDB_") and isinstance(getattr(_abi, n), int)]
     lines = ['#include <stdio.h>', '#include "pdeblocks.h"', "int main(void) {"]
     lines += [f'    printf("%s %lld\\n", "{n}", (long long)({n}));' for n in names]
     lines += ["    return 0;", "}"]
-    source = tmp_path / "constants.c"
-    source.write_text("\n".join(lines))
-    exe = tmp_path / "constants"
-    subprocess.run([c_compiler(), "-std=c11", f"-I{ROOT / 'include'}", str(source), "-o", str(exe)], check=True)
-    seen = dict(line.split() for line in subprocess.run([str(exe)], capture_output=True, text=True,
-                                                        check=True).stdout.splitlines())
+    seen = dict(line.split() for line in compile_and_run(tmp_path, "constants", lines))
     assert {n: int(v) for n, v in seen.items()} == {n: getattr(_abi, n) for n in names}
 
 
@@ -82,12 +85,7 @@ def test_struct_formats_equal_the_c_layout(tmp_path):
         lines.append(f'    printf("{name} size %zu\\n", sizeof({name}));')
         lines += [f'    printf("{name} {f} %zu\\n", offsetof({name}, {f}));' for f in fields]
     lines += ["    return 0;", "}"]
-    source = tmp_path / "layout.c"
-    source.write_text("\n".join(lines))
-    exe = tmp_path / "layout"
-    subprocess.run([c_compiler(), "-std=c11", f"-I{ROOT / 'include'}", str(source), "-o", str(exe)], check=True)
-    seen = {tuple(line.split()[:2]): int(line.split()[2]) for line in
-            subprocess.run([str(exe)], capture_output=True, text=True, check=True).stdout.splitlines()}
+    seen = {tuple(line.split()[:2]): int(line.split()[2]) for line in compile_and_run(tmp_path, "layout", lines)}
     for name, (fmt, fields) in _abi.STRUCTS.items():
         assert seen[(name, "size")] == struct.calcsize(fmt), name
         offsets, position = [], 0
