@@ -15,7 +15,7 @@
  *   - A stencil K is (weights, length, offset): (K u)_i = sum_j w_j u~_{i+offset+j}
  *     with the half-sample mirror extension u~_{-1-k} = u_k, u~_{n+k} = u_{n-1-k}.
  *     K^T is the exact matrix transpose of K (boundary rows included).
- *   - A diffusivity is (kind, lambda): kind is a pdb_diffusivity (PDB_DIFFUSIVITY_*),
+ *   - A diffusivity is (kind, lambda): kind is a pdb_diffusivity, one of PDB_DIFFUSIVITY_*,
  *     lambda > 0 the contrast parameter.
  *   - Thread safety: every function may be called from any number of threads at
  *     once; the last-error message is per thread.
@@ -99,11 +99,11 @@ typedef enum {
     PDB_ENUM_STATUS         =  0,  /* pdb_status */
     PDB_ENUM_DIFFUSIVITY    =  1,  /* pdb_diffusivity */
     PDB_ENUM_BOUND          =  2,  /* pdb_bound */
-    PDB_ENUM_SCHEME_FLAG    =  3,  /* pdb_scheme_flag (bits) */
+    PDB_ENUM_SCHEME_FLAG    =  3,  /* pdb_scheme_flag: bits */
     PDB_ENUM_UPDATE         =  4,  /* pdb_update [pdeblocks_schemes.h] */
     PDB_ENUM_FED_ORDER      =  5,  /* pdb_fed_order [schemes] */
     PDB_ENUM_SCHEME         =  6,  /* pdb_scheme [schemes] */
-    PDB_ENUM_EVOLVE_OPTION  =  7,  /* pdb_evolve_option (bits) [schemes] */
+    PDB_ENUM_EVOLVE_OPTION  =  7,  /* pdb_evolve_option: bits [schemes] */
     PDB_ENUM_EVOLVE_REPORT  =  8,  /* pdb_evolve_report [schemes] */
     PDB_ENUM_GRID           =  9,  /* pdb_grid [pdeblocks_multigrid.h] */
     PDB_ENUM_LU_STRATEGY    = 10,  /* pdb_lu_strategy [multigrid] */
@@ -116,8 +116,8 @@ typedef enum {
     PDB_ENUM_TAU_MODE       = 17,  /* pdb_tau_mode [layers] */
     PDB_ENUM_ACTIVATION     = 18,  /* pdb_activation [layers] */
     PDB_ENUM_W2_MODE        = 19,  /* pdb_w2_mode [layers] */
-    PDB_ENUM_FORWARD_FLAG   = 20,  /* pdb_forward_flag (bits) [layers] */
-    PDB_ENUM_ENUM_FAMILY    = 21,  /* pdb_enum_family (this enum) */
+    PDB_ENUM_FORWARD_FLAG   = 20,  /* pdb_forward_flag: bits [layers] */
+    PDB_ENUM_ENUM_FAMILY    = 21,  /* pdb_enum_family: this enum */
     PDB_ENUM_COUNT
 } pdb_enum_family;
 
