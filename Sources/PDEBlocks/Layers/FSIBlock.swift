@@ -40,10 +40,18 @@ public struct FSIBlock: RepeatedStepBlock {
         tape: UnsafeMutableBufferPointer<Double>, scratch: UnsafeMutableBufferPointer<Double>
     ) {
         let n = x.count, L = cycleLength
-        func state(_ l: Int) -> UnsafeMutableBufferPointer<Double> {
-            l == L ? out : slice(tape, (l - 1) * n, n)
-        }
-        for l in 0..<L {
+        cycle(x, scratch: scratch) { l in l == L ? out : slice(tape, (l - 1) * n, n) }
+    }
+
+    /// The L extrapolated steps of eq. 7 from u_0 = `x`, u_l stored where `state(l)` says
+    /// (l ≥ 1; u_L must be the block's output). Forward keeps every u_l on the tape;
+    /// inference alternates two buffers.
+    private func cycle(
+        _ x: UnsafeBufferPointer<Double>, scratch: UnsafeMutableBufferPointer<Double>,
+        state: (Int) -> UnsafeMutableBufferPointer<Double>
+    ) {
+        let n = x.count
+        for l in 0..<cycleLength {
             let a = FSI.alpha(l)
             let cur = l == 0 ? x : UnsafeBufferPointer(state(l))
             let prev = l <= 1 ? x : UnsafeBufferPointer(state(l - 1))
@@ -64,15 +72,7 @@ public struct FSIBlock: RepeatedStepBlock {
     ) {
         let n = x.count, L = cycleLength
         let other = slice(scratch, 0, n), work = slice(scratch, n, n)
-        func state(_ k: Int) -> UnsafeMutableBufferPointer<Double> { (L - k) % 2 == 0 ? out : other }
-        for l in 0..<L {
-            let a = FSI.alpha(l)
-            let cur = l == 0 ? x : UnsafeBufferPointer(state(l))
-            let prev = l <= 1 ? x : UnsafeBufferPointer(state(l - 1))
-            let dst = state(l + 1)
-            for i in 0..<n { dst[i] = a * cur[i] + (1 - a) * prev[i] }
-            step.residual(cur, base: UnsafeBufferPointer(dst), scale: a, into: dst, scratch: work)
-        }
+        cycle(x, scratch: work) { k in (L - k) % 2 == 0 ? out : other }
     }
 
     public func backward(
