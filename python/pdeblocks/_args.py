@@ -17,7 +17,7 @@ import numpy.typing as npt
 
 from ._lib import FloatArray, PDEBlocksError, as_output
 
-__all__ = ["as_int", "as_float", "as_choice", "as_stencil", "as_array", "as_signals", "as_rows",
+__all__ = ["as_int", "as_float", "as_choice", "as_stencil", "as_array", "as_signals", "as_rows", "as_rhs",
            "history_buffer", "finish", "renamed", "INT64", "INT32"]
 
 #: The range of the C int64.
@@ -143,3 +143,17 @@ def renamed(function: str, old: str, new: str, old_value: Any, new_value: Any, d
         raise TypeError(f"{function}() got both {new}= and its deprecated name {old}=")
     warnings.warn(f"{function}(): {old}= is deprecated, use {new}= (as SciPy)", DeprecationWarning, stacklevel=3)
     return old_value
+
+
+def as_rhs(b, x0, n: int, mismatch: str):
+    """``(b, x0, batch, squeeze)`` for a solver of ``n`` unknowns: ``b`` as signals, ``x0`` (or
+    None) of the same shape; ``mismatch`` completes the error for a wrong length."""
+    ba, batch, length, squeeze = as_signals(b, "b")
+    if length != n:
+        raise PDEBlocksError(f"b has length {length}, {mismatch}")
+    x0a = None
+    if x0 is not None:
+        x0a, _, _, _ = as_signals(x0, "x0")
+        if x0a.shape != ba.shape:
+            raise PDEBlocksError(f"x0 has shape {np.shape(x0)}, expected {np.shape(b)}")
+    return ba, x0a, batch, squeeze

@@ -6,7 +6,7 @@ import math
 
 import numpy as np
 
-from ._args import as_float, as_int, as_signals, renamed
+from ._args import as_float, as_int, as_rhs, renamed
 from ._lib import PDEBlocksError, as_output, call, lib, ptr
 from .banded import as_banded
 from .multigrid import Multigrid, _info
@@ -49,14 +49,8 @@ def cg(A, b, *, preconditioner=None, tol: float = 1e-10, maxiter=None, x0=None, 
         preconditioner = owned = Multigrid(A)
     if preconditioner is not None and not isinstance(preconditioner, Multigrid):
         raise PDEBlocksError(f"preconditioner must be None, 'multigrid' or a Multigrid, got {type(preconditioner).__name__}")
-    ba, batch, n, squeeze = as_signals(b, "b")
-    if n != A.n:
-        raise PDEBlocksError(f"b has length {n}, expected n = {A.n}")
-    x0a = None
-    if x0 is not None:
-        x0a, _, _, _ = as_signals(x0, "x0")
-        if x0a.shape != ba.shape:
-            raise PDEBlocksError(f"x0 has shape {np.shape(x0)}, expected {np.shape(b)}")
+    ba, x0a, batch, squeeze = as_rhs(b, x0, A.n, f"expected n = {A.n}")
+    n = A.n
     name = "maxiter" if max_iter is None else "max_iter"   # the name the caller used
     max_iter = renamed("cg", "max_iter", "maxiter", max_iter, maxiter, None)
     max_iter = min(max(n, 100), 1_000_000) if max_iter is None else as_int(max_iter, name)

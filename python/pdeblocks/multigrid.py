@@ -28,7 +28,7 @@ import math
 
 import numpy as np
 
-from ._args import as_array, as_choice, as_float, as_int, as_signals, renamed
+from ._args import as_array, as_choice, as_float, as_int, as_rhs, as_signals, renamed
 from ._handle import Handle
 from ._lib import F64, PDEBlocksError, as_output, call, codes, lib, ptr
 from .banded import BandedMatrix, _GRIDS, as_banded
@@ -249,14 +249,8 @@ class Multigrid(Handle):
             ``convergence_factor`` (``(r_m / r_0)^(1/m)``), ``cycles``, ``converged``,
             ``message``.
         """
-        ba, batch, n, squeeze = as_signals(b, "b")
-        if n != self.n:
-            raise PDEBlocksError(f"b has length {n}, the hierarchy has n = {self.n}")
-        x0a = None
-        if x0 is not None:
-            x0a, _, _, _ = as_signals(x0, "x0")
-            if x0a.shape != ba.shape:
-                raise PDEBlocksError(f"x0 has shape {np.shape(x0)}, expected {np.shape(b)}")
+        ba, x0a, batch, squeeze = as_rhs(b, x0, self.n, f"the hierarchy has n = {self.n}")
+        n = self.n
         tol = as_float(tol, "tol")
         name = "maxiter" if max_cycles is None else "max_cycles"   # the name the caller used
         max_cycles = as_int(renamed("Multigrid.solve", "max_cycles", "maxiter", max_cycles, maxiter, 100), name)
