@@ -240,5 +240,8 @@ int32_t pdb_live_handles(int64_t *count);
 #include "pdeblocks_layers.h"
 #include "pdeblocks_progress.h"
 #include "pdeblocks_packed.h"
+#include "pdeblocks_images.h"
+#include "pdeblocks_image_schemes.h"
+#include "pdeblocks_image_eed.h"
 
 #endif /* PDEBLOCKS_H */
