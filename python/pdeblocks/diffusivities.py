@@ -24,15 +24,8 @@ DIFFUSIVITIES = tuple(codes("PDB_DIFFUSIVITY_"))
 class Diffusivity:
     """A diffusivity ``g(s^2)`` with contrast parameter ``lam`` > 0.
 
-    ==========================  ==============================
-    name                        g(s^2)
-    ==========================  ==============================
-    ``linear``                  1
-    ``perona_malik``            exp(-s^2 / (2 lam^2))
-    ``perona_malik_rational``   1 / (1 + s^2/lam^2)
-    ``charbonnier``             1 / sqrt(1 + s^2/lam^2)
-    ``weickert``                1 - exp(-3.31488 / (s/lam)^8), g(0) = 1
-    ==========================  ==============================
+    ``name`` is one of :data:`DIFFUSIVITIES` (the header's ``pdb_diffusivity`` values, where
+    each formula is documented; the README's table repeats them).
 
     The flux ``Phi(s) = g(s^2) s`` (eq. 3) scaled by tau is the activation of a
     diffusion block (Theorem 1); for Perona-Malik it is nonmonotone (Sec. 2.5).

@@ -96,3 +96,24 @@ public struct Diffusivity: Hashable, Sendable {
     /// at s = 0); ≈ 2.335 for Weickert. Computed, not tabulated: see `LipschitzSearch`.
     public var lipschitz: Double { LipschitzSearch.constant(kind) }
 }
+
+extension Diffusivity {
+    /// Runs `kernel` with this diffusivity's formula type: the one switch over the kinds.
+    @inlinable @inline(__always)
+    public func withFormula<K: DiffusivityFormulaKernel>(_ kernel: K) -> K.Result {
+        switch kind {
+        case .linear: kernel.run(LinearDiffusivity.self)
+        case .peronaMalik: kernel.run(PeronaMalikDiffusivity.self)
+        case .peronaMalikRational: kernel.run(RationalPeronaMalikDiffusivity.self)
+        case .charbonnier: kernel.run(CharbonnierDiffusivity.self)
+        case .weickert: kernel.run(WeickertDiffusivity.self)
+        }
+    }
+
+    /// Runs `kernel` with the flux of this kind as a concrete `FluxLanes` value (λ bound),
+    /// so that the kernel's loop is specialised for the kind.
+    @inlinable @inline(__always)
+    public func withFluxLanes<K: FluxLanesKernel>(_ kernel: K) -> K.Result {
+        withFormula(BoundLanes(kernel: kernel, inverseLambda2: inverseLambda2))
+    }
+}

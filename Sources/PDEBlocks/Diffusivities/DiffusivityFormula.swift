@@ -3,10 +3,9 @@
 /// with respect to `ρ = log λ`. Every formula is a function of `x² = s²·(1/λ²)`, formed the
 /// same way everywhere, so the scalar and vector paths differ only by their `exp`.
 ///
-/// `Diffusivity.withFormula` is the one place that maps a `DiffusivityKind` to its type;
-/// every kernel is generic over `DiffusivityFormula` and so specialised per kind. Adding a
-/// kind: a case in `DiffusivityKind`, a type conforming here, a line in `withFormula` (the
-/// compiler asks for it) and a row of the tests' reference table (a test asks for it).
+/// `Diffusivity.withFormula` (in `Diffusivity.swift`, beside the kinds) is the one place
+/// that maps a `DiffusivityKind` to its type; every kernel is generic over
+/// `DiffusivityFormula` and so specialised per kind. Adding a kind: see CONTRIBUTING.md.
 public protocol DiffusivityFormula: FluxLanes {
     /// The kind this type implements.
     static var kind: DiffusivityKind { get }
@@ -63,27 +62,6 @@ extension DiffusivityFormula {
 public protocol DiffusivityFormulaKernel {
     associatedtype Result
     func run<F: DiffusivityFormula>(_ formula: F.Type) -> Result
-}
-
-extension Diffusivity {
-    /// Runs `kernel` with this diffusivity's formula type: the one switch over the kinds.
-    @inlinable @inline(__always)
-    public func withFormula<K: DiffusivityFormulaKernel>(_ kernel: K) -> K.Result {
-        switch kind {
-        case .linear: kernel.run(LinearDiffusivity.self)
-        case .peronaMalik: kernel.run(PeronaMalikDiffusivity.self)
-        case .peronaMalikRational: kernel.run(RationalPeronaMalikDiffusivity.self)
-        case .charbonnier: kernel.run(CharbonnierDiffusivity.self)
-        case .weickert: kernel.run(WeickertDiffusivity.self)
-        }
-    }
-
-    /// Runs `kernel` with the flux of this kind as a concrete `FluxLanes` value (λ bound),
-    /// so that the kernel's loop is specialised for the kind.
-    @inlinable @inline(__always)
-    public func withFluxLanes<K: FluxLanesKernel>(_ kernel: K) -> K.Result {
-        withFormula(BoundLanes(kernel: kernel, inverseLambda2: inverseLambda2))
-    }
 }
 
 /// `withFluxLanes` as a formula kernel: binds λ, then runs the lanes kernel.
