@@ -188,8 +188,10 @@ int32_t pdb_network_get_parameters(pdb_network *net, double *out, int64_t count)
  * contrasts) and changes nothing on failure. Invalidates every thread's recorded forward
  * pass (see "Thread safety"). */
 int32_t pdb_network_set_parameters(pdb_network *net, const double *p, int64_t count);
-/* Threads for batch rows (0 = one per online processor, the default). */
-int32_t pdb_network_set_threads(pdb_network *net, int64_t threads);
+/* Threads for batch rows (0 = one per online processor, the default; at most 4096). The
+ * count is an int32_t, as in every thread-count argument of the ABI (it was an int64_t
+ * here before 0.1.1). */
+int32_t pdb_network_set_threads(pdb_network *net, int32_t threads);
 /* The most bytes the tape of a recorded forward pass may take (1 <= bytes <= 2^34; default
  * PDB_NETWORK_DEFAULT_TAPE_LIMIT = 4 GiB). See "Memory" above for what a tape holds. */
 int32_t pdb_network_set_tape_limit(pdb_network *net, int64_t bytes);

@@ -79,15 +79,8 @@ private func addFilter(_ net: OpaquePointer?, _ K: Stencil, _ g: ChannelDiffusiv
         guard let last = s.network.blocks.last else {
             throw PDEBlocksError.invalidArgument("the network has no blocks: add a diffusion, FSI or implicit block first")
         }
-        let updated: any NetworkBlock
-        switch last {
-        case let b as DiffusionBlock: updated = try b.adding(filter: K, diffusivity: g)
-        case let b as FSIBlock: updated = try FSIBlock(step: try b.step.adding(filter: K, diffusivity: g), cycleLength: b.cycleLength)
-        case let b as ImplicitBlock: updated = try ImplicitBlock(step: try b.step.adding(filter: K, diffusivity: g), iterations: b.iterations)
-        default:
-            throw PDEBlocksError.invalidArgument(
-                "the last block is a \(last.kind.name) block: filters go into diffusion, FSI or implicit blocks (use pdb_network_add_residual_channel)")
-        }
+        // Each block type says whether it takes filters (`NetworkBlock.adding(filter:diffusivity:)`).
+        let updated: any NetworkBlock = try last.adding(filter: K, diffusivity: g)
         try s.network.replaceLast(updated)
         s.dropTapes()
     }
@@ -218,7 +211,7 @@ public func pdb_network_set_parameters(_ net: OpaquePointer?, _ p: UnsafePointer
 }
 
 @_cdecl("pdb_network_set_threads")
-public func pdb_network_set_threads(_ net: OpaquePointer?, _ threads: Int64) -> Int32 {
+public func pdb_network_set_threads(_ net: OpaquePointer?, _ threads: Int32) -> Int32 {
     guarded {
         guard threads >= 0, threads <= 4096 else {
             throw PDEBlocksError.invalidArgument("threads must be in 0...4096 (0 = one per processor), got \(threads)")

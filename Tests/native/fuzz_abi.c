@@ -1581,8 +1581,8 @@ static void g_network_set_parameters(void) {
 static void g_network_set_threads(void) {
     int slot;
     void *h = pick_net(&slot);
-    int64_t t = irange(0, 3);
-    if (pct(H)) { static const int64_t bad[] = {-1, 4097, INT64_MAX, INT64_MIN}; t = PICK(bad); must_fail("threads out of 0...4096"); }
+    int32_t t = (int32_t)irange(0, 3);
+    if (pct(H)) { static const int32_t bad[] = {-1, 4097, INT32_MAX, INT32_MIN}; t = PICK(bad); must_fail("threads out of 0...4096"); }
     RUN(pdb_network_set_threads(h, t));
 }
 

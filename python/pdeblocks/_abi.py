@@ -451,7 +451,7 @@ SIGNATURES = {
     'pdb_network_parameter_count': (ctypes.c_int32, (ctypes.c_void_p, ctypes.c_void_p), ('net', 'count')),
     'pdb_network_get_parameters': (ctypes.c_int32, (ctypes.c_void_p, ctypes.c_void_p, ctypes.c_int64), ('net', 'out', 'count')),
     'pdb_network_set_parameters': (ctypes.c_int32, (ctypes.c_void_p, ctypes.c_void_p, ctypes.c_int64), ('net', 'p', 'count')),
-    'pdb_network_set_threads': (ctypes.c_int32, (ctypes.c_void_p, ctypes.c_int64), ('net', 'threads')),
+    'pdb_network_set_threads': (ctypes.c_int32, (ctypes.c_void_p, ctypes.c_int32), ('net', 'threads')),
     'pdb_network_set_tape_limit': (ctypes.c_int32, (ctypes.c_void_p, ctypes.c_int64), ('net', 'bytes')),
     'pdb_network_describe': (ctypes.c_int32, (ctypes.c_void_p, ctypes.c_char_p, ctypes.c_int64, ctypes.c_void_p), ('net', 'text', 'capacity', 'length')),
     'pdb_network_forward': (ctypes.c_int32, (ctypes.c_void_p, ctypes.c_void_p, ctypes.c_int64, ctypes.c_int64, ctypes.c_int32, ctypes.c_void_p), ('net', 'x', 'batch', 'n', 'flags', 'out')),

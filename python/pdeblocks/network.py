@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from . import _abi
-from ._args import as_array, as_float, as_int, as_rows, as_signals
+from ._args import INT32, as_array, as_float, as_int, as_rows, as_signals
 from ._handle import Handle
 from ._lib import F64, call, codes, lib, as_output, c_string, ptr, PDEBlocksError, BusyError
 from .progress import reporting
@@ -144,7 +144,7 @@ class Network(Handle):
 
     @threads.setter
     def threads(self, value: int):
-        value = as_int(value, "threads")
+        value = as_int(value, "threads", INT32)
         call(_set_threads, self._h, value)
         self._threads = value
 

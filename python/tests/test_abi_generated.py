@@ -1,6 +1,7 @@
 """python/pdeblocks/_abi.py is exactly what python/gen_abi.py makes of include/*.h, and what it
 says agrees with the C compiler and with the library's exported symbols."""
 import ctypes
+import re
 import importlib.util
 import shutil
 import struct
@@ -53,6 +54,19 @@ def test_signatures_have_one_name_per_argument_type():
     for name, (restype, argtypes, names) in _abi.SIGNATURES.items():
         assert len(argtypes) == len(names), name
         assert restype in (ctypes.c_int32, ctypes.c_char_p), name
+
+
+def test_thread_counts_are_int32_everywhere():
+    # One integer type for a thread count across the ABI (pdb_set_threads, pdb_get_threads,
+    # pdb_network_set_threads, and any later entry point or struct field named *threads).
+    gen = load_generator()
+    seen = []
+    for header in gen.header_files():
+        text = gen.strip_comments(header.read_text())
+        for ctype in re.findall(r"([A-Za-z_][A-Za-z0-9_]*)\s*\**\s*\b\w*threads\b\s*[,);]", text):
+            seen.append((header.name, ctype))
+    assert len(seen) >= 3
+    assert all(ctype == "int32_t" for _, ctype in seen), seen
 
 
 def c_compiler():

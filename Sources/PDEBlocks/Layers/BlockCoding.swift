@@ -89,6 +89,6 @@ extension ResidualBlock {
     /// Throws: a residual block takes channels (`adding(channel:)`), not filters.
     public func adding(filter: Stencil, diffusivity: ChannelDiffusivity) throws -> ResidualBlock {
         throw PDEBlocksError.invalidArgument(
-            "a residual block takes channels, not filters: filters go into diffusion, FSI or implicit blocks")
+            "the last block is a residual block, which takes channels, not filters (pdb_network_add_residual_channel); filters go into diffusion, FSI or implicit blocks")
     }
 }

@@ -79,6 +79,9 @@ public protocol NetworkBlock: Sendable {
     /// The block with one more filter `K` and its diffusivity; throws for a block type
     /// without filters (residual blocks take channels).
     func adding(filter: Stencil, diffusivity: ChannelDiffusivity) throws -> Self
+    /// The work of the block on one signal, in samples per signal sample (`BlockWork`): the
+    /// pace of progress reports, an estimate of the arithmetic, saturating.
+    var workPerSample: Int { get }
 }
 
 extension NetworkBlock {
