@@ -13,8 +13,8 @@
 /// shift: a separable stencil is exactly a Kronecker product of 1D `Stencil`s. A `1×q`
 /// stencil acts along rows (x), a `q×1` stencil along columns (y).
 ///
-/// The kernels here are the reference loops (every sample through the mirror); the fast
-/// paths live in the image diffusion step.
+/// The kernels here are the reference loops (every sample through the mirror); `apply` and
+/// `accumulateTransposed` are the fast kernels (`Stencil2DKernels.swift`), tested against them.
 public struct Stencil2D: Hashable, Sendable {
     /// The weights `w[a, b]`, row-major, `rows·columns` finite values.
     public let weights: [Double]
@@ -71,9 +71,9 @@ public struct Stencil2D: Hashable, Sendable {
 
     // MARK: - Reference kernels (one H×W image)
 
-    /// `out = K u` for one `height`×`width` image. `u` and `out` hold `height·width` values
-    /// and must not overlap.
-    public func apply(
+    /// `out = K u` for one `height`×`width` image, every sample through the mirror (the
+    /// reference for `apply`). `u` and `out` hold `height·width` values and must not overlap.
+    public func applyReference(
         _ u: UnsafeBufferPointer<Double>, height: Int, width: Int, into out: UnsafeMutableBufferPointer<Double>
     ) {
         for i in 0..<height {
@@ -88,9 +88,10 @@ public struct Stencil2D: Hashable, Sendable {
         }
     }
 
-    /// `out = base + Kᵀ v` (`base = nil` means 0), the exact transpose of `apply`. `out` may
+    /// `out = base + Kᵀ v` (`base = nil` means 0), the exact transpose of `applyReference`,
+    /// scattered through the mirror (the reference for `accumulateTransposed`). `out` may
     /// alias `base`; neither may alias `v`.
-    public func accumulateTransposed(
+    public func accumulateTransposedReference(
         _ v: UnsafeBufferPointer<Double>, height: Int, width: Int, into out: UnsafeMutableBufferPointer<Double>,
         base: UnsafeBufferPointer<Double>?
     ) {
