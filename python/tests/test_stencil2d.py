@@ -109,3 +109,17 @@ def test_bad_input_raises_clear_errors():
         K.matrix((100, 100))
     with pytest.raises(PDEBlocksError, match="pair"):
         K.matrix(5)
+
+
+def test_c_entry_point_refuses_overlap_and_writes_nothing():
+    from pdeblocks import _abi
+    from pdeblocks._lib import lib, ptr
+    from pdeblocks.stencil2d import as_bank
+    bank = as_bank(pdb.gradient_2d())
+    buf = np.arange(2 * 3 * 4, dtype=float)
+    before = buf.copy()
+    # out (2 channels x 3 x 4) starting inside u (3 x 4): refused, buffer untouched
+    status = lib.pdb_stencil2d_apply(*bank.c, ptr(buf), 1, 3, 4, ptr(buf))
+    assert status == _abi.PDB_ERR_INVALID
+    assert "overlaps" in lib.pdb_last_error().decode()
+    np.testing.assert_array_equal(buf, before)

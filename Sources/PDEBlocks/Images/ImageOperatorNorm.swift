@@ -18,8 +18,9 @@
 ///   rounding of the factorisation included): `K = P ⊗ Q + K_E`, so
 ///   `‖K‖ ≤ ‖P‖‖Q‖ + ‖K_E‖` with the 1D norms of `P = (p, oy)` on `H`, `Q = (q, ox)` on `W`
 ///   and Hölder's bound for `K_E` (of the order of rounding) — exact up to ~1e-8 for one filter.
-/// * **general**: Hölder's `‖K_G‖₂² ≤ ‖K_G‖₁ ‖K_G‖_∞` of the stack of these filters, with the
-///   exact row and column sums of `|K_G| ≤ K_{|w|}` (a certified bound, not exact).
+/// * **general**: the smaller of Gershgorin's bound on the actual entries of the Gram
+///   `Σ_c K_cᵀK_c` of these filters (`gershgorinBound`) and Hölder's `‖K_G‖₁ ‖K_G‖_∞` with
+///   the exact row and column sums of `|K_G| ≤ K_{|w|}` — certified upper bounds, not exact.
 ///
 /// The bound is the sum over the classes (triangle inequality), or Hölder's bound of the
 /// whole bank when that is smaller; every partial result is rounded up.
@@ -48,9 +49,9 @@ enum ImageOperatorNorm {
                               shifts: alongY.map(\.offsetX), n: height, across: width))
         }
         for k in separable { add(try separableBound(k, height: height, width: width)) }
-        if !general.isEmpty { add(try holderBound(general, height: height, width: width)) }
+        if !general.isEmpty { add(try generalBound(general, height: height, width: width)) }
         if nonzero.count > 1 || !general.isEmpty {
-            total = min(total, try holderBound(nonzero, height: height, width: width))
+            total = min(total, try generalBound(nonzero, height: height, width: width))
         }
         return total
     }
@@ -101,6 +102,99 @@ enum ImageOperatorNorm {
                                                offsetY: k.offsetY, offsetX: k.offsetX)], height: height, width: width)
         let root = (pq.squareRoot().nextUp + e.squareRoot().nextUp).nextUp
         return (root * root).nextUp
+    }
+
+    /// The smaller of Gershgorin's bound (when it applies) and Hölder's bound.
+    static func generalBound(_ bank: [Stencil2D], height: Int, width: Int) throws -> Double {
+        let holder = try holderBound(bank, height: height, width: width)
+        guard let gershgorin = try gershgorinBound(bank, height: height, width: width) else { return holder }
+        return min(holder, gershgorin)
+    }
+
+    // MARK: - Gershgorin's bound on the Gram
+
+    /// `max_p Σ_q |G[p, q]|` for `G = Σ_c K_cᵀK_c`, rounding included (an upper bound of
+    /// λ_max since `G` is symmetric). `G[p, ·]` is accumulated from the columns of `K_c` at
+    /// pixel `p`: `G[p, ·] = Σ_r K[r, p] K[r, ·]`. With `reach` the largest |row offset| of a
+    /// tap (`|oy + a|`), rows `p` with `2·reach ≤ p ≤ H−1−2·reach` never meet the mirror in
+    /// this chain and have the same Gram row up to translation, so only the `4·reach + 2`
+    /// rows near the edges and one interior row are visited (likewise for columns). `nil`
+    /// when a reach is not below the image side (offsets comparable to the image) or the
+    /// work would be large; the caller then uses Hölder's bound.
+    static func gershgorinBound(_ bank: [Stencil2D], height: Int, width: Int) throws -> Double? {
+        let reachY = bank.map { max(abs($0.offsetY), abs($0.offsetY + $0.rows - 1)) }.max() ?? 0
+        let reachX = bank.map { max(abs($0.offsetX), abs($0.offsetX + $0.columns - 1)) }.max() ?? 0
+        guard reachY < height, reachX < width, reachY <= 64, reachX <= 64 else { return nil }
+        func classes(_ n: Int, _ reach: Int) -> [Int] {
+            n <= 4 * reach + 2 ? Array(0..<n) : Array(0...(2 * reach)) + Array((n - 1 - 2 * reach)..<n)
+        }
+        let ys = classes(height, reachY), xs = classes(width, reachX)
+        let work = ys.count * xs.count * bank.reduce(0) { $0 + $1.weights.count * $1.weights.count * 4 }
+        guard work <= 1 << 26 else { return nil }
+        // Dense window of G[p, ·] around p: rows p ± 2·reachY, columns p ± 2·reachX.
+        let wy = 4 * reachY + 1, wx = 4 * reachX + 1
+        var window = [Double](repeating: 0, count: wy * wx)
+        var best = 0.0
+        func preimages(_ p: Int, _ n: Int, _ offset: Int, _ taps: Int) -> [(i: Int, a: Int)] {
+            var list: [(Int, Int)] = []
+            for a in 0..<taps {
+                for t in [p, -1 - p, 2 * n - 1 - p] {
+                    let i = t - offset - a
+                    if i >= 0, i < n, Stencil.mirror(i + offset + a, n) == p, !list.contains(where: { $0 == (i, a) }) {
+                        list.append((i, a))
+                    }
+                }
+            }
+            return list
+        }
+        for py in ys {
+            for px in xs {
+                for k in window.indices { window[k] = 0 }
+                var totalAbs = 0.0, contributions = 0, kvTerms = 0
+                var outside = false
+                for K in bank {
+                    let rowsIn = preimages(py, height, K.offsetY, K.rows)
+                    let colsIn = preimages(px, width, K.offsetX, K.columns)
+                    let iList = Array(Set(rowsIn.map(\.i))), jList = Array(Set(colsIn.map(\.i)))
+                    for i in iList {
+                        for j in jList {
+                            // K[(i, j), p] and its magnitude bound.
+                            var kv = 0.0, kvAbs = 0.0, terms = 0
+                            for (ri, a) in rowsIn where ri == i {
+                                for (cj, b) in colsIn where cj == j {
+                                    kv += K[a, b]
+                                    kvAbs += K[a, b].magnitude
+                                    terms += 1
+                                }
+                            }
+                            kvTerms = max(kvTerms, terms)
+                            guard kv != 0 else { continue }
+                            for a in 0..<K.rows {
+                                let dy = Stencil.mirror(i + K.offsetY + a, height) - py + 2 * reachY
+                                for b in 0..<K.columns {
+                                    let dx = Stencil.mirror(j + K.offsetX + b, width) - px + 2 * reachX
+                                    guard dy >= 0, dy < wy, dx >= 0, dx < wx else { outside = true; continue }
+                                    window[dy * wx + dx] += kv * K[a, b]
+                                    totalAbs += kvAbs * K[a, b].magnitude
+                                    contributions += 1
+                                }
+                            }
+                        }
+                    }
+                }
+                if outside { return nil }  // not expected (see above); never guess
+                var rowSum = 0.0
+                for x in window { rowSum += x.magnitude }
+                // Each window entry: a sum of at most `contributions` products of a kv (itself a
+                // sum of `kvTerms` weights); their rounding is below (contributions + kvTerms + 2)·ε
+                // of totalAbs, the sum of magnitudes; the final sum of |entries| adds (wy·wx + 2)·ε.
+                let eps = Double.ulpOfOne
+                let rounding = Double(contributions + kvTerms + 4) * eps * totalAbs
+                let bound = (rowSum * (1 + Double(wy * wx + 4) * eps) + rounding * 1.01).nextUp
+                best = max(best, bound)
+            }
+        }
+        return best
     }
 
     // MARK: - Hölder's bound

@@ -250,6 +250,27 @@ struct ForwardRow: TapWidthKernel {
     @inlinable @inline(__always)
     func body(_ q: Int) {
         var j = range.lowerBound
+        // 32 columns at a time: four independent accumulators hide the FMA latency (one
+        // accumulator makes the rows·q taps one dependency chain).
+        while j + 32 <= range.upperBound {
+            var (a0, a1, a2, a3) = (SIMD8<Double>(repeating: 0), SIMD8<Double>(repeating: 0),
+                                    SIMD8<Double>(repeating: 0), SIMD8<Double>(repeating: 0))
+            for a in 0..<rows {
+                let p = src[a] + (j + ox), wa = w + a * q
+                for b in 0..<q {
+                    let wb = SIMD8(repeating: wa[b])
+                    a0 = a0.plusProduct(wb, load8(p, b))
+                    a1 = a1.plusProduct(wb, load8(p, b + 8))
+                    a2 = a2.plusProduct(wb, load8(p, b + 16))
+                    a3 = a3.plusProduct(wb, load8(p, b + 24))
+                }
+            }
+            store8(a0, out, j)
+            store8(a1, out, j + 8)
+            store8(a2, out, j + 16)
+            store8(a3, out, j + 24)
+            j += 32
+        }
         while j + 8 <= range.upperBound {
             var acc = SIMD8<Double>(repeating: 0)
             for a in 0..<rows {
@@ -297,6 +318,25 @@ struct TransposedRow: TapWidthKernel {
     @inlinable @inline(__always)
     func body(_ q: Int) {
         var c = range.lowerBound
+        while c + 32 <= range.upperBound {  // four accumulators, as in `ForwardRow`
+            var (a0, a1, a2, a3) = base.map { (load8($0, c), load8($0, c + 8), load8($0, c + 16), load8($0, c + 24)) }
+                ?? (SIMD8(repeating: 0), SIMD8(repeating: 0), SIMD8(repeating: 0), SIMD8(repeating: 0))
+            for k in 0..<count {
+                let p = srcRows[k] + (c - ox), wr = weightRows[k]
+                for b in 0..<q {
+                    let wb = SIMD8(repeating: wr[b])
+                    a0 = a0.plusProduct(wb, load8(p - b, 0))
+                    a1 = a1.plusProduct(wb, load8(p - b, 8))
+                    a2 = a2.plusProduct(wb, load8(p - b, 16))
+                    a3 = a3.plusProduct(wb, load8(p - b, 24))
+                }
+            }
+            store8(a0, out, c)
+            store8(a1, out, c + 8)
+            store8(a2, out, c + 16)
+            store8(a3, out, c + 24)
+            c += 32
+        }
         while c + 8 <= range.upperBound {
             var acc = base.map { load8($0, c) } ?? SIMD8(repeating: 0)
             for k in 0..<count {
