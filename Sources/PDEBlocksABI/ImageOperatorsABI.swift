@@ -23,21 +23,36 @@ private func bankExtents(_ bank: [Stencil2D], _ shapes: UnsafePointer<Int64>?, _
      Extent("filter_weights", weights, count: bank.reduce(0) { $0 + $1.weights.count }))
 }
 
+/// `out = K u` (images to stacks) or `out = Kᵀ v` (stacks to images) for a batch; the shared
+/// body of `pdb_stencil2d_apply` and `pdb_stencil2d_adjoint`.
+private func bankMap(
+    _ filters: Int64, _ shapes: UnsafePointer<Int64>?, _ weights: UnsafePointer<Double>?,
+    _ x: UnsafePointer<Double>?, _ batch: Int64, _ height: Int64, _ width: Int64, _ out: UnsafeMutablePointer<Double>?,
+    transposed: Bool
+) -> Int32 {
+    guarded {
+        let bank = try FilterBankArgument.decode(filters, shapes, weights)
+        let s = try imageSizes(batch, height, width, channels: bank.count)
+        let src = try Buffers.input(x, transposed ? s.stacked : s.pixels, transposed ? "v" : "u")
+        let dst = try Buffers.output(out, transposed ? s.pixels : s.stacked, "out")
+        let (es, ew) = bankExtents(bank, shapes, weights)
+        // K u reads neighbours of each pixel: not in place
+        try Aliasing.require(Extent("out", dst), Extent(transposed ? "v" : "u", src), es, ew)
+        try Check.allFinite(src, transposed ? "v" : "u")
+        if transposed {
+            FilterBank2D.adjoint(bank, src, batch: s.batch, height: s.height, width: s.width, into: dst)
+        } else {
+            FilterBank2D.apply(bank, src, batch: s.batch, height: s.height, width: s.width, into: dst)
+        }
+    }
+}
+
 @_cdecl("pdb_stencil2d_apply")
 public func pdb_stencil2d_apply(
     _ filters: Int64, _ shapes: UnsafePointer<Int64>?, _ weights: UnsafePointer<Double>?,
     _ u: UnsafePointer<Double>?, _ batch: Int64, _ height: Int64, _ width: Int64, _ out: UnsafeMutablePointer<Double>?
 ) -> Int32 {
-    guarded {
-        let bank = try FilterBankArgument.decode(filters, shapes, weights)
-        let s = try imageSizes(batch, height, width, channels: bank.count)
-        let src = try Buffers.input(u, s.pixels, "u")
-        let dst = try Buffers.output(out, s.stacked, "out")
-        let (es, ew) = bankExtents(bank, shapes, weights)
-        try Aliasing.require(Extent("out", dst), Extent("u", src), es, ew)
-        try Check.allFinite(src, "u")
-        FilterBank2D.apply(bank, src, batch: s.batch, height: s.height, width: s.width, into: dst)
-    }
+    bankMap(filters, shapes, weights, u, batch, height, width, out, transposed: false)
 }
 
 @_cdecl("pdb_stencil2d_adjoint")
@@ -45,16 +60,7 @@ public func pdb_stencil2d_adjoint(
     _ filters: Int64, _ shapes: UnsafePointer<Int64>?, _ weights: UnsafePointer<Double>?,
     _ v: UnsafePointer<Double>?, _ batch: Int64, _ height: Int64, _ width: Int64, _ out: UnsafeMutablePointer<Double>?
 ) -> Int32 {
-    guarded {
-        let bank = try FilterBankArgument.decode(filters, shapes, weights)
-        let s = try imageSizes(batch, height, width, channels: bank.count)
-        let src = try Buffers.input(v, s.stacked, "v")
-        let dst = try Buffers.output(out, s.pixels, "out")
-        let (es, ew) = bankExtents(bank, shapes, weights)
-        try Aliasing.require(Extent("out", dst), Extent("v", src), es, ew)
-        try Check.allFinite(src, "v")
-        FilterBank2D.adjoint(bank, src, batch: s.batch, height: s.height, width: s.width, into: dst)
-    }
+    bankMap(filters, shapes, weights, v, batch, height, width, out, transposed: true)
 }
 
 @_cdecl("pdb_stencil2d_matrix")

@@ -54,6 +54,36 @@ import Testing
         }
     }
 
+    @Test func separableStencilsTakeTheTwoPassPathAndMatchReference() throws {
+        var rng = TestRandom(seed: 26)
+        for trial in 0..<120 {
+            let r = rng.int(3...7), c = rng.int(3...7)
+            let p = (0..<r).map { _ in Double(rng.int(-4...4)) }, q = (0..<c).map { _ in Double(rng.int(-4...4)) }
+            var w = p.flatMap { a in q.map { a * $0 } }
+            if w.allSatisfy({ $0 == 0 }) { w[0] = 1 }
+            let K = try Stencil2D(weights: w, rows: r, columns: c,
+                                  offsetY: trial % 5 == 0 ? rng.int(-20...20) : -rng.int(0...r),
+                                  offsetX: trial % 7 == 0 ? rng.int(-20...20) : -rng.int(0...c))
+            if w.filter({ $0 != 0 }).count > 1 { #expect(K.separable != nil) }
+            let h = [1, 2, 3, 9, 20][rng.int(0...4)], wd = [1, 2, 5, 17, 41][rng.int(0...4)]
+            let u = rng.normals(h * wd)
+            let scale = w.reduce(0) { $0 + abs($1) } * 1e-13
+            #expect(Reference.maxAbsDiff(try K.apply(u, height: h, width: wd), reference(K, u, h, wd, transposed: false)) <= scale)
+            #expect(Reference.maxAbsDiff(try K.applyTransposed(u, height: h, width: wd), reference(K, u, h, wd, transposed: true)) <= scale)
+            let base = rng.normals(h * wd)
+            var out = base
+            u.withUnsafeBufferPointer { ub in
+                out.withUnsafeMutableBufferPointer { o in
+                    K.accumulateTransposed(ub, height: h, width: wd, into: o, base: UnsafeBufferPointer(o))
+                }
+            }
+            let expected = zip(base, reference(K, u, h, wd, transposed: true)).map { $0 + $1 }
+            #expect(Reference.maxAbsDiff(out, expected) <= scale)
+        }
+        // Not separable: a rank-2 3×3 stencil keeps the general path.
+        #expect(try Stencil2D([[1, 0, 0], [0, 1, 0], [0, 0, 1]]).separable == nil)
+    }
+
     @Test func accumulateTransposedAddsToBaseInPlace() throws {
         var rng = TestRandom(seed: 23)
         let K = try Stencil2D(weights: rng.normals(15), rows: 3, columns: 5, offsetY: -1, offsetX: -2)

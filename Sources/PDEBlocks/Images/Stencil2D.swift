@@ -44,7 +44,13 @@ public struct Stencil2D: Hashable, Sendable {
             throw PDEBlocksError.invalidArgument("2D stencil offset (\(offsetY), \(offsetX)) is out of range")
         }
         (self.weights, self.rows, self.columns, self.offsetY, self.offsetX) = (weights, rows, columns, offsetY, offsetX)
+        separable = try SeparableFactors(weights: weights, rows: rows, columns: columns, offsetX: offsetX)
     }
+
+    /// `w = p qᵀ` to rounding (every `|w[a,b] − p_a q_b| ≤ 4ε|w[a,b]|`) for stencils of at
+    /// least 3×3: the fast kernels then run a column pass and a row pass (`rows + columns`
+    /// taps per pixel instead of `rows·columns`). Derived from the weights.
+    @usableFromInline let separable: SeparableFactors?
 
     /// Creates a stencil from a list of weight rows (all of the same length).
     public init(_ weightRows: [[Double]], offsetY: Int = 0, offsetX: Int = 0) throws {
@@ -155,5 +161,32 @@ public struct Stencil2D: Hashable, Sendable {
         guard height.multipliedReportingOverflow(by: width) == (count, false) else {
             throw PDEBlocksError.invalidArgument("image has \(count) values, expected height·width = \(height)×\(width)")
         }
+    }
+}
+
+/// The factors of a separable 2D stencil `w = p qᵀ`: `p` along y (per weight row), `q` the
+/// 1D stencil along x with the 2D stencil's column offset.
+@usableFromInline
+struct SeparableFactors: Hashable, Sendable {
+    @usableFromInline let p: [Double]
+    @usableFromInline let q: Stencil
+
+    /// `nil` unless `rows, columns ≥ 3` and the weights are `p qᵀ` to rounding, with `p`
+    /// read off the largest weight's column (divided by it) and `q` off its row.
+    init?(weights: [Double], rows: Int, columns: Int, offsetX: Int) throws {
+        guard rows >= 3, columns >= 3,
+              let k = weights.indices.max(by: { weights[$0].magnitude < weights[$1].magnitude }),
+              weights[k] != 0 else { return nil }
+        let (a0, b0) = (k / columns, k % columns)
+        let p = (0..<rows).map { weights[$0 * columns + b0] / weights[k] }
+        let q = Array(weights[(a0 * columns)..<((a0 + 1) * columns)])
+        for a in 0..<rows {
+            for b in 0..<columns {
+                let w = weights[a * columns + b]
+                guard (w - p[a] * q[b]).magnitude <= 4 * Double.ulpOfOne * w.magnitude else { return nil }
+            }
+        }
+        self.p = p
+        self.q = try Stencil(weights: q, offset: offsetX)
     }
 }

@@ -39,6 +39,7 @@ extension Stencil2D {
         guard height <= Stencil2D.maxRowPairs / rows else {
             return applyReference(u, height: height, width: width, into: out)
         }
+        if let separable { return applySeparable(separable, ub, height: height, width: width, into: ob) }
         let interior = interiorColumns(width)
         let (q, oy, ox) = (columns, offsetY, offsetX)
         weights.withUnsafeBufferPointer { wb in
@@ -86,6 +87,9 @@ extension Stencil2D {
             return accumulateTransposedReference(v, height: height, width: width, into: out, base: base)
         }
         let bb = base?.baseAddress
+        if let separable {
+            return accumulateTransposedSeparable(separable, vb, height: height, width: width, into: ob, base: bb)
+        }
         let (q, oy, ox) = (columns, offsetY, offsetX)
         let pairCount = height * rows
         // Columns c whose taps c − ox − b (b = 0 … q−1) all lie inside the image.
@@ -160,6 +164,70 @@ extension Stencil2D {
                                 }
                             }
                         }
+                    }
+                }
+            }
+        }
+    }
+
+    // MARK: - Separable stencils (w = p qᵀ)
+
+    /// `K u = (P ⊗ Q) u` row by row: `t = Σ_a p_a u[mirror(i + oy + a)]` (contiguous rows,
+    /// SIMD), then `out_i = Q t` (the 1D kernel: SIMD interior, mirrored ends).
+    func applySeparable(
+        _ f: SeparableFactors, _ u: UnsafePointer<Double>, height: Int, width: Int, into out: UnsafeMutablePointer<Double>
+    ) {
+        f.p.withUnsafeBufferPointer { pb in
+            withUnsafeTemporaryAllocation(of: Double.self, capacity: width) { t in
+                let tb = t.baseAddress!
+                for i in 0..<height {
+                    let r0 = u + Stencil.mirror(i + offsetY, height) * width
+                    var j = 0
+                    while j + 8 <= width {
+                        store8(pb[0] * load8(r0, j), tb, j)
+                        j += 8
+                    }
+                    while j < width { tb[j] = pb[0] * r0[j]; j += 1 }
+                    for a in 1..<rows {
+                        let r = u + Stencil.mirror(i + offsetY + a, height) * width, pa = pb[a]
+                        j = 0
+                        while j + 8 <= width {
+                            store8(load8(tb, j).plusProduct(SIMD8(repeating: pa), load8(r, j)), tb, j)
+                            j += 8
+                        }
+                        while j < width { tb[j] = tb[j].plusProduct(pa, r[j]); j += 1 }
+                    }
+                    f.q.apply(UnsafeBufferPointer(t), into: UnsafeMutableBufferPointer(start: out + i * width, count: width))
+                }
+            }
+        }
+    }
+
+    /// `out = base + (Pᵀ ⊗ Qᵀ) v`: per source row `i`, `t = Qᵀ v_i` (1D kernel), then
+    /// `out[mirror(i + oy + a)] += p_a t` (contiguous rows, SIMD).
+    func accumulateTransposedSeparable(
+        _ f: SeparableFactors, _ v: UnsafePointer<Double>, height: Int, width: Int, into out: UnsafeMutablePointer<Double>,
+        base: UnsafePointer<Double>?
+    ) {
+        let n = height * width
+        if let base {
+            if base != UnsafePointer(out) { out.update(from: base, count: n) }
+        } else {
+            out.update(repeating: 0, count: n)
+        }
+        f.p.withUnsafeBufferPointer { pb in
+            withUnsafeTemporaryAllocation(of: Double.self, capacity: width) { t in
+                let tb = t.baseAddress!
+                for i in 0..<height {
+                    f.q.accumulateTransposed(UnsafeBufferPointer(start: v + i * width, count: width), into: t, base: nil)
+                    for a in 0..<rows {
+                        let r = out + Stencil.mirror(i + offsetY + a, height) * width, pa = pb[a]
+                        var j = 0
+                        while j + 8 <= width {
+                            store8(load8(r, j).plusProduct(SIMD8(repeating: pa), load8(tb, j)), r, j)
+                            j += 8
+                        }
+                        while j < width { r[j] = r[j].plusProduct(pa, tb[j]); j += 1 }
                     }
                 }
             }
