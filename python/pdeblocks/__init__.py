@@ -8,7 +8,7 @@ implicit schemes, and multigrid cycles as U-nets. A ctypes wrapper of libpdebloc
 from ._lib import PDEBlocksError, UnstableError, NotConvergedError, CancelledError, BusyError, OutOfMemoryError, lib as _lib
 from ._lib import get_include
 from .operators import Stencil, DifferenceOperator
-from .stencil2d import Stencil2D, gradient_2d
+from .stencil2d import Stencil2D, gradient_2d, filter_bank_norm_squared
 from .diffusivities import Diffusivity, DIFFUSIVITIES
 from .schemes import stable_tau, explicit
 from .accelerated import fsi, fed_step_sizes, fed, implicit, contraction_tau, semi_implicit, evolve
@@ -32,7 +32,7 @@ __version__ = _version()
 
 __all__ = [
     "__version__", "PDEBlocksError", "UnstableError", "NotConvergedError", "CancelledError", "BusyError", "OutOfMemoryError", "Progress",
-    "Stencil", "DifferenceOperator", "Stencil2D", "gradient_2d", "Diffusivity", "DIFFUSIVITIES",
+    "Stencil", "DifferenceOperator", "Stencil2D", "gradient_2d", "filter_bank_norm_squared", "Diffusivity", "DIFFUSIVITIES",
     "stable_tau", "explicit",
     "fsi", "fed_step_sizes", "fed", "implicit", "contraction_tau", "evolve",
     "get_include", "set_num_threads", "get_num_threads",

@@ -463,6 +463,11 @@ SIGNATURES = {
     'pdb_network_load': (ctypes.c_int32, (ctypes.c_char_p, ctypes.c_void_p), ('path', 'net')),
     'pdb_set_progress': (ctypes.c_int32, (ctypes.c_void_p, ctypes.c_void_p, ctypes.c_double), ('fn', 'user_data', 'interval_seconds')),
     'pdb_explicit_packed': (ctypes.c_int32, (ctypes.c_char_p,), ('args',)),
+    'pdb_stencil2d_apply': (ctypes.c_int32, (ctypes.c_int64, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_int64, ctypes.c_int64, ctypes.c_int64, ctypes.c_void_p), ('filters', 'filter_shapes', 'filter_weights', 'u', 'batch', 'height', 'width', 'out')),
+    'pdb_stencil2d_adjoint': (ctypes.c_int32, (ctypes.c_int64, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_int64, ctypes.c_int64, ctypes.c_int64, ctypes.c_void_p), ('filters', 'filter_shapes', 'filter_weights', 'v', 'batch', 'height', 'width', 'out')),
+    'pdb_stencil2d_matrix': (ctypes.c_int32, (ctypes.c_int64, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_int64, ctypes.c_int64, ctypes.c_void_p), ('filters', 'filter_shapes', 'filter_weights', 'height', 'width', 'out')),
+    'pdb_filter_bank_norm_squared': (ctypes.c_int32, (ctypes.c_int64, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_int64, ctypes.c_int64, ctypes.c_void_p), ('filters', 'filter_shapes', 'filter_weights', 'height', 'width', 'out')),
+    'pdb_stable_tau_2d': (ctypes.c_int32, (ctypes.c_int64, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_int32, ctypes.c_double, ctypes.c_int64, ctypes.c_int64, ctypes.c_void_p), ('filters', 'filter_shapes', 'filter_weights', 'kind', 'lambda', 'height', 'width', 'tau')),
 }
 
 

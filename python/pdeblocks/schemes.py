@@ -12,6 +12,7 @@ from . import _abi
 from ._args import INT64, as_choice, as_float, as_int, as_rows, as_stencil, history_buffer
 from ._lib import F64, FloatArray, call, codes, error, lib, ptr, PDEBlocksError
 from .operators import Stencil
+from .stencil2d import Stencil2D, stable_tau_2d
 from .diffusivities import Diffusivity, as_diffusivity
 from .progress import ProgressLike, reporting
 
@@ -32,7 +33,8 @@ _BOUNDS = codes("PDB_BOUND_")          # {"sup_g": ..., "lipschitz": ...}
 UNCHECKED = _abi.PDB_UNCHECKED
 
 
-def stable_tau(K: Stencil, g: Diffusivity | str, n: int, bound: str = "sup_g") -> float:
+def stable_tau(K: Stencil | Stencil2D | list[Stencil2D], g: Diffusivity | str, n: int | tuple[int, int],
+               bound: str = "sup_g") -> float:
     """Largest step size with Euclidean stability (Theorem 2) on signals of length n.
 
     ``bound="sup_g"`` gives ``2 / (sup g ||K||_2^2)`` (sharper, valid since the proof
@@ -45,8 +47,10 @@ def stable_tau(K: Stencil, g: Diffusivity | str, n: int, bound: str = "sup_g") -
         The discretised operator D (paper eq. 4).
     g : Diffusivity or str
         The diffusivity (a name means ``Diffusivity(name)``, lam = 1).
-    n : int
-        Signal length N (``||K||_2`` depends on N through the boundary rows).
+    n : int or (int, int)
+        Signal length N (``||K||_2`` depends on N through the boundary rows); for a 2D
+        filter bank (a Stencil2D or a list of them) the image shape (H, W), and the bound
+        is ``2 / (sup g lambda_max(sum_c K_c^T K_c))`` (:func:`~pdeblocks.stencil2d.stable_tau_2d`).
     bound : {"sup_g", "lipschitz"}
         Which constant bounds the activation.
 
@@ -55,6 +59,10 @@ def stable_tau(K: Stencil, g: Diffusivity | str, n: int, bound: str = "sup_g") -
     float
         The bound on tau; ``inf`` for the zero operator.
     """
+    if isinstance(K, Stencil2D) or (isinstance(K, (list, tuple)) and K and isinstance(K[0], Stencil2D)):
+        if bound != "sup_g":
+            raise PDEBlocksError(f"bound must be 'sup_g' for a 2D filter bank, got {bound!r}")
+        return stable_tau_2d(K, g, n)  # n is the image shape (H, W)
     K = as_stencil(K)
     g = as_diffusivity(g)
     code = as_choice(bound, _BOUNDS, "bound")

@@ -13,8 +13,8 @@
 /// shift: a separable stencil is exactly a Kronecker product of 1D `Stencil`s. A `1×q`
 /// stencil acts along rows (x), a `q×1` stencil along columns (y).
 ///
-/// The kernels here are the reference loops (every sample through the mirror); the fast
-/// paths live in the image diffusion step.
+/// The kernels here are the reference loops (every sample through the mirror); `apply` and
+/// `accumulateTransposed` are the fast kernels (`Stencil2DKernels.swift`), tested against them.
 public struct Stencil2D: Hashable, Sendable {
     /// The weights `w[a, b]`, row-major, `rows·columns` finite values.
     public let weights: [Double]
@@ -44,7 +44,13 @@ public struct Stencil2D: Hashable, Sendable {
             throw PDEBlocksError.invalidArgument("2D stencil offset (\(offsetY), \(offsetX)) is out of range")
         }
         (self.weights, self.rows, self.columns, self.offsetY, self.offsetX) = (weights, rows, columns, offsetY, offsetX)
+        separable = try SeparableFactors(weights: weights, rows: rows, columns: columns, offsetX: offsetX)
     }
+
+    /// `w = p qᵀ` to rounding (every `|w[a,b] − p_a q_b| ≤ 4ε|w[a,b]|`) for stencils of at
+    /// least 3×3: the fast kernels then run a column pass and a row pass (`rows + columns`
+    /// taps per pixel instead of `rows·columns`). Derived from the weights.
+    @usableFromInline let separable: SeparableFactors?
 
     /// Creates a stencil from a list of weight rows (all of the same length).
     public init(_ weightRows: [[Double]], offsetY: Int = 0, offsetX: Int = 0) throws {
@@ -71,9 +77,9 @@ public struct Stencil2D: Hashable, Sendable {
 
     // MARK: - Reference kernels (one H×W image)
 
-    /// `out = K u` for one `height`×`width` image. `u` and `out` hold `height·width` values
-    /// and must not overlap.
-    public func apply(
+    /// `out = K u` for one `height`×`width` image, every sample through the mirror (the
+    /// reference for `apply`). `u` and `out` hold `height·width` values and must not overlap.
+    public func applyReference(
         _ u: UnsafeBufferPointer<Double>, height: Int, width: Int, into out: UnsafeMutableBufferPointer<Double>
     ) {
         for i in 0..<height {
@@ -88,9 +94,10 @@ public struct Stencil2D: Hashable, Sendable {
         }
     }
 
-    /// `out = base + Kᵀ v` (`base = nil` means 0), the exact transpose of `apply`. `out` may
+    /// `out = base + Kᵀ v` (`base = nil` means 0), the exact transpose of `applyReference`,
+    /// scattered through the mirror (the reference for `accumulateTransposed`). `out` may
     /// alias `base`; neither may alias `v`.
-    public func accumulateTransposed(
+    public func accumulateTransposedReference(
         _ v: UnsafeBufferPointer<Double>, height: Int, width: Int, into out: UnsafeMutableBufferPointer<Double>,
         base: UnsafeBufferPointer<Double>?
     ) {
@@ -154,5 +161,32 @@ public struct Stencil2D: Hashable, Sendable {
         guard height.multipliedReportingOverflow(by: width) == (count, false) else {
             throw PDEBlocksError.invalidArgument("image has \(count) values, expected height·width = \(height)×\(width)")
         }
+    }
+}
+
+/// The factors of a separable 2D stencil `w = p qᵀ`: `p` along y (per weight row), `q` the
+/// 1D stencil along x with the 2D stencil's column offset.
+@usableFromInline
+struct SeparableFactors: Hashable, Sendable {
+    @usableFromInline let p: [Double]
+    @usableFromInline let q: Stencil
+
+    /// `nil` unless `rows, columns ≥ 3` and the weights are `p qᵀ` to rounding, with `p`
+    /// read off the largest weight's column (divided by it) and `q` off its row.
+    init?(weights: [Double], rows: Int, columns: Int, offsetX: Int) throws {
+        guard rows >= 3, columns >= 3,
+              let k = weights.indices.max(by: { weights[$0].magnitude < weights[$1].magnitude }),
+              weights[k] != 0 else { return nil }
+        let (a0, b0) = (k / columns, k % columns)
+        let p = (0..<rows).map { weights[$0 * columns + b0] / weights[k] }
+        let q = Array(weights[(a0 * columns)..<((a0 + 1) * columns)])
+        for a in 0..<rows {
+            for b in 0..<columns {
+                let w = weights[a * columns + b]
+                guard (w - p[a] * q[b]).magnitude <= 4 * Double.ulpOfOne * w.magnitude else { return nil }
+            }
+        }
+        self.p = p
+        self.q = try Stencil(weights: q, offset: offsetX)
     }
 }
