@@ -23,7 +23,7 @@ enum ImageCycles {
             FiniteResult.cause(tau: tau, bound: try? step.stableTau(), boundName: "stability bound 2/(sup g·λ_max)",
                                flag: "check_stability", magnitude: magnitude)
         }) { out in
-            try ImageLayout.forEachImage(out, batch: batch, step: step, extra: extra) { b, image, work, threads in
+            try ImageLayout.forEachImage(out, batch: batch, step: step, extra: extra, lagged: lagged) { b, image, work, threads in
                 var ticker = ProgressTicker(progress)
                 if ticker.isCancelled { return }
                 let spare = UnsafeMutableBufferPointer(rebasing: work[0..<n])

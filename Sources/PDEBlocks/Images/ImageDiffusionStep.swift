@@ -68,9 +68,10 @@ public struct ImageDiffusionStep: Sendable {
         return try ImageStability.stableTau(bank, diffusivity: d, height: height, width: width)
     }
 
-    /// Values of work memory `apply` needs for one image with `threads` row bands.
-    public func workLength(threads: Int = 1) -> Int {
-        if usesGradientKernel { return max(1, threads) * GradientDiffusionKernel.bandWorkLength(width: width) }
+    /// Values of work memory `apply` needs for one image with `threads` row bands (`lagged`:
+    /// with a frozen `G`, and for `freeze`).
+    public func workLength(threads: Int = 1, lagged: Bool = false) -> Int {
+        if usesGradientKernel, !lagged { return max(1, threads) * GradientDiffusionKernel.bandWorkLength(width: width) }
         return (bank.count + 1) * pixels
     }
 
@@ -79,7 +80,7 @@ public struct ImageDiffusionStep: Sendable {
 
     /// `out = base − τ Σ_c K_cᵀ G_c K_c x` for one image. `frozen`, when given, holds the
     /// diagonals `G` from `freeze` (the linearised step, diffusivity lagged). `out` may alias
-    /// `base`, not `x` or `work`; `work` holds `workLength(threads:)` values. Results do not
+    /// `base`, not `x` or `work`; `work` holds `workLength(threads:lagged:)` values. Results do not
     /// depend on `threads`.
     public func apply(
         _ x: UnsafeBufferPointer<Double>, base: UnsafeBufferPointer<Double>, tau: Double,

@@ -51,15 +51,15 @@ enum ImageLayout {
     }
 
     /// Runs `body(b, image, work, threads)` for every image of `out` (images on threads, or
-    /// for one image its row bands), each worker with `extra + step.workLength(threads:)`
+    /// for one image its row bands), each worker with `extra + step.workLength(threads:lagged:)`
     /// values of work memory allocated once here.
     static func forEachImage(
-        _ out: UnsafeMutableBufferPointer<Double>, batch: Int, step: ImageDiffusionStep, extra: Int,
+        _ out: UnsafeMutableBufferPointer<Double>, batch: Int, step: ImageDiffusionStep, extra: Int, lagged: Bool = false,
         _ body: (Int, UnsafeMutableBufferPointer<Double>, UnsafeMutableBufferPointer<Double>, Int) -> Void
     ) throws {
         let n = step.pixels
         let inner = innerThreads(step, batch: batch)
-        let length = try Memory.sum(extra, step.workLength(threads: inner), for: "image work buffers")
+        let length = try Memory.sum(extra, step.workLength(threads: inner, lagged: lagged), for: "image work buffers")
         try Parallelism.forEachRow(batch: batch, n: n, workLength: length) { b, work in
             body(b, SignalLayout.row(out, b, n), work, inner)
         }
