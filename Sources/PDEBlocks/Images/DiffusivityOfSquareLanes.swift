@@ -1,13 +1,6 @@
-/// `g(m)` on eight lanes from a kind's flux lanes, `g(m) = Φ(√m)/√m` (and `g(0) = 1`, the
-/// `sup g` of every built-in kind), so the isotropic coupling uses the library's vectorised
-/// activation (`FluxLanes`, `VectorExp`) without a second formula per kind. Within a few
-/// ulps of `Diffusivity.g`.
+/// `g(m)` on eight lanes (`FluxLanes.g(ofSquare:)`: the kind's direct form, or `Φ(√m)/√m`).
 @inlinable @inline(__always)
-func diffusivityOfSquare<F: FluxLanes>(_ flux: F, _ m: SIMD8<Double>) -> SIMD8<Double> {
-    let s = m.squareRoot()
-    let g = flux(s) / s
-    return g.replacing(with: 1, where: s .== 0)
-}
+func diffusivityOfSquare<F: FluxLanes>(_ flux: F, _ m: SIMD8<Double>) -> SIMD8<Double> { flux.g(ofSquare: m) }
 
 /// `v[i] ← g(v[i])` in place over a buffer (whole vectors; the tail through a zero-padded vector,
 /// so every value takes the same arithmetic).
