@@ -118,6 +118,7 @@ typedef enum {
     PDB_ENUM_W2_MODE        = 19,  /* pdb_w2_mode [layers] */
     PDB_ENUM_FORWARD_FLAG   = 20,  /* pdb_forward_flag: bits [layers] */
     PDB_ENUM_ENUM_FAMILY    = 21,  /* pdb_enum_family: this enum */
+    PDB_ENUM_COUPLING       = 22,  /* pdb_coupling [pdeblocks_image_schemes.h] */
     PDB_ENUM_COUNT
 } pdb_enum_family;
 

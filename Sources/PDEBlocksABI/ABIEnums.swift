@@ -12,7 +12,7 @@ import PDEBlocks
 enum ABIEnumFamily: Int32, ABIEnum {
     case status = 0, diffusivity, bound, schemeFlag, update, fedOrder, scheme, evolveOption, evolveReport
     case grid, luStrategy, smoother, cycle, transfer, semiSolver, unetBlock
-    case blockKind, tauMode, activation, w2Mode, forwardFlag, enumFamily
+    case blockKind, tauMode, activation, w2Mode, forwardFlag, enumFamily, coupling
 
     static var family: ABIEnumFamily { .enumFamily }
 
@@ -40,6 +40,7 @@ enum ABIEnumFamily: Int32, ABIEnum {
         case .w2Mode: "w2_mode"
         case .forwardFlag: "forward_flag"
         case .enumFamily: "enum_family"
+        case .coupling: "coupling"
         }
     }
 
@@ -68,6 +69,7 @@ enum ABIEnumFamily: Int32, ABIEnum {
         case .w2Mode: "W2 mode"
         case .forwardFlag: "forward flag"
         case .enumFamily: "enum family"
+        case .coupling: "coupling"
         }
     }
 
@@ -95,6 +97,7 @@ enum ABIEnumFamily: Int32, ABIEnum {
         case .w2Mode: "PDB_W2_"
         case .forwardFlag: "PDB_FORWARD_"
         case .enumFamily: "PDB_ENUM_"
+        case .coupling: "PDB_COUPLING_"
         }
     }
 
@@ -123,6 +126,7 @@ enum ABIEnumFamily: Int32, ABIEnum {
         case .w2Mode: OutputFilterMode.self
         case .forwardFlag: ForwardFlag.self
         case .enumFamily: ABIEnumFamily.self
+        case .coupling: Coupling.self
         }
     }
 }
@@ -371,4 +375,11 @@ enum ForwardFlag: Int32, ABIFlag {
         case .inference: "inference"
         }
     }
+}
+
+// MARK: - include/pdeblocks_image_schemes.h
+
+extension Coupling: ABIEnum {
+    static var family: ABIEnumFamily { .coupling }
+    var abiName: String { name }
 }

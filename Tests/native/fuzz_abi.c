@@ -1010,6 +1010,174 @@ static void g_evolve(void) {
                    iterations, tol, contraction, flags, s.out, report, rl));
 }
 
+/* ---- Image schemes (pdeblocks_image_schemes.h) ---------------------------- */
+
+typedef struct {
+    int64_t batch, height, width, total;
+    double *f, *out;
+    int valid;
+} images_t;
+
+/* (batch, height, width) images (small; sometimes wide: the vector kernel); out may be f. */
+static images_t gen_images(void) {
+    images_t m;
+    m.batch = irange(1, 2);
+    m.height = irange(1, 7);
+    m.width = pct(5) ? irange(20, 70) : irange(1, 7);
+    m.valid = 1;
+    if (pct(H)) {
+        m.valid = 0;
+        int r = (int)(rnd() % 3);
+        if (r == 0) { m.height = pct(50) ? 0 : bad_len(); must_fail("height is not positive"); }
+        else if (r == 1) { m.width = pct(50) ? 0 : bad_len(); must_fail("width is not positive"); }
+        else { m.batch = (int64_t)1 << 31; m.height = (int64_t)1 << 31; m.width = 4; must_fail("too many pixels"); }
+    }
+    m.total = m.valid ? m.batch * m.height * m.width : 4;
+    int64_t cap = m.total + irange(0, 2);
+    m.f = in_d(m.total, cap, -1, 1, H, "f");
+    for (int64_t i = 0; i < m.total; i++)
+        if (!isfinite(m.f[i])) { must_fail("the input holds NaN or Inf"); break; }
+    if (pct(15)) {
+        m.out = m.f;
+        regs[nregs - 1].writable = m.valid ? (size_t)m.total * sizeof(double) : 0;
+        regs[nregs - 1].name = "f (= out)";
+    } else {
+        m.out = out_d(m.valid ? m.total : 0, cap, "out");
+    }
+    if (pct(H / 2 + 1)) { m.f = NULL; must_fail("f is NULL"); }
+    if (pct(H / 2 + 1)) { m.out = NULL; must_fail("out is NULL"); }
+    return m;
+}
+
+typedef struct {
+    int64_t filters;
+    int64_t *shapes;
+    double *weights;
+    int32_t coupling;
+    int64_t diffusivities;
+    int32_t *kinds;
+    double *lambdas;
+} image_op_t;
+
+/* A filter bank (usually gradient_2d, else 1..3 small filters with offsets), a coupling and
+ * 1 or C diffusivities; hostile: unknown coupling, bad counts, bad shapes, NULLs, bad kinds. */
+static image_op_t gen_image_op(void) {
+    image_op_t o;
+    int gradient = pct(60);
+    o.filters = gradient ? 2 : irange(1, 3);
+    o.shapes = region((size_t)(4 * o.filters) * sizeof(int64_t), 0, "filter_shapes");
+    int64_t total = 0;
+    for (int64_t c = 0; c < o.filters; c++) {
+        int64_t r = gradient ? (c == 0 ? 1 : 2) : irange(1, 3), k = gradient ? (c == 0 ? 2 : 1) : irange(1, 3);
+        o.shapes[4 * c] = r;
+        o.shapes[4 * c + 1] = k;
+        o.shapes[4 * c + 2] = gradient ? 0 : irange(-2, 1);
+        o.shapes[4 * c + 3] = gradient ? 0 : irange(-2, 1);
+        total += r * k;
+    }
+    o.weights = in_d(total, total, -1, 1, 0, "filter_weights");
+    if (gradient) { o.weights[0] = -1; o.weights[1] = 1; o.weights[2] = -1; o.weights[3] = 1; }
+    if (pct(H)) {
+        int r = (int)(rnd() % 4);
+        if (r == 0) { o.weights[irange(0, total - 1)] = special_value(); must_fail("a filter weight is not finite"); }
+        else if (r == 1) { o.shapes[0] = pct(50) ? 0 : bad_len(); must_fail("a filter side is out of range"); }
+        else if (r == 2) { o.shapes = NULL; must_fail("filter_shapes is NULL"); }
+        else { o.weights = NULL; must_fail("filter_weights is NULL"); }
+    }
+    o.coupling = pct(H) ? (must_fail("unknown coupling"), bad_code(PDB_COUPLING_COUNT))
+                        : (int32_t)irange(0, PDB_COUPLING_COUNT - 1);
+    o.diffusivities = (o.coupling == PDB_COUPLING_CHANNELWISE && pct(40)) ? o.filters : 1;
+    if (pct(H)) {
+        o.diffusivities = pct(50) ? 0 : o.filters + 1;
+        must_fail("the number of diffusivities is neither 1 nor (channelwise) the number of filters");
+    }
+    int64_t nd = o.diffusivities > 0 && o.diffusivities < 8 ? o.diffusivities : 1;
+    o.kinds = region((size_t)nd * sizeof(int32_t), 0, "kinds");
+    o.lambdas = in_d(nd, nd, 0.05, 3, 0, "lambdas");
+    for (int64_t k = 0; k < nd; k++) o.kinds[k] = gen_kind();
+    if (pct(H)) { o.lambdas[0] = pct(50) ? -1.0 : NAN; must_fail("lambda is not positive and finite"); }
+    if (pct(H / 2 + 1)) { o.kinds = NULL; must_fail("kinds is NULL"); }
+    if (pct(H / 2 + 1)) { o.lambdas = NULL; must_fail("lambdas is NULL"); }
+    return o;
+}
+
+/* The history of record_every = r over `count` steps/cycles of the images. */
+static double *gen_image_history(images_t *m, int64_t every, int64_t count, int64_t *length) {
+    signals_t s;
+    s.valid = m->valid;
+    s.total = m->total;
+    return gen_history(&s, every, count, length);
+}
+
+#define IMAGE_ARGS(m, o) m.f, m.batch, m.height, m.width, o.filters, o.shapes, o.weights, o.coupling, \
+    o.diffusivities, o.kinds, o.lambdas
+
+static void g_explicit_2d(void) {
+    images_t m = gen_images();
+    image_op_t o = gen_image_op();
+    double tau = gen_tau(0.1);
+    int64_t steps = gen_work(0, 4, "steps is negative or huge");
+    int32_t flags = gen_flags();
+    int64_t every = gen_every(), hl;
+    double *hist = gen_image_history(&m, every, steps, &hl);
+    if (every > 0 && !hist) must_fail("history is NULL");
+    RUN(pdb_explicit_2d(IMAGE_ARGS(m, o), tau, steps, flags, every, hist, hl, m.out));
+}
+
+static void g_fsi_2d(void) {
+    images_t m = gen_images();
+    image_op_t o = gen_image_op();
+    double tau = gen_tau(0.1);
+    int64_t L = gen_cycle_length(), cycles = gen_work(0, 3, "cycles is negative or huge");
+    if (L > 20 && L <= PDB_MAX_CYCLE_LENGTH) L = 20;
+    int32_t update = gen_update(), flags = gen_flags();
+    int64_t every = gen_every(), hl;
+    double *hist = gen_image_history(&m, every, cycles, &hl);
+    if (every > 0 && !hist) must_fail("history is NULL");
+    RUN(pdb_fsi_2d(IMAGE_ARGS(m, o), tau, L, cycles, update, flags, every, hist, hl, m.out));
+}
+
+static void g_fed_2d(void) {
+    images_t m = gen_images();
+    image_op_t o = gen_image_op();
+    double tau = gen_tau(0.1);
+    int64_t L = gen_cycle_length(), cycles = gen_work(0, 3, "cycles is negative or huge");
+    if (L > 20 && L <= PDB_MAX_CYCLE_LENGTH) L = 20;
+    int32_t ordering = gen_ordering(), update = gen_update(), flags = gen_flags();
+    int64_t every = gen_every(), hl;
+    double *hist = gen_image_history(&m, every, cycles, &hl);
+    if (every > 0 && !hist) must_fail("history is NULL");
+    RUN(pdb_fed_2d(IMAGE_ARGS(m, o), tau, L, cycles, ordering, update, flags, every, hist, hl, m.out));
+}
+
+static void g_implicit_2d(void) {
+    images_t m = gen_images();
+    image_op_t o = gen_image_op();
+    double tau = gen_tau(0.05), tol = pct(H) ? bad_double() : unif(0, 1e-3);
+    if (!(tol >= 0) || !isfinite(tol)) must_fail("tol is negative or not finite");
+    int64_t steps = gen_work(0, 3, "steps is negative or huge");
+    int64_t iterations = gen_work(1, 6, "iterations is not positive or huge");
+    int32_t flags = gen_flags();
+    int64_t *sweeps = out_scalar(sizeof(int64_t), 20, 0, "sweeps");
+    double *residual = out_scalar(sizeof(double), 20, 0, "residual");
+    RUN(pdb_implicit_2d(IMAGE_ARGS(m, o), tau, steps, iterations, tol, flags, m.out, sweeps, residual));
+}
+
+static void g_evolve_2d(void) {
+    images_t m = gen_images();
+    image_op_t o = gen_image_op();
+    double T = pct(H) ? (must_fail("T is negative"), -1.0) : unif(0, 2);
+    int32_t scheme = pct(H) ? (must_fail("unknown scheme"), bad_code(PDB_SCHEME_COUNT))
+                            : (int32_t)irange(0, PDB_SCHEME_COUNT - 1);
+    int32_t set = 0, flags = gen_flags();
+    if (pct(H)) { set = (int32_t)(1u << irange(7, 30)); must_fail("unknown option bits"); }
+    int64_t rl = 0;
+    double *report = NULL;
+    if (pct(50)) { rl = PDB_EVOLVE_REPORT_COUNT; report = out_d(rl, rl, "report"); }
+    else if (pct(H)) { rl = 3; report = out_d(rl, rl, "report"); must_fail("report_length < count"); }
+    RUN(pdb_evolve_2d(IMAGE_ARGS(m, o), T, scheme, set, 0.0, 0, 0, 0, 0, 0.0, 0.0, flags, m.out, report, rl));
+}
+
 /* ---- Banded matrices and multigrid ----------------------------------------------- */
 
 static void g_banded_matvec(void) {
@@ -1800,6 +1968,7 @@ static entry_t entries[] = {
     G(diffusivity_from_name), G(diffusivity_name), G(diffusivity_g), G(diffusivity_flux),
     G(diffusivity_flux_derivative), G(diffusivity_constants),
     G(stable_tau), G(explicit), G(explicit_packed), G(fsi), G(fed_step_sizes), G(fed), G(contraction_tau), G(implicit), G(evolve),
+    G(explicit_2d), G(fsi_2d), G(fed_2d), G(implicit_2d), G(evolve_2d),
     G(banded_matvec), G(banded_solve), G(poisson_1d), G(diffusion_system_bandwidth), G(diffusion_system),
     G(mg_create), G(mg_destroy), G(mg_levels), G(mg_level_matrix), G(mg_prolong), G(mg_restrict), G(mg_cycle),
     G(mg_unet_cycle), G(mg_solve), G(cg), G(semi_implicit),

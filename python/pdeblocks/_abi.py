@@ -51,7 +51,8 @@ PDB_ENUM_ACTIVATION = 18
 PDB_ENUM_W2_MODE = 19
 PDB_ENUM_FORWARD_FLAG = 20
 PDB_ENUM_ENUM_FAMILY = 21
-PDB_ENUM_COUNT = 22
+PDB_ENUM_COUPLING = 22
+PDB_ENUM_COUNT = 23
 PDB_UPDATE_PER_STEP = 0
 PDB_UPDATE_PER_CYCLE = 1
 PDB_UPDATE_COUNT = 2
@@ -145,6 +146,9 @@ PDB_W2_TRANSPOSED = 1
 PDB_W2_COUNT = 2
 PDB_FORWARD_INFERENCE = 1
 PDB_NETWORK_DEFAULT_TAPE_LIMIT = 4294967296
+PDB_COUPLING_ISOTROPIC = 0
+PDB_COUPLING_CHANNELWISE = 1
+PDB_COUPLING_COUNT = 2
 
 # ---- typed enum families (append-only in the header) ----
 
@@ -211,7 +215,8 @@ class EnumFamily(enum.IntEnum):
     ENUM_W2_MODE = 19
     ENUM_FORWARD_FLAG = 20
     ENUM_ENUM_FAMILY = 21
-    ENUM_COUNT = 22
+    ENUM_COUPLING = 22
+    ENUM_COUNT = 23
 
 
 class Update(enum.IntEnum):
@@ -359,6 +364,13 @@ class ForwardFlag(enum.IntEnum):
     FORWARD_INFERENCE = 1
 
 
+class Coupling(enum.IntEnum):
+    """``pdb_coupling``."""
+    COUPLING_ISOTROPIC = 0
+    COUPLING_CHANNELWISE = 1
+    COUPLING_COUNT = 2
+
+
 ENUMS = {
     'pdb_status': Status,
     'pdb_diffusivity': Diffusivity,
@@ -382,6 +394,7 @@ ENUMS = {
     'pdb_activation': Activation,
     'pdb_w2_mode': W2Mode,
     'pdb_forward_flag': ForwardFlag,
+    'pdb_coupling': Coupling,
 }
 
 # ---- packed-argument structs: field names and the struct-module format ----
@@ -468,6 +481,11 @@ SIGNATURES = {
     'pdb_stencil2d_matrix': (ctypes.c_int32, (ctypes.c_int64, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_int64, ctypes.c_int64, ctypes.c_void_p), ('filters', 'filter_shapes', 'filter_weights', 'height', 'width', 'out')),
     'pdb_filter_bank_norm_squared': (ctypes.c_int32, (ctypes.c_int64, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_int64, ctypes.c_int64, ctypes.c_void_p), ('filters', 'filter_shapes', 'filter_weights', 'height', 'width', 'out')),
     'pdb_stable_tau_2d': (ctypes.c_int32, (ctypes.c_int64, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_int32, ctypes.c_double, ctypes.c_int64, ctypes.c_int64, ctypes.c_void_p), ('filters', 'filter_shapes', 'filter_weights', 'kind', 'lambda', 'height', 'width', 'tau')),
+    'pdb_explicit_2d': (ctypes.c_int32, (ctypes.c_void_p, ctypes.c_int64, ctypes.c_int64, ctypes.c_int64, ctypes.c_int64, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_int32, ctypes.c_int64, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_double, ctypes.c_int64, ctypes.c_int32, ctypes.c_int64, ctypes.c_void_p, ctypes.c_int64, ctypes.c_void_p), ('f', 'batch', 'height', 'width', 'filters', 'filter_shapes', 'filter_weights', 'coupling', 'diffusivities', 'kinds', 'lambdas', 'tau', 'steps', 'flags', 'record_every', 'history', 'history_length', 'out')),
+    'pdb_fsi_2d': (ctypes.c_int32, (ctypes.c_void_p, ctypes.c_int64, ctypes.c_int64, ctypes.c_int64, ctypes.c_int64, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_int32, ctypes.c_int64, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_double, ctypes.c_int64, ctypes.c_int64, ctypes.c_int32, ctypes.c_int32, ctypes.c_int64, ctypes.c_void_p, ctypes.c_int64, ctypes.c_void_p), ('f', 'batch', 'height', 'width', 'filters', 'filter_shapes', 'filter_weights', 'coupling', 'diffusivities', 'kinds', 'lambdas', 'tau', 'cycle_length', 'cycles', 'update', 'flags', 'record_every', 'history', 'history_length', 'out')),
+    'pdb_fed_2d': (ctypes.c_int32, (ctypes.c_void_p, ctypes.c_int64, ctypes.c_int64, ctypes.c_int64, ctypes.c_int64, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_int32, ctypes.c_int64, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_double, ctypes.c_int64, ctypes.c_int64, ctypes.c_int32, ctypes.c_int32, ctypes.c_int32, ctypes.c_int64, ctypes.c_void_p, ctypes.c_int64, ctypes.c_void_p), ('f', 'batch', 'height', 'width', 'filters', 'filter_shapes', 'filter_weights', 'coupling', 'diffusivities', 'kinds', 'lambdas', 'tau_max', 'cycle_length', 'cycles', 'ordering', 'update', 'flags', 'record_every', 'history', 'history_length', 'out')),
+    'pdb_implicit_2d': (ctypes.c_int32, (ctypes.c_void_p, ctypes.c_int64, ctypes.c_int64, ctypes.c_int64, ctypes.c_int64, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_int32, ctypes.c_int64, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_double, ctypes.c_int64, ctypes.c_int64, ctypes.c_double, ctypes.c_int32, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p), ('f', 'batch', 'height', 'width', 'filters', 'filter_shapes', 'filter_weights', 'coupling', 'diffusivities', 'kinds', 'lambdas', 'tau', 'steps', 'iterations', 'tol', 'flags', 'out', 'sweeps', 'residual')),
+    'pdb_evolve_2d': (ctypes.c_int32, (ctypes.c_void_p, ctypes.c_int64, ctypes.c_int64, ctypes.c_int64, ctypes.c_int64, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_int32, ctypes.c_int64, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_double, ctypes.c_int32, ctypes.c_int32, ctypes.c_double, ctypes.c_int64, ctypes.c_int32, ctypes.c_int32, ctypes.c_int64, ctypes.c_double, ctypes.c_double, ctypes.c_int32, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_int64), ('f', 'batch', 'height', 'width', 'filters', 'filter_shapes', 'filter_weights', 'coupling', 'diffusivities', 'kinds', 'lambdas', 'T', 'scheme', 'set', 'tau', 'cycles', 'ordering', 'update', 'iterations', 'tol', 'contraction', 'flags', 'out', 'report', 'report_length')),
 }
 
 

@@ -21,6 +21,7 @@ from ._args import as_choice, as_float, as_int, as_signals, as_stencil, finish, 
 from ._lib import F64, call, codes, lib, as_output, ptr, PDEBlocksError
 from .diffusivities import as_diffusivity
 from .progress import reporting
+from .image_schemes import evolve_2d, fed_2d, fsi_2d, implicit_2d, is_bank
 
 __all__ = ["fsi", "fed_step_sizes", "fed", "implicit", "contraction_tau", "semi_implicit", "evolve", "SCHEMES", "ORDERINGS"]
 
@@ -79,8 +80,12 @@ def _cycles(fn, name, f, K, g, tau, cycle_length, cycles, extra, update, check_s
     return finish(out, history, squeeze)
 
 
-def fsi(f, K, g, tau, cycle_length, cycles, *, check_stability=True, record_every=0, update="step", progress=None):
+def fsi(f, K, g, tau, cycle_length, cycles, *, check_stability=True, record_every=0, update="step", progress=None,
+        **image):
     """FSI cycles of diffusion blocks (eq. 7, Hafner et al. 2016).
+
+    Images: with ``K`` a :class:`Stencil2D` or a list of them, ``f`` is (H, W) or (B, H, W) and
+    ``coupling="isotropic"|"channelwise"`` may be given (see :mod:`pdeblocks.image_schemes`).
 
     ``u_{l+1} = a_l (u_l - tau K^T Phi(K u_l)) + (1 - a_l) u_{l-1}``,
     ``a_l = (4l+2)/(2l+3)``, ``l = 0..L-1``, ``u_{-1} = u_0``. One cycle of length L
@@ -117,6 +122,9 @@ def fsi(f, K, g, tau, cycle_length, cycles, *, check_stability=True, record_ever
     history : ndarray, shape (cycles // record_every + 1, *f.shape)
         Only when ``record_every > 0``: ``(u, history)`` is returned.
     """
+    if is_bank(K):
+        return fsi_2d(f, K, g, tau, cycle_length, cycles, check_stability=check_stability, record_every=record_every,
+                      update=update, progress=progress, **image)
     return _cycles(_fsi, "fsi", f, K, g, ("tau", tau), cycle_length, cycles, (), update, check_stability,
                    record_every, progress)
 
@@ -158,8 +166,11 @@ def fed_step_sizes(cycle_length, tau_max, *, reorder=False) -> np.ndarray:
 
 
 def fed(f, K, g, tau_max, cycle_length, cycles, *, check_stability=True, reorder=True, update="cycle",
-        record_every=0, progress=None):
+        record_every=0, progress=None, **image):
     """FED cycles (Grewenig, Weickert, Bruhn 2010) of diffusion blocks.
+
+    Images: with ``K`` a :class:`Stencil2D` or a list of them, ``f`` is (H, W) or (B, H, W) and
+    ``coupling="isotropic"|"channelwise"`` may be given (see :mod:`pdeblocks.image_schemes`).
 
     Each cycle takes the steps ``u <- u - tau_i K^T Phi(K u)`` with the step sizes of
     :func:`fed_step_sizes` and reaches time ``tau_max L(L+1)/3``; in the linear case it
@@ -193,6 +204,9 @@ def fed(f, K, g, tau_max, cycle_length, cycles, *, check_stability=True, reorder
     -------
     u : ndarray, same shape as f (or ``(u, history)`` when ``record_every > 0``)
     """
+    if is_bank(K):
+        return fed_2d(f, K, g, tau_max, cycle_length, cycles, check_stability=check_stability, reorder=reorder,
+                      update=update, record_every=record_every, progress=progress, **image)
     return _cycles(_fed, "fed", f, K, g, ("tau_max", tau_max), cycle_length, cycles, (_ordering_code(reorder),),
                    update, check_stability, record_every, progress)
 
@@ -208,8 +222,12 @@ def contraction_tau(K, g, n) -> float:
     return out.value
 
 
-def implicit(f, K, g, tau, steps, iterations, *, tol=0.0, check_contraction=True, return_info=False, progress=None):
+def implicit(f, K, g, tau, steps, iterations, *, tol=0.0, check_contraction=True, return_info=False, progress=None,
+             **image):
     """The implicit scheme (eq. 8) solved by fixed-point sweeps (eq. 9): a recurrent network.
+
+    Images: with ``K`` a :class:`Stencil2D` or a list of them, ``f`` is (H, W) or (B, H, W) and
+    ``coupling="isotropic"|"channelwise"`` may be given (see :mod:`pdeblocks.image_schemes`).
 
     Each step solves ``x = u^k - tau K^T Phi(K x)`` by sweeps
     ``x <- u^k - tau K^T Phi(K x)`` started at ``x = u^k``; one sweep is one explicit step.
@@ -245,6 +263,9 @@ def implicit(f, K, g, tau, steps, iterations, *, tol=0.0, check_contraction=True
     -------
     u : ndarray, same shape as f (or ``(u, info)`` when ``return_info``)
     """
+    if is_bank(K):
+        return implicit_2d(f, K, g, tau, steps, iterations, tol=tol, check_contraction=check_contraction,
+                           return_info=return_info, progress=progress, **image)
     K = as_stencil(K)
     g = as_diffusivity(g)
     arr, batch, n, squeeze = as_signals(f)
@@ -312,6 +333,9 @@ def semi_implicit(f, K, g, tau: float, steps: int, *, solver: str = "direct", to
 def evolve(f, K, g, T, *, scheme="fsi", progress=None, **options):
     """Diffuse ``f`` to time ``T``: ``du/dt = -K^T Phi(K u)``, ``u(0) = f``.
 
+    Images: with ``K`` a :class:`Stencil2D` or a list of them, ``f`` is (H, W) or (B, H, W) and
+    ``coupling="isotropic"|"channelwise"`` may be given (see :mod:`pdeblocks.image_schemes`).
+
     The library chooses the step size (never above the stability bound; for
     ``"implicit"`` the contraction bound) and the step or cycle counts so that the
     steps add up to T exactly, and reports what it chose.
@@ -371,16 +395,31 @@ def evolve(f, K, g, T, *, scheme="fsi", progress=None, **options):
     >>> info["cycles"], info["cycle_length"], info["block_evaluations"]
     (5, 8, 40)
     """
+    if is_bank(K):
+        return evolve_2d(f, K, g, T, scheme=scheme, progress=progress, **options)
     K = as_stencil(K)
     g = as_diffusivity(g)
     as_choice(scheme, SCHEMES, "scheme")
     check_stability = options.pop("check_stability", True)
+    mask, values = _option_values(options)
+    arr, batch, n, squeeze = as_signals(f)
+    T = as_float(T, "T")
+    out = as_output(arr.shape)
+    report = as_output(_REPORT_LENGTH)
+    flags = 0 if check_stability else UNCHECKED
+    fn = _evolve if progress is None else reporting(
+        progress, f"evolve ({scheme})", "step", _evolve, "update" if scheme == "implicit" else None)
+    call(fn, ptr(arr), batch, n, *K._c, *g._c, T, SCHEMES[scheme], mask, *values, flags, ptr(out), ptr(report),
+         report.size)
+    return (out[0] if squeeze else out), _info(scheme, T, report)
+
+
+def _option_values(options):
+    """``(set mask, (tau, cycles, ordering, update, iterations, tol, contraction))`` of evolve's options."""
     unknown = sorted(set(options) - set(_OPTION_BITS))
     if unknown:
         raise PDEBlocksError(f"unknown option(s) {', '.join(unknown)} (known: {', '.join(_OPTION_BITS)}, "
                              "check_stability)")
-    arr, batch, n, squeeze = as_signals(f)
-    T = as_float(T, "T")
     mask = 0
     for name in options:
         mask |= _OPTION_BITS[name]
@@ -391,13 +430,11 @@ def evolve(f, K, g, T, *, scheme="fsi", progress=None, **options):
     iterations = as_int(options["iterations"], "iterations") if "iterations" in options else 0
     tol = as_float(options["tol"], "tol") if "tol" in options else 0.0
     contraction = as_float(options["contraction"], "contraction") if "contraction" in options else 0.0
-    out = as_output(arr.shape)
-    report = as_output(_REPORT_LENGTH)
-    flags = 0 if check_stability else UNCHECKED
-    fn = _evolve if progress is None else reporting(
-        progress, f"evolve ({scheme})", "step", _evolve, "update" if scheme == "implicit" else None)
-    call(fn, ptr(arr), batch, n, *K._c, *g._c, T, SCHEMES[scheme], mask, tau, cycles, ordering, update,
-         iterations, tol, contraction, flags, ptr(out), ptr(report), report.size)
+    return mask, (tau, cycles, ordering, update, iterations, tol, contraction)
+
+
+def _info(scheme, T, report):
+    """evolve's info dict from the report array."""
     info = {"scheme": scheme, "T": T, "tau": float(report[_abi.PDB_EVOLVE_REPORT_TAU]),
             "tau_bound": float(report[_abi.PDB_EVOLVE_REPORT_TAU_BOUND]),
             "time": float(report[_abi.PDB_EVOLVE_REPORT_TIME_REACHED]),
@@ -415,4 +452,4 @@ def evolve(f, K, g, T, *, scheme="fsi", progress=None, **options):
         info["tol"] = float(report[_abi.PDB_EVOLVE_REPORT_TOL])
         info["residual"] = float(report[_abi.PDB_EVOLVE_REPORT_RESIDUAL])
         info["converged"] = math.isfinite(info["residual"]) and (info["tol"] == 0 or info["residual"] <= info["tol"])
-    return (out[0] if squeeze else out), info
+    return info

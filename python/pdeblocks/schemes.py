@@ -15,6 +15,7 @@ from .operators import Stencil
 from .stencil2d import Stencil2D, stable_tau_2d
 from .diffusivities import Diffusivity, as_diffusivity
 from .progress import ProgressLike, reporting
+from .image_schemes import explicit_2d, is_bank
 
 __all__ = ["stable_tau", "explicit"]
 
@@ -81,10 +82,14 @@ def explicit(f: npt.ArrayLike, K: Stencil, g: Diffusivity | str, tau: float, ste
              progress: ProgressLike = ...) -> FloatArray | tuple[FloatArray, FloatArray]: ...
 def explicit(f: npt.ArrayLike, K: Stencil, g: Diffusivity | str, tau: float, steps: int, *,
              check_stability: bool = True, record_every: int = 0,
-             progress: ProgressLike = None) -> FloatArray | tuple[FloatArray, FloatArray]:
+             progress: ProgressLike = None, **image) -> FloatArray | tuple[FloatArray, FloatArray]:
     """Evolve ``u^{k+1} = u^k - tau K^T Phi(K u^k)`` (eq. 4) for ``steps`` steps from ``u^0 = f``.
 
     Each step is one diffusion block (Theorem 1: W1 = K, W2 = -K^T, sigma1 = tau Phi).
+
+    Images: with ``K`` a :class:`Stencil2D` or a list of them, ``f`` is (H, W) or (B, H, W),
+    ``g`` may be a list (one per filter, channelwise) and ``coupling="isotropic"`` (default)
+    or ``"channelwise"`` may be given (see :mod:`pdeblocks.image_schemes`).
 
     Parameters
     ----------
@@ -115,6 +120,9 @@ def explicit(f: npt.ArrayLike, K: Stencil, g: Diffusivity | str, tau: float, ste
         Only when ``record_every > 0``: ``(u, history)`` is returned.
     """
     if type(K) is not Stencil:
+        if is_bank(K):
+            return explicit_2d(f, K, g, tau, steps, check_stability=check_stability, record_every=record_every,
+                               progress=progress, **image)
         K = as_stencil(K)
     if type(g) is not Diffusivity:
         g = as_diffusivity(g)

@@ -21,6 +21,18 @@ extension Diffusivity {
 /// identically), so the vector and scalar paths differ only by their `exp` (`VectorExp.exp8` here).
 public protocol FluxLanes {
     func callAsFunction(_ v: SIMD8<Double>) -> SIMD8<Double>
+    /// `g(m)` at `m = s² ≥ 0` on eight lanes (the isotropic coupling of images, whose
+    /// diffusivity is of `Σ_c (K_c u)²`). Default: `Φ(√m)/√m`, and `g(0) = 1` (= sup g of every
+    /// built-in kind); kinds override it where a direct form avoids the square root and division.
+    func g(ofSquare m: SIMD8<Double>) -> SIMD8<Double>
+}
+
+extension FluxLanes {
+    @inlinable @inline(__always)
+    public func g(ofSquare m: SIMD8<Double>) -> SIMD8<Double> {
+        let s = m.squareRoot()
+        return (self(s) / s).replacing(with: 1, where: s .== 0)
+    }
 }
 
 /// A loop to run with a concrete `FluxLanes` (see `Diffusivity.withFluxLanes`): the

@@ -116,11 +116,35 @@ extension Evolve {
             throw PDEBlocksError.invalidArgument("stopping time T must be nonnegative and finite, got \(T)")
         }
         try Check.atLeast(n, 2, "signal length n")
+        return try plan(time: T, scheme: scheme, options: options, initialRate: initialRate, bounds: PlanBounds(
+            stable: { try stableTau(stencil: stencil, diffusivity: diffusivity, n: n) },
+            contraction: { try contractionTau(stencil: stencil, diffusivity: diffusivity, n: n) },
+            requireStable: { try requireStable(tau: $0, stencil: stencil, diffusivity: diffusivity, n: n, what: $1) },
+            requireContraction: { try requireContraction(tau: $0, stencil: stencil, diffusivity: diffusivity, n: n) }))
+    }
+
+    /// The step-size bounds `plan` holds τ to, for any operator (signals: `Stencil`; images:
+    /// a filter bank).
+    struct PlanBounds {
+        /// `2/(sup g·‖K‖²)`.
+        let stable: () throws -> Double
+        /// `1/(L_Φ·‖K‖²)`.
+        let contraction: () throws -> Double
+        /// Throws `.unstable` when τ is above `stable` (the string names the caller).
+        let requireStable: (Double, String) throws -> Void
+        /// Throws `.unstable` when τ violates the contraction condition.
+        let requireContraction: (Double) throws -> Void
+    }
+
+    /// `plan` with the operator given by its bounds (T already validated).
+    static func plan(
+        time T: Double, scheme: Scheme, options: EvolveOptions, initialRate: Double, bounds: PlanBounds
+    ) throws -> EvolveReport {
         try validateApplicable(options, scheme)
         if let tau = options.tau { try Check.positiveFinite(tau, "tau") }
 
         if scheme == .implicit {
-            let bound = try contractionTau(stencil: stencil, diffusivity: diffusivity, n: n)
+            let bound = try bounds.contraction()
             if options.tau != nil && options.contraction != nil {
                 throw PDEBlocksError.invalidArgument("give either tau or contraction for the implicit scheme, not both")
             }
@@ -134,7 +158,7 @@ extension Evolve {
             }
             let tauHat = options.tau ?? q * bound
             if options.checkStability {
-                try requireContraction(tau: tauHat, stencil: stencil, diffusivity: diffusivity, n: n)
+                try bounds.requireContraction(tauHat)
             }
             let iterations = options.iterations ?? EvolveOptions.defaultIterations
             try Check.positive(iterations, "iterations")
@@ -155,11 +179,10 @@ extension Evolve {
                 iterations: iterations, tolerance: tol, residual: nil)
         }
 
-        let bound = try stableTau(stencil: stencil, diffusivity: diffusivity, n: n)
+        let bound = try bounds.stable()
         let tauHat = options.tau ?? bound
         if options.checkStability, options.tau != nil {
-            try requireStable(tau: tauHat, stencil: stencil, diffusivity: diffusivity, n: n,
-                              what: "evolve (\(scheme.name))")
+            try bounds.requireStable(tauHat, "evolve (\(scheme.name))")
         }
         if scheme == .explicit {
             let (steps, tau) = try uniformSteps(T, tauHat)

@@ -12,6 +12,8 @@
 
     @inlinable @inline(__always)
     public func callAsFunction(_ v: SIMD8<Double>) -> SIMD8<Double> { v }
+    @inlinable @inline(__always)
+    public func g(ofSquare m: SIMD8<Double>) -> SIMD8<Double> { SIMD8(repeating: 1) }
 
     /// `y` and `p` stay (`Φ(y) = y`, `Φ′ = 1`); `dRho = 0` (no λ).
     @inlinable

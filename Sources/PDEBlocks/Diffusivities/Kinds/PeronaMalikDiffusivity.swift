@@ -24,6 +24,9 @@
         v * VectorExp.exp8(nonPositive: (v * v) * minusHalfInverseLambda2)
     }
 
+    @inlinable @inline(__always)
+    public func g(ofSquare m: SIMD8<Double>) -> SIMD8<Double> { VectorExp.exp8(nonPositive: m * minusHalfInverseLambda2) }
+
     /// Eight lanes at a time (`VectorExp.exp8`), the tail through `backwardTerms`.
     @inlinable
     public func backward(_ y: UnsafeMutableBufferPointer<Double>, _ p: UnsafeMutableBufferPointer<Double>) -> (dRho: Double, dot: Double) {

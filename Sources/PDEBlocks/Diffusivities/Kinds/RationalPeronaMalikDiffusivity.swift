@@ -18,4 +18,7 @@
         let x2 = (v * v) * inverseLambda2
         return v * (1 / (1 + x2))
     }
+
+    @inlinable @inline(__always)
+    public func g(ofSquare m: SIMD8<Double>) -> SIMD8<Double> { 1 / (1 + m * inverseLambda2) }
 }

@@ -1,0 +1,65 @@
+/// The explicit scheme on images (paper eq. 4 with a filter bank): `steps` diffusion blocks
+///
+///     u^{k+1} = u^k − τ Σ_c K_cᵀ G_c(u^k) K_c u^k,   u^0 = f,
+///
+/// with the coupling of `ImageDiffusionStep`. Stable in the Euclidean norm for
+/// `τ ≤ 2/(sup g·λ_max(Σ_c K_cᵀK_c))` (Theorem 2; `ImageStability`); larger τ is refused
+/// unless `checkStability` is false.
+public enum ImageExplicit {
+    /// Evolves a row-major `(batch, height, width)` block of images `f` into `out` (which may
+    /// be the same memory as `f`; otherwise they must not overlap). Each image evolves
+    /// independently.
+    ///
+    /// - Parameters:
+    ///   - step: the bank, diffusivities, coupling and image size.
+    ///   - tau: τ > 0; the stopping time is `steps·τ`. `steps ≥ 0` (0 copies `f`).
+    ///   - recordEvery: when > 0, `history` receives `u^0, u^r, u^{2r}, …` — `steps/r + 1`
+    ///     blocks of `batch·height·width` values.
+    ///   - progress: counts steps·images and can cancel.
+    /// - Throws: before writing `out` or `history`, on an invalid argument, a non-finite input
+    ///   or τ above the bound (`.unstable`, naming it); `.cancelled` (with `out` unchanged) when
+    ///   `progress` cancels; `.nonFinite` (with `out` and `history` unchanged) when the result
+    ///   overflows (`FiniteResult`).
+    public static func evolve(
+        _ f: UnsafeBufferPointer<Double>, into out: UnsafeMutableBufferPointer<Double>, batch: Int,
+        step: ImageDiffusionStep, tau: Double, steps: Int, checkStability: Bool = true, recordEvery: Int = 0,
+        history: UnsafeMutableBufferPointer<Double>? = nil, progress: ProgressReporter? = nil
+    ) throws {
+        let magnitude = try ImageLayout.validate(f, batch: batch, step: step)
+        try SignalLayout.validateOutput(out, count: f.count)
+        try Check.positiveFinite(tau, "tau")
+        try Check.atLeast(steps, 0, "steps")
+        let n = step.pixels
+        let recorder = try HistoryRecorder(history, every: recordEvery, steps: steps, batch: batch, n: n)
+        if checkStability { try ImageLayout.requireStable(tau: tau, step: step, what: "explicit scheme (images)") }
+        progress?.begin(steps, times: batch, unitCost: n)
+        let check = ImageLayout.mayOverflow(magnitude: magnitude, step: step, largestStep: tau, checked: checkStability)
+        try recorder.staged(check || progress != nil) { recorder in
+        try FiniteResult.run(out, progress: progress, check: check, n: step.width,
+                             what: "explicit scheme on images (\(steps) steps)", cause: {
+            FiniteResult.cause(tau: tau, bound: try? step.stableTau(), boundName: "stability bound 2/(sup g·λ_max)",
+                               flag: "check_stability", magnitude: magnitude)
+        }) { out in
+            try ImageLayout.forEachImage(out, batch: batch, step: step, extra: n) { b, image, work, threads in
+                var ticker = ProgressTicker(progress)
+                if ticker.isCancelled { return }
+                SignalLayout.copy(f, row: b, n: n, into: image)
+                recorder.record(image, step: 0, signal: b)
+                let spare = UnsafeMutableBufferPointer(rebasing: work[0..<n])
+                let stepWork = UnsafeMutableBufferPointer(rebasing: work[n...])
+                var (src, dst) = (image, spare)
+                for k in 0..<steps {
+                    step.apply(UnsafeBufferPointer(src), base: UnsafeBufferPointer(src), tau: tau, into: dst,
+                               work: stepWork, threads: threads)
+                    swap(&src, &dst)
+                    recorder.record(src, step: k + 1, signal: b)
+                    if !ticker.step() { break }
+                }
+                ticker.flush()
+                if src.baseAddress != image.baseAddress { _ = image.update(fromContentsOf: src) }
+            }
+            try progress?.finish("explicit scheme (images)", units: "steps·images")
+        }
+        }
+    }
+}
