@@ -463,6 +463,10 @@ SIGNATURES = {
     'pdb_network_load': (ctypes.c_int32, (ctypes.c_char_p, ctypes.c_void_p), ('path', 'net')),
     'pdb_set_progress': (ctypes.c_int32, (ctypes.c_void_p, ctypes.c_void_p, ctypes.c_double), ('fn', 'user_data', 'interval_seconds')),
     'pdb_explicit_packed': (ctypes.c_int32, (ctypes.c_char_p,), ('args',)),
+    'pdb_eed_stable_tau': (ctypes.c_int32, (ctypes.c_int64, ctypes.c_int64, ctypes.c_double, ctypes.c_int32, ctypes.c_double, ctypes.c_void_p), ('height', 'width', 'h', 'kind', 'lambda', 'tau')),
+    'pdb_eed': (ctypes.c_int32, (ctypes.c_void_p, ctypes.c_int64, ctypes.c_int64, ctypes.c_int64, ctypes.c_double, ctypes.c_int32, ctypes.c_double, ctypes.c_double, ctypes.c_double, ctypes.c_int64, ctypes.c_int32, ctypes.c_void_p), ('f', 'batch', 'height', 'width', 'h', 'kind', 'lambda', 'sigma', 'tau', 'steps', 'flags', 'out')),
+    'pdb_eed_fed': (ctypes.c_int32, (ctypes.c_void_p, ctypes.c_int64, ctypes.c_int64, ctypes.c_int64, ctypes.c_double, ctypes.c_int32, ctypes.c_double, ctypes.c_double, ctypes.c_double, ctypes.c_double, ctypes.c_int64, ctypes.c_int32, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p), ('f', 'batch', 'height', 'width', 'h', 'kind', 'lambda', 'sigma', 't', 'tau_max', 'cycles', 'flags', 'out', 'cycles_used', 'cycle_length', 'tau_used')),
+    'pdb_aos': (ctypes.c_int32, (ctypes.c_void_p, ctypes.c_int64, ctypes.c_int64, ctypes.c_int64, ctypes.c_double, ctypes.c_int32, ctypes.c_double, ctypes.c_double, ctypes.c_int64, ctypes.c_void_p), ('f', 'batch', 'height', 'width', 'h', 'kind', 'lambda', 'tau', 'steps', 'out')),
 }
 
 
