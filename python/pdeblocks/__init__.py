@@ -22,6 +22,8 @@ from .blocks import LearnableDiffusivity, FluxActivation, TransposedStencil, Bou
 from .network import Network, Certificate, BlockCertificate
 from .optim import Adam
 from .progress import Progress
+from .eed import eed
+from . import denoise
 
 
 def _version() -> str:
@@ -39,4 +41,5 @@ __all__ = [
     "BandedMatrix", "poisson_1d", "diffusion_system", "Multigrid", "cg", "semi_implicit", "TwoLevelUNet",
     "LearnableDiffusivity", "FluxActivation", "TransposedStencil", "BoundedTau", "ResidualBlock",
     "DiffusionBlock", "FSIBlock", "ImplicitBlock", "Network", "Certificate", "BlockCertificate", "Adam",
+    "eed", "denoise",
 ]

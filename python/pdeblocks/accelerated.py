@@ -302,10 +302,11 @@ def semi_implicit(f, K, g, tau: float, steps: int, *, solver: str = "direct", to
     tau : float
         Time step > 0; may be far above the explicit bound.
     steps : int
-    solver : {"direct", "multigrid"}
+    solver : {"direct", "multigrid", "aos"}
         Banded LU (exact, O(N)) or V(2,2) Gauss-Seidel multigrid cycles from ``u^k``
         to a relative residual ``tol`` (at most ``maxiter`` per step, default 100; ``max_cycles`` is its deprecated name; else
-        :class:`NotConvergedError`).
+        :class:`NotConvergedError`). ``"aos"``: images (H, W) or (B, H, W) with
+        ``K = gradient_2d(h)``, additive operator splitting (:func:`pdeblocks.eed.aos`).
     progress : None, bool, callable or Progress
         Progress reports in steps x rows (multigrid: the last step's relative residual
         as ``value``), and cancellation (:class:`CancelledError`); ``True`` shows a tqdm
@@ -315,6 +316,9 @@ def semi_implicit(f, K, g, tau: float, steps: int, *, solver: str = "direct", to
     -------
     ndarray, same shape as f
     """
+    if isinstance(solver, str) and solver == "aos":  # images, K = gradient_2d(h): pdeblocks.eed.aos
+        from .eed import aos
+        return aos(f, K, g, tau, steps, progress=progress)
     K = as_stencil(K)
     g = as_diffusivity(g)
     limit_name = "maxiter" if max_cycles is None else "max_cycles"   # the name the caller used
