@@ -66,9 +66,10 @@ int32_t pdb_stencil2d_matrix(int64_t filters, const int64_t *filter_shapes, cons
  * (1 x q or q x 1 after trimming zero rows and columns, offsets across the axis 0: the Gram
  * is the Kronecker sum I (x) A_x + A_y (x) I), e.g. the gradient_2d bank
  * (4 cos^2(pi/2H) + 4 cos^2(pi/2W))/h^2, and for one separable filter p q^T (the product of
- * the two 1D norms); otherwise an upper bound (Hoelder's ||K||_1 ||K||_inf for the general
- * filters, plus the exact parts). Milliseconds for any image size with short filters: no
- * image is allocated. PDB_ERR_INVALID when the bound overflows a double. */
+ * the two 1D norms); otherwise an upper bound: the exact parts plus, for general 2D
+ * filters, the smaller of Gershgorin's bound on the entries of sum_c K_c^T K_c and Hoelder's
+ * ||K||_1 ||K||_inf. Milliseconds for any image size with short filters: no image is
+ * allocated. PDB_ERR_INVALID when the bound overflows a double. */
 int32_t pdb_filter_bank_norm_squared(int64_t filters, const int64_t *filter_shapes, const double *filter_weights,
                                      int64_t height, int64_t width, double *out);
 

@@ -41,8 +41,9 @@ public enum FilterBank2D {
     public static func apply(_ bank: [Stencil2D], _ u: [Double], height: Int, width: Int) throws -> [Double] {
         guard !bank.isEmpty else { throw PDEBlocksError.invalidArgument("filter bank has no filters") }
         try Stencil2D.checkImage(u.count, height: height, width: width)
-        try Memory.reserve(bank.count * u.count, for: "the \(bank.count) channels of a \(height)×\(width) image")
-        var out = [Double](repeating: 0, count: bank.count * u.count)
+        let total = try Memory.count(bank.count, u.count, for: "the \(bank.count) channels of a \(height)×\(width) image")
+        try Memory.reserve(total, for: "the \(bank.count) channels of a \(height)×\(width) image")
+        var out = [Double](repeating: 0, count: total)
         u.withUnsafeBufferPointer { ub in
             out.withUnsafeMutableBufferPointer { apply(bank, ub, batch: 1, height: height, width: width, into: $0) }
         }

@@ -11,9 +11,9 @@ public enum ImageStability {
     /// norm's 1e-8 relative tolerance when every filter acts along one axis (1×q or q×1
     /// after trimming zero rows/columns; a Kronecker sum when their offsets across the axis
     /// are 0, so `gradient_2d(h)` gives `(4cos²(π/2H) + 4cos²(π/2W))/h²`), and for a single
-    /// separable filter `p qᵀ` (`‖P‖²‖Q‖²`); otherwise an upper bound: those parts plus
-    /// Hölder's `‖K_G‖₁‖K_G‖_∞` for the general filters, or Hölder for the whole bank when
-    /// smaller. Milliseconds for any image size with short filters (no image is touched).
+    /// separable filter `p qᵀ` (`‖P‖²‖Q‖²`); otherwise an upper bound: those parts plus, for
+    /// the general filters, the smaller of Gershgorin's bound on the Gram's actual entries and
+    /// Hölder's `‖K_G‖₁‖K_G‖_∞` (or that bound for the whole bank when smaller). Milliseconds for any image size with short filters (no image is touched).
     /// Throws for an empty bank, a non-positive size, or a bound that overflows a `Double`.
     public static func lambdaMax(_ bank: [Stencil2D], height: Int, width: Int) throws -> Double {
         guard !bank.isEmpty else { throw PDEBlocksError.invalidArgument("filter bank has no filters") }
