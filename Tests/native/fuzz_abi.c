@@ -1061,7 +1061,9 @@ typedef struct {
 
 /* A filter bank (usually gradient_2d, else 1..3 small filters with offsets), a coupling and
  * 1 or C diffusivities; hostile: unknown coupling, bad counts, bad shapes, NULLs, bad kinds. */
-static image_op_t gen_image_op(void) {
+/* The bank part of gen_image_op (filters, filter_shapes, filter_weights); hostile: a
+ * non-finite weight, a bad side, NULL arrays. */
+static void gen_bank(image_op_t *bank) {
     image_op_t o;
     int gradient = pct(60);
     o.filters = gradient ? 2 : irange(1, 3);
@@ -1079,11 +1081,21 @@ static image_op_t gen_image_op(void) {
     if (gradient) { o.weights[0] = -1; o.weights[1] = 1; o.weights[2] = -1; o.weights[3] = 1; }
     if (pct(H)) {
         int r = (int)(rnd() % 4);
-        if (r == 0) { o.weights[irange(0, total - 1)] = special_value(); must_fail("a filter weight is not finite"); }
+        if (r == 0) {
+            double v = special_value(); /* NaN, +-Inf, huge or subnormal */
+            o.weights[irange(0, total - 1)] = v;
+            if (!isfinite(v)) must_fail("a filter weight is not finite");
+        }
         else if (r == 1) { o.shapes[0] = pct(50) ? 0 : bad_len(); must_fail("a filter side is out of range"); }
         else if (r == 2) { o.shapes = NULL; must_fail("filter_shapes is NULL"); }
         else { o.weights = NULL; must_fail("filter_weights is NULL"); }
     }
+    *bank = o;
+}
+
+static image_op_t gen_image_op(void) {
+    image_op_t o;
+    gen_bank(&o);
     o.coupling = pct(H) ? (must_fail("unknown coupling"), bad_code(PDB_COUPLING_COUNT))
                         : (int32_t)irange(0, PDB_COUPLING_COUNT - 1);
     o.diffusivities = (o.coupling == PDB_COUPLING_CHANNELWISE && pct(40)) ? o.filters : 1;
@@ -1107,6 +1119,97 @@ static double *gen_image_history(images_t *m, int64_t every, int64_t count, int6
     s.valid = m->valid;
     s.total = m->total;
     return gen_history(&s, every, count, length);
+}
+
+/* ---- Image operators (pdeblocks_images.h) --------------------------------- */
+
+typedef struct {
+    int64_t batch, height, width, pixels; /* pixels: batch*height*width when valid, else 4 */
+    int valid;
+} image_size_t;
+
+/* A small (batch, height, width); hostile: a side not positive, or too many pixels. */
+static image_size_t gen_image_size(void) {
+    image_size_t z = {irange(1, 2), irange(1, 6), irange(1, 6), 0, 1};
+    if (pct(H)) {
+        z.valid = 0;
+        int r = (int)(rnd() % 3);
+        if (r == 0) { z.height = pct(50) ? 0 : bad_len(); must_fail("height is not positive"); }
+        else if (r == 1) { z.width = pct(50) ? 0 : bad_len(); must_fail("width is not positive"); }
+        else { z.batch = (int64_t)1 << 31; z.height = (int64_t)1 << 31; z.width = 4; must_fail("too many pixels"); }
+    }
+    z.pixels = z.valid ? z.batch * z.height * z.width : 4;
+    return z;
+}
+
+/* An input image array of `count` values (must_fail when it holds NaN/Inf), or NULL. */
+static double *gen_image_input(int64_t count, const char *name) {
+    double *u = in_d(count, count + irange(0, 2), -1, 1, H, name);
+    for (int64_t i = 0; i < count; i++)
+        if (!isfinite(u[i])) { must_fail("an input image holds NaN or Inf"); break; }
+    if (pct(H / 2 + 1)) { u = NULL; must_fail("an input image is NULL"); }
+    return u;
+}
+
+static double *gen_image_output(int64_t count, int valid, const char *name) {
+    double *out = out_d(valid ? count : 0, count + irange(0, 2), name);
+    if (pct(H / 2 + 1)) { out = NULL; must_fail("out is NULL"); }
+    return out;
+}
+
+static void g_stencil2d_apply(void) {
+    image_op_t o;
+    gen_bank(&o);
+    image_size_t z = gen_image_size();
+    double *u = gen_image_input(z.pixels, "u");
+    double *out = gen_image_output(z.pixels * o.filters, z.valid, "out");
+    RUN(pdb_stencil2d_apply(o.filters, o.shapes, o.weights, u, z.batch, z.height, z.width, out));
+}
+
+static void g_stencil2d_adjoint(void) {
+    image_op_t o;
+    gen_bank(&o);
+    image_size_t z = gen_image_size();
+    double *v = gen_image_input(z.pixels * o.filters, "v");
+    double *out = gen_image_output(z.pixels, z.valid, "out");
+    RUN(pdb_stencil2d_adjoint(o.filters, o.shapes, o.weights, v, z.batch, z.height, z.width, out));
+}
+
+static void g_stencil2d_matrix(void) {
+    image_op_t o;
+    gen_bank(&o);
+    int64_t height = irange(1, 4), width = irange(1, 4), need;
+    int valid = 1;
+    if (pct(H)) {
+        valid = 0;
+        if (pct(50)) { height = pct(50) ? 0 : bad_len(); must_fail("height is not positive"); }
+        else { height = 100; width = 100; must_fail("the dense matrix has more than 2^24 entries"); }
+    }
+    need = valid ? o.filters * height * width * height * width : 0;
+    double *out = gen_image_output(need, valid, "out");
+    RUN(pdb_stencil2d_matrix(o.filters, o.shapes, o.weights, height, width, out));
+}
+
+/* An image side for the norm bounds (no image is allocated): small or large; hostile. */
+static int64_t gen_side(void) {
+    if (pct(H)) { must_fail("an image side is not positive"); return pct(50) ? 0 : bad_len(); }
+    return pct(20) ? irange(100, 5000) : irange(1, 9);
+}
+
+static void g_filter_bank_norm_squared(void) {
+    image_op_t o;
+    gen_bank(&o);
+    int64_t height = gen_side(), width = gen_side();
+    RUN(pdb_filter_bank_norm_squared(o.filters, o.shapes, o.weights, height, width, out_scalar(8, 8, 1, "out")));
+}
+
+static void g_stable_tau_2d(void) {
+    image_op_t o;
+    gen_bank(&o);
+    int32_t kind = gen_kind();
+    double lambda = gen_lambda();
+    int64_t height = gen_side(), width = gen_side();
+    RUN(pdb_stable_tau_2d(o.filters, o.shapes, o.weights, kind, lambda, height, width, out_scalar(8, 8, 1, "tau")));
 }
 
 #define IMAGE_ARGS(m, o) m.f, m.batch, m.height, m.width, o.filters, o.shapes, o.weights, o.coupling, \
@@ -1176,6 +1279,70 @@ static void g_evolve_2d(void) {
     if (pct(50)) { rl = PDB_EVOLVE_REPORT_COUNT; report = out_d(rl, rl, "report"); }
     else if (pct(H)) { rl = 3; report = out_d(rl, rl, "report"); must_fail("report_length < count"); }
     RUN(pdb_evolve_2d(IMAGE_ARGS(m, o), T, scheme, set, 0.0, 0, 0, 0, 0, 0.0, 0.0, flags, m.out, report, rl));
+}
+
+/* ---- EED and AOS (pdeblocks_image_eed.h) ---------------------------------- */
+
+/* A grid size h > 0; hostile: not positive or not finite. */
+static double gen_h(void) {
+    if (pct(H)) {
+        double h = bad_double();
+        if (is_bad_positive(h)) must_fail("h is not positive and finite");
+        return h;
+    }
+    return unif(0.3, 2);
+}
+
+/* sigma >= 0 finite; hostile: negative or not finite. */
+static double gen_sigma(void) {
+    if (pct(H)) { must_fail("sigma is negative or not finite"); static const double v[] = {-1, -1e-300, NAN, INFINITY}; return PICK(v); }
+    return pct(20) ? 0 : unif(0, 2);
+}
+
+static void g_eed_stable_tau(void) {
+    int64_t height = gen_side(), width = gen_side();
+    double h = gen_h();
+    int32_t kind = gen_kind();
+    double lambda = gen_lambda();
+    RUN(pdb_eed_stable_tau(height, width, h, kind, lambda, out_scalar(8, 8, 1, "tau")));
+}
+
+static void g_eed(void) {
+    images_t m = gen_images();
+    double h = gen_h();
+    int32_t kind = gen_kind();
+    double lambda = gen_lambda(), sigma = gen_sigma();
+    /* below h^2/4 < 2/lambda_max: never refused as unstable */
+    double tau = pct(H) ? gen_tau(0.1) : unif(1e-3, 0.24) * (isfinite(h) && h > 0 && h < 4 ? h * h : 1);
+    int64_t steps = gen_work(0, 3, "steps is negative or huge");
+    int32_t flags = gen_flags();
+    RUN(pdb_eed(m.f, m.batch, m.height, m.width, h, kind, lambda, sigma, tau, steps, flags, m.out));
+}
+
+static void g_eed_fed(void) {
+    images_t m = gen_images();
+    double h = gen_h();
+    int32_t kind = gen_kind();
+    double lambda = gen_lambda(), sigma = gen_sigma();
+    double t = unif(0, 1);
+    if (pct(H)) { static const double v[] = {-1, NAN, INFINITY, -INFINITY}; t = PICK(v); must_fail("t is negative or not finite"); }
+    double tau_max = pct(50) ? 0 : unif(0.05, 0.24) * (isfinite(h) && h > 0 && h < 4 ? h * h : 1);
+    int64_t cycles = irange(0, 3);
+    if (pct(H)) { cycles = -irange(1, 5); must_fail("cycles is negative"); }
+    int32_t flags = gen_flags();
+    RUN(pdb_eed_fed(m.f, m.batch, m.height, m.width, h, kind, lambda, sigma, t, tau_max, cycles, flags, m.out,
+                    out_scalar(8, 30, 0, "cycles_used"), out_scalar(8, 30, 0, "cycle_length"),
+                    out_scalar(8, 30, 0, "tau_used")));
+}
+
+static void g_aos(void) {
+    images_t m = gen_images();
+    double h = gen_h();
+    int32_t kind = gen_kind();
+    double lambda = gen_lambda();
+    double tau = gen_tau(100);
+    int64_t steps = gen_work(0, 3, "steps is negative or huge");
+    RUN(pdb_aos(m.f, m.batch, m.height, m.width, h, kind, lambda, tau, steps, m.out));
 }
 
 /* ---- Banded matrices and multigrid ----------------------------------------------- */
@@ -1969,6 +2136,8 @@ static entry_t entries[] = {
     G(diffusivity_flux_derivative), G(diffusivity_constants),
     G(stable_tau), G(explicit), G(explicit_packed), G(fsi), G(fed_step_sizes), G(fed), G(contraction_tau), G(implicit), G(evolve),
     G(explicit_2d), G(fsi_2d), G(fed_2d), G(implicit_2d), G(evolve_2d),
+    G(stencil2d_apply), G(stencil2d_adjoint), G(stencil2d_matrix), G(filter_bank_norm_squared), G(stable_tau_2d),
+    G(eed_stable_tau), G(eed), G(eed_fed), G(aos),
     G(banded_matvec), G(banded_solve), G(poisson_1d), G(diffusion_system_bandwidth), G(diffusion_system),
     G(mg_create), G(mg_destroy), G(mg_levels), G(mg_level_matrix), G(mg_prolong), G(mg_restrict), G(mg_cycle),
     G(mg_unet_cycle), G(mg_solve), G(cg), G(semi_implicit),
