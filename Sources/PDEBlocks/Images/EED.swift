@@ -162,9 +162,14 @@ public enum EED {
         if !ScaledNorm.largestMagnitude(f).isFinite { try Check.allFinite(f, "f", columns: n) }
     }
 
+    /// Throws `.unstable` when `tau` exceeds `stableTau`. Cheap when τ is clearly below it:
+    /// Gershgorin gives `λ_max(KxᵀKx + KyᵀKy) ≤ 8/h²` (each row of `K_lᵀK_l` has absolute sum
+    /// at most `4/h²`), so `τ ≤ 2/(sup g·8/h²)` is accepted without the certified norm.
     static func requireStable(
         _ tau: Double, height: Int, width: Int, h: Double, diffusivity: Diffusivity, what: String
     ) throws {
+        let gershgorin = 2 / (diffusivity.supG * (8 / (h * h)))
+        if gershgorin.isFinite && tau <= gershgorin { return }
         let bound = try stableTau(height: height, width: width, h: h, diffusivity: diffusivity)
         guard tau <= bound else {
             throw PDEBlocksError.unstable(
