@@ -2126,6 +2126,94 @@ static void g_network_load(void) {
     if (s == PDB_OK) pool_add(T_NET, *out, 0);
 }
 
+/* ---- EED and AOS on images (pdeblocks_image_eed.h) ------------------------------------------ */
+
+typedef struct {
+    int64_t batch, height, width, total;
+    double *f, *out;
+} images_t;
+
+/* (batch, height, width) images with an input f and an output out (out may be f). */
+static images_t gen_images(void) {
+    images_t m = {irange(1, 2), irange(1, 6), irange(1, 7), 0, NULL, NULL};
+    int valid = 1;
+    if (pct(H)) {
+        valid = 0;
+        int r = (int)(rnd() % 3);
+        if (r == 0) { m.batch = pct(50) ? 0 : bad_len(); must_fail("batch is not positive"); }
+        else if (r == 1) { m.height = pct(50) ? 0 : bad_len(); must_fail("height is not positive"); }
+        else { m.width = pct(50) ? 0 : INT64_MAX; m.height = pct(50) ? m.height : INT64_MAX; must_fail("width is 0 or the size overflows"); }
+    }
+    m.total = valid ? m.batch * m.height * m.width : 4;
+    int64_t cap = m.total + irange(0, 2);
+    m.f = in_d(m.total, cap, -1, 1, H, "f");
+    for (int64_t i = 0; i < m.total; i++)
+        if (!isfinite(m.f[i])) { must_fail("the input holds NaN or Inf"); break; }
+    if (pct(15)) {
+        m.out = m.f;
+        regs[nregs - 1].writable = valid ? (size_t)m.total * sizeof(double) : 0;
+        regs[nregs - 1].name = "f (= out)";
+    } else {
+        m.out = out_d(valid ? m.total : 0, cap, "out");
+    }
+    if (pct(H / 2 + 1)) { m.f = NULL; must_fail("f is NULL"); }
+    if (pct(H / 2 + 1)) { m.out = NULL; must_fail("out is NULL"); }
+    return m;
+}
+
+static double gen_grid(void) {
+    if (pct(H)) { double h = bad_double(); if (is_bad_positive(h)) must_fail("h is not positive and finite"); return h; }
+    return unif(0.5, 2);
+}
+
+static double gen_sigma(void) {
+    if (pct(H)) { double v = bad_double(); if (!(v >= 0) || !isfinite(v) || v > 1e5) must_fail("sigma is negative, not finite or huge"); return v; }
+    return pct(20) ? 0.0 : unif(0, 3);
+}
+
+static void g_eed_stable_tau(void) {
+    int64_t height = irange(1, 50), width = irange(1, 50);
+    if (pct(H)) { height = pct(50) ? 0 : bad_len(); must_fail("height is not positive"); }
+    double h = gen_grid();
+    int32_t kind = gen_kind();
+    double lambda = gen_lambda();
+    RUN(pdb_eed_stable_tau(height, width, h, kind, lambda, out_scalar(8, 8, 1, "tau")));
+}
+
+static void g_eed(void) {
+    images_t m = gen_images();
+    double h = gen_grid(), sigma = gen_sigma(), lambda = gen_lambda();
+    int32_t kind = gen_kind();
+    double tau = gen_tau(0.2);
+    int64_t steps = gen_work(0, 4, "steps is negative or huge");
+    RUN(pdb_eed(m.f, m.batch, m.height, m.width, h, kind, lambda, sigma, tau, steps, gen_flags(), m.out));
+}
+
+static void g_eed_fed(void) {
+    images_t m = gen_images();
+    double h = gen_grid(), sigma = gen_sigma(), lambda = gen_lambda();
+    int32_t kind = gen_kind();
+    double t = pct(H) ? bad_double() : unif(0, 3);
+    if (!(t >= 0) || !isfinite(t)) must_fail("t is negative or not finite");
+    double tau_max = pct(50) ? 0.0 : unif(0, 0.2);
+    if (pct(H)) { tau_max = bad_double(); if (!isfinite(tau_max)) must_fail("tau_max is not finite"); }
+    int64_t cycles = pct(H) ? bad_len() : irange(0, 3);
+    if (cycles < 0 || cycles > ((int64_t)1 << 40)) must_fail("cycles is negative or huge");
+    RUN(pdb_eed_fed(m.f, m.batch, m.height, m.width, h, kind, lambda, sigma, t, tau_max, cycles, gen_flags(), m.out,
+                    out_scalar(8, 30, 0, "cycles_used"), out_scalar(8, 30, 0, "cycle_length"),
+                    out_scalar(8, 30, 0, "tau_used")));
+}
+
+static void g_aos(void) {
+    images_t m = gen_images();
+    double h = gen_grid(), lambda = gen_lambda();
+    int32_t kind = gen_kind();
+    double tau = pct(H) ? bad_double() : unif(0.01, 100);
+    if (is_bad_positive(tau)) must_fail("tau is not positive and finite");
+    int64_t steps = gen_work(0, 4, "steps is negative or huge");
+    RUN(pdb_aos(m.f, m.batch, m.height, m.width, h, kind, lambda, tau, steps, m.out));
+}
+
 /* ---- Entry table ---------------------------------------------------------------------------- */
 
 #define G(name) {"pdb_" #name, g_##name, 0, 0, 0}
@@ -2148,6 +2236,7 @@ static entry_t entries[] = {
     G(network_get_parameters), G(network_set_parameters), G(network_set_threads), G(network_set_tape_limit), G(network_describe),
     G(network_forward), G(network_backward), G(network_certificate), G(network_block_certificate),
     G(network_project_stable), G(network_save), G(network_load),
+    G(eed_stable_tau), G(eed), G(eed_fed), G(aos),
 };
 #define NENTRIES ((int)(sizeof(entries) / sizeof(entries[0])))
 

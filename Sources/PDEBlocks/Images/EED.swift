@@ -162,9 +162,16 @@ public enum EED {
         if !ScaledNorm.largestMagnitude(f).isFinite { try Check.allFinite(f, "f", columns: n) }
     }
 
+    /// Throws `.unstable` when `tau` exceeds `stableTau`. Cheap when τ is clearly below it:
+    /// `12/h²` (Hölder's `‖K‖₁‖K‖_∞` with the mirror folded into `|w|`: rows 2/h, columns
+    /// 6/h) bounds every certified `λ_max` that `ImageStability` returns for the gradient bank
+    /// (the true value is below 8/h²), so `τ ≤ 2/(sup g·12(1+10⁻⁹)/h²)` is accepted without
+    /// computing it, and the refusals stay exactly those of `stableTau`.
     static func requireStable(
         _ tau: Double, height: Int, width: Int, h: Double, diffusivity: Diffusivity, what: String
     ) throws {
+        let quick = 2 / (diffusivity.supG * (12 * (1 + 1e-9) / (h * h)))
+        if quick.isFinite && tau <= quick { return }
         let bound = try stableTau(height: height, width: width, h: h, diffusivity: diffusivity)
         guard tau <= bound else {
             throw PDEBlocksError.unstable(
