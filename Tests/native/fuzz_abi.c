@@ -1281,70 +1281,6 @@ static void g_evolve_2d(void) {
     RUN(pdb_evolve_2d(IMAGE_ARGS(m, o), T, scheme, set, 0.0, 0, 0, 0, 0, 0.0, 0.0, flags, m.out, report, rl));
 }
 
-/* ---- EED and AOS (pdeblocks_image_eed.h) ---------------------------------- */
-
-/* A grid size h > 0; hostile: not positive or not finite. */
-static double gen_h(void) {
-    if (pct(H)) {
-        double h = bad_double();
-        if (is_bad_positive(h)) must_fail("h is not positive and finite");
-        return h;
-    }
-    return unif(0.3, 2);
-}
-
-/* sigma >= 0 finite; hostile: negative or not finite. */
-static double gen_sigma(void) {
-    if (pct(H)) { must_fail("sigma is negative or not finite"); static const double v[] = {-1, -1e-300, NAN, INFINITY}; return PICK(v); }
-    return pct(20) ? 0 : unif(0, 2);
-}
-
-static void g_eed_stable_tau(void) {
-    int64_t height = gen_side(), width = gen_side();
-    double h = gen_h();
-    int32_t kind = gen_kind();
-    double lambda = gen_lambda();
-    RUN(pdb_eed_stable_tau(height, width, h, kind, lambda, out_scalar(8, 8, 1, "tau")));
-}
-
-static void g_eed(void) {
-    images_t m = gen_images();
-    double h = gen_h();
-    int32_t kind = gen_kind();
-    double lambda = gen_lambda(), sigma = gen_sigma();
-    /* below h^2/4 < 2/lambda_max: never refused as unstable */
-    double tau = pct(H) ? gen_tau(0.1) : unif(1e-3, 0.24) * (isfinite(h) && h > 0 && h < 4 ? h * h : 1);
-    int64_t steps = gen_work(0, 3, "steps is negative or huge");
-    int32_t flags = gen_flags();
-    RUN(pdb_eed(m.f, m.batch, m.height, m.width, h, kind, lambda, sigma, tau, steps, flags, m.out));
-}
-
-static void g_eed_fed(void) {
-    images_t m = gen_images();
-    double h = gen_h();
-    int32_t kind = gen_kind();
-    double lambda = gen_lambda(), sigma = gen_sigma();
-    double t = unif(0, 1);
-    if (pct(H)) { static const double v[] = {-1, NAN, INFINITY, -INFINITY}; t = PICK(v); must_fail("t is negative or not finite"); }
-    double tau_max = pct(50) ? 0 : unif(0.05, 0.24) * (isfinite(h) && h > 0 && h < 4 ? h * h : 1);
-    int64_t cycles = irange(0, 3);
-    if (pct(H)) { cycles = -irange(1, 5); must_fail("cycles is negative"); }
-    int32_t flags = gen_flags();
-    RUN(pdb_eed_fed(m.f, m.batch, m.height, m.width, h, kind, lambda, sigma, t, tau_max, cycles, flags, m.out,
-                    out_scalar(8, 30, 0, "cycles_used"), out_scalar(8, 30, 0, "cycle_length"),
-                    out_scalar(8, 30, 0, "tau_used")));
-}
-
-static void g_aos(void) {
-    images_t m = gen_images();
-    double h = gen_h();
-    int32_t kind = gen_kind();
-    double lambda = gen_lambda();
-    double tau = gen_tau(100);
-    int64_t steps = gen_work(0, 3, "steps is negative or huge");
-    RUN(pdb_aos(m.f, m.batch, m.height, m.width, h, kind, lambda, tau, steps, m.out));
-}
-
 /* ---- Banded matrices and multigrid ----------------------------------------------- */
 
 static void g_banded_matvec(void) {
@@ -2225,7 +2161,6 @@ static entry_t entries[] = {
     G(stable_tau), G(explicit), G(explicit_packed), G(fsi), G(fed_step_sizes), G(fed), G(contraction_tau), G(implicit), G(evolve),
     G(explicit_2d), G(fsi_2d), G(fed_2d), G(implicit_2d), G(evolve_2d),
     G(stencil2d_apply), G(stencil2d_adjoint), G(stencil2d_matrix), G(filter_bank_norm_squared), G(stable_tau_2d),
-    G(eed_stable_tau), G(eed), G(eed_fed), G(aos),
     G(banded_matvec), G(banded_solve), G(poisson_1d), G(diffusion_system_bandwidth), G(diffusion_system),
     G(mg_create), G(mg_destroy), G(mg_levels), G(mg_level_matrix), G(mg_prolong), G(mg_restrict), G(mg_cycle),
     G(mg_unet_cycle), G(mg_solve), G(cg), G(semi_implicit),
