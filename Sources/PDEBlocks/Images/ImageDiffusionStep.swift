@@ -71,8 +71,10 @@ public struct ImageDiffusionStep: Sendable {
     /// Values of work memory `apply` needs for one image with `threads` row bands (`lagged`:
     /// with a frozen `G`, and for `freeze`).
     public func workLength(threads: Int = 1, lagged: Bool = false) -> Int {
-        if usesGradientKernel, !lagged { return max(1, threads) * GradientDiffusionKernel.bandWorkLength(width: width) }
-        return (bank.count + 1) * pixels
+        let generic = (bank.count + 1) * pixels
+        guard usesGradientKernel else { return generic }
+        let bands = max(1, threads) * GradientDiffusionKernel.bandWorkLength(width: width)
+        return lagged ? max(bands, generic) : bands
     }
 
     /// Values `freeze` writes: the frozen diagonal(s) G.
@@ -87,9 +89,10 @@ public struct ImageDiffusionStep: Sendable {
         into out: UnsafeMutableBufferPointer<Double>, work: UnsafeMutableBufferPointer<Double>,
         frozen: UnsafeBufferPointer<Double>? = nil, threads: Int = 1
     ) {
-        if let invH = gradientInverseH, frozen == nil {
+        if let invH = gradientInverseH {
             let kernel = GradientDiffusionKernel(
-                height: height, width: width, inverseH: invH, tau: tau, isotropic: coupling == .isotropic)
+                height: height, width: width, inverseH: invH, tau: tau, isotropic: coupling == .isotropic,
+                frozen: frozen?.baseAddress)
             kernel.apply(x.baseAddress!, base: base.baseAddress!, into: out.baseAddress!, work: work.baseAddress!,
                          diffusivity: diffusivities[0], threads: threads)
             return
