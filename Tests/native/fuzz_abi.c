@@ -1079,7 +1079,11 @@ static image_op_t gen_image_op(void) {
     if (gradient) { o.weights[0] = -1; o.weights[1] = 1; o.weights[2] = -1; o.weights[3] = 1; }
     if (pct(H)) {
         int r = (int)(rnd() % 4);
-        if (r == 0) { o.weights[irange(0, total - 1)] = special_value(); must_fail("a filter weight is not finite"); }
+        if (r == 0) {
+            double v = special_value();
+            o.weights[irange(0, total - 1)] = v;
+            if (!isfinite(v)) must_fail("a filter weight is not finite");
+        }
         else if (r == 1) { o.shapes[0] = pct(50) ? 0 : bad_len(); must_fail("a filter side is out of range"); }
         else if (r == 2) { o.shapes = NULL; must_fail("filter_shapes is NULL"); }
         else { o.weights = NULL; must_fail("filter_weights is NULL"); }
