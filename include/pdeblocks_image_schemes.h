@@ -86,7 +86,7 @@ int32_t pdb_fed_2d(const double *f, int64_t batch, int64_t height, int64_t width
 /* ---- Implicit scheme on images (eqs. 8, 9) ------------------------------- */
 
 /* `steps` implicit steps u^{k+1} = u^k - tau sum_c K_c^T G_c(u^{k+1}) K_c u^{k+1}, each solved
- * by fixed-point sweeps from u^k as pdb_implicit (iterations >= 1, tol >= 0). A tau with
+ * by fixed-point sweeps from u^k as pdb_implicit does, with iterations >= 1 and tol >= 0. A tau with
  * tau L lambda_max >= 1 (L the largest Lipschitz constant of the fluxes) fails with
  * PDB_ERR_UNSTABLE unless PDB_UNCHECKED. sweeps, residual (may be NULL) as pdb_implicit. */
 int32_t pdb_implicit_2d(const double *f, int64_t batch, int64_t height, int64_t width,

@@ -166,25 +166,11 @@ public func pdb_evolve_2d(
         let a = try ImageSchemeArguments(f, batch, height, width, filters, shapes, weights, coupling, diffusivities,
                                          kinds, lambdas, out)
         let s = try Scheme.decode(scheme)
-        let slots = try Buffers.count(reportLength, "report_length")
-        var reportOut: UnsafeMutableBufferPointer<Double>? = nil
-        if report != nil || slots > 0 {
-            guard slots >= EvolveReportSlot.count else {
-                throw PDEBlocksError.invalidArgument(
-                    "report_length must be at least PDB_EVOLVE_REPORT_COUNT = \(EvolveReportSlot.count), got \(slots)")
-            }
-            reportOut = try Buffers.output(report, slots, "report")
-        }
+        let reportOut = try EvolveArguments.report(report, reportLength)
         try a.requireNoAliasing(Extent("report", reportOut))
-        func has(_ option: EvolveOption) -> Bool { option.isSet(in: set) }
-        var options = EvolveOptions(checkStability: !SchemeFlag.unchecked.isSet(in: flags))
-        if has(.tau) { options.tau = tau }
-        if has(.cycles) { options.cycles = try Buffers.count(cycles, "cycles") }
-        if has(.ordering) { options.ordering = try FEDOrdering.decode(ordering) }
-        if has(.update) { options.update = try NonlinearityUpdate.decode(update) }
-        if has(.iterations) { options.iterations = try Buffers.count(iterations, "iterations") }
-        if has(.tol) { options.tolerance = tol }
-        if has(.contraction) { options.contraction = contraction }
+        let options = try EvolveArguments.options(
+            set: set, tau: tau, cycles: cycles, ordering: ordering, update: update, iterations: iterations, tol: tol,
+            contraction: contraction, flags: flags)
         let r = try ImageEvolve.run(a.f, into: a.out, batch: a.batch, step: a.step, time: T, scheme: s,
                                     options: options, progress: ProgressHandler.reporter())
         if let reportOut { EvolveReportSlot.fill(r, into: reportOut) }

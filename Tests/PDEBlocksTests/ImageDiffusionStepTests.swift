@@ -57,12 +57,20 @@ import Testing
                     work.withUnsafeMutableBufferPointer { wb in
                         frozen.withUnsafeMutableBufferPointer { fb in
                             step.freeze(xb, into: fb, work: wb)
-                            step.apply(xb, base: xb, tau: 0.1, into: ob, work: wb, frozen: UnsafeBufferPointer(fb))
+                            step.applyGeneric(xb, base: xb, tau: 0.1, into: ob, work: wb, frozen: UnsafeBufferPointer(fb))
                         }
                     }
                 }
                 for p in one.indices { #expect(abs(one[p] - generic[p]) <= 1e-13) }
                 for threads in [2, 3, 5] { #expect(try explicitStep(x, step, tau: 0.1, threads: threads) == one) }
+                // the fused kernel with the same frozen G: the linearised step at x is the step at x
+                var work2 = [Double](repeating: 0, count: step.workLength(threads: 2, lagged: true))
+                let fusedFrozen = try imageRun(x) { xb, ob in
+                    work2.withUnsafeMutableBufferPointer { wb in
+                        frozen.withUnsafeBufferPointer { step.apply(xb, base: xb, tau: 0.1, into: ob, work: wb, frozen: $0, threads: 2) }
+                    }
+                }
+                for p in one.indices { #expect(abs(fusedFrozen[p] - generic[p]) <= 1e-13) }
             }
         }
     }

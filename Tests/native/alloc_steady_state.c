@@ -183,6 +183,31 @@ static int32_t run_fsi_long(int64_t cycles) {
                    NULL, 0, outl);
 }
 
+/* Images: gradient_2d with the isotropic coupling (the fused kernel, row bands on 2 threads),
+ * FED with frozen diagonals, and a general bank (the generic path); 512 x 256 pixels: two bands. */
+#define IH 512
+#define IW 256
+static double fi[IH * IW], outi[IH * IW];
+static const int64_t grad_shapes[] = {1, 2, 0, 0, 2, 1, 0, 0}, bank_shapes[] = {3, 3, -1, -1};
+static const double grad_weights[] = {-1, 1, -1, 1}, bank_weights[] = {0, -0.25, 0, -0.25, 1, 0, 0, -0.25, -0.25};
+static const int32_t pm_kind[] = {PDB_DIFFUSIVITY_PERONA_MALIK};
+static const double pm_lambda[] = {0.5};
+
+static int32_t run_explicit_2d(int64_t steps) {
+    return pdb_explicit_2d(fi, 1, IH, IW, 2, grad_shapes, grad_weights, PDB_COUPLING_ISOTROPIC, 1, pm_kind, pm_lambda,
+                           0.1, steps, 0, 0, NULL, 0, outi);
+}
+
+static int32_t run_fed_2d(int64_t cycles) {
+    return pdb_fed_2d(fi, 1, IH, IW, 2, grad_shapes, grad_weights, PDB_COUPLING_CHANNELWISE, 1, pm_kind, pm_lambda,
+                      0.1, 4, cycles, PDB_FED_ORDER_LEJA, PDB_UPDATE_PER_CYCLE, 0, 0, NULL, 0, outi);
+}
+
+static int32_t run_explicit_2d_bank(int64_t steps) {
+    return pdb_explicit_2d(fi, 1, IH, IW, 1, bank_shapes, bank_weights, PDB_COUPLING_ISOTROPIC, 1, pm_kind,
+                           pm_lambda, 0.1, steps, 0, 0, NULL, 0, outi);
+}
+
 int main(void) {
     for (int i = 0; i < N; i++) f[i] = (i % 97) * 0.01 + (i > N / 2);
     int failures = 0;
@@ -196,6 +221,10 @@ int main(void) {
     pdb_set_threads(2);
     failures += check_counts("explicit_long_2thread", run_explicit_long, 17, 170);
     failures += check_counts("fsi_long_2thread", run_fsi_long, 3, 30);
+    for (int i = 0; i < IH * IW; i++) fi[i] = (i % 83) * 0.01 + (i % IW > IW / 2);
+    failures += check_counts("explicit_2d_2thread", run_explicit_2d, 5, 50);
+    failures += check_counts("fed_2d_2thread", run_fed_2d, 2, 20);
+    failures += check_counts("explicit_2d_bank_2thread", run_explicit_2d_bank, 5, 50);
     pdb_set_threads(0);
 
     if (pdb_poisson_1d(N, 1.0 / (N + 1), band) != PDB_OK ||

@@ -17,6 +17,9 @@ struct GradientDiffusionKernel {
     let height: Int, width: Int
     let inverseH: Double, tau: Double
     let isotropic: Bool
+    /// The frozen diagonals (`ImageDiffusionStep.freeze`): isotropic N values, channelwise
+    /// 2N (x channel, then y); nil evaluates the diffusivity at x.
+    let frozen: UnsafePointer<Double>?
 
     /// Work values per band: `f_x` (with the slot j = −1), `f_y` of this and the previous row, padded.
     static func bandWorkLength(width: Int) -> Int { 3 * (width + 16) }
@@ -88,6 +91,10 @@ struct GradientDiffusionKernel {
             let w = k.width, invH = k.inverseH
             let u = x + i * w
             let last = i == k.height - 1
+            if let frozen = k.frozen {
+                frozenFluxes(i, frozen, u: u, down: last ? u : u + w, yScale: last ? 0.0 : invH, fx: fx, fy: fy)
+                return
+            }
             let down = last ? u : u + w
             let yScale = last ? 0.0 : invH
             var j = 0
@@ -108,6 +115,21 @@ struct GradientDiffusionKernel {
                 }
                 store(flux, dx, dy, fx, fy, j)
                 j += 8
+            }
+        }
+
+        /// `f_x = G_x d_x`, `f_y = G_y d_y` with the frozen diagonals (same differences as `fluxes`).
+        @inline(__always)
+        func frozenFluxes(
+            _ i: Int, _ frozen: UnsafePointer<Double>, u: UnsafePointer<Double>, down: UnsafePointer<Double>,
+            yScale: Double, fx: UnsafeMutablePointer<Double>, fy: UnsafeMutablePointer<Double>
+        ) {
+            let w = k.width, invH = k.inverseH, n = k.height * k.width
+            let gx = frozen + i * w, gy = k.isotropic ? gx : frozen + n + i * w
+            for j in 0..<w {
+                let dx = j + 1 < w ? (u[j + 1] - u[j]) * invH : 0
+                fx[j] = gx[j] * dx
+                fy[j] = gy[j] * ((down[j] - u[j]) * yScale)
             }
         }
 

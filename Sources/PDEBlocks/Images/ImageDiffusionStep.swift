@@ -12,7 +12,8 @@
 /// `GradientDiffusionKernel`: one streaming pass over the image per step, rows split over
 /// threads. Any other bank takes the generic path: `K_c x` for every channel into work
 /// memory, the diffusivities, then `out = base + Σ_c K_cᵀ(−τ G_c K_c x)` with the exact
-/// transposes (`Stencil2D`), one image per thread. Neither allocates per step.
+/// transposes (mirrored index tables, `MirroredBankTables`), one image per thread.
+/// Neither allocates per step.
 public struct ImageDiffusionStep: Sendable {
     public let bank: [Stencil2D]
     /// One diffusivity, or (channelwise only) one per filter.
@@ -22,6 +23,8 @@ public struct ImageDiffusionStep: Sendable {
     public let width: Int
     /// `1/h` when `bank` is exactly `gradient_2d(h)` with one diffusivity: the fast kernel applies.
     let gradientInverseH: Double?
+    /// Mirrored index tables for the generic path.
+    let tables: MirroredBankTables
 
     /// Throws when the bank is empty, the number of diffusivities is neither 1 nor (for the
     /// channelwise coupling) the number of filters, or the image size is not positive.
@@ -40,6 +43,7 @@ public struct ImageDiffusionStep: Sendable {
         (self.bank, self.diffusivities, self.coupling, self.height, self.width) =
             (bank, diffusivities, coupling, height, width)
         gradientInverseH = Self.gradientInverseH(bank, diffusivities: diffusivities)
+        tables = try MirroredBankTables(bank, height: height, width: width)
     }
 
     public init(bank: [Stencil2D], diffusivity: Diffusivity, coupling: Coupling, height: Int, width: Int) throws {
@@ -71,8 +75,10 @@ public struct ImageDiffusionStep: Sendable {
     /// Values of work memory `apply` needs for one image with `threads` row bands (`lagged`:
     /// with a frozen `G`, and for `freeze`).
     public func workLength(threads: Int = 1, lagged: Bool = false) -> Int {
-        if usesGradientKernel, !lagged { return max(1, threads) * GradientDiffusionKernel.bandWorkLength(width: width) }
-        return (bank.count + 1) * pixels
+        let generic = (bank.count + 1) * pixels
+        guard usesGradientKernel else { return generic }
+        let bands = max(1, threads) * GradientDiffusionKernel.bandWorkLength(width: width)
+        return lagged ? max(bands, generic) : bands
     }
 
     /// Values `freeze` writes: the frozen diagonal(s) G.
@@ -87,9 +93,10 @@ public struct ImageDiffusionStep: Sendable {
         into out: UnsafeMutableBufferPointer<Double>, work: UnsafeMutableBufferPointer<Double>,
         frozen: UnsafeBufferPointer<Double>? = nil, threads: Int = 1
     ) {
-        if let invH = gradientInverseH, frozen == nil {
+        if let invH = gradientInverseH {
             let kernel = GradientDiffusionKernel(
-                height: height, width: width, inverseH: invH, tau: tau, isotropic: coupling == .isotropic)
+                height: height, width: width, inverseH: invH, tau: tau, isotropic: coupling == .isotropic,
+                frozen: frozen?.baseAddress)
             kernel.apply(x.baseAddress!, base: base.baseAddress!, into: out.baseAddress!, work: work.baseAddress!,
                          diffusivity: diffusivities[0], threads: threads)
             return
@@ -121,7 +128,8 @@ public struct ImageDiffusionStep: Sendable {
     func forward(_ x: UnsafeBufferPointer<Double>, work: UnsafeMutableBufferPointer<Double>) -> UnsafeMutableBufferPointer<Double> {
         let n = pixels
         for (c, k) in bank.enumerated() {
-            k.apply(x, height: height, width: width, into: UnsafeMutableBufferPointer(rebasing: work[(c * n)..<((c + 1) * n)]))
+            tables.apply(c, k, x, height: height, width: width,
+                         into: UnsafeMutableBufferPointer(rebasing: work[(c * n)..<((c + 1) * n)]))
         }
         return UnsafeMutableBufferPointer(rebasing: work[0..<(bank.count * n)])
     }
@@ -156,10 +164,10 @@ public struct ImageDiffusionStep: Sendable {
             }
         }
         // out = base + Σ_c K_cᵀ y_c
+        if UnsafePointer(out.baseAddress) != base.baseAddress { _ = out.update(fromContentsOf: base) }
         for (c, k) in bank.enumerated() {
-            k.accumulateTransposed(
-                UnsafeBufferPointer(rebasing: y[(c * n)..<((c + 1) * n)]), height: height, width: width, into: out,
-                base: c == 0 ? base : UnsafeBufferPointer(out))
+            tables.accumulateTransposed(c, k, UnsafeBufferPointer(rebasing: y[(c * n)..<((c + 1) * n)]),
+                                        height: height, width: width, into: out)
         }
     }
 }
