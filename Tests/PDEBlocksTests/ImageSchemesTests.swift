@@ -128,7 +128,8 @@ import Testing
         let u = try imageRun(f) { report = try ImageEvolve.run($0, into: $1, batch: 2, step: step, time: T, scheme: scheme) }
         #expect(abs(report!.timeReached - T) <= 1e-9)
         let ex = try imageRun(f) { try ImageExplicit.evolve($0, into: $1, batch: 2, step: step, tau: T / 600, steps: 600) }
-        #expect(zip(u, ex).map { abs($0 - $1) }.max()! < 0.05)
+        // first order in the step: the explicit scheme runs at the sharp bound (≈ 1/4 here)
+        #expect(zip(u, ex).map { abs($0 - $1) }.max()! < 0.12)
     }
 
     @Test func badInputIsRefusedAndLeavesTheOutputUntouched() throws {
@@ -141,10 +142,10 @@ import Testing
             }
             #expect(out == [Double](repeating: 7, count: 12))
         }
-        attempt { try ImageExplicit.evolve($0, into: $1, batch: 1, step: step, tau: 0.3, steps: 3) }  // above 1/4
+        attempt { try ImageExplicit.evolve($0, into: $1, batch: 1, step: step, tau: 0.4, steps: 3) }  // above 2/λ_max ≈ 0.312 (4×3)
         attempt { try ImageExplicit.evolve($0, into: $1, batch: 2, step: step, tau: 0.1, steps: 3) }  // wrong count
         attempt { try ImageFSI.evolve($0, into: $1, batch: 1, step: step, tau: 0.1, cycleLength: 0, cycles: 3) }
-        attempt { try ImageFED.evolve($0, into: $1, batch: 1, step: step, tauMax: 0.3, cycleLength: 3, cycles: 3) }
+        attempt { try ImageFED.evolve($0, into: $1, batch: 1, step: step, tauMax: 0.4, cycleLength: 3, cycles: 3) }  // above the bound
         attempt { try ImageImplicit.evolve($0, into: $1, batch: 1, step: step, tau: 0.2, steps: 3, iterations: 5) }
         attempt { _ = try ImageEvolve.run($0, into: $1, batch: 1, step: step, time: -1, scheme: .fed) }
         f[5] = .nan

