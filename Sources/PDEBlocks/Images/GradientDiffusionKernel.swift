@@ -62,90 +62,108 @@ struct GradientDiffusionKernel {
             fx[0] = 0  // f_x[i, −1]
             var fyPrev = fyA, fyCur = fyB
             if rows.lowerBound > 0 {
-                fluxes(rows.lowerBound - 1, flux, fx: fx + 1, fy: fyPrev)
+                let i = rows.lowerBound - 1
+                k.fluxes(i, u: x + i * w, down: x + (i + 1) * w, flux, fx: fx + 1, fy: fyPrev)
             } else {
                 for j in 0..<stride { fyPrev[j] = 0 }
             }
             let c = k.tau * k.inverseH
             for i in rows {
-                fluxes(i, flux, fx: fx + 1, fy: fyCur)
-                let b = base + i * w, o = out + i * w
-                var j = 0
-                while j + 8 <= w {
-                    let dfx = load8(fx + 1, j) - load8(fx, j)
-                    let dfy = load8(fyCur, j) - load8(fyPrev, j)
-                    store8(load8(b, j) + c * (dfx + dfy), o, j)
-                    j += 8
-                }
-                while j < w {
-                    o[j] = b[j] + c * ((fx[j + 1] - fx[j]) + (fyCur[j] - fyPrev[j]))
-                    j += 1
-                }
+                k.fluxes(i, u: x + i * w, down: x + (i + 1) * w, flux, fx: fx + 1, fy: fyCur)
+                k.combine(fx: fx, fy: fyCur, fyPrevious: fyPrev, base: base + i * w, into: out + i * w, c: c)
                 swap(&fyPrev, &fyCur)
             }
         }
+    }
 
-        /// `f_x[i, ·]` into `fx[0 ..< W]`, `f_y[i, ·]` into `fy[0 ..< W]` (and up to 7 padding values).
-        @inline(__always)
-        func fluxes<F: FluxLanes>(_ i: Int, _ flux: F, fx: UnsafeMutablePointer<Double>, fy: UnsafeMutablePointer<Double>) {
-            let w = k.width, invH = k.inverseH
-            let u = x + i * w
-            let last = i == k.height - 1
-            if let frozen = k.frozen {
-                frozenFluxes(i, frozen, u: u, down: last ? u : u + w, yScale: last ? 0.0 : invH, fx: fx, fy: fy)
-                return
-            }
-            let down = last ? u : u + w
-            let yScale = last ? 0.0 : invH
-            var j = 0
-            // whole vectors whose lanes all have a right neighbour (j + 7 ≤ W − 2)
-            while j + 9 <= w {
-                let u0 = load8(u, j)
-                let dx = (load8(u, j + 1) - u0) * invH
-                let dy = (load8(down, j) - u0) * yScale
-                store(flux, dx, dy, fx, fy, j)
-                j += 8
-            }
-            while j < w {
-                var dx = SIMD8<Double>(repeating: 0), dy = SIMD8<Double>(repeating: 0)
-                for l in 0..<min(8, w - j) {
-                    let p = j + l
-                    if p + 1 < w { dx[l] = (u[p + 1] - u[p]) * invH }
-                    dy[l] = (down[p] - u[p]) * yScale
-                }
-                store(flux, dx, dy, fx, fy, j)
-                j += 8
-            }
+    /// `out[j] = base[j] + c·((f_x[j] − f_x[j−1]) + (f_y[j] − f_y^{prev}[j]))` for one row, where
+    /// `fx[0]` is the slot `f_x[−1] = 0` and `fx[1 …]` the row's `f_x`.
+    @inline(__always)
+    func combine(
+        fx: UnsafeMutablePointer<Double>, fy fyCur: UnsafeMutablePointer<Double>,
+        fyPrevious fyPrev: UnsafeMutablePointer<Double>, base b: UnsafePointer<Double>,
+        into o: UnsafeMutablePointer<Double>, c: Double
+    ) {
+        let w = width
+        var j = 0
+        while j + 8 <= w {
+            let dfx = load8(fx + 1, j) - load8(fx, j)
+            let dfy = load8(fyCur, j) - load8(fyPrev, j)
+            store8(load8(b, j) + c * (dfx + dfy), o, j)
+            j += 8
         }
-
-        /// `f_x = G_x d_x`, `f_y = G_y d_y` with the frozen diagonals (same differences as `fluxes`).
-        @inline(__always)
-        func frozenFluxes(
-            _ i: Int, _ frozen: UnsafePointer<Double>, u: UnsafePointer<Double>, down: UnsafePointer<Double>,
-            yScale: Double, fx: UnsafeMutablePointer<Double>, fy: UnsafeMutablePointer<Double>
-        ) {
-            let w = k.width, invH = k.inverseH, n = k.height * k.width
-            let gx = frozen + i * w, gy = k.isotropic ? gx : frozen + n + i * w
-            for j in 0..<w {
-                let dx = j + 1 < w ? (u[j + 1] - u[j]) * invH : 0
-                fx[j] = gx[j] * dx
-                fy[j] = gy[j] * ((down[j] - u[j]) * yScale)
-            }
+        while j < w {
+            o[j] = b[j] + c * ((fx[j + 1] - fx[j]) + (fyCur[j] - fyPrev[j]))
+            j += 1
         }
+    }
 
-        @inline(__always)
-        func store<F: FluxLanes>(
-            _ flux: F, _ dx: SIMD8<Double>, _ dy: SIMD8<Double>,
-            _ fx: UnsafeMutablePointer<Double>, _ fy: UnsafeMutablePointer<Double>, _ j: Int
-        ) {
-            if k.isotropic {
-                let g = diffusivityOfSquare(flux, dx * dx + dy * dy)
-                store8(g * dx, fx, j)
-                store8(g * dy, fy, j)
-            } else {
-                store8(flux(dx), fx, j)
-                store8(flux(dy), fy, j)
+    /// `f_x[i, ·]` into `fx[0 ..< W]`, `f_y[i, ·]` into `fy[0 ..< W]` (and up to 7 padding
+    /// values) from row `i` of the current state at `u` and row `i + 1` at `down` (not read
+    /// for the last row, whose `d_y` is 0). Every pixel takes the same arithmetic wherever
+    /// its row is stored, so a sweep over several steps (`GradientWavefront`) reproduces
+    /// the step-by-step results bit for bit.
+    @inline(__always)
+    func fluxes<F: FluxLanes>(
+        _ i: Int, u: UnsafePointer<Double>, down below: UnsafePointer<Double>, _ flux: F,
+        fx: UnsafeMutablePointer<Double>, fy: UnsafeMutablePointer<Double>
+    ) {
+        let w = width, invH = inverseH
+        let last = i == height - 1
+        let down = last ? u : below
+        let yScale = last ? 0.0 : invH
+        if let frozen {
+            frozenFluxes(i, frozen, u: u, down: down, yScale: yScale, fx: fx, fy: fy)
+            return
+        }
+        var j = 0
+        // whole vectors whose lanes all have a right neighbour (j + 7 ≤ W − 2)
+        while j + 9 <= w {
+            let u0 = load8(u, j)
+            let dx = (load8(u, j + 1) - u0) * invH
+            let dy = (load8(down, j) - u0) * yScale
+            store(flux, dx, dy, fx, fy, j)
+            j += 8
+        }
+        while j < w {
+            var dx = SIMD8<Double>(repeating: 0), dy = SIMD8<Double>(repeating: 0)
+            for l in 0..<min(8, w - j) {
+                let p = j + l
+                if p + 1 < w { dx[l] = (u[p + 1] - u[p]) * invH }
+                dy[l] = (down[p] - u[p]) * yScale
             }
+            store(flux, dx, dy, fx, fy, j)
+            j += 8
+        }
+    }
+
+    /// `f_x = G_x d_x`, `f_y = G_y d_y` with the frozen diagonals (same differences as `fluxes`).
+    @inline(__always)
+    func frozenFluxes(
+        _ i: Int, _ frozen: UnsafePointer<Double>, u: UnsafePointer<Double>, down: UnsafePointer<Double>,
+        yScale: Double, fx: UnsafeMutablePointer<Double>, fy: UnsafeMutablePointer<Double>
+    ) {
+        let w = width, invH = inverseH, n = height * width
+        let gx = frozen + i * w, gy = isotropic ? gx : frozen + n + i * w
+        for j in 0..<w {
+            let dx = j + 1 < w ? (u[j + 1] - u[j]) * invH : 0
+            fx[j] = gx[j] * dx
+            fy[j] = gy[j] * ((down[j] - u[j]) * yScale)
+        }
+    }
+
+    @inline(__always)
+    func store<F: FluxLanes>(
+        _ flux: F, _ dx: SIMD8<Double>, _ dy: SIMD8<Double>,
+        _ fx: UnsafeMutablePointer<Double>, _ fy: UnsafeMutablePointer<Double>, _ j: Int
+    ) {
+        if isotropic {
+            let g = diffusivityOfSquare(flux, dx * dx + dy * dy)
+            store8(g * dx, fx, j)
+            store8(g * dy, fy, j)
+        } else {
+            store8(flux(dx), fx, j)
+            store8(flux(dy), fy, j)
         }
     }
 }

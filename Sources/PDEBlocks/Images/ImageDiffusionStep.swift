@@ -77,8 +77,34 @@ public struct ImageDiffusionStep: Sendable {
     public func workLength(threads: Int = 1, lagged: Bool = false) -> Int {
         let generic = (bank.count + 1) * pixels
         guard usesGradientKernel else { return generic }
-        let bands = max(1, threads) * GradientDiffusionKernel.bandWorkLength(width: width)
+        let band = max(GradientDiffusionKernel.bandWorkLength(width: width),
+                       GradientWavefront.bandWorkLength(width: width, levels: stepsPerSweep))
+        let bands = max(1, threads) * band
         return lagged ? max(bands, generic) : bands
+    }
+
+    /// Steps `applySteps` takes in one sweep over the image (1 when only single steps are
+    /// fused: banks other than `gradient_2d`, or images too wide for the cache).
+    var stepsPerSweep: Int { usesGradientKernel ? GradientWavefront.levels(width: width) : 1 }
+
+    /// `out = u^s`, `s = taus.count ≤ stepsPerSweep`, from `x = u^0` by s explicit steps
+    /// `u^ℓ = u^{ℓ−1} − τ_ℓ Σ_c K_cᵀ G_c K_c u^{ℓ−1}` in one sweep over memory
+    /// (`GradientWavefront`): bitwise the results of s calls of `apply` with `base = x`.
+    /// `out` must not overlap `x` or `work`; `frozen` and `work` as for `apply`.
+    func applySteps(
+        _ x: UnsafeBufferPointer<Double>, taus: UnsafeBufferPointer<Double>, into out: UnsafeMutableBufferPointer<Double>,
+        work: UnsafeMutableBufferPointer<Double>, frozen: UnsafeBufferPointer<Double>? = nil, threads: Int = 1
+    ) {
+        assert(taus.count >= 1 && taus.count <= stepsPerSweep, "applySteps takes 1 ... stepsPerSweep steps")
+        guard let invH = gradientInverseH else {
+            return apply(x, base: x, tau: taus[0], into: out, work: work, frozen: frozen, threads: threads)
+        }
+        let kernel = GradientDiffusionKernel(
+            height: height, width: width, inverseH: invH, tau: taus[0], isotropic: coupling == .isotropic,
+            frozen: frozen?.baseAddress)
+        GradientWavefront(kernel: kernel).apply(
+            x.baseAddress!, taus: taus, into: out.baseAddress!, work: work.baseAddress!,
+            diffusivity: diffusivities[0], threads: threads)
     }
 
     /// Values `freeze` writes: the frozen diagonal(s) G.

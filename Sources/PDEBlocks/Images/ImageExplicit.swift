@@ -34,6 +34,10 @@ public enum ImageExplicit {
         if checkStability { try ImageLayout.requireStable(tau: tau, step: step, what: "explicit scheme (images)") }
         progress?.begin(steps, times: batch, unitCost: n)
         let check = ImageLayout.mayOverflow(magnitude: magnitude, step: step, largestStep: tau, checked: checkStability)
+        let sweep = step.stepsPerSweep
+        let taus = UnsafeMutableBufferPointer<Double>.allocate(capacity: sweep)
+        defer { taus.deallocate() }
+        taus.initialize(repeating: tau)
         try recorder.staged(check || progress != nil) { recorder in
         try FiniteResult.run(out, progress: progress, check: check, n: step.width,
                              what: "explicit scheme on images (\(steps) steps)", cause: {
@@ -48,12 +52,17 @@ public enum ImageExplicit {
                 let spare = UnsafeMutableBufferPointer(rebasing: work[0..<n])
                 let stepWork = UnsafeMutableBufferPointer(rebasing: work[n...])
                 var (src, dst) = (image, spare)
-                for k in 0..<steps {
-                    step.apply(UnsafeBufferPointer(src), base: UnsafeBufferPointer(src), tau: tau, into: dst,
-                               work: stepWork, threads: threads)
+                var k = 0
+                while k < steps {
+                    // Several steps per sweep over memory, up to the next recorded step.
+                    var s = min(sweep, steps - k)
+                    if recorder.isRecording { s = min(s, recordEvery - k % recordEvery) }
+                    step.applySteps(UnsafeBufferPointer(src), taus: UnsafeBufferPointer(rebasing: taus[0..<s]), into: dst,
+                                    work: stepWork, threads: threads)
                     swap(&src, &dst)
-                    recorder.record(src, step: k + 1, signal: b)
-                    if !ticker.step() { break }
+                    k += s
+                    recorder.record(src, step: k, signal: b)
+                    if !ticker.step(Int64(s)) { break }
                 }
                 ticker.flush()
                 if src.baseAddress != image.baseAddress { _ = image.update(fromContentsOf: src) }
