@@ -1,86 +1,36 @@
 """The tour notebook (examples/notebooks/tour.ipynb) runs headlessly and shows what it claims.
 
-The notebook is executed with nbclient in a python3 kernel started from this interpreter,
-with ``PYTHONPATH`` pointing at the source tree's ``python/`` (so the kernel imports the same
-pdeblocks as this test) and ``PDEBLOCKS_NOTEBOOK_OUT`` at a temporary directory, where the
-notebook's last cell writes its key numbers to ``tour.json``. Any cell error fails the test.
+The notebook is executed headlessly (notebook_runner.py); its last cell writes its key numbers
+to ``tour.json`` in ``PDEBLOCKS_NOTEBOOK_OUT``. Any cell error fails the test.
 The assertions check those numbers against the paper's claims and against independent
 numpy computations from the executed notebook's data.
 """
 from __future__ import annotations
 
 import json
-import os
-import sys
-from pathlib import Path
 
 import pytest
 
-nbformat = pytest.importorskip("nbformat", reason="needs nbformat (python/requirements-dev.txt)")
-nbclient = pytest.importorskip("nbclient", reason="needs nbclient (python/requirements-dev.txt)")
-pytest.importorskip("ipykernel", reason="needs ipykernel (python/requirements-dev.txt)")
+from notebook_runner import NOTEBOOKS, assert_ran_cleanly_with_plots, assert_stored_without_outputs, run_notebook
 
 import pdeblocks as pdb
 
-ROOT = Path(__file__).resolve().parents[2]
-NOTEBOOK = ROOT / "examples" / "notebooks" / "tour.ipynb"
-
-
-def _kernel_manager(spec_dir: Path):
-    """A python3 kernel of this very interpreter (not whatever 'python3' kernelspec is installed)."""
-    from jupyter_client.kernelspec import KernelSpecManager
-    from jupyter_client.manager import KernelManager
-
-    kernel = spec_dir / "python3"
-    kernel.mkdir()
-    (kernel / "kernel.json").write_text(json.dumps({
-        "argv": [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
-        "display_name": "Python 3 (test)", "language": "python"}))
-    specs = KernelSpecManager(kernel_dirs=[str(spec_dir)], ensure_native_kernel=False)
-    return KernelManager(kernel_name="python3", kernel_spec_manager=specs)
+NOTEBOOK = NOTEBOOKS / "tour.ipynb"
 
 
 @pytest.fixture(scope="module")
 def executed(tmp_path_factory):
     """(notebook with outputs, summary dict) of one headless run of the tour."""
-    out_dir = tmp_path_factory.mktemp("tour")
-    nb = nbformat.read(NOTEBOOK, as_version=4)
-    env = dict(os.environ)
-    python_dir = str(Path(pdb.__file__).resolve().parents[1])  # the pdeblocks this test imported
-    env["PYTHONPATH"] = os.pathsep.join(p for p in (python_dir, env.get("PYTHONPATH")) if p)
-    env["PDEBLOCKS_NOTEBOOK_OUT"] = str(out_dir)
-    env.pop("MPLBACKEND", None)  # the kernel's inline backend (Agg rendering to PNG outputs)
-    km = _kernel_manager(tmp_path_factory.mktemp("kernels"))
-    client = nbclient.NotebookClient(nb, km=km, timeout=300, allow_errors=False,
-                                     resources={"metadata": {"path": str(out_dir)}})
-    # Run from a temporary directory: the notebook must not depend on the working directory
-    # (it finds the package through PYTHONPATH here, like an installed package).
-    client.execute(env=env)
+    nb, out_dir = run_notebook(NOTEBOOK, tmp_path_factory)
     return nb, json.loads((out_dir / "tour.json").read_text())
 
 
 def test_notebook_is_stored_without_outputs():
-    nb = nbformat.read(NOTEBOOK, as_version=4)
-    nbformat.validate(nb)
-    code = [c for c in nb.cells if c.cell_type == "code"]
-    assert code, "the notebook has no code cells"
-    assert all(not c.outputs and c.execution_count is None for c in code), \
-        "store tour.ipynb without outputs (clear them before committing)"
+    assert_stored_without_outputs(NOTEBOOK)
 
 
 def test_every_cell_runs_without_error_and_plots_render(executed):
-    nb, _ = executed
-    code = [c for c in nb.cells if c.cell_type == "code"]
-    assert all(c.execution_count is not None for c in code)
-    for c in code:
-        for out in c.outputs:
-            assert out.output_type != "error", f"cell raised {out.get('ename')}: {out.get('evalue')}"
-            if out.output_type == "stream":
-                assert out.name != "stderr" or "Warning" not in out.text, f"cell warned:\n{out.text}"
-    images = sum("image/png" in out.get("data", {}) for c in code for out in c.outputs)
-    plotting_cells = sum("plt.show()" in c.source for c in code)
-    assert plotting_cells >= 7
-    assert images == plotting_cells, f"{plotting_cells} cells call plt.show() but {images} PNG outputs"
+    assert_ran_cleanly_with_plots(executed[0], min_plots=7)
 
 
 def test_perona_malik_keeps_the_edge_that_linear_diffusion_blurs(executed):
