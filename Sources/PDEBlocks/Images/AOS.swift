@@ -17,9 +17,9 @@
 /// dominant with a positive diagonal, an M-matrix whose inverse is nonnegative with unit
 /// row and column sums. Hence, for every τ > 0, each step is a convex combination of the
 /// values of `u^k` (max–min principle: `min f ≤ u ≤ max f`) and keeps the mean — AOS is
-/// unconditionally stable. Each solve is one call of the library's tridiagonal SPD solver
-/// (`BandedLU.solveTridiagonalOnce`, the two-pass Thomas algorithm); columns are gathered
-/// eight at a time into contiguous scratch, solved, and combined with the row solutions.
+/// unconditionally stable. The line systems are solved by the Thomas algorithm sixteen lines
+/// at a time (`TridiagonalLanes`, one line per SIMD lane): columns straight from the image,
+/// rows through a transposed copy; the column solutions are combined with the row solutions.
 ///
 /// Work buffers are allocated once per call; images are processed one after the other, the
 /// rows (then column blocks) of each split across `Parallelism.threads`.
@@ -44,9 +44,7 @@ public enum AOS {
         }
         let n = height * width
         let threads = max(1, min(Parallelism.threads, WorkerPool.maxWidth))
-        let perThread = try Memory.sum(try Memory.count(5, width, for: "AOS row scratch"),
-                                       try Memory.count(AOSSweeps.columnBlock * 2 + 5, height, for: "AOS column scratch"),
-                                       for: "AOS scratch")
+        let perThread = try AOSSweeps.scratchPerThread(height: height, width: width)
         let scratchLength = try Memory.count(threads, perThread, for: "AOS scratch")
         let length = try Memory.sum(try Memory.count(2, n, for: "AOS work buffers"), scratchLength, for: "AOS work buffers")
         var work = try Memory.zeros(length, for: "the AOS work buffers")

@@ -1,10 +1,8 @@
 /// The three passes of one AOS step (see `AOS`) on one image, over preallocated buffers:
 /// the diffusivity field `g`, the row solves (x), then the column solves (y) combined with
-/// the row solutions into `y = ½(v_x + v_y)`.
+/// the row solutions into `y = ½(v_x + v_y)`. The solves run sixteen lines at a time
+/// (`TridiagonalLanes`): columns straight from the image, rows through a transposed copy.
 struct AOSSweeps {
-    /// Columns gathered per block of the y pass (one cache line of a row).
-    static let columnBlock = 8
-
     let height: Int, width: Int, inverseH2: Double
     /// `2τ/h²`.
     let coupling: Double
@@ -15,43 +13,28 @@ struct AOSSweeps {
     let scratch: UnsafeMutableBufferPointer<Double>
     let perThread: Int
 
-    /// `y = ½ Σ_l (I − 2τA_l(x))⁻¹ x`; `y` must not overlap `x`. A system the solver refuses
-    /// (only when values overflow) leaves NaN in its row or column of `y`, which the caller's
-    /// finiteness check reports.
+    /// `y = ½ Σ_l (I − 2τA_l(x))⁻¹ x`; `y` must not overlap `x`. A system whose weights
+    /// overflow leaves NaN in its line of `y`, which the caller's finiteness check reports.
     func step(_ x: UnsafeMutablePointer<Double>, into y: UnsafeMutablePointer<Double>) {
-        let n = height * width
+        let n = height * width, B = Self.lanes
         let maxParts = max(1, scratch.count / perThread)
         let rowParts = min(EEDRowBands.parts(count: height, samples: n), maxParts)
         EEDRowBands.run(rowParts, Diffusivities(sweeps: self, x: x, parts: rowParts))
-        EEDRowBands.run(rowParts, Rows(sweeps: self, x: x, y: y, parts: rowParts))
-        let blocks = (width + Self.columnBlock - 1) / Self.columnBlock
+        let rowBlocks = (height + B - 1) / B
+        let rowBlockParts = min(EEDRowBands.parts(count: rowBlocks, samples: n), maxParts)
+        EEDRowBands.run(rowBlockParts, Rows(sweeps: self, x: x, y: y, blocks: rowBlocks, parts: rowBlockParts))
+        let blocks = (width + B - 1) / B
         let columnParts = min(EEDRowBands.parts(count: blocks, samples: n), maxParts)
         EEDRowBands.run(columnParts, Columns(sweeps: self, x: x, y: y, blocks: blocks, parts: columnParts))
     }
 
-    /// Band storage (3 per row: `a_{j,j−1}, a_jj, a_{j,j+1}`) of `I − 2τA` for a line of `m`
-    /// pixels with weights `w[k·stride]`; the slots outside the matrix are 0.
-    @inline(__always)
-    static func system(_ w: UnsafePointer<Double>, count m: Int, coupling c: Double, into a: UnsafeMutablePointer<Double>) {
-        var previous = 0.0
-        for j in 0..<(m - 1) {
-            let off = -c * w[j]
-            a[3 * j] = previous
-            a[3 * j + 1] = 1 - previous - off
-            a[3 * j + 2] = off
-            previous = off
-        }
-        a[3 * (m - 1)] = previous
-        a[3 * (m - 1) + 1] = 1 - previous
-        a[3 * (m - 1) + 2] = 0
-    }
+    /// Lines solved at once (`TridiagonalLanes`).
+    static let lanes = TridiagonalLanes.lanes
 
-    /// Solves one line in place (`m ≥ 2`), or fills it with NaN when the solver refuses.
-    @inline(__always)
-    static func solve(_ a: UnsafePointer<Double>, count m: Int, _ v: UnsafeMutablePointer<Double>, work: UnsafeMutablePointer<Double>) {
-        if BandedLU.solveTridiagonalOnce(a: a, n: m, b: v, x: v, work: work) == nil {
-            v.update(repeating: .nan, count: m)
-        }
+    /// Scratch values per thread: interleaved right-hand sides and weights of `lanes` lines
+    /// plus the solver's `2·lanes·m`, for lines of up to `max(height, width)` pixels.
+    static func scratchPerThread(height: Int, width: Int) throws -> Int {
+        try Memory.count(4 * lanes, max(height, width), for: "AOS scratch")
     }
 
     /// `g(s²)` per pixel, `s² = (Kx x)² + (Ky x)²` (forward differences, mirrored).
@@ -68,53 +51,73 @@ struct AOSSweeps {
                 }
                 let dy = down[W - 1] - row[W - 1]
                 gr[W - 1] = dy * dy * s
-                sweeps.diffusivity.withFluxLanes(DiffusivityOfSquares(y: gr, n: W))
+                sweeps.diffusivity.withFluxLanes(DiffusivityOfSquareInPlace(v: UnsafeMutableBufferPointer(start: gr, count: W)))
             }
         }
     }
 
-    /// `y_row = (I − 2τA_x)⁻¹ x_row` for a band of rows.
+    /// `y_row = (I − 2τA_x)⁻¹ x_row` for a band of blocks of `lanes` rows: the rows and their
+    /// weights are transposed into interleaved scratch, solved `lanes` at a time, transposed
+    /// back. A last block of fewer rows pads its lanes with zeros (solution 0, not stored).
     private struct Rows: ParallelJob {
-        let sweeps: AOSSweeps, x: UnsafeMutablePointer<Double>, y: UnsafeMutablePointer<Double>, parts: Int
+        let sweeps: AOSSweeps, x: UnsafeMutablePointer<Double>, y: UnsafeMutablePointer<Double>, blocks: Int, parts: Int
         func perform(_ t: Int) {
-            let W = sweeps.width
-            let a = sweeps.scratch.baseAddress! + t * sweeps.perThread, work = a + 3 * W
-            for i in EEDRowBands.band(t, of: parts, count: sweeps.height) {
-                let v = y + i * W
-                v.update(from: x + i * W, count: W)
-                guard W > 1 else { continue }
-                AOSSweeps.system(sweeps.g + i * W, count: W, coupling: sweeps.coupling, into: a)
-                AOSSweeps.solve(a, count: W, v, work: work)
+            let W = sweeps.width, H = sweeps.height, B = AOSSweeps.lanes
+            let values = sweeps.scratch.baseAddress! + t * sweeps.perThread
+            let weights = values + B * W, solver = weights + B * W
+            for block in EEDRowBands.band(t, of: parts, count: blocks) {
+                let i0 = block * B, count = min(B, H - i0)
+                if count < B {
+                    values.update(repeating: 0, count: B * W)
+                    weights.update(repeating: 0, count: B * W)
+                }
+                for l in 0..<count {
+                    let xr = x + (i0 + l) * W, gr = sweeps.g + (i0 + l) * W
+                    for j in 0..<W {
+                        values[j * B + l] = xr[j]
+                        weights[j * B + l] = gr[j]
+                    }
+                }
+                TridiagonalLanes.solve(x: values, xStride: B, g: weights, gStride: B, count: W, coupling: sweeps.coupling,
+                                       into: values, outStride: B, average: false, scratch: solver)
+                for l in 0..<count {
+                    let yr = y + (i0 + l) * W
+                    for j in 0..<W { yr[j] = values[j * B + l] }
+                }
             }
         }
     }
 
-    /// For a band of blocks of eight columns: gather the columns of `x` and `g`, solve
-    /// `(I − 2τA_y)`, and set `y = ½(y + v_y)`.
+    /// For a band of blocks of `lanes` columns: solve `(I − 2τA_y)` for those columns at
+    /// once, straight from the image (lanes = adjacent columns), and set `y = ½(y + v_y)`.
+    /// A last block of fewer columns goes through zero-padded scratch.
     private struct Columns: ParallelJob {
         let sweeps: AOSSweeps, x: UnsafeMutablePointer<Double>, y: UnsafeMutablePointer<Double>, blocks: Int, parts: Int
         func perform(_ t: Int) {
-            let H = sweeps.height, W = sweeps.width, B = AOSSweeps.columnBlock
+            let H = sweeps.height, W = sweeps.width, B = AOSSweeps.lanes
             let values = sweeps.scratch.baseAddress! + t * sweeps.perThread
-            let weights = values + B * H, a = weights + B * H, work = a + 3 * H
+            let weights = values + B * H, solver = weights + B * H
             for block in EEDRowBands.band(t, of: parts, count: blocks) {
                 let j0 = block * B, count = min(B, W - j0)
+                if count == B {
+                    TridiagonalLanes.solve(x: x + j0, xStride: W, g: sweeps.g + j0, gStride: W, count: H,
+                                           coupling: sweeps.coupling, into: y + j0, outStride: W, average: true,
+                                           scratch: solver)
+                    continue
+                }
+                values.update(repeating: 0, count: B * H)
+                weights.update(repeating: 0, count: B * H)
                 for i in 0..<H {
-                    let xr = x + i * W + j0, gr = sweeps.g + i * W + j0
                     for c in 0..<count {
-                        values[c * H + i] = xr[c]
-                        weights[c * H + i] = gr[c]
+                        values[i * B + c] = x[i * W + j0 + c]
+                        weights[i * B + c] = sweeps.g[i * W + j0 + c]
                     }
                 }
-                if H > 1 {
-                    for c in 0..<count {
-                        AOSSweeps.system(weights + c * H, count: H, coupling: sweeps.coupling, into: a)
-                        AOSSweeps.solve(a, count: H, values + c * H, work: work)
-                    }
-                }
+                TridiagonalLanes.solve(x: values, xStride: B, g: weights, gStride: B, count: H, coupling: sweeps.coupling,
+                                       into: values, outStride: B, average: false, scratch: solver)
                 for i in 0..<H {
                     let yr = y + i * W + j0
-                    for c in 0..<count { yr[c] = 0.5 * (yr[c] + values[c * H + i]) }
+                    for c in 0..<count { yr[c] = 0.5 * (yr[c] + values[i * B + c]) }
                 }
             }
         }

@@ -69,7 +69,7 @@ public enum EEDTensor {
                     gy[j] = y
                     s2[j] = gx[j] * gx[j] + y * y
                 }
-                diffusivity.withFluxLanes(DiffusivityOfSquares(y: s2, n: W))
+                diffusivity.withFluxLanes(DiffusivityOfSquareInPlace(v: UnsafeMutableBufferPointer(start: s2, count: W)))
                 for j in 0..<W {
                     let (m11, m12, m22) = EEDTensor.entries(gx: gx[j], gy: gy[j], g: s2[j])
                     gx[j] = m11
@@ -77,35 +77,6 @@ public enum EEDTensor {
                     gy[j] = m22
                 }
             }
-        }
-    }
-}
-
-/// `y_i ← g(y_i)` for squared gradients `y_i = s_i² ≥ 0`, eight lanes at a time through the
-/// kind's vector flux: `g(s²) = Φ(s)/s` with `s = √y` clamped to `[1e-150, 1e150]` (every
-/// built-in `g` is within rounding of `g(0) = 1` below, and of its limit above). Agrees with
-/// the scalar `Diffusivity.g` to a few ulps (tested through the EED step).
-struct DiffusivityOfSquares: FluxLanesKernel {
-    let y: UnsafeMutablePointer<Double>
-    let n: Int
-
-    @inline(__always)
-    func lanes<F: FluxLanes>(_ flux: F, _ s2: SIMD8<Double>) -> SIMD8<Double> {
-        let s = pointwiseMax(pointwiseMin(s2, SIMD8(repeating: 1e300)), SIMD8(repeating: 1e-300)).squareRoot()
-        return flux(s) / s
-    }
-
-    func run<F: FluxLanes>(_ flux: F) {
-        var i = 0
-        while i + 8 <= n {
-            store8(lanes(flux, load8(y, i)), y, i)
-            i += 8
-        }
-        if i < n {
-            var v = SIMD8<Double>(repeating: 1)
-            for k in 0..<(n - i) { v[k] = y[i + k] }
-            let r = lanes(flux, v)
-            for k in 0..<(n - i) { y[i + k] = r[k] }
         }
     }
 }
