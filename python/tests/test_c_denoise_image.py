@@ -2,7 +2,6 @@
 reads P5/P2 PGM files (8- and 16-bit), gives bit for bit the result of the Python call with
 the same parameters (both reach the same library kernel), and refuses malformed files with
 a message and exit code 1, never a crash."""
-import shutil
 import subprocess
 from pathlib import Path
 
@@ -10,23 +9,13 @@ import numpy as np
 import pytest
 
 import pdeblocks as pdb
-from pdeblocks._lib import lib
+from c_examples import build_c_example
 from synthetic_image import EED, HEIGHT, PERONA_MALIK, WIDTH, psnr, synthetic_image
-
-ROOT = Path(__file__).resolve().parents[2]
-LIBPATH = Path(lib._name)
 
 
 @pytest.fixture(scope="module")
 def example(tmp_path_factory) -> Path:
-    cc = shutil.which("cc") or shutil.which("gcc") or shutil.which("clang")
-    if cc is None:
-        pytest.skip("no C compiler")
-    exe = tmp_path_factory.mktemp("denoise_image") / "denoise_image"
-    subprocess.run([cc, "-std=c11", "-Wall", "-Wextra", "-Werror", f"-I{ROOT / 'include'}",
-                    str(ROOT / "examples" / "denoise_image.c"), f"-L{LIBPATH.parent}", "-lpdeblocks",
-                    f"-Wl,-rpath,{LIBPATH.parent}", "-lm", "-o", str(exe)], check=True)
-    return exe
+    return build_c_example("denoise_image", tmp_path_factory.mktemp("denoise_image"))
 
 
 def run(exe, *args, cwd=None):
