@@ -10,6 +10,7 @@ import pytest
 
 import pdeblocks as pdb
 from pdeblocks._lib import lib
+from c_examples import build_c_example
 
 ROOT = Path(__file__).resolve().parents[2]
 LIBPATH = Path(lib._name)
@@ -46,13 +47,8 @@ def test_version_query_matches_python_version():
 
 
 def test_c_example_builds_against_the_header_and_runs(tmp_path):
-    cc = shutil.which("cc") or shutil.which("gcc") or shutil.which("clang")
-    if cc is None:
-        pytest.skip("no C compiler")
-    exe = tmp_path / "denoise"
-    subprocess.run([cc, "-std=c11", "-Wall", "-Wextra", "-Werror", f"-I{ROOT / 'include'}",
-                    str(ROOT / "examples" / "denoise.c"), f"-L{LIBPATH.parent}", "-lpdeblocks",
-                    f"-Wl,-rpath,{LIBPATH.parent}", "-lm", "-o", str(exe)], check=True)
+    """(The image example, examples/denoise_image.c, is tested in test_c_denoise_image.py.)"""
+    exe = build_c_example("denoise", tmp_path)
     run = subprocess.run([str(exe)], capture_output=True, text=True, timeout=60)
     assert run.returncode == 0, run.stdout + run.stderr
     rows = {line.split()[0]: line.split()[1:] for line in run.stdout.splitlines() if line.split()}

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import math
 import os
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -11,6 +12,8 @@ import numpy as np
 import pytest
 
 import pdeblocks as pdb
+from c_examples import build_c_example
+from synthetic_image import HEIGHT, PERONA_MALIK, WIDTH, psnr, synthetic_image
 
 ROOT = Path(__file__).resolve().parents[2]
 PACKAGE = ROOT / "examples" / "swift-consumer"
@@ -35,7 +38,8 @@ def gaussian_noise(seed: int, count: int) -> np.ndarray:
 
 
 @pytest.fixture(scope="module")
-def output(tmp_path_factory) -> str:
+def example(tmp_path_factory) -> tuple[str, Path]:
+    """The example's output, and the raw denoised image it wrote (`Denoise --raw FILE`)."""
     swift = os.environ.get("SWIFT") or shutil.which("swift")
     if swift is None:
         pytest.skip("the Swift toolchain is not on PATH")
@@ -44,9 +48,16 @@ def output(tmp_path_factory) -> str:
     built = subprocess.run(command, capture_output=True, text=True, timeout=900)
     assert built.returncode == 0, built.stdout[-4000:] + built.stderr[-4000:]
     bindir = subprocess.run(command + ["--show-bin-path"], capture_output=True, text=True, check=True).stdout.strip()
-    run = subprocess.run([str(Path(bindir) / "Denoise")], capture_output=True, text=True, timeout=120)
+    raw = scratch / "image.f64"
+    run = subprocess.run([str(Path(bindir) / "Denoise"), "--raw", str(raw)], capture_output=True, text=True,
+                         timeout=120)
     assert run.returncode == 0, run.stdout + run.stderr
-    return run.stdout
+    return run.stdout, raw
+
+
+@pytest.fixture(scope="module")
+def output(example) -> str:
+    return example[0]
 
 
 def table(output: str) -> dict[str, tuple[int, float, float]]:
@@ -83,3 +94,33 @@ def test_swift_example_agrees_with_the_python_binding(output):
         assert abs(np.sqrt(np.mean((u - clean) ** 2)) - rows[name][2]) <= 1e-6
         assert abs(np.linalg.norm(u) - rows[name][1]) <= 1e-6
     assert abs(np.sqrt(np.mean((noisy - clean) ** 2)) - rows["noisy"][2]) <= 1e-6
+
+
+def test_swift_example_denoises_the_synthetic_image_with_the_array_api(output):
+    line = re.search(r"^image 64x80, .*\((\d+) cycles of length (\d+)\): PSNR noisy ([\d.]+) dB, denoised ([\d.]+) dB$",
+                     output, re.M)
+    assert line, output
+    clean, noisy = synthetic_image()
+    lam, t = PERONA_MALIK["lam"], PERONA_MALIK["t"]
+    u, info = pdb.evolve(noisy, pdb.gradient_2d(), pdb.Diffusivity("perona_malik", lam), t, scheme="fed")
+    assert (int(line[1]), int(line[2])) == (info["cycles"], info["cycle_length"])
+    assert abs(float(line[3]) - psnr(noisy, clean)) <= 0.005 and abs(float(line[4]) - psnr(u, clean)) <= 0.005
+    assert float(line[4]) > float(line[3]) + 10
+
+
+def test_swift_c_and_python_give_the_same_image(example, tmp_path):
+    """Cross-language agreement: the Swift array API (the package built from source by the
+    consumer), the C example (examples/denoise_image.c) and Python, each on its own copy of
+    the seeded synthetic image, give the same denoised image (C and Python share the library
+    binary: bit for bit; Swift is a separate debug build: to 1e-12 relative)."""
+    _, raw = example
+    swift = np.fromfile(raw).reshape(HEIGHT, WIDTH)
+    done = subprocess.run([str(build_c_example("denoise_image", tmp_path)), "--raw", str(tmp_path / "c.f64")],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stdout + done.stderr
+    c = np.fromfile(tmp_path / "c.f64").reshape(HEIGHT, WIDTH)
+    _, noisy = synthetic_image()
+    python, _ = pdb.evolve(noisy, pdb.gradient_2d(), pdb.Diffusivity("perona_malik", PERONA_MALIK["lam"]),
+                           PERONA_MALIK["t"], scheme="fed")
+    np.testing.assert_array_equal(c, python)
+    assert np.max(np.abs(swift - python)) <= 1e-12 * np.max(np.abs(python))

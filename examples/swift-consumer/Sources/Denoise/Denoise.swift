@@ -1,6 +1,8 @@
 // Denoise a noisy piecewise-constant signal with the PDEBlocks Swift API: the explicit
 // scheme u ← u − τ Kᵀ Φ(K u) (paper eq. 4), a chain of diffusion blocks, run to a fixed
-// stopping time with step sizes within the bound of Theorem 2. Prints a small table.
+// stopping time with step sizes within the bound of Theorem 2. Prints a small table; then
+// denoises a synthetic image (DenoiseImage.swift). `Denoise --raw FILE` also writes the
+// denoised image to FILE as raw doubles.
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Musl)
@@ -38,6 +40,14 @@ struct Denoise {
         } catch {
             print("tau = \(stop) (one step) refused: \(error)")
         }
+        let arguments = CommandLine.arguments
+        let raw = arguments.count == 3 && arguments[1] == "--raw" ? arguments[2] : nil
+        do {
+            try DenoiseImage.run(rawPath: raw)
+        } catch {
+            print("error: \(error)")
+            exit(1)
+        }
     }
 
     /// Evolves `f` to time `stop`: `steps` explicit steps of size `stop/steps`; by default the
@@ -63,11 +73,13 @@ struct Denoise {
         (zip(u, v).reduce(0) { $0 + ($1.0 - $1.1) * ($1.0 - $1.1) } / Double(u.count)).squareRoot()
     }
 
-    /// `x` with six decimals (no Foundation needed).
-    static func fixed(_ x: Double) -> String {
-        let micro = Int((abs(x) * 1e6).rounded())
-        let fraction = String(micro % 1_000_000)
-        return (x < 0 ? "-" : "") + "\(micro / 1_000_000)." + String(repeating: "0", count: 6 - fraction.count) + fraction
+    /// `x` with `digits` (≥ 1) decimals (no Foundation needed).
+    static func fixed(_ x: Double, digits: Int = 6) -> String {
+        var scale = 1
+        for _ in 0..<digits { scale *= 10 }
+        let scaled = Int((abs(x) * Double(scale)).rounded())
+        let fraction = String(scaled % scale)
+        return (x < 0 ? "-" : "") + "\(scaled / scale)." + String(repeating: "0", count: digits - fraction.count) + fraction
     }
 
     static func cells(_ columns: String...) -> String {
