@@ -15,6 +15,7 @@ import numpy as np
 
 import pdeblocks as pdb
 from pdeblocks.eed import aos, eed_stable_tau
+from rows import Rows  # bench/rows.py (the script's directory is on sys.path)
 
 
 def numpy_linear_step(u, tau):
@@ -44,7 +45,9 @@ def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--size", type=int, default=1024)
     p.add_argument("--steps", type=int, default=8)
+    p.add_argument("--rows", help="write the key figures as JSON rows to this file (bench/rows.py)")
     args = p.parse_args(argv)
+    rows = Rows()
     n, S = args.size, args.steps
     px = n * n
     rng = np.random.default_rng(0)
@@ -68,7 +71,11 @@ def main(argv=None):
               f"per call {max(e1 - eed_step, 0) / px * 1e9:.2f})")
         print(f"    AOS step (perona_malik, tau = 5): {aos_step / px * 1e9:7.2f}   ({aos_step / t_np:.2f}x numpy linear; "
               f"per call {max(a1 - aos_step, 0) / px * 1e9:.2f})")
+        rows.add(f"EED {n}^2, {threads} thread(s)", "step", eed_step / px * 1e9, "ns/pixel")
+        rows.add(f"AOS {n}^2, {threads} thread(s)", "step", aos_step / px * 1e9, "ns/pixel")
+    rows.add(f"numpy linear step {n}^2", "step", t_np / px * 1e9, "ns/pixel")
     pdb.set_num_threads(0)
+    rows.write(args.rows)
 
 
 if __name__ == "__main__":

@@ -191,7 +191,7 @@ def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--quick", action="store_true", help="small sizes (for a smoke test)")
     ap.add_argument("--sections", nargs="+",
-                    default=["explicit", "threads", "overhead", "schemes", "multigrid", "layers"])
+                    default=["explicit", "threads", "overhead", "schemes", "multigrid", "layers", "images"])
     ap.add_argument("--json", default=str(ROOT / "out" / "bench.json"))
     args = ap.parse_args(argv)
     print(f"PDEBlocks {pdb.__version__} benchmark suite on {platform.processor() or platform.machine()}, "
@@ -210,6 +210,11 @@ def main(argv=None):
         run_script("multigrid", "multigrid.py", ["--quick"] if args.quick else [])
     if "layers" in args.sections:
         run_script("layers", "layers.py", ["--batch", "8", "--n", "1024", "--repeat", "2"] if args.quick else [])
+    if "images" in args.sections:
+        size = ["--size", "256"] if args.quick else []
+        run_script("images", "images_operators.py", size + (["--repeat", "2"] if args.quick else []))
+        run_script("images", "images_explicit.py", size + (["--steps", "8", "--repeat", "1"] if args.quick else []))
+        run_script("images", "images_eed.py", size)
     Path(args.json).parent.mkdir(parents=True, exist_ok=True)
     Path(args.json).write_text(json.dumps({"version": pdb.__version__, "machine": platform.machine(),
                                            "rows": ROWS}, indent=1))

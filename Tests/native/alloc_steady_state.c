@@ -208,6 +208,14 @@ static int32_t run_explicit_2d_bank(int64_t steps) {
                            pm_lambda, 0.1, steps, 0, 0, NULL, 0, outi);
 }
 
+static int32_t run_aos_2d(int64_t steps) {
+    return pdb_aos(fi, 1, IH, IW, 1.0, PDB_DIFFUSIVITY_PERONA_MALIK, 0.5, 5.0, steps, outi);
+}
+
+static int32_t run_eed_2d(int64_t steps) {
+    return pdb_eed(fi, 1, IH, IW, 1.0, PDB_DIFFUSIVITY_PERONA_MALIK, 0.5, 1.0, 0.1, steps, 0, outi);
+}
+
 int main(void) {
     for (int i = 0; i < N; i++) f[i] = (i % 97) * 0.01 + (i > N / 2);
     int failures = 0;
@@ -225,6 +233,8 @@ int main(void) {
     failures += check_counts("explicit_2d_2thread", run_explicit_2d, 5, 50);
     failures += check_counts("fed_2d_2thread", run_fed_2d, 2, 20);
     failures += check_counts("explicit_2d_bank_2thread", run_explicit_2d_bank, 5, 50);
+    failures += check_counts("aos_2d_2thread", run_aos_2d, 2, 20);
+    failures += check_counts("eed_2d_2thread", run_eed_2d, 2, 20);
     pdb_set_threads(0);
 
     if (pdb_poisson_1d(N, 1.0 / (N + 1), band) != PDB_OK ||

@@ -35,5 +35,6 @@ def test_schemes_allocate_only_at_set_up(tmp_path):
         assert int(few) == int(many), f"{name}: {few} allocations with few steps, {many} with 10x or 100x as many"
     assert {row[0] for row in rows} >= {f"network_{case}_{t}thread" for case in ("inference", "forward", "forward_backward")
                                         for t in (1, 2)} | {"explicit_long_2thread", "fsi_long_2thread", "explicit_2d_2thread",
-                                                             "fed_2d_2thread", "explicit_2d_bank_2thread"}, run.stdout
+                                                             "fed_2d_2thread", "explicit_2d_bank_2thread",
+                                                             "aos_2d_2thread", "eed_2d_2thread"}, run.stdout
     assert run.returncode == 0, run.stdout + run.stderr
