@@ -28,6 +28,59 @@ struct AOSSweeps {
         EEDRowBands.run(columnParts, Columns(sweeps: self, x: x, y: y, blocks: blocks, parts: columnParts))
     }
 
+    /// `out[j·lanes + l] = rows[l·width + j]` for `l < count`, `j < width`: a block of image
+    /// rows into the solver's interleaved layout, by 4×4 tiles for full blocks.
+    @inline(__always)
+    static func transposeIn(_ rows: UnsafePointer<Double>, rows count: Int, width W: Int, into out: UnsafeMutablePointer<Double>) {
+        let B = lanes
+        guard count == B else {
+            for l in 0..<count { for j in 0..<W { out[j &* B &+ l] = rows[l &* W &+ j] } }
+            return
+        }
+        let W4 = W & ~3
+        for l in stride(from: 0, to: B, by: 4) {
+            var j = 0
+            while j < W4 {
+                transpose4(rows + (l &* W &+ j), stride: W, into: out + (j &* B &+ l), stride: B)
+                j &+= 4
+            }
+            for j in W4..<W { for r in l..<(l + 4) { out[j &* B &+ r] = rows[r &* W &+ j] } }
+        }
+    }
+
+    /// The inverse of `transposeIn`: `rows[l·width + j] = v[j·lanes + l]`.
+    @inline(__always)
+    static func transposeOut(_ v: UnsafePointer<Double>, rows count: Int, width W: Int, into rows: UnsafeMutablePointer<Double>) {
+        let B = lanes
+        guard count == B else {
+            for l in 0..<count { for j in 0..<W { rows[l &* W &+ j] = v[j &* B &+ l] } }
+            return
+        }
+        let W4 = W & ~3
+        for l in stride(from: 0, to: B, by: 4) {
+            var j = 0
+            while j < W4 {
+                transpose4(v + (j &* B &+ l), stride: B, into: rows + (l &* W &+ j), stride: W)
+                j &+= 4
+            }
+            for j in W4..<W { for r in l..<(l + 4) { rows[r &* W &+ j] = v[j &* B &+ r] } }
+        }
+    }
+
+    /// A 4×4 tile: `dst[c·dstStride + r] = src[r·srcStride + c]`.
+    @inline(__always)
+    static func transpose4(_ src: UnsafePointer<Double>, stride s: Int, into dst: UnsafeMutablePointer<Double>, stride d: Int) {
+        typealias V4 = SIMD4<Double>
+        let r0 = UnsafeRawPointer(src).loadUnaligned(as: V4.self)
+        let r1 = UnsafeRawPointer(src + s).loadUnaligned(as: V4.self)
+        let r2 = UnsafeRawPointer(src + 2 &* s).loadUnaligned(as: V4.self)
+        let r3 = UnsafeRawPointer(src + 3 &* s).loadUnaligned(as: V4.self)
+        UnsafeMutableRawPointer(dst).storeBytes(of: V4(r0[0], r1[0], r2[0], r3[0]), as: V4.self)
+        UnsafeMutableRawPointer(dst + d).storeBytes(of: V4(r0[1], r1[1], r2[1], r3[1]), as: V4.self)
+        UnsafeMutableRawPointer(dst + 2 &* d).storeBytes(of: V4(r0[2], r1[2], r2[2], r3[2]), as: V4.self)
+        UnsafeMutableRawPointer(dst + 3 &* d).storeBytes(of: V4(r0[3], r1[3], r2[3], r3[3]), as: V4.self)
+    }
+
     /// Lines solved at once (`TridiagonalLanes`).
     static let lanes = TridiagonalLanes.lanes
 
@@ -71,19 +124,12 @@ struct AOSSweeps {
                     values.update(repeating: 0, count: B * W)
                     weights.update(repeating: 0, count: B * W)
                 }
-                for l in 0..<count {
-                    let xr = x + (i0 + l) * W, gr = sweeps.g + (i0 + l) * W
-                    for j in 0..<W {
-                        values[j * B + l] = xr[j]
-                        weights[j * B + l] = gr[j]
-                    }
-                }
+                let xr = x + i0 * W, gr = sweeps.g + i0 * W, yr = y + i0 * W
+                AOSSweeps.transposeIn(xr, rows: count, width: W, into: values)
+                AOSSweeps.transposeIn(gr, rows: count, width: W, into: weights)
                 TridiagonalLanes.solve(x: values, xStride: B, g: weights, gStride: B, count: W, coupling: sweeps.coupling,
                                        into: values, outStride: B, average: false, scratch: solver)
-                for l in 0..<count {
-                    let yr = y + (i0 + l) * W
-                    for j in 0..<W { yr[j] = values[j * B + l] }
-                }
+                AOSSweeps.transposeOut(values, rows: count, width: W, into: yr)
             }
         }
     }

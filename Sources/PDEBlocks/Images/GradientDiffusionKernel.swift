@@ -125,6 +125,13 @@ struct GradientDiffusionKernel {
             store(flux, dx, dy, fx, fy, j)
             j += 8
         }
+        if j < w, w >= 8 {
+            // the last eight columns as one vector (overlapping the previous one: the same
+            // values again), the right neighbours shifted in lane by lane, d_x = 0 in the last
+            let (u0, dx) = lastDifferences(u, invH)
+            store(flux, dx, (load8(down, w - 8) - u0) * yScale, fx, fy, w - 8)
+            return
+        }
         while j < w {
             var dx = SIMD8<Double>(repeating: 0), dy = SIMD8<Double>(repeating: 0)
             for l in 0..<min(8, w - j) {
@@ -145,11 +152,33 @@ struct GradientDiffusionKernel {
     ) {
         let w = width, invH = inverseH, n = height * width
         let gx = frozen + i * w, gy = isotropic ? gx : frozen + n + i * w
+        if w >= 8 {
+            var j = 0
+            while j + 9 <= w {
+                let u0 = load8(u, j)
+                store8(load8(gx, j) * ((load8(u, j + 1) - u0) * invH), fx, j)
+                store8(load8(gy, j) * ((load8(down, j) - u0) * yScale), fy, j)
+                j += 8
+            }
+            let (u0, dx) = lastDifferences(u, invH)
+            store8(load8(gx, w - 8) * dx, fx, w - 8)
+            store8(load8(gy, w - 8) * ((load8(down, w - 8) - u0) * yScale), fy, w - 8)
+            return
+        }
         for j in 0..<w {
             let dx = j + 1 < w ? (u[j + 1] - u[j]) * invH : 0
             fx[j] = gx[j] * dx
             fy[j] = gy[j] * ((down[j] - u[j]) * yScale)
         }
+    }
+
+    /// The last eight columns of a row (`W ≥ 8`) and their forward differences
+    /// `(u[j+1] − u[j])/h`, 0 in the last column (the mirror), without reading past the row.
+    @inline(__always)
+    func lastDifferences(_ u: UnsafePointer<Double>, _ invH: Double) -> (SIMD8<Double>, SIMD8<Double>) {
+        let u0 = load8(u, width - 8)
+        let u1 = SIMD8(u0[1], u0[2], u0[3], u0[4], u0[5], u0[6], u0[7], u0[7])
+        return (u0, (u1 - u0) * invH)
     }
 
     @inline(__always)
