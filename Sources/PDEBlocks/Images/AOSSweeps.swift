@@ -28,42 +28,28 @@ struct AOSSweeps {
         EEDRowBands.run(columnParts, Columns(sweeps: self, x: x, y: y, blocks: blocks, parts: columnParts))
     }
 
-    /// `out[j·lanes + l] = rows[l·width + j]` for `l < count`, `j < width`: a block of image
-    /// rows into the solver's interleaved layout, by 4×4 tiles for full blocks.
+    /// Between a block of `count ≤ lanes` image rows (element (l, j) at `l·width + j`) and the
+    /// solver's interleaved layout (at `j·lanes + l`): `toLanes` copies rows → lanes, else
+    /// lanes → rows. Full blocks go by 4×4 tiles.
     @inline(__always)
-    static func transposeIn(_ rows: UnsafePointer<Double>, rows count: Int, width W: Int, into out: UnsafeMutablePointer<Double>) {
+    static func transpose(_ src: UnsafePointer<Double>, into dst: UnsafeMutablePointer<Double>, rows count: Int,
+                          width W: Int, toLanes: Bool) {
         let B = lanes
+        let (sL, sJ, dL, dJ) = toLanes ? (W, 1, 1, B) : (1, B, W, 1)
         guard count == B else {
-            for l in 0..<count { for j in 0..<W { out[j &* B &+ l] = rows[l &* W &+ j] } }
+            for l in 0..<count { for j in 0..<W { dst[l &* dL &+ j &* dJ] = src[l &* sL &+ j &* sJ] } }
             return
         }
+        // a tile's rows run along the source's strided index, its four contiguous values along the other
+        let (sTile, dTile) = (sL &+ sJ &- 1, dL &+ dJ &- 1)
         let W4 = W & ~3
         for l in stride(from: 0, to: B, by: 4) {
             var j = 0
             while j < W4 {
-                transpose4(rows + (l &* W &+ j), stride: W, into: out + (j &* B &+ l), stride: B)
+                transpose4(src + (l &* sL &+ j &* sJ), stride: sTile, into: dst + (l &* dL &+ j &* dJ), stride: dTile)
                 j &+= 4
             }
-            for j in W4..<W { for r in l..<(l + 4) { out[j &* B &+ r] = rows[r &* W &+ j] } }
-        }
-    }
-
-    /// The inverse of `transposeIn`: `rows[l·width + j] = v[j·lanes + l]`.
-    @inline(__always)
-    static func transposeOut(_ v: UnsafePointer<Double>, rows count: Int, width W: Int, into rows: UnsafeMutablePointer<Double>) {
-        let B = lanes
-        guard count == B else {
-            for l in 0..<count { for j in 0..<W { rows[l &* W &+ j] = v[j &* B &+ l] } }
-            return
-        }
-        let W4 = W & ~3
-        for l in stride(from: 0, to: B, by: 4) {
-            var j = 0
-            while j < W4 {
-                transpose4(v + (j &* B &+ l), stride: B, into: rows + (l &* W &+ j), stride: W)
-                j &+= 4
-            }
-            for j in W4..<W { for r in l..<(l + 4) { rows[r &* W &+ j] = v[j &* B &+ r] } }
+            for j in W4..<W { for r in l..<(l + 4) { dst[r &* dL &+ j &* dJ] = src[r &* sL &+ j &* sJ] } }
         }
     }
 
@@ -125,11 +111,11 @@ struct AOSSweeps {
                     weights.update(repeating: 0, count: B * W)
                 }
                 let xr = x + i0 * W, gr = sweeps.g + i0 * W, yr = y + i0 * W
-                AOSSweeps.transposeIn(xr, rows: count, width: W, into: values)
-                AOSSweeps.transposeIn(gr, rows: count, width: W, into: weights)
+                AOSSweeps.transpose(xr, into: values, rows: count, width: W, toLanes: true)
+                AOSSweeps.transpose(gr, into: weights, rows: count, width: W, toLanes: true)
                 TridiagonalLanes.solve(x: values, xStride: B, g: weights, gStride: B, count: W, coupling: sweeps.coupling,
                                        into: values, outStride: B, average: false, scratch: solver)
-                AOSSweeps.transposeOut(values, rows: count, width: W, into: yr)
+                AOSSweeps.transpose(values, into: yr, rows: count, width: W, toLanes: false)
             }
         }
     }
