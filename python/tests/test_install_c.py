@@ -69,7 +69,9 @@ def test_installed_library_needs_only_system_libraries(prefix):
     assert "swift" not in dynamic.lower()
 
 
-def test_c_example_builds_with_pkg_config_against_the_installed_copy_and_runs(prefix, tmp_path):
+def build_with_pkg_config(prefix, tmp_path, example):
+    """Compiles examples/<example>.c with the flags pkg-config gives for the installed copy
+    only (no -I/-L into the source tree or the build); returns the executable."""
     pkg_config = tool("pkg-config", "apt-get install -y pkg-config")
     cc = shutil.which("cc") or shutil.which("gcc") or shutil.which("clang")
     if cc is None:
@@ -78,10 +80,14 @@ def test_c_example_builds_with_pkg_config_against_the_installed_copy_and_runs(pr
     assert run([pkg_config, "--modversion", "pdeblocks"], env=env).stdout.strip() == source_version()
     flags = run([pkg_config, "--cflags", "--libs", "pdeblocks"], env=env).stdout.split()
     assert f"-I{prefix}/include" in flags and f"-L{prefix}/lib" in flags
-    exe = tmp_path / "denoise"
-    # Only the installed copy is visible: no -I/-L into the source tree or the build.
-    run([cc, "-std=c11", "-Wall", "-Wextra", "-Werror", ROOT / "examples" / "denoise.c", *flags, "-lm",
+    exe = tmp_path / example
+    run([cc, "-std=c11", "-Wall", "-Wextra", "-Werror", ROOT / "examples" / f"{example}.c", *flags, "-lm",
          "-o", exe], env=env, cwd=tmp_path)
+    return exe
+
+
+def test_c_example_builds_with_pkg_config_against_the_installed_copy_and_runs(prefix, tmp_path):
+    exe = build_with_pkg_config(prefix, tmp_path, "denoise")
     done = subprocess.run([str(exe)], capture_output=True, text=True, timeout=60, env=user_env(), cwd=tmp_path)
     assert done.returncode == 0, done.stdout + done.stderr
     rows = {line.split()[0]: line.split()[1:] for line in done.stdout.splitlines() if line.split()}
@@ -95,15 +101,7 @@ def test_c_example_builds_with_pkg_config_against_the_installed_copy_and_runs(pr
 
 
 def test_c_image_example_builds_with_pkg_config_and_denoises_a_pgm(prefix, tmp_path):
-    pkg_config = tool("pkg-config", "apt-get install -y pkg-config")
-    cc = shutil.which("cc") or shutil.which("gcc") or shutil.which("clang")
-    if cc is None:
-        pytest.skip("no C compiler (apt-get install -y gcc)")
-    env = user_env(PKG_CONFIG_PATH=str(prefix / "lib" / "pkgconfig"))
-    flags = run([pkg_config, "--cflags", "--libs", "pdeblocks"], env=env).stdout.split()
-    exe = tmp_path / "denoise_image"
-    run([cc, "-std=c11", "-Wall", "-Wextra", "-Werror", ROOT / "examples" / "denoise_image.c", *flags, "-lm",
-         "-o", exe], env=env, cwd=tmp_path)
+    exe = build_with_pkg_config(prefix, tmp_path, "denoise_image")
     synthetic = run([exe], env=user_env(), cwd=tmp_path, timeout=60).stdout
     psnr = {line.split()[0]: float(line.split()[2]) for line in synthetic.splitlines() if "PSNR" in line}
     assert psnr["denoised"] > psnr["noisy"] + 10, synthetic
