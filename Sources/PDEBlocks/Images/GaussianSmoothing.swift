@@ -1,4 +1,3 @@
-import Foundation
 
 /// Gaussian presmoothing `u_σ = G_σ * u` of EED, separable (one 1D pass along x, then one
 /// along y), with the half-sample mirror boundary of DESIGN.md applied to each axis.
