@@ -14,4 +14,4 @@ sys.path.insert(0, str(ROOT / "python"))
 import swift_build  # noqa: E402
 
 setup(version=swift_build.version(ROOT), cmdclass=swift_build.commands(ROOT),
-      distclass=swift_build.BinaryDistribution)
+      distclass=swift_build.binary_distribution())

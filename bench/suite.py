@@ -10,6 +10,9 @@ Sections
   schemes    FSI/FED vs explicit to a stopping time (bench/schemes.py, small N)
   multigrid  multigrid and banded solves vs scipy / PyAMG (bench/multigrid.py), if present
   layers     network forward/backward throughput (bench/layers.py), if present
+  images     the 2D operators, the explicit/AOS image step vs medpy/OpenCV, EED (bench/images_*.py)
+  variants   explicit, 2D, multigrid and layer figures for every CPU variant and a
+             `make native` build (bench/variants.py)
 
 Usage: PYTHONPATH=python python bench/suite.py [--quick] [--sections explicit threads ...]
 """
@@ -191,7 +194,8 @@ def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--quick", action="store_true", help="small sizes (for a smoke test)")
     ap.add_argument("--sections", nargs="+",
-                    default=["explicit", "threads", "overhead", "schemes", "multigrid", "layers", "images"])
+                    default=["explicit", "threads", "overhead", "schemes", "multigrid", "layers", "images",
+                             "variants"])
     ap.add_argument("--json", default=str(ROOT / "out" / "bench.json"))
     args = ap.parse_args(argv)
     print(f"PDEBlocks {pdb.__version__} benchmark suite on {platform.processor() or platform.machine()}, "
@@ -215,6 +219,8 @@ def main(argv=None):
         run_script("images", "images_operators.py", size + (["--repeat", "2"] if args.quick else []))
         run_script("images", "images_explicit.py", size + (["--steps", "8", "--repeat", "1"] if args.quick else []))
         run_script("images", "images_eed.py", size)
+    if "variants" in args.sections:
+        run_script("variants", "variants.py", ["--rounds", "1" if args.quick else "2"])
     Path(args.json).parent.mkdir(parents=True, exist_ok=True)
     Path(args.json).write_text(json.dumps({"version": pdb.__version__, "machine": platform.machine(),
                                            "rows": ROWS}, indent=1))

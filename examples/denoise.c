@@ -3,8 +3,8 @@
  * diffusion (a chain of explicit diffusion blocks, paper eq. 4) and print norms.
  *
  * Build (from the repository root, after `make build`):
- *   cc -std=c11 -Iinclude examples/denoise.c -L.build/release -lpdeblocks \
- *      -Wl,-rpath,$PWD/.build/release -lm -o denoise
+ *   cc -std=c11 -Iinclude examples/denoise.c -L.build/lib -lpdeblocks \
+ *      -Wl,-rpath,$PWD/.build/lib -lm -o denoise
  * or against an installed copy (`make install PREFIX=$HOME/.local`):
  *   PKG_CONFIG_PATH=$HOME/.local/lib/pkgconfig \
  *   cc -std=c11 examples/denoise.c $(pkg-config --cflags --libs pdeblocks) -lm -o denoise

@@ -21,8 +21,8 @@
  * image was not improved (a self-check).
  *
  * Build (from the repository root, after `make build`):
- *   cc -std=c11 -Iinclude examples/denoise_image.c -L.build/release -lpdeblocks \
- *      -Wl,-rpath,$PWD/.build/release -lm -o denoise_image
+ *   cc -std=c11 -Iinclude examples/denoise_image.c -L.build/lib -lpdeblocks \
+ *      -Wl,-rpath,$PWD/.build/lib -lm -o denoise_image
  * or against an installed copy: cc -std=c11 examples/denoise_image.c $(pkg-config --cflags --libs pdeblocks) -lm
  */
 #include <ctype.h>

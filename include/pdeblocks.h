@@ -132,6 +132,13 @@ const char *pdb_last_error(void);
 int32_t pdb_version(int32_t *major, int32_t *minor, int32_t *patch);
 /* The version as a static string, e.g. "0.1.0". Never NULL. */
 const char *pdb_version_string(void);
+/* How this copy of the library was built, as a static string of space-separated key=value
+ * pairs: "version=0.1.0 variant=v4 cpu=haswell+avx512 fma=1 arch=x86_64". variant is the
+ * CPU variant (baseline, v3 = x86-64-v3, v4 = x86-64-v4 with AVX-512, native = built for the
+ * build machine, unspecified = built without the Makefile's flags, e.g. as a SwiftPM
+ * dependency); C programs linking libpdeblocks.so get the variant it chose at load time
+ * (PDEBLOCKS_CPU=baseline|v3|v4 forces one). Never NULL. */
+const char *pdb_build_info(void);
 
 /* Names of codes. pdb_enum_name(family, code) is the static, lowercase name of the member
  * `code` of `family`: its C name without the family's common prefix, e.g.

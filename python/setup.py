@@ -16,4 +16,4 @@ import swift_build  # noqa: E402
 
 ROOT = swift_build.check_root(HERE.parent)
 setup(version=swift_build.version(ROOT), cmdclass=swift_build.commands(ROOT),
-      distclass=swift_build.BinaryDistribution)
+      distclass=swift_build.binary_distribution())

@@ -579,6 +579,20 @@ static void g_version_string(void) {
     if (strcmp(v, expect) != 0) violation("pdb_version_string() = \"%s\", pdb_version gives %s", v, expect);
 }
 
+/* "version=<pdb_version_string()> variant=... cpu=... fma=0|1 arch=...", the same pointer each call. */
+static void g_build_info(void) {
+    prepare();
+    const char *info = pdb_build_info();
+    call_serial++;
+    cur->ok++;
+    if (info == NULL) { violation("pdb_build_info() is NULL"); return; }
+    char expect[80];
+    snprintf(expect, sizeof expect, "version=%s variant=", pdb_version_string());
+    if (strncmp(info, expect, strlen(expect)) != 0) violation("pdb_build_info() = \"%s\" does not start with %s", info, expect);
+    if (!strstr(info, " fma=") || !strstr(info, " arch=")) violation("pdb_build_info() = \"%s\" lacks fma= or arch=", info);
+    if (pdb_build_info() != info) violation("pdb_build_info() is not one static string");
+}
+
 /* A static, lowercase name ([a-z0-9_]+) or NULL; never a failure, last error untouched. */
 static void check_enum_name(const char *fn, int32_t family, int32_t code, const char *name, int must_be_null) {
     const char *m = pdb_last_error();
@@ -2123,7 +2137,7 @@ static void g_aos(void) {
 
 #define G(name) {"pdb_" #name, g_##name, 0, 0, 0}
 static entry_t entries[] = {
-    G(last_error), G(version), G(version_string), G(enum_name), G(status_string), G(set_threads), G(get_threads), G(live_handles), G(set_progress),
+    G(last_error), G(version), G(version_string), G(build_info), G(enum_name), G(status_string), G(set_threads), G(get_threads), G(live_handles), G(set_progress),
     G(stencil_apply), G(stencil_adjoint), G(stencil_matrix), G(stencil_norm_squared), G(difference_operator),
     G(diffusivity_from_name), G(diffusivity_name), G(diffusivity_g), G(diffusivity_flux),
     G(diffusivity_flux_derivative), G(diffusivity_constants),

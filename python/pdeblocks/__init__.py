@@ -24,6 +24,7 @@ from .optim import Adam
 from .progress import Progress
 from .eed import eed
 from . import denoise
+from ._build_info import build_info
 
 
 def _version() -> str:
@@ -33,7 +34,7 @@ def _version() -> str:
 __version__ = _version()
 
 __all__ = [
-    "__version__", "PDEBlocksError", "UnstableError", "NotConvergedError", "CancelledError", "BusyError", "OutOfMemoryError", "Progress",
+    "__version__", "build_info", "PDEBlocksError", "UnstableError", "NotConvergedError", "CancelledError", "BusyError", "OutOfMemoryError", "Progress",
     "Stencil", "DifferenceOperator", "Stencil2D", "gradient_2d", "filter_bank_norm_squared", "Diffusivity", "DIFFUSIVITIES",
     "stable_tau", "explicit",
     "fsi", "fed_step_sizes", "fed", "implicit", "contraction_tau", "evolve",

@@ -407,6 +407,7 @@ SIGNATURES = {
     'pdb_last_error': (ctypes.c_char_p, (), ()),
     'pdb_version': (ctypes.c_int32, (ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p), ('major', 'minor', 'patch')),
     'pdb_version_string': (ctypes.c_char_p, (), ()),
+    'pdb_build_info': (ctypes.c_char_p, (), ()),
     'pdb_enum_name': (ctypes.c_char_p, (ctypes.c_int32, ctypes.c_int32), ('family', 'code')),
     'pdb_status_string': (ctypes.c_char_p, (ctypes.c_int32,), ('status',)),
     'pdb_stencil_apply': (ctypes.c_int32, (ctypes.c_void_p, ctypes.c_int64, ctypes.c_int64, ctypes.c_void_p, ctypes.c_int64, ctypes.c_int64, ctypes.c_void_p), ('weights', 'length', 'offset', 'u', 'batch', 'n', 'out')),

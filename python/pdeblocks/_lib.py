@@ -5,23 +5,24 @@ headers (``python/gen_abi.py``); :func:`_abi.bind` sets them all once, here, and
 modules use the entry points by name (``lib.pdb_fsi``). Calls go through :func:`call`,
 which raises :class:`PDEBlocksError` with the library's message on a nonzero status.
 
-The library is found, in order, at ``$PDEBLOCKS_LIBRARY`` (a path to a build of
-libpdeblocks.so; when set it always wins, and a wrong path is an error rather than a
-silent fallback), next to this package (what ``pip install`` bundles), or in the source
-tree's ``.build/release`` directory (``make build``, with ``PYTHONPATH=python``).
+The library is found, in order, at ``$PDEBLOCKS_LIBRARY`` (a path to one build of the
+library; when set it always wins, and a wrong path is an error rather than a silent
+fallback), next to this package (what ``pip install`` bundles), or in the source tree's
+``.build/lib`` directory (``make build``, with ``PYTHONPATH=python``). The last two hold one
+build per CPU variant (``libpdeblocks-v4.so`` …); the fastest one this CPU runs is loaded,
+or the one ``$PDEBLOCKS_CPU`` names (:mod:`pdeblocks._variants`).
 """
 from __future__ import annotations
 
 import ctypes
 import os
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
-from . import _abi
+from . import _abi, _variants
 
 __all__ = ["PDEBlocksError", "CancelledError", "BusyError", "OutOfMemoryError", "lib", "codes", "call", "error", "F64", "I64", "I32", "PTR",
            "as_output", "c_string", "ptr", "get_include"]
@@ -72,27 +73,30 @@ _STATUS_CLASSES = {_abi.PDB_ERR_UNSTABLE: UnstableError, _abi.PDB_ERR_NOT_CONVER
                    _abi.PDB_ERR_BUSY: BusyError}
 
 
-def _candidates() -> Iterator[Path]:
-    env = os.environ.get("PDEBLOCKS_LIBRARY")
-    if env:
-        yield Path(env)
-        return
-    here = Path(__file__).resolve().parent
-    yield here / "libpdeblocks.so"
-    root = here.parent.parent
-    yield root / ".build" / "release" / "libpdeblocks.so"
+def _variant_library(directory: Path) -> Path | None:
+    """The variant library to load from ``directory``, or None when it holds none."""
+    installed = [v.name for v in _variants.VARIANTS
+                 if (directory / _variants.library_name(v.name)).is_file()]
+    if not installed:
+        return None
+    return directory / _variants.library_name(_variants.choose(installed, _variants.forced_variant()))
 
 
 def _load() -> ctypes.CDLL:
-    tried = []
-    for path in _candidates():
-        tried.append(str(path))
-        if path.is_file():
+    env = os.environ.get("PDEBLOCKS_LIBRARY")
+    if env:
+        if not Path(env).is_file():
+            raise ImportError(f"PDEBLOCKS_LIBRARY={env} is not a file (unset it to use the installed library)")
+        return ctypes.CDLL(env)
+    here = Path(__file__).resolve().parent
+    directories = [here, here.parent.parent / ".build" / "lib"]
+    for directory in directories:
+        if (path := _variant_library(directory)) is not None:
             return ctypes.CDLL(str(path))
     raise ImportError(
-        "libpdeblocks.so not found (tried: " + ", ".join(tried) + "); "
-        "install the package with `pip install .` in the repository root, build the library "
-        "with `make build` (source tree, PYTHONPATH=python), or set PDEBLOCKS_LIBRARY")
+        "libpdeblocks not found (tried: " + ", ".join(str(d / "libpdeblocks-*.so") for d in directories)
+        + "); install the package with `pip install .` in the repository root, build the "
+        "library with `make build` (source tree, PYTHONPATH=python), or set PDEBLOCKS_LIBRARY")
 
 
 lib = _load()

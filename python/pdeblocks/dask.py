@@ -25,8 +25,10 @@ On one machine::
 On a multi-machine cluster the same code runs unchanged once a client is connected:
 
 1. Install pdeblocks on every worker machine, the same version as on the client
-   (``pip install .`` in a clone of the repository, or the wheel from ``make wheel``; for
-   machines with different CPUs build the wheel with ``PDEBLOCKS_CPU=baseline``).
+   (``pip install .`` in a clone of the repository, or the wheel from ``make wheel``; each
+   machine loads the variant its CPU runs, and the variants agree to 1e-10 relative — force
+   one with ``PDEBLOCKS_CPU=baseline`` on every worker where bitwise equality across
+   machines with different CPUs matters).
 2. Start a scheduler (``dask scheduler``, port 8786) and on each machine a worker
    (``dask worker tcp://scheduler:8786 --nthreads 1 --nworkers <cores>``; one thread per
    worker process, since each library call uses one core).

@@ -11,6 +11,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from pdeblocks._variants import VARIANTS
+
 ROOT = Path(__file__).resolve().parents[2]
 
 pytestmark = pytest.mark.slow
@@ -62,11 +64,15 @@ def test_make_install_lays_out_headers_library_and_pkgconfig(prefix):
 
 def test_installed_library_needs_only_system_libraries(prefix):
     readelf = tool("readelf", "apt-get install -y binutils")
-    dynamic = run([readelf, "-d", prefix / "lib" / "libpdeblocks.so"]).stdout
-    needed = re.findall(r"\(NEEDED\)\s+Shared library: \[([^\]]+)\]", dynamic)
+    # The dispatcher libpdeblocks.so and one library per CPU variant (pdeblocks._variants).
+    libraries = sorted((prefix / "lib").glob("libpdeblocks*.so"))
+    assert {p.name for p in libraries} == {"libpdeblocks.so"} | {f"libpdeblocks-{v.name}.so" for v in VARIANTS}
     system = re.compile(r"^(libc|libm|libstdc\+\+|libgcc_s|ld-linux[-\w]*|libpthread|libdl)\.so(\.\d+)*$")
-    assert needed and all(system.match(n) for n in needed), needed
-    assert "swift" not in dynamic.lower()
+    for library in libraries:
+        dynamic = run([readelf, "-d", library]).stdout
+        needed = re.findall(r"\(NEEDED\)\s+Shared library: \[([^\]]+)\]", dynamic)
+        assert needed and all(system.match(n) for n in needed), (library, needed)
+        assert "swift" not in dynamic.lower()
 
 
 def build_with_pkg_config(prefix, tmp_path, example):

@@ -1,13 +1,14 @@
 """`pip install .` gives a package that imports from any directory with no environment variables.
 
 The install runs the real build step (SwiftPM release build with a static Swift standard
-library, in .build-wheel) into a fresh virtual environment; the installed copy is then used
+library, once per CPU variant, sharing make's .build/<variant> caches) into a fresh virtual environment; the installed copy is then used
 from another directory, with PYTHONPATH and PDEBLOCKS_LIBRARY removed.
 """
 from __future__ import annotations
 
 import json
 import os
+import platform
 import re
 import shutil
 import subprocess
@@ -20,6 +21,7 @@ import numpy as np
 import pytest
 
 from conftest import dense_stencil, explicit_reference
+from pdeblocks._variants import VARIANTS, runnable
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -88,7 +90,8 @@ def test_installed_package_imports_from_another_directory_without_environment(in
     assert out["version"] == out["dist_version"] == source_version()
     package = Path(out["package"])
     assert package.parent.name == "site-packages" and str(python.parent.parent) in str(package)
-    assert Path(out["library"]) == package / "libpdeblocks.so"
+    # The fastest variant this CPU runs, bundled beside the package (pdeblocks._variants).
+    assert Path(out["library"]) == package / f"libpdeblocks-{runnable()[-1]}.so"
     # A real computation, checked against the dense transcription of eq. (4).
     K = dense_stencil(out["weights"], out["offset"], f.size)
     np.testing.assert_allclose(out["u"], explicit_reference(f, K, "perona_malik", 1.5, 0.1, 7), rtol=1e-12, atol=1e-12)
@@ -104,11 +107,13 @@ def test_bundled_library_needs_no_swift_runtime(installed):
     readelf = shutil.which("readelf")
     if readelf is None:
         pytest.skip("readelf not available (apt-get install -y binutils)")
-    library = next(python.parent.parent.glob("lib/python*/site-packages/pdeblocks/libpdeblocks.so"))
-    dynamic = run([readelf, "-d", library]).stdout
-    needed = re.findall(r"\(NEEDED\)\s+Shared library: \[([^\]]+)\]", dynamic)
-    assert needed and not [n for n in needed if "swift" in n.lower() or "Foundation" in n], needed
-    assert "/opt/swift" not in dynamic and "toolchain" not in dynamic  # no RUNPATH into a toolchain
+    libraries = sorted(python.parent.parent.glob("lib/python*/site-packages/pdeblocks/libpdeblocks*.so"))
+    assert {p.name for p in libraries} == {"libpdeblocks.so"} | {f"libpdeblocks-{v.name}.so" for v in VARIANTS}
+    for library in libraries:
+        dynamic = run([readelf, "-d", library]).stdout
+        needed = re.findall(r"\(NEEDED\)\s+Shared library: \[([^\]]+)\]", dynamic)
+        assert needed and not [n for n in needed if "swift" in n.lower() or "Foundation" in n], needed
+        assert "/opt/swift" not in dynamic and "toolchain" not in dynamic  # no RUNPATH into a toolchain
 
 
 def test_environment_variable_still_wins_over_the_bundled_library(installed):
@@ -129,10 +134,14 @@ def test_python_folder_builds_the_same_wheel(installed, tmp_path):
     run([python, "-m", "pip", "wheel", "--quiet", "--no-deps", "--disable-pip-version-check",
          "--wheel-dir", tmp_path, ROOT / "python"], env=clean_env(), cwd=tmp_path, timeout=900)
     (wheel,) = tmp_path.glob("pdeblocks-*.whl")
-    assert wheel.name.startswith(f"pdeblocks-{source_version()}-py3-none-linux_")
+    # manylinux_2_N: N is the newest glibc symbol version the bundled libraries reference.
+    glibc = max(int(m) for lib in (ROOT / ".build" / "lib").glob("libpdeblocks*.so")
+                for m in re.findall(rb"GLIBC_2\.([0-9]+)", lib.read_bytes()))
+    assert wheel.name == f"pdeblocks-{source_version()}-py3-none-manylinux_2_{glibc}_{platform.machine()}.whl"
     names = set(zipfile.ZipFile(wheel).namelist())
     assert {"pdeblocks/libpdeblocks.so", "pdeblocks/include/pdeblocks.h", "pdeblocks/py.typed",
-            "pdeblocks/__init__.py"} <= names
+            "pdeblocks/__init__.py"} | {f"pdeblocks/libpdeblocks-{v.name}.so" for v in VARIANTS} <= names
+    assert wheel.stat().st_size < 40e6, wheel.stat().st_size   # three stripped variants
     assert not [n for n in names if n.startswith(("swift_build", "setup", "tests/"))], names
 
 
