@@ -18,7 +18,9 @@
 /// fork(); they may allocate. Work that may free objects with their own locks (the last
 /// reference to a handle's object) belongs after `withLock` returns.
 /// Cost per critical section: a pthread mutex lock/unlock pair and a read lock/unlock of the
-/// gate; nothing is allocated.
+/// gate, nothing allocated; about 13 ns more than a `Synchronization.Mutex` (measured with
+/// `semi_implicit` on 4000 signals of 3 samples, two critical sections per row and step:
+/// 77 → 104 ns per row and step; negligible for signals of realistic length).
 package final class ForkSafeMutex<Value>: @unchecked Sendable {
     // Stable addresses, owned by this object.
     private let mutex: UnsafeMutablePointer<pthread_mutex_t>
