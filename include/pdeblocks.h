@@ -19,6 +19,12 @@
  *     lambda > 0 the contrast parameter.
  *   - Thread safety: every function may be called from any number of threads at
  *     once; the last-error message is per thread.
+ *   - fork(): the child may call every function, whatever the parent's other threads
+ *     were doing in the library at the fork (fork() waits for the library's short
+ *     internal critical sections, never for a running call; the worker threads are
+ *     started again in the child when a call needs them). Networks: see
+ *     pdeblocks_layers.h. Not covered: returning into the library from a progress
+ *     callback in which the child was forked (exit or exec there instead).
  *   - Aliasing: an output (array or scalar) must not share a single byte with an
  *     input or with another output of the same call, judged by the byte extents the
  *     call declares (pointer + length x element size; partial overlap included).

@@ -1,5 +1,4 @@
 import PDEBlocks
-import Synchronization
 
 /// Opaque handles for stateful objects (multigrid hierarchies, networks, …).
 ///
@@ -12,7 +11,9 @@ enum Handles {
     /// so sharing them across threads is safe.
     private struct Entry: @unchecked Sendable { let object: AnyObject; let type: String }
     private struct State { var next: UInt = 1; var entries: [UInt: Entry] = [:] }
-    private static let state = Mutex(State())
+    /// A `ForkSafeMutex`, not a `Synchronization.Mutex`: a fork() child looks handles up
+    /// too, while the parent's other threads may have been doing so at the fork.
+    private static let state = ForkSafeMutex(State())
 
     /// Registers `object` and returns its handle.
     static func register(_ object: AnyObject, type: String) -> OpaquePointer {
@@ -42,15 +43,18 @@ enum Handles {
     static func destroy(_ handle: OpaquePointer?, type: String) throws {
         guard let handle else { throw PDEBlocksError.invalidHandle("\(type) handle is NULL") }
         let key = UInt(bitPattern: Int(bitPattern: UnsafeRawPointer(handle)))
-        try state.withLock { s in
+        // The entry leaves the registry under the lock; the object (possibly its last
+        // reference, with locks of its own) is released after the lock.
+        let removed = try state.withLock { s -> Entry in
             guard let entry = s.entries[key] else {
                 throw PDEBlocksError.invalidHandle("\(type) handle is not live (destroyed or never created)")
             }
             guard entry.type == type else {
                 throw PDEBlocksError.invalidHandle("handle is a \(entry.type), expected a \(type)")
             }
-            s.entries[key] = nil
+            return s.entries.removeValue(forKey: key)!
         }
+        _ = removed
     }
 
     /// Number of live handles (for leak tests).

@@ -1,5 +1,3 @@
-import Synchronization
-
 /// A multigrid solver for a banded system `A x = b` (paper Sec. 3): a hierarchy built once
 /// (`MultigridHierarchy`: transfers, Galerkin coarse operators, smoother data, coarsest LU) and
 /// V-, W- or F-cycles over it (`Cycle.swift`), used as a solver (`solve`), one cycle at
@@ -11,7 +9,8 @@ import Synchronization
 /// threads may use one `Multigrid` at once.
 public final class Multigrid: Sendable {
     let hierarchy: MultigridHierarchy
-    private let pool = Mutex<[MultigridWorkspace]>([])
+    /// Fork-safe: a fork() child may use the hierarchy while the parent's threads were.
+    private let pool = ForkSafeMutex<[MultigridWorkspace]>([])
 
     /// Builds the hierarchy for `A`. Throws when the options are invalid, `A` has a zero on
     /// its diagonal, `n ≤ coarsest`, or a coarse matrix is singular.

@@ -1,5 +1,3 @@
-import Synchronization
-
 /// Scratch memory reused across calls, so that repeated one-shot solves do not pay for
 /// fresh pages (allocating and first-touching 16 MB costs about as much as the solve
 /// itself). At most `keep` buffers of at most `maxRetained` doubles in total are retained;
@@ -7,7 +5,8 @@ import Synchronization
 /// caller at a time.
 enum SolverScratch {
     private struct Buffer: @unchecked Sendable { let pointer: UnsafeMutableBufferPointer<Double> }
-    private static let buffers = Mutex<[Buffer]>([])
+    /// Fork-safe: a fork() child solves too, whatever the parent's threads were doing.
+    private static let buffers = ForkSafeMutex<[Buffer]>([])
     static let keep = 2
     /// 8 Mi doubles (64 MiB) in total.
     static let maxRetained = 1 << 23

@@ -1,5 +1,3 @@
-import Synchronization
-
 extension Stencil {
     /// `‖K‖₂²`, the squared spectral norm of `K` acting on signals of length `n`
     /// (the largest eigenvalue of `A = KᵀK`), as a *certified upper bound*:
@@ -91,7 +89,8 @@ extension Stencil {
 /// Norms are cached per (stencil, n, kind) for the life of the process (at most 256
 /// entries; the cache is emptied when full), so repeated calls skip the work.
 private struct NormCacheKey: Hashable { let stencil: Stencil; let n: Int; let exact: Bool }
-private let normCache = Mutex<[NormCacheKey: BinaryScaled]>([:])
+/// (Fork-safe: a fork() child reads it too.)
+private let normCache = ForkSafeMutex<[NormCacheKey: BinaryScaled]>([:])
 
 private func cachedNorm(_ key: NormCacheKey, _ compute: () throws -> BinaryScaled) throws -> BinaryScaled {
     if let cached = normCache.withLock({ $0[key] }) { return cached }
