@@ -6,7 +6,7 @@ import threading
 import numpy as np
 import pytest
 
-torch = pytest.importorskip("torch")
+torch = pytest.importorskip("torch", reason="needs torch (python/requirements-dev.txt, or pip install \"pdeblocks[torch]\")")
 
 import pdeblocks as pb  # noqa: E402
 import pdeblocks.torch as pbt  # noqa: E402
