@@ -6,7 +6,6 @@ import pytest
 
 torch = pytest.importorskip("torch", reason="needs torch (python/requirements-dev.txt, or pip install \"pdeblocks[torch]\")")
 
-import pdeblocks as pb  # noqa: E402
 import pdeblocks.torch as pbt  # noqa: E402
 from pdeblocks import (BoundedTau, DiffusionBlock, Diffusivity, FluxActivation, FSIBlock, ImplicitBlock,  # noqa: E402
                        LearnableDiffusivity, Network, PDEBlocksError, ResidualBlock, Stencil, TransposedStencil)
