@@ -10,6 +10,8 @@ Sections
   schemes    FSI/FED vs explicit to a stopping time (bench/schemes.py, small N)
   multigrid  multigrid and banded solves vs scipy / PyAMG (bench/multigrid.py), if present
   layers     network forward/backward throughput (bench/layers.py), if present
+  torch      pdeblocks.torch.Module vs the same network in plain PyTorch, forward+backward
+             (bench/torch_layers.py), if torch is installed
   images     the 2D operators, the explicit/AOS image step vs medpy/OpenCV, EED (bench/images_*.py)
   variants   explicit, 2D, multigrid and layer figures for every CPU variant and a
              `make native` build (bench/variants.py)
@@ -24,6 +26,7 @@ import os
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 import argparse
+import importlib.util
 import json
 import platform
 import shutil
@@ -194,7 +197,7 @@ def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--quick", action="store_true", help="small sizes (for a smoke test)")
     ap.add_argument("--sections", nargs="+",
-                    default=["explicit", "threads", "overhead", "schemes", "multigrid", "layers", "images",
+                    default=["explicit", "threads", "overhead", "schemes", "multigrid", "layers", "torch", "images",
                              "variants"])
     ap.add_argument("--json", default=str(ROOT / "out" / "bench.json"))
     args = ap.parse_args(argv)
@@ -214,6 +217,11 @@ def main(argv=None):
         run_script("multigrid", "multigrid.py", ["--quick"] if args.quick else [])
     if "layers" in args.sections:
         run_script("layers", "layers.py", ["--batch", "8", "--n", "1024", "--repeat", "2"] if args.quick else [])
+    if "torch" in args.sections:
+        if importlib.util.find_spec("torch") is None:
+            print("  torch     (skipped: torch is not installed; pip install \"pdeblocks[torch]\")")
+        else:
+            run_script("torch", "torch_layers.py", ["--batch", "8", "--n", "1024", "--repeat", "2"] if args.quick else [])
     if "images" in args.sections:
         size = ["--size", "256"] if args.quick else []
         run_script("images", "images_operators.py", size + (["--repeat", "2"] if args.quick else []))
