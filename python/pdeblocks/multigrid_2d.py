@@ -266,3 +266,84 @@ class Multigrid2D(Multigrid):
 def as_field(A):
     """Whether ``A`` is a 2D operator (for dispatch)."""
     return isinstance(A, StencilField2D)
+
+
+def cg_2d(A, b, *, preconditioner=None, tol: float = 1e-10, maxiter=None, x0=None):
+    """Preconditioned conjugate gradients for a symmetric positive definite
+    :class:`StencilField2D` (:func:`pdeblocks.cg` dispatches here): ``z = M r`` is one
+    cycle of ``preconditioner`` (a :class:`Multigrid2D`, ``"multigrid"`` to build one, or
+    None) from zero, which must be a symmetric cycle (pre == post, not
+    ``gauss_seidel_forward``, not an F-cycle). Stops when the *true* residual
+    ``||b - A x|| <= tol ||b||`` (checked whenever the recursive one gets there), at a
+    breakdown (``p^T A p <= 0`` or ``r^T z <= 0``), or after ``maxiter`` iterations.
+    Returns ``x`` (b's shape) and an info dict as :func:`pdeblocks.cg`."""
+    owned = None
+    if isinstance(preconditioner, str):
+        if preconditioner != "multigrid":
+            raise PDEBlocksError(f"unknown preconditioner {preconditioner!r} (known: None, 'multigrid', a Multigrid2D)")
+        preconditioner = owned = Multigrid2D(A)
+    if preconditioner is not None:
+        if not isinstance(preconditioner, Multigrid2D) or preconditioner.shapes[0] != A.image_shape:
+            raise PDEBlocksError("preconditioner must be a Multigrid2D built for an operator of A's shape")
+        if preconditioner.pre != preconditioner.post or preconditioner.smoother == "gauss_seidel_forward" \
+                or preconditioner.cycle_kind == "F":
+            raise PDEBlocksError("a CG preconditioner must be a symmetric cycle: pre = post, a symmetric smoother "
+                                 "(not gauss_seidel_forward) and a V- or W-cycle")
+    bb = as_array(b, "b", ndim=(1, 2))
+    if bb.size != A.n:
+        raise PDEBlocksError(f"b has shape {bb.shape}; A acts on {A.image_shape} images")
+    shape, bf = bb.shape, bb.reshape(-1)
+    if not np.all(np.isfinite(bf)):
+        raise PDEBlocksError("b has non-finite entries")
+    maxiter = min(max(A.n, 100), 1_000_000) if maxiter is None else as_int(maxiter, "maxiter")
+    if maxiter < 0:
+        raise PDEBlocksError(f"maxiter must be nonnegative, got {maxiter}")
+    tol = as_float(tol, "tol")
+    try:
+        x = np.zeros(A.n) if x0 is None else as_array(x0, "x0", ndim=(1, 2)).reshape(-1).copy()
+        if x.size != A.n:
+            raise PDEBlocksError(f"x0 has {x.size} values, expected {A.n}")
+        precondition = (lambda r: r.copy()) if preconditioner is None else (
+            lambda r: preconditioner.cycle(np.zeros(A.n), r))
+        r = bf - A.matvec(x)
+        reference = float(np.linalg.norm(bf)) or float(np.linalg.norm(r))
+        history = [float(np.linalg.norm(r))]
+        z = precondition(r)
+        p, rz, its, converged, breakdown = z.copy(), float(r @ z), 0, history[0] <= tol * reference, False
+        while not converged and its < maxiter:
+            if rz <= 0:
+                breakdown = True
+                break
+            q = A.matvec(p)
+            pq = float(p @ q)
+            if pq <= 0:
+                breakdown = True
+                break
+            alpha = rz / pq
+            x += alpha * p
+            r -= alpha * q
+            its += 1
+            history.append(float(np.linalg.norm(r)))
+            if history[-1] <= tol * reference:   # confirm with the true residual, else restart from it
+                r = bf - A.matvec(x)
+                history[-1] = float(np.linalg.norm(r))
+                if history[-1] <= tol * reference:
+                    converged = True
+                    break
+                z = precondition(r)
+                p, rz = z.copy(), float(r @ z)
+                continue
+            z = precondition(r)
+            rz_new = float(r @ z)
+            p = z + (rz_new / rz) * p
+            rz = rz_new
+    finally:
+        if owned is not None:
+            owned.close()
+    res = np.array(history)
+    rel = res / reference if reference > 0 else np.zeros_like(res)
+    factor = float((res[-1] / res[0]) ** (1.0 / its)) if its > 0 and res[0] > 0 else float("nan")
+    word = "converged" if converged else ("breakdown" if breakdown else "not converged")
+    message = f"{word}: relative residual {rel[-1]:.3g} (tol {tol:g}) after {its} iterations"
+    return x.reshape(shape), {"residuals": res, "relative_residuals": rel, "convergence_factor": factor,
+                              "iterations": its, "converged": bool(converged), "message": message}

@@ -22,7 +22,7 @@ struct CoarseSolver2D: Sendable {
         width = A.width
         columnMajor = A.width > A.height
         let n = A.count
-        let k = (columnMajor ? A.height : A.width) + 1
+        let k = min((columnMajor ? A.height : A.width) + 1, n - 1)
         guard n <= Self.maxStorage / (2 * k + 1) else {
             throw PDEBlocksError.invalidArgument(
                 "the coarsest level (\(A.height)×\(A.width)) is too large for the direct solver; lower `coarsest`")
