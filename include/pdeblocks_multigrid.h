@@ -237,6 +237,70 @@ int32_t pdb_unet2_destroy(pdb_unet2 *handle);
 /* out = U-net(f) for each row of the (batch, n) array f (n >= 2; out may equal f). */
 int32_t pdb_unet2_forward(pdb_unet2 *handle, const double *f, int64_t batch, int64_t n, double *out);
 
+/* ---- 2D multigrid on images ------------------------------------------------
+ *
+ * A stencil field is a 9-point operator A on H x W images (row-major pixels p = i*W + j),
+ * passed as (height, width, coefficients): coefficients is a (9, H, W) array with
+ * coefficients[d*H*W + p] = A[p][p + dy*W + dx] for the direction d = 3*(dy+1) + (dx+1)
+ * (d = 4 is the diagonal; dy = -1 is the row above). Values must be finite and 0 in every
+ * direction that leaves the image (PDB_ERR_NONFINITE / PDB_ERR_INVALID).
+ *
+ * A 2D hierarchy is a pdb_multigrid handle from pdb_mg2d_create; pdb_mg_destroy,
+ * pdb_mg_levels (sizes H*W per level), pdb_mg_prolong, pdb_mg_restrict, pdb_mg_cycle,
+ * pdb_mg_unet_cycle and pdb_mg_solve accept it with vectors of length n = H*W (images
+ * flattened row-major); pdb_mg_level_matrix and pdb_cg are 1D only. */
+
+/* The 5-point Poisson operator (4u - u_N - u_S - u_W - u_E)/h^2 on H x W interior points
+ * with Dirichlet boundaries (h > 0, 1/h^2 finite; grid PDB_GRID_VERTEX); coefficients
+ * receives capacity = 9*H*W values. */
+int32_t pdb_poisson_2d(int64_t height, int64_t width, double h, double *coefficients, int64_t capacity);
+
+/* A = I + tau sum_c K_c^T diag(w_c) K_c for the filter bank K (filters, filter_shapes,
+ * filter_weights as in pdeblocks_images.h: mirrored boundaries, exact transposes) on
+ * H x W images; w holds w_count = H*W values (one weight image for every filter: the
+ * isotropic case) or filters*H*W (w_c for filter c, filter-major); weights finite and
+ * >= 0, tau > 0. Symmetric positive definite (eigenvalues >= 1), exactly symmetric,
+ * grid PDB_GRID_CELL. 5-point for gradient-type banks; 9-point when every filter fits a
+ * 2 x 2 window; a bank whose K_c^T W K_c couples pixels more than one step apart per axis
+ * fails with PDB_ERR_INVALID. coefficients receives capacity = 9*H*W values. */
+int32_t pdb_diffusion_system_2d(int64_t height, int64_t width, int64_t filters, const int64_t *filter_shapes,
+                                const double *filter_weights, const double *w, int64_t w_count, double tau,
+                                double *coefficients, int64_t capacity);
+
+/* out = A x for each image of the (batch, H, W) array x (out must not overlap x). */
+int32_t pdb_stencil_field_matvec(int64_t height, int64_t width, const double *coefficients,
+                                 const double *x, int64_t batch, double *out);
+
+/* Builds a 2D hierarchy for the symmetric stencil field A (copied): coarse levels
+ * floor(H/2) x floor(W/2) (coarse pixel (I, J) = fine (2I+1, 2J+1)) until a level has at
+ * most `coarsest` (>= 1) unknowns, a side below 2, or max_levels (>= 2; <= 0: no limit)
+ * levels; the coarsest level is solved by banded LU. Transfers: PDB_TRANSFER_AUTO and
+ * _MATRIX: Dendy's matrix-dependent (black-box) interpolation; _VERTEX: bilinear with
+ * Dirichlet boundary weights; _CELL: bilinear with mirrored (Neumann) boundary weights.
+ * Restriction R = P^T / 4, Galerkin coarse operators R A P (9-point). Smoothers:
+ * PDB_SMOOTHER_RED_BLACK (red i+j even, then black; the adjoint order after the
+ * correction), _GAUSS_SEIDEL (lexicographic forward before, backward after),
+ * _GAUSS_SEIDEL_FORWARD, _SYMMETRIC_GAUSS_SEIDEL, _JACOBI (omega as pdb_mg_create).
+ * grid is a pdb_grid (informational). Fails with PDB_ERR_INVALID when A is not
+ * symmetric (1e-10 relative), a level's diagonal is not positive, H*W <= coarsest, a
+ * side is below 2, or the coarsest operator is singular (e.g. a pure Neumann Laplacian
+ * without identity term: its constant null space is reported, not solved). */
+int32_t pdb_mg2d_create(int64_t height, int64_t width, const double *coefficients, pdb_grid grid,
+                        pdb_smoother smoother, double omega, int64_t pre, int64_t post, pdb_cycle cycle,
+                        pdb_transfer transfer, int64_t coarsest, int64_t max_levels, pdb_multigrid **handle);
+
+/* Number of levels in *count and, if capacity >= count, each level's height and width
+ * (finest first; both NULL with capacity 0: a count query). *transfer (may be NULL)
+ * receives the pdb_transfer in use (AUTO resolved). Fails with PDB_ERR_HANDLE for a 1D
+ * hierarchy. */
+int32_t pdb_mg2d_levels(pdb_multigrid *handle, int64_t *heights, int64_t *widths, int64_t capacity,
+                        int64_t *count, int32_t *transfer);
+
+/* The operator of a level (0 = A, then the Galerkin operators): *height, *width and, if
+ * capacity >= 9*height*width, its coefficients (NULL with capacity 0: a shape query). */
+int32_t pdb_mg2d_level_operator(pdb_multigrid *handle, int64_t level, int64_t *height, int64_t *width,
+                                double *coefficients, int64_t capacity);
+
 #ifdef __cplusplus
 }
 #endif

@@ -57,6 +57,13 @@ enum Handles {
         _ = removed
     }
 
+    /// The type tag of a live handle (nil for NULL or a handle that is not live).
+    static func typeName(_ handle: OpaquePointer?) -> String? {
+        guard let handle else { return nil }
+        let key = UInt(bitPattern: Int(bitPattern: UnsafeRawPointer(handle)))
+        return state.withLock { $0.entries[key]?.type }
+    }
+
     /// Number of live handles (for leak tests).
     static var liveCount: Int { state.withLock { $0.entries.count } }
 }

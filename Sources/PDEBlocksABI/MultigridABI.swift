@@ -27,6 +27,13 @@ private func multigrid(_ handle: OpaquePointer?) throws -> Multigrid {
     try Handles.get(handle, as: Multigrid.self, type: multigridType)
 }
 
+/// A 1D or a 2D hierarchy behind a `pdb_multigrid` handle (the entry points that take
+/// vectors of length n = H·W serve both).
+private func anyMultigrid(_ handle: OpaquePointer?) throws -> any MultigridSolverObject {
+    if Handles.typeName(handle) == multigrid2DType { return try multigrid2D(handle) }
+    return try multigrid(handle)
+}
+
 // MARK: - Banded matrices
 
 /// The caller's band storage, shape and outside slots checked (finiteness is the caller's
@@ -171,7 +178,7 @@ public func pdb_mg_create(
 
 @_cdecl("pdb_mg_destroy")
 public func pdb_mg_destroy(_ handle: OpaquePointer?) -> Int32 {
-    guarded { try Handles.destroy(handle, type: multigridType) }
+    guarded { try Handles.destroy(handle, type: Handles.typeName(handle) == multigrid2DType ? multigrid2DType : multigridType) }
 }
 
 @_cdecl("pdb_mg_levels")
@@ -180,7 +187,7 @@ public func pdb_mg_levels(
     _ count: UnsafeMutablePointer<Int64>?, _ transfer: UnsafeMutablePointer<Int32>?
 ) -> Int32 {
     guarded {
-        let mg = try multigrid(handle)
+        let mg = try anyMultigrid(handle)
         let countOut = try Buffers.scalar(count, "count")
         let cap = try Buffers.count(capacity, "capacity")
         try Aliasing.require(
@@ -227,9 +234,9 @@ private func transferMap(
     _ output: UnsafeMutablePointer<Double>?, _ outputCount: Int64, prolong: Bool
 ) -> Int32 {
     guarded {
-        let mg = try multigrid(handle)
-        let t = try mg.transfer(level: Int(clamping: level))
-        let (inN, outN) = prolong ? (t.coarse, t.fine) : (t.fine, t.coarse)
+        let mg = try anyMultigrid(handle)
+        let (fineN, coarseN) = try mg.transferSizes(level: Int(clamping: level))
+        let (inN, outN) = prolong ? (coarseN, fineN) : (fineN, coarseN)
         guard inputCount == inN, outputCount == outN else {
             throw PDEBlocksError.invalidArgument(
                 "level \(level) \(prolong ? "prolongation" : "restriction") maps \(inN) to \(outN) values, "
@@ -239,12 +246,7 @@ private func transferMap(
         let dst = try Buffers.output(output, outN, prolong ? "fine" : "coarse")
         try Aliasing.require(Extent(prolong ? "fine" : "coarse", dst), Extent(prolong ? "coarse" : "fine", src))
         try VectorFiniteCheck.require(src, prolong ? "coarse" : "fine")
-        if prolong {
-            dst.update(repeating: 0)
-            t.prolongAdd(src, into: dst)
-        } else {
-            t.restrict(src, into: dst)
-        }
+        try mg.applyTransfer(level: Int(clamping: level), prolong: prolong, src, into: dst)
     }
 }
 
@@ -270,7 +272,7 @@ public func pdb_mg_cycle(
     _ out: UnsafeMutablePointer<Double>?
 ) -> Int32 {
     guarded {
-        let mg = try multigrid(handle)
+        let mg = try anyMultigrid(handle)
         let (rows, len, total) = try Buffers.signals(batch, n)
         guard len == mg.n else { throw PDEBlocksError.invalidArgument("n = \(len), the hierarchy has n = \(mg.n)") }
         let xs = try Buffers.input(x, total, "x")
@@ -296,7 +298,7 @@ public func pdb_mg_unet_cycle(
     _ out: UnsafeMutablePointer<Double>?
 ) -> Int32 {
     guarded {
-        let mg = try multigrid(handle)
+        let mg = try anyMultigrid(handle)
         let len = try Buffers.count(n, "n")
         guard len == mg.n else { throw PDEBlocksError.invalidArgument("n = \(len), the hierarchy has n = \(mg.n)") }
         let xs = try Buffers.input(x, len, "x")
@@ -329,7 +331,7 @@ public func pdb_mg_solve(
     _ factor: UnsafeMutablePointer<Double>?
 ) -> Int32 {
     guarded {
-        let mg = try multigrid(handle)
+        let mg = try anyMultigrid(handle)
         let len = try Buffers.count(n, "n")
         guard len == mg.n else { throw PDEBlocksError.invalidArgument("n = \(len), the hierarchy has n = \(mg.n)") }
         let bs = try Buffers.input(b, len, "b")

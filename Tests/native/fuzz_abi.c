@@ -1406,6 +1406,85 @@ static void g_mg_create(void) {
     if (s == PDB_OK) pool_add(T_MG, *out, m.n);
 }
 
+/* ---- 2D stencil fields and hierarchies ------------------------------------ */
+
+/* A valid 5-point Poisson field of h x w pixels (not a fuzz call). */
+static double *poisson_field(int64_t h, int64_t w, const char *name) {
+    double *c = in_d(9 * h * w, 9 * h * w, 0, 1, 0, name);
+    if (pdb_poisson_2d(h, w, 1.0, c, 9 * h * w) != PDB_OK) violation("pdb_poisson_2d failed on %lldx%lld", (long long)h, (long long)w);
+    return c;
+}
+
+static void g_poisson_2d(void) {
+    int64_t h = irange(1, 6), w = irange(1, 6), count = 9 * h * w, capacity = count;
+    double spacing = pct(H) ? bad_double() : unif(0.01, 1);
+    if (is_bad_positive(spacing)) must_fail("h is not positive and finite");
+    double *c = out_d(count, count + irange(0, 3), "coefficients");
+    if (pct(H)) { capacity = pct(50) ? count - 1 : bad_len(); must_fail("capacity is not 9*H*W"); }
+    if (pct(H)) { h = pct(50) ? 0 : bad_len(); must_fail("height is not positive"); }
+    if (pct(H)) { c = NULL; must_fail("coefficients is NULL"); }
+    RUN(pdb_poisson_2d(h, w, spacing, c, capacity));
+}
+
+static void g_diffusion_system_2d(void) {
+    static const int64_t shapes[8] = {1, 2, 0, 0, 2, 1, 0, 0};
+    static const double taps[4] = {-1, 1, -1, 1};
+    int64_t h = irange(1, 6), w = irange(1, 6), n = h * w, filters = pct(50) ? 1 : 2;
+    int64_t w_count = filters == 2 && pct(50) ? 2 * n : n, capacity = 9 * n;
+    double *wt = in_d(w_count, 3 * n + 1, 0, 1, pct(H), "w");
+    double tau = pct(H) ? bad_double() : unif(0.1, 100);
+    if (is_bad_positive(tau)) must_fail("tau is not positive and finite");
+    double *c = out_d(9 * n, 9 * n + 2, "coefficients");
+    if (pct(H)) { w_count = 3 * n + 1; must_fail("w_count mismatch"); }
+    if (pct(H)) { capacity = bad_len(); must_fail("capacity is not 9*H*W"); }
+    if (pct(H)) { filters = pct(50) ? 0 : bad_len(); must_fail("filters out of range"); }
+    RUN(pdb_diffusion_system_2d(h, w, filters, shapes, taps, wt, w_count, tau, c, capacity));
+}
+
+static void g_stencil_field_matvec(void) {
+    int64_t h = irange(1, 6), w = irange(1, 6), n = h * w, batch = irange(0, 3);
+    const double *c = poisson_field(h, w, "coefficients");
+    const double *x = in_d(batch * n, batch * n + 1, -1, 1, pct(H), "x");
+    double *out = out_d(batch * n, batch * n + 1, "out");
+    if (pct(H)) { batch = bad_len(); must_fail("batch out of range"); }
+    if (pct(H)) { out = NULL; if (batch * n > 0) must_fail("out is NULL"); }
+    RUN(pdb_stencil_field_matvec(h, w, c, x, batch, out));
+}
+
+static void g_mg2d_create(void) {
+    int64_t h = irange(2, 9), w = irange(2, 9);
+    const double *c = poisson_field(h, w, "coefficients");
+    int32_t smoother = pct(H) ? (must_fail("unknown smoother"), bad_code(PDB_SMOOTHER_COUNT)) : (int32_t)irange(0, PDB_SMOOTHER_COUNT - 1);
+    int32_t transfer = (int32_t)irange(0, PDB_TRANSFER_COUNT - 1), cycle = (int32_t)irange(0, PDB_CYCLE_COUNT - 1);
+    int64_t coarsest = irange(1, 5);
+    if (h * w <= coarsest) must_fail("H*W <= coarsest");
+    pdb_multigrid **out = out_scalar(sizeof(void *), 6, 1, "handle");
+    int64_t before = live_handles();
+    int32_t s = RUN(pdb_mg2d_create(h, w, c, PDB_GRID_VERTEX, smoother, 0.0, 2, 2, cycle, transfer, coarsest, 0, out));
+    int64_t after = live_handles();
+    if (after != before + (s == PDB_OK)) violation("live handles %lld -> %lld (status %d)", (long long)before, (long long)after, s);
+    if (s == PDB_OK) pool_add(T_MG, *out, h * w);
+}
+
+static void g_mg2d_levels(void) {
+    int slot;
+    void *h = pick_handle(T_MG, &slot);
+    int64_t cap = irange(0, 8), capacity = cap;
+    int64_t *hs = region((size_t)cap * 8, (size_t)cap * 8, "heights"), *ws = region((size_t)cap * 8, (size_t)cap * 8, "widths");
+    if (pct(20)) { hs = ws = NULL; capacity = 0; }
+    if (pct(H)) { capacity = bad_len(); must_fail("capacity negative or huge"); if (capacity > 0) hs = NULL; }
+    RUN(pdb_mg2d_levels(h, hs, ws, capacity, out_scalar(8, 8, 1, "count"), out_scalar(4, 30, 0, "transfer")));
+}
+
+static void g_mg2d_level_operator(void) {
+    int slot;
+    void *h = pick_handle(T_MG, &slot);
+    int64_t level = irange(0, 3), cap = slot >= 0 ? pool_n[T_MG][slot] * 9 : 16, capacity = irange(0, cap);
+    double *c = pct(20) ? (capacity = 0, (double *)NULL) : out_d(capacity, cap, "coefficients");
+    if (pct(H)) { level = bad_scalar(); if (level < 0) must_fail("level out of range"); }
+    RUN(pdb_mg2d_level_operator(h, level, out_scalar(8, 8, 1, "height"), out_scalar(8, 8, 1, "width"), c, capacity));
+}
+
 static void g_mg_destroy(void) {
     int slot;
     void *h = pick_handle(T_MG, &slot);
@@ -2144,7 +2223,8 @@ static entry_t entries[] = {
     G(stable_tau), G(explicit), G(explicit_packed), G(fsi), G(fed_step_sizes), G(fed), G(contraction_tau), G(implicit), G(evolve),
     G(explicit_2d), G(fsi_2d), G(fed_2d), G(implicit_2d), G(evolve_2d),
     G(stencil2d_apply), G(stencil2d_adjoint), G(stencil2d_matrix), G(filter_bank_norm_squared), G(stable_tau_2d),
-    G(banded_matvec), G(banded_solve), G(poisson_1d), G(diffusion_system_bandwidth), G(diffusion_system),
+    G(banded_matvec), G(banded_solve), G(poisson_1d), G(poisson_2d), G(diffusion_system_2d), G(stencil_field_matvec),
+    G(mg2d_create), G(mg2d_levels), G(mg2d_level_operator), G(diffusion_system_bandwidth), G(diffusion_system),
     G(mg_create), G(mg_destroy), G(mg_levels), G(mg_level_matrix), G(mg_prolong), G(mg_restrict), G(mg_cycle),
     G(mg_unet_cycle), G(mg_solve), G(cg), G(semi_implicit),
     G(unet2_create), G(unet2_destroy), G(unet2_forward),

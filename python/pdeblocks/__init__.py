@@ -16,6 +16,7 @@ from .threads import set_num_threads, get_num_threads
 from .banded import BandedMatrix
 from .gallery import poisson_1d, diffusion_system
 from .multigrid import Multigrid
+from .multigrid_2d import StencilField2D, poisson_2d, Multigrid2D
 from .krylov import cg
 from .unet import TwoLevelUNet
 from .blocks import LearnableDiffusivity, FluxActivation, TransposedStencil, BoundedTau, ResidualBlock, DiffusionBlock, FSIBlock, ImplicitBlock
@@ -39,7 +40,7 @@ __all__ = [
     "stable_tau", "explicit",
     "fsi", "fed_step_sizes", "fed", "implicit", "contraction_tau", "evolve",
     "get_include", "set_num_threads", "get_num_threads",
-    "BandedMatrix", "poisson_1d", "diffusion_system", "Multigrid", "cg", "semi_implicit", "TwoLevelUNet",
+    "BandedMatrix", "poisson_1d", "diffusion_system", "Multigrid", "StencilField2D", "poisson_2d", "Multigrid2D", "cg", "semi_implicit", "TwoLevelUNet",
     "LearnableDiffusivity", "FluxActivation", "TransposedStencil", "BoundedTau", "ResidualBlock",
     "DiffusionBlock", "FSIBlock", "ImplicitBlock", "Network", "Certificate", "BlockCertificate", "Adam",
     "eed", "denoise",

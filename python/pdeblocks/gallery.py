@@ -40,6 +40,11 @@ def poisson_1d(n: int, h=None) -> BandedMatrix:
 def diffusion_system(K, w, tau: float) -> BandedMatrix:
     """The implicit diffusion matrix ``A = I + tau K^T diag(w) K``.
 
+    With a 2D filter bank ``K`` (a :class:`Stencil2D` or a list, e.g. ``gradient_2d()``)
+    and weight images ``w`` ((H, W), or (C, H, W) per filter) this is the image operator
+    ``I + tau sum_c K_c^T diag(w_c) K_c`` as a :class:`StencilField2D` (see
+    :func:`pdeblocks.multigrid_2d.diffusion_system_2d`).
+
     Parameters
     ----------
     K : Stencil
@@ -55,6 +60,10 @@ def diffusion_system(K, w, tau: float) -> BandedMatrix:
         Symmetric positive definite (eigenvalues >= 1), assembled exactly symmetric,
         ``grid="cell"``.
     """
+    from .image_schemes import is_bank
+    if is_bank(K):   # a filter bank on images: the 2D stencil field (pdeblocks.multigrid_2d)
+        from .multigrid_2d import diffusion_system_2d
+        return diffusion_system_2d(K, w, tau)
     K = as_stencil(K)
     wa = as_array(w, "w", ndim=(1,))
     n = wa.size   # the library refuses an empty w (n < 1), negative or non-finite weights, tau <= 0

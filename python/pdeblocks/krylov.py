@@ -41,6 +41,9 @@ def cg(A, b, *, preconditioner=None, tol: float = 1e-10, maxiter=None, x0=None, 
     x, info
         ``info`` as in :meth:`Multigrid.solve` with ``iterations`` instead of ``cycles``.
     """
+    from .multigrid_2d import StencilField2D, cg_2d
+    if isinstance(A, StencilField2D):   # an image operator: PCG with a 2D hierarchy
+        return cg_2d(A, b, preconditioner=preconditioner, tol=tol, maxiter=maxiter, x0=x0)
     A = as_banded(A)
     owned = None
     if isinstance(preconditioner, str):

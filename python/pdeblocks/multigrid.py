@@ -124,6 +124,14 @@ class Multigrid(Handle):
     _destroy = lib.pdb_mg_destroy
     _what = "multigrid hierarchy"
 
+    def __new__(cls, A=None, *args, **kwargs):
+        # a 2D operator (StencilField2D from poisson_2d / diffusion_system) gets a 2D hierarchy
+        if cls is Multigrid:
+            from .multigrid_2d import Multigrid2D, StencilField2D
+            if isinstance(A, StencilField2D):
+                return super().__new__(Multigrid2D)
+        return super().__new__(cls)
+
     def __init__(self, A, *, smoother: str = "gauss_seidel", omega=None, pre: int = 2, post: int = 2,
                  cycle: str = "V", coarsest: int = 3, max_levels=None, transfer: str = "auto"):
         A = as_banded(A)

@@ -1,0 +1,124 @@
+/// The classical cycles on a 2D hierarchy (same recursion as `Cycle.swift`):
+///
+///     cycle(l, x, b): coarsest: x = A_l⁻¹ b
+///         x ← S_pre^{ν₁}(x, b);  b_{l+1} = R_l (b − A_l x);  x_{l+1} = 0
+///         V: cycle(l+1)   W: twice   F: F-cycle(l+1) then V-cycle(l+1)
+///         x ← x + P_l x_{l+1};  x ← S_post^{ν₂}(x, b)
+extension MultigridHierarchy2D {
+    func cycle(
+        _ kind: CycleKind, level l: Int, x: UnsafeMutablePointer<Double>, b: UnsafePointer<Double>,
+        ws: MultigridWorkspace2D, zeroStart: Bool = false
+    ) {
+        let last = levels.count - 1
+        if l == last {
+            coarse.solve(b, into: x, scratch: ws.scratch)
+            return
+        }
+        let level = levels[l]
+        let t = level.transfer!
+        if zeroStart { x.update(repeating: 0, count: level.A.count) }
+        smooth(level, x: x, b: b, post: false, work: ws.r[l])
+        _ = residual(level, x: x, b: b, r: ws.r[l])
+        t.restrict(ws.r[l], into: ws.b[l + 1])
+        let (xc, bc) = (ws.x[l + 1], UnsafePointer(ws.b[l + 1]))
+        switch kind {
+        case .v:
+            cycle(.v, level: l + 1, x: xc, b: bc, ws: ws, zeroStart: true)
+        case .w:
+            cycle(.w, level: l + 1, x: xc, b: bc, ws: ws, zeroStart: true)
+            if l + 1 < last { cycle(.w, level: l + 1, x: xc, b: bc, ws: ws) }
+        case .f:
+            cycle(.f, level: l + 1, x: xc, b: bc, ws: ws, zeroStart: true)
+            if l + 1 < last { cycle(.v, level: l + 1, x: xc, b: bc, ws: ws) }
+        }
+        t.prolongAdd(ws.x[l + 1], into: x)
+        smooth(level, x: x, b: b, post: true, work: ws.r[l])
+    }
+
+    /// The pre- or post-smoothing sweeps of `options` on one level.
+    func smooth(
+        _ level: MultigridLevel2D, x: UnsafeMutablePointer<Double>, b: UnsafePointer<Double>, post: Bool,
+        work: UnsafeMutablePointer<Double>
+    ) {
+        let times = post ? options.postSmoothing : options.preSmoothing
+        guard times > 0 else { return }
+        level.A.coefficients.withUnsafeBufferPointer { c in
+            level.inverseDiagonal.withUnsafeBufferPointer { inv in
+                let s = FieldSweeper(
+                    c: c.baseAddress!, inverseDiagonal: inv.baseAddress!, height: level.A.height, width: level.A.width,
+                    fivePoint: level.A.isFivePoint)
+                for _ in 0..<times {
+                    switch options.smoother {
+                    case .redBlack: s.redBlack(reverse: post, x: x, b: b)
+                    case .gaussSeidel: s.lexicographic(backward: post, x: x, b: b)
+                    case .forwardGaussSeidel: s.lexicographic(backward: false, x: x, b: b)
+                    case .symmetricGaussSeidel:
+                        s.lexicographic(backward: false, x: x, b: b)
+                        s.lexicographic(backward: true, x: x, b: b)
+                    case .jacobi: s.jacobi(omega: level.omega, x: x, b: b, work: work)
+                    }
+                }
+            }
+        }
+    }
+
+    /// `r = b − A x` on a level; returns `‖r‖₂²`.
+    @discardableResult
+    func residual(
+        _ level: MultigridLevel2D, x: UnsafePointer<Double>, b: UnsafePointer<Double>, r: UnsafeMutablePointer<Double>
+    ) -> Double {
+        level.A.coefficients.withUnsafeBufferPointer { c in
+            StencilField2DKernels.residual(
+                c.baseAddress!, height: level.A.height, width: level.A.width, fivePoint: level.A.isFivePoint,
+                x: x, b: b, into: r)
+        }
+    }
+
+    /// `‖b − A x‖₂` without overflow or underflow.
+    func residualNorm(_ x: UnsafePointer<Double>, b: UnsafePointer<Double>, r: UnsafeMutablePointer<Double>) -> Double {
+        let sumOfSquares = residual(levels[0], x: x, b: b, r: r)
+        if ScaledNorm.isTrustworthy(sumOfSquares: sumOfSquares) { return sumOfSquares.squareRoot() }
+        return ScaledNorm.rescaled(UnsafeBufferPointer(start: r, count: levels[0].A.count))
+    }
+
+    /// The cycle loop of `Multigrid2D.solve` (as `MultigridHierarchy.solve`).
+    func solve(
+        _ b: UnsafeBufferPointer<Double>, _ x: UnsafeMutableBufferPointer<Double>, ws: MultigridWorkspace2D,
+        tolerance: Double, maxCycles: Int, progress: ProgressReporter? = nil
+    ) -> SolveReport {
+        var residuals: [Double] = []
+        residuals.reserveCapacity(min(maxCycles, 1000) + 1)
+        let r0 = residualNorm(x.baseAddress!, b: b.baseAddress!, r: ws.r[0])
+        let normB = ScaledNorm.norm(b)
+        let reference = normB > 0 ? normB : r0
+        residuals.append(r0)
+        var stop: String? = nil
+        if !reference.isFinite {
+            stop = "not solved: ‖b‖₂ exceeds double precision; scale the system down"
+        } else {
+            var current = r0
+            var ticker = ProgressTicker(progress)
+            defer { ticker.flush() }
+            for _ in 0..<maxCycles {
+                if current <= tolerance * reference || ticker.isCancelled { break }
+                cycle(options.cycle, level: 0, x: x.baseAddress!, b: b.baseAddress!, ws: ws)
+                current = residualNorm(x.baseAddress!, b: b.baseAddress!, r: ws.r[0])
+                residuals.append(current)
+                let goOn = ticker.step(value: reference > 0 ? current / reference : 0)
+                if !current.isFinite {
+                    stop = "diverged: the residual is not finite after \(residuals.count - 1) cycles"
+                    break
+                }
+                if !goOn { break }
+            }
+        }
+        let current = residuals.last!
+        let converged = stop == nil && current <= tolerance * reference
+        let relative = reference > 0 ? current / reference : 0
+        let cycles = residuals.count - 1
+        let message = stop ?? (converged
+            ? "converged: relative residual \(relative) ≤ \(tolerance) after \(cycles) cycles"
+            : "not converged: relative residual \(relative) > \(tolerance) after \(cycles) cycles (max_cycles)")
+        return SolveReport(residuals: residuals, reference: reference, converged: converged, message: message)
+    }
+}

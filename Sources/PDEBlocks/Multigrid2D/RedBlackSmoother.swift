@@ -1,0 +1,105 @@
+/// Relaxation sweeps on a stencil field for `A x = b`, in place on `x` (`D = diag(A)`):
+///
+///  - red–black Gauss–Seidel (`redBlack`): red pixels (`i + j` even) then black ones. For a
+///    5-point field each colour is updated independently (a Jacobi step per colour); for a
+///    9-point field the diagonal neighbours share the colour and the rows are taken in
+///    order. Computed as one wavefront (red row `i`, then black row `i − 1`), which gives
+///    exactly the two-pass result while reading the coefficients once per sweep. The
+///    `reverse` sweep (black rows bottom-up, then red rows bottom-up) is the adjoint of the
+///    forward one, so a cycle with red–black before and reversed after is symmetric.
+///  - lexicographic Gauss–Seidel (`lexicographic`), forward (`p = 0…n−1`) or backward;
+///  - weighted Jacobi (`jacobi`): `x ← x + ω D⁻¹ (b − A x)`, using `work` (n values).
+///
+/// `inverseDiagonal` holds `1/a_pp` (the diagonal must be nonzero; positive for SPD `A`).
+struct FieldSweeper {
+    let c: UnsafePointer<Double>
+    let inverseDiagonal: UnsafePointer<Double>
+    let height: Int, width: Int
+    let fivePoint: Bool
+
+    var n: Int { height * width }
+
+    /// Gauss–Seidel update of every `step`-th pixel of row `i` from column `first`.
+    @inline(__always)
+    func relaxRow(_ i: Int, first: Int, step: Int, x: UnsafeMutablePointer<Double>, b: UnsafePointer<Double>) {
+        let (H, W, n) = (height, width, n)
+        let row = i * W
+        if i == 0 || i == H - 1 || W < 3 {
+            var j = first
+            while j < W {
+                let p = row + j
+                x[p] = (b[p] - StencilField2DKernels.offDiagonalChecked(
+                    c, n: n, height: H, width: W, fivePoint: fivePoint, x, i: i, j: j)) * inverseDiagonal[p]
+                j += step
+            }
+            return
+        }
+        var j = first
+        if j == 0 {
+            x[row] = (b[row] - StencilField2DKernels.offDiagonalChecked(
+                c, n: n, height: H, width: W, fivePoint: fivePoint, x, i: i, j: 0)) * inverseDiagonal[row]
+            j += step
+        }
+        if fivePoint {
+            let (cn, cs, cw, ce) = (c + n, c + 7 * n, c + 3 * n, c + 5 * n)
+            while j < W - 1 {
+                let p = row + j
+                x[p] = (b[p] - (cn[p] * x[p - W] + cs[p] * x[p + W] + cw[p] * x[p - 1] + ce[p] * x[p + 1]))
+                    * inverseDiagonal[p]
+                j += step
+            }
+        } else {
+            while j < W - 1 {
+                let p = row + j
+                x[p] = (b[p] - StencilField2DKernels.offDiagonalInterior(c, n: n, width: W, fivePoint: false, x, p: p))
+                    * inverseDiagonal[p]
+                j += step
+            }
+        }
+        if j == W - 1 {
+            let p = row + j
+            x[p] = (b[p] - StencilField2DKernels.offDiagonalChecked(
+                c, n: n, height: H, width: W, fivePoint: fivePoint, x, i: i, j: j)) * inverseDiagonal[p]
+        }
+    }
+
+    /// One red–black sweep (forward: red then black; `reverse`: its adjoint).
+    func redBlack(reverse: Bool, x: UnsafeMutablePointer<Double>, b: UnsafePointer<Double>) {
+        let H = height
+        if !reverse {
+            for i in 0...H {
+                if i < H { relaxRow(i, first: i & 1, step: 2, x: x, b: b) }            // red row i
+                if i >= 1 { relaxRow(i - 1, first: (i & 1), step: 2, x: x, b: b) }    // black row i−1
+            }
+        } else {
+            var i = H - 1
+            while i >= -1 {
+                if i >= 0 { relaxRow(i, first: (i + 1) & 1, step: 2, x: x, b: b) }   // black row i
+                if i + 1 < H { relaxRow(i + 1, first: (i + 1) & 1, step: 2, x: x, b: b) } // red row i+1
+                i -= 1
+            }
+        }
+    }
+
+    /// One lexicographic Gauss–Seidel sweep.
+    func lexicographic(backward: Bool, x: UnsafeMutablePointer<Double>, b: UnsafePointer<Double>) {
+        let (H, W, n) = (height, width, n)
+        if !backward {
+            for i in 0..<H { relaxRow(i, first: 0, step: 1, x: x, b: b) }
+            return
+        }
+        var p = n - 1
+        while p >= 0 {
+            let (i, j) = (p / W, p % W)
+            x[p] = (b[p] - StencilField2DKernels.offDiagonalChecked(
+                c, n: n, height: H, width: W, fivePoint: fivePoint, x, i: i, j: j)) * inverseDiagonal[p]
+            p -= 1
+        }
+    }
+
+    /// One weighted Jacobi sweep.
+    func jacobi(omega: Double, x: UnsafeMutablePointer<Double>, b: UnsafePointer<Double>, work: UnsafeMutablePointer<Double>) {
+        _ = StencilField2DKernels.residual(c, height: height, width: width, fivePoint: fivePoint, x: x, b: b, into: work)
+        for p in 0..<n { x[p] += omega * inverseDiagonal[p] * work[p] }
+    }
+}
