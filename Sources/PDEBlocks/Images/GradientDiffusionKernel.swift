@@ -116,20 +116,22 @@ struct GradientDiffusionKernel {
             frozenFluxes(i, frozen, u: u, down: down, yScale: yScale, fx: fx, fy: fy)
             return
         }
-        var j = 0
-        // whole vectors whose lanes all have a right neighbour (j + 7 ≤ W − 2)
-        while j + 9 <= w {
-            let u0 = load8(u, j)
-            let dx = (load8(u, j + 1) - u0) * invH
-            let dy = (load8(down, j) - u0) * yScale
-            store(flux, dx, dy, fx, fy, j)
-            j += 8
+        // whole vectors whose lanes all have a right neighbour (j + 7 ≤ W − 2), in a loop
+        // specialised on the coupling and on unit scales (h = 1, not the last row), where
+        // the products by 1 are left out — bit for bit the same values.
+        let unit = invH == 1 && yScale == 1
+        var j: Int
+        switch (isotropic, unit) {
+        case (true, true): j = interior(u, down, flux, fx, fy, isotropic: true, unit: true, yScale: yScale)
+        case (true, false): j = interior(u, down, flux, fx, fy, isotropic: true, unit: false, yScale: yScale)
+        case (false, true): j = interior(u, down, flux, fx, fy, isotropic: false, unit: true, yScale: yScale)
+        case (false, false): j = interior(u, down, flux, fx, fy, isotropic: false, unit: false, yScale: yScale)
         }
         if j < w, w >= 8 {
             // the last eight columns as one vector (overlapping the previous one: the same
             // values again), the right neighbours shifted in lane by lane, d_x = 0 in the last
             let (u0, dx) = lastDifferences(u, invH)
-            store(flux, dx, (load8(down, w - 8) - u0) * yScale, fx, fy, w - 8)
+            store(flux, dx, (load8(down, w - 8) - u0) * yScale, fx, fy, w - 8, isotropic: isotropic)
             return
         }
         while j < w {
@@ -139,9 +141,33 @@ struct GradientDiffusionKernel {
                 if p + 1 < w { dx[l] = (u[p + 1] - u[p]) * invH }
                 dy[l] = (down[p] - u[p]) * yScale
             }
-            store(flux, dx, dy, fx, fy, j)
+            store(flux, dx, dy, fx, fy, j, isotropic: isotropic)
             j += 8
         }
+    }
+
+    /// The fluxes of the columns `0 ..< j` of a row for the largest multiple of eight `j` with
+    /// `j + 9 ≤ W` (every lane has its right neighbour); returns `j`. `isotropic` and `unit`
+    /// are constants at each call, so each call site is its own loop without branches.
+    @inline(__always)
+    func interior<F: FluxLanes>(
+        _ u: UnsafePointer<Double>, _ down: UnsafePointer<Double>, _ flux: F,
+        _ fx: UnsafeMutablePointer<Double>, _ fy: UnsafeMutablePointer<Double>,
+        isotropic iso: Bool, unit: Bool, yScale: Double
+    ) -> Int {
+        let w = width, invH = inverseH
+        var j = 0
+        while j + 9 <= w {
+            let u0 = load8(u, j)
+            var dx = load8(u, j + 1) - u0, dy = load8(down, j) - u0
+            if !unit {
+                dx *= invH
+                dy *= yScale
+            }
+            store(flux, dx, dy, fx, fy, j, isotropic: iso)
+            j += 8
+        }
+        return j
     }
 
     /// `f_x = G_x d_x`, `f_y = G_y d_y` with the frozen diagonals (same differences as `fluxes`).
@@ -184,9 +210,10 @@ struct GradientDiffusionKernel {
     @inline(__always)
     func store<F: FluxLanes>(
         _ flux: F, _ dx: SIMD8<Double>, _ dy: SIMD8<Double>,
-        _ fx: UnsafeMutablePointer<Double>, _ fy: UnsafeMutablePointer<Double>, _ j: Int
+        _ fx: UnsafeMutablePointer<Double>, _ fy: UnsafeMutablePointer<Double>, _ j: Int,
+        isotropic iso: Bool
     ) {
-        if isotropic {
+        if iso {
             let g = diffusivityOfSquare(flux, dx * dx + dy * dy)
             store8(g * dx, fx, j)
             store8(g * dy, fy, j)
