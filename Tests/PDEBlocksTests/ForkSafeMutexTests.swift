@@ -1,4 +1,3 @@
-import Dispatch
 import Synchronization
 import Testing
 @testable import PDEBlocks
@@ -43,26 +42,54 @@ private final class PlainMutex: @unchecked Sendable {
 
 private final class StopFlag: Sendable {
     let stop = Atomic<Bool>(false)
+    let rounds = Atomic<Int>(0)
+}
+
+/// A thread of its own running `body` (not a Dispatch global-queue thread: that pool is as
+/// wide as the machine has cores and shared with the suites running in parallel, so on a busy
+/// 2-core machine a block queued there may not start before the forks are over).
+private func startThread(_ body: @escaping @Sendable () -> Void) -> pthread_t {
+    final class Box { let body: @Sendable () -> Void; init(_ b: @escaping @Sendable () -> Void) { body = b } }
+    #if canImport(Darwin)
+    var thread: pthread_t? = nil
+    #else
+    var thread = pthread_t()
+    #endif
+    let box = Unmanaged.passRetained(Box(body)).toOpaque()
+    let status = pthread_create(&thread, nil, { raw in
+        guard let raw else { return nil }
+        Unmanaged<Box>.fromOpaque(raw).takeRetainedValue().body()
+        return nil
+    }, box)
+    precondition(status == 0, "pthread_create failed")
+    #if canImport(Darwin)
+    return thread!
+    #else
+    return thread
+    #endif
 }
 
 /// Forks up to `forks` times while two threads run `hammer` back to back, and returns what
 /// each child reported: the exit code of `check` (run in the child under a 2 s alarm, then
 /// `_exit`), or 128 + the signal that ended it (SIGALRM: it blocked on the lock). Stops
-/// after 5 children that did not report 0.
+/// after 5 children that did not report 0. Forking starts once the threads have run `hammer`
+/// twice between them.
 private func forkWhileHammering(forks: Int, hammer: @escaping @Sendable () -> Void, check: () -> Int32) -> [Int32] {
     _ = check()  // everything the child runs has run once here (no lazy initialisation there)
     let flag = StopFlag()
-    let group = DispatchGroup()
-    for _ in 0..<2 {
-        DispatchQueue.global().async(group: group) {
-            while !flag.stop.load(ordering: .relaxed) { hammer() }
+    let threads = (0..<2).map { _ in
+        startThread {
+            while !flag.stop.load(ordering: .relaxed) {
+                hammer()
+                flag.rounds.add(1, ordering: .relaxed)
+            }
         }
     }
     defer {
         flag.stop.store(true, ordering: .relaxed)
-        group.wait()
+        for t in threads { pthread_join(t, nil) }
     }
-    usleep(20_000)
+    while flag.rounds.load(ordering: .relaxed) < 2 { usleep(1_000) }
     var outcomes: [Int32] = []
     outcomes.reserveCapacity(forks)
     for _ in 0..<forks {
