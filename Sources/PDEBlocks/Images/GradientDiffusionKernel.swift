@@ -69,29 +69,26 @@ struct GradientDiffusionKernel {
             }
             let c = k.tau * k.inverseH
             for i in rows {
-                k.fluxes(i, u: x + i * w, down: x + (i + 1) * w, flux, fx: fx + 1, fy: fyCur)
-                k.combine(fx: fx, fy: fyCur, fyPrevious: fyPrev, base: base + i * w, into: out + i * w, c: c)
+                let row = RowCombine(fyPrevious: fyPrev, base: base + i * w, into: out + i * w, c: c)
+                let done = k.fluxes(i, u: x + i * w, down: x + (i + 1) * w, flux, fx: fx + 1, fy: fyCur, combining: row)
+                k.combine(fx: fx, fy: fyCur, row, from: done)
                 swap(&fyPrev, &fyCur)
             }
         }
     }
 
-    /// `out[j] = base[j] + c·((f_x[j] − f_x[j−1]) + (f_y[j] − f_y^{prev}[j]))` for one row, where
-    /// `fx[0]` is the slot `f_x[−1] = 0` and `fx[1 …]` the row's `f_x`.
+    /// The output row `row` (`RowCombine`) from the fluxes in the row buffers, where `fx[0]`
+    /// is the slot `f_x[−1] = 0` and `fx[1 …]` the row's `f_x`; columns from `start` (a
+    /// multiple of 8: those a fused `fluxes` did not write).
     @inline(__always)
-    func combine(
-        fx: UnsafeMutablePointer<Double>, fy fyCur: UnsafeMutablePointer<Double>,
-        fyPrevious fyPrev: UnsafeMutablePointer<Double>, base b: UnsafePointer<Double>,
-        into o: UnsafeMutablePointer<Double>, c: Double
-    ) {
+    func combine(fx: UnsafeMutablePointer<Double>, fy fyCur: UnsafeMutablePointer<Double>, _ row: RowCombine, from start: Int) {
         let w = width
-        var j = 0
+        var j = start
         while j + 8 <= w {
-            let dfx = load8(fx + 1, j) - load8(fx, j)
-            let dfy = load8(fyCur, j) - load8(fyPrev, j)
-            store8(load8(b, j) + c * (dfx + dfy), o, j)
+            row.write(j, dfx: load8(fx + 1, j) - load8(fx, j), fy: load8(fyCur, j))
             j += 8
         }
+        let (b, o, fyPrev, c) = (row.base, row.into, row.fyPrevious, row.c)
         while j < w {
             o[j] = b[j] + c * ((fx[j + 1] - fx[j]) + (fyCur[j] - fyPrev[j]))
             j += 1
@@ -103,36 +100,45 @@ struct GradientDiffusionKernel {
     /// for the last row, whose `d_y` is 0). Every pixel takes the same arithmetic wherever
     /// its row is stored, so a sweep over several steps (`GradientWavefront`) reproduces
     /// the step-by-step results bit for bit.
-    @inline(__always)
+    ///
+    /// With `combining`, the columns `0 ..< j` of the output row are also written (`combine`'s
+    /// formula, fused into the flux loop: the fluxes are used from registers), and the result
+    /// is that `j`, from which `combine(…, from: j)` completes the row; without, 0.
+    @inline(__always) @discardableResult
     func fluxes<F: FluxLanes>(
         _ i: Int, u: UnsafePointer<Double>, down below: UnsafePointer<Double>, _ flux: F,
-        fx: UnsafeMutablePointer<Double>, fy: UnsafeMutablePointer<Double>
-    ) {
+        fx: UnsafeMutablePointer<Double>, fy: UnsafeMutablePointer<Double>, combining: RowCombine? = nil
+    ) -> Int {
         let w = width, invH = inverseH
         let last = i == height - 1
         let down = last ? u : below
         let yScale = last ? 0.0 : invH
         if let frozen {
             frozenFluxes(i, frozen, u: u, down: down, yScale: yScale, fx: fx, fy: fy)
-            return
+            return 0
         }
         // whole vectors whose lanes all have a right neighbour (j + 7 ≤ W − 2), in a loop
-        // specialised on the coupling and on unit scales (h = 1, not the last row), where
-        // the products by 1 are left out — bit for bit the same values.
+        // specialised on the coupling, on unit scales (h = 1, not the last row: the products
+        // by 1 are left out, bit for bit the same values) and on the fused combine.
         let unit = invH == 1 && yScale == 1
         var j: Int
-        switch (isotropic, unit) {
-        case (true, true): j = interior(u, down, flux, fx, fy, isotropic: true, unit: true, yScale: yScale)
-        case (true, false): j = interior(u, down, flux, fx, fy, isotropic: true, unit: false, yScale: yScale)
-        case (false, true): j = interior(u, down, flux, fx, fy, isotropic: false, unit: true, yScale: yScale)
-        case (false, false): j = interior(u, down, flux, fx, fy, isotropic: false, unit: false, yScale: yScale)
+        switch (isotropic, unit, combining) {
+        case (true, true, nil): j = interior(u, down, flux, fx, fy, isotropic: true, unit: true, yScale: yScale, nil)
+        case (true, false, nil): j = interior(u, down, flux, fx, fy, isotropic: true, unit: false, yScale: yScale, nil)
+        case (false, true, nil): j = interior(u, down, flux, fx, fy, isotropic: false, unit: true, yScale: yScale, nil)
+        case (false, false, nil): j = interior(u, down, flux, fx, fy, isotropic: false, unit: false, yScale: yScale, nil)
+        case (true, true, let c?): j = interior(u, down, flux, fx, fy, isotropic: true, unit: true, yScale: yScale, c)
+        case (true, false, let c?): j = interior(u, down, flux, fx, fy, isotropic: true, unit: false, yScale: yScale, c)
+        case (false, true, let c?): j = interior(u, down, flux, fx, fy, isotropic: false, unit: true, yScale: yScale, c)
+        case (false, false, let c?): j = interior(u, down, flux, fx, fy, isotropic: false, unit: false, yScale: yScale, c)
         }
+        let combined = combining == nil ? 0 : j
         if j < w, w >= 8 {
             // the last eight columns as one vector (overlapping the previous one: the same
             // values again), the right neighbours shifted in lane by lane, d_x = 0 in the last
             let (u0, dx) = lastDifferences(u, invH)
             store(flux, dx, (load8(down, w - 8) - u0) * yScale, fx, fy, w - 8, isotropic: isotropic)
-            return
+            return combined
         }
         while j < w {
             var dx = SIMD8<Double>(repeating: 0), dy = SIMD8<Double>(repeating: 0)
@@ -144,19 +150,23 @@ struct GradientDiffusionKernel {
             store(flux, dx, dy, fx, fy, j, isotropic: isotropic)
             j += 8
         }
+        return combined
     }
 
     /// The fluxes of the columns `0 ..< j` of a row for the largest multiple of eight `j` with
     /// `j + 9 ≤ W` (every lane has its right neighbour); returns `j`. `isotropic` and `unit`
     /// are constants at each call, so each call site is its own loop without branches.
+    /// With `combining`, also the output columns `0 ..< j` (`RowCombine`), `f_x[j − 1]` kept
+    /// from the previous vector (0 before the first: the slot `f_x[−1]`).
     @inline(__always)
     func interior<F: FluxLanes>(
         _ u: UnsafePointer<Double>, _ down: UnsafePointer<Double>, _ flux: F,
         _ fx: UnsafeMutablePointer<Double>, _ fy: UnsafeMutablePointer<Double>,
-        isotropic iso: Bool, unit: Bool, yScale: Double
+        isotropic iso: Bool, unit: Bool, yScale: Double, _ combining: RowCombine?
     ) -> Int {
         let w = width, invH = inverseH
         var j = 0
+        var before = SIMD8<Double>(repeating: 0)   // lane 7: f_x[j − 1]
         while j + 9 <= w {
             let u0 = load8(u, j)
             var dx = load8(u, j + 1) - u0, dy = load8(down, j) - u0
@@ -164,7 +174,12 @@ struct GradientDiffusionKernel {
                 dx *= invH
                 dy *= yScale
             }
-            store(flux, dx, dy, fx, fy, j, isotropic: iso)
+            let (fxv, fyv) = store(flux, dx, dy, fx, fy, j, isotropic: iso)
+            if let c = combining {
+                let left = SIMD8(before[7], fxv[0], fxv[1], fxv[2], fxv[3], fxv[4], fxv[5], fxv[6])
+                c.write(j, dfx: fxv - left, fy: fyv)
+                before = fxv
+            }
             j += 8
         }
         return j
@@ -207,19 +222,35 @@ struct GradientDiffusionKernel {
         return (u0, (u1 - u0) * invH)
     }
 
-    @inline(__always)
+    /// Stores and returns the fluxes `(f_x, f_y)` of eight columns from their differences.
+    @inline(__always) @discardableResult
     func store<F: FluxLanes>(
         _ flux: F, _ dx: SIMD8<Double>, _ dy: SIMD8<Double>,
         _ fx: UnsafeMutablePointer<Double>, _ fy: UnsafeMutablePointer<Double>, _ j: Int,
         isotropic iso: Bool
-    ) {
+    ) -> (SIMD8<Double>, SIMD8<Double>) {
+        let fxv: SIMD8<Double>, fyv: SIMD8<Double>
         if iso {
             let g = diffusivityOfSquare(flux, dx * dx + dy * dy)
-            store8(g * dx, fx, j)
-            store8(g * dy, fy, j)
+            (fxv, fyv) = (g * dx, g * dy)
         } else {
-            store8(flux(dx), fx, j)
-            store8(flux(dy), fy, j)
+            (fxv, fyv) = (flux(dx), flux(dy))
         }
+        store8(fxv, fx, j)
+        store8(fyv, fy, j)
+        return (fxv, fyv)
+    }
+}
+
+/// The output side of one row, `out[j] = base[j] + c·((f_x[j] − f_x[j−1]) + (f_y[j] − f_y^{prev}[j]))`,
+/// eight columns at a time: shared by `combine` and the fused flux loop, so both take exactly
+/// the same arithmetic.
+struct RowCombine {
+    let fyPrevious: UnsafePointer<Double>, base: UnsafePointer<Double>
+    let into: UnsafeMutablePointer<Double>, c: Double
+
+    @inline(__always)
+    func write(_ j: Int, dfx: SIMD8<Double>, fy: SIMD8<Double>) {
+        store8(load8(base, j) + c * (dfx + (fy - load8(fyPrevious, j))), into, j)
     }
 }

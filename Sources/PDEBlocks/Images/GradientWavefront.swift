@@ -124,9 +124,10 @@ struct GradientWavefront {
                         }
                     }
                     let u = input(l, r)
-                    k.fluxes(r, u: u, down: r + 1 < h ? input(l, r + 1) : u, flux, fx: fx + 1, fy: fyRow(l, r))
-                    k.combine(fx: fx, fy: fyRow(l, r), fyPrevious: fyRow(l, r - 1), base: u, into: row(l, r),
-                              c: taus[l - 1] * k.inverseH)
+                    let output = RowCombine(fyPrevious: fyRow(l, r - 1), base: u, into: row(l, r), c: taus[l - 1] * k.inverseH)
+                    let done = k.fluxes(r, u: u, down: r + 1 < h ? input(l, r + 1) : u, flux, fx: fx + 1, fy: fyRow(l, r),
+                                        combining: output)
+                    k.combine(fx: fx, fy: fyRow(l, r), output, from: done)
                     next[l] = r + 1
                 }
             }
