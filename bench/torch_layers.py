@@ -15,13 +15,13 @@ from __future__ import annotations
 
 import argparse
 import os
-import time
 
 import numpy as np
 import torch
 
 import pdeblocks as pb
 import pdeblocks.torch as pbt
+from explicit_step import best_of  # bench/ is the script's directory
 from rows import Rows  # bench/rows.py (the script's directory is on sys.path)
 
 BLOCKS, LAM, TAU = 5, 0.1, 0.2
@@ -90,12 +90,7 @@ def fwd_bwd(model, x, w):
 
 def best_time(fn, repeat):
     fn()  # warm-up
-    best = float("inf")
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        fn()
-        best = min(best, time.perf_counter() - t0)
-    return best
+    return best_of(fn, repeat)
 
 
 def check_agreement(lib_module, plain, x, w):
