@@ -140,12 +140,13 @@ public struct Transfer2D: Sendable {
                         off -= a(d, p)
                         magnitude += abs(a(d, p))
                     }
-                    let inv = zeroRowSum && off >= 0.5 * magnitude && off > 0 ? -1 / off : -1 / a(4, p)
+                    // divide (never multiply by 1/den): couplings may be subnormal, 1/den then overflows
+                    let den = zeroRowSum && off >= 0.5 * magnitude && off > 0 ? -off : -a(4, p)
                     let k = (ii * nEx + jj) * 4
-                    t.ec[k] = up && left ? inv * (a(0, p) + a(1, p) * nW.0 + a(3, p) * wW.0) : 0
-                    t.ec[k + 1] = up && right ? inv * (a(2, p) + a(1, p) * nW.1 + a(5, p) * eW.0) : 0
-                    t.ec[k + 2] = down && left ? inv * (a(6, p) + a(7, p) * sW.0 + a(3, p) * wW.1) : 0
-                    t.ec[k + 3] = down && right ? inv * (a(8, p) + a(7, p) * sW.1 + a(5, p) * eW.1) : 0
+                    t.ec[k] = up && left ? (a(0, p) + a(1, p) * nW.0 + a(3, p) * wW.0) / den : 0
+                    t.ec[k + 1] = up && right ? (a(2, p) + a(1, p) * nW.1 + a(5, p) * eW.0) / den : 0
+                    t.ec[k + 2] = down && left ? (a(6, p) + a(7, p) * sW.0 + a(3, p) * wW.1) / den : 0
+                    t.ec[k + 3] = down && right ? (a(8, p) + a(7, p) * sW.1 + a(5, p) * eW.1) / den : 0
                 }
             }
         }
