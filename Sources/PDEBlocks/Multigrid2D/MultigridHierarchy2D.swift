@@ -144,7 +144,8 @@ struct MultigridHierarchy2D: Sendable {
 }
 
 /// Per-call vectors of every level (`x`, `b`, `r`) and the coarse solver's scratch:
-/// allocated once, reused by every cycle.
+/// allocated once, reused by every cycle. Level 0 has no `x` and `b` of its own (the
+/// caller's vectors are used): those are one value each, so no page of them is touched.
 final class MultigridWorkspace2D: @unchecked Sendable {
     let x: [UnsafeMutablePointer<Double>]
     let b: [UnsafeMutablePointer<Double>]
@@ -159,8 +160,8 @@ final class MultigridWorkspace2D: @unchecked Sendable {
             p.initialize(repeating: 0, count: max(n, 1))
             return p
         }
-        x = try sizes.map(make)
-        b = try sizes.map(make)
+        x = try sizes.enumerated().map { try make($0.offset == 0 ? 1 : $0.element) }
+        b = try sizes.enumerated().map { try make($0.offset == 0 ? 1 : $0.element) }
         r = try sizes.map(make)
         scratch = try make(2 * sizes.last!)
     }

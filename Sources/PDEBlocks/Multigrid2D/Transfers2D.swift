@@ -223,24 +223,46 @@ public struct Transfer2D: Sendable {
         }
     }
 
-    /// `coarse = ¼ Pᵀ fine`.
+    /// `coarse = ¼ Pᵀ fine`, one coarse row at a time from the fine rows `2I, 2I+1, 2I+2`
+    /// (the entries of `column(I, J)` read in place: no per-point column assembly).
     public func restrict(_ fine: UnsafePointer<Double>, into coarse: UnsafeMutablePointer<Double>) {
-        let W = fineWidth
-        withUnsafeTemporaryAllocation(of: Double.self, capacity: 9) { pb in
-            let p = pb.baseAddress!
+        let (W, Wc, nEx) = (fineWidth, coarseWidth, evenColumns)
+        guard Wc > 0 else { return }
+        let beyondLast = Wc < nEx   // the last coarse column has fine column 2Wc (odd W)
+        ex.withUnsafeBufferPointer { exb in
+        ey.withUnsafeBufferPointer { eyb in
+        ec.withUnsafeBufferPointer { ecb in
             for I in 0..<coarseHeight {
-                let rows = min(3, fineHeight - 2 * I)
-                for J in 0..<coarseWidth {
-                    column(I, J, p)
-                    let columns = min(3, W - 2 * J)
-                    var s = 0.0
-                    for dy in 0..<rows {
-                        let f = fine + (2 * I + dy) * W + 2 * J
-                        for dx in 0..<columns { s += p[3 * dy + dx] * f[dx] }
-                    }
-                    coarse[I * coarseWidth + J] = 0.25 * s
+                let out = coarse + I * Wc
+                // odd row 2I+1: injection and the x-edge points either side
+                let f1 = fine + (2 * I + 1) * W, w1 = exb.baseAddress! + I * nEx * 2
+                // even row 2I: y-edge points (weight to the coarse row below them) and centre points
+                let f0 = fine + 2 * I * W, y0 = eyb.baseAddress! + I * Wc * 2, c0 = ecb.baseAddress! + I * nEx * 4
+                for J in 0..<(Wc - 1) {
+                    out[J] = f1[2 * J + 1] + w1[2 * J + 1] * f1[2 * J] + w1[2 * J + 2] * f1[2 * J + 2]
+                        + y0[2 * J + 1] * f0[2 * J + 1] + c0[4 * J + 3] * f0[2 * J] + c0[4 * J + 6] * f0[2 * J + 2]
                 }
+                do {
+                    let J = Wc - 1
+                    var s = f1[2 * J + 1] + w1[2 * J + 1] * f1[2 * J] + y0[2 * J + 1] * f0[2 * J + 1] + c0[4 * J + 3] * f0[2 * J]
+                    if beyondLast { s += w1[2 * J + 2] * f1[2 * J + 2] + c0[4 * J + 6] * f0[2 * J + 2] }
+                    out[J] = s
+                }
+                // even row 2I+2 (when it exists): weights to the coarse row above
+                if I + 1 < evenRows {
+                    let f2 = fine + (2 * I + 2) * W, y2 = eyb.baseAddress! + (I + 1) * Wc * 2
+                    let c2 = ecb.baseAddress! + (I + 1) * nEx * 4
+                    for J in 0..<(Wc - 1) {
+                        out[J] += y2[2 * J] * f2[2 * J + 1] + c2[4 * J + 1] * f2[2 * J] + c2[4 * J + 4] * f2[2 * J + 2]
+                    }
+                    let J = Wc - 1
+                    out[J] += y2[2 * J] * f2[2 * J + 1] + c2[4 * J + 1] * f2[2 * J]
+                        + (beyondLast ? c2[4 * J + 4] * f2[2 * J + 2] : 0)
+                }
+                for J in 0..<Wc { out[J] *= 0.25 }
             }
+        }
+        }
         }
     }
 }
