@@ -169,6 +169,51 @@ struct Multigrid2DTests {
         #expect(r.reduce(0.0) { $0 + $1 * $1 }.squareRoot() <= 1e-4 * b.reduce(0.0) { $0 + $1 * $1 }.squareRoot())
     }
 
+    @Test("the half-coefficient kernels of exactly symmetric fields equal the general ones", arguments: shapes)
+    func symmetricKernelsEqualGeneral(shape: (Int, Int)) throws {
+        let (H, W) = shape
+        let jumping = try StencilField2D.diffusionSystem(
+            bank: try Stencil2D.gradient(), weights: Self.jumpWeights(H, W, low: 1e-3), height: H, width: W, tau: 7)
+        let mg = try Multigrid2D(jumping, options: MultigridOptions(smoother: .redBlack, coarsest: 4))
+        #expect(mg.hierarchy.levels.allSatisfy { $0.exactlySymmetric })   // A as assembled, Galerkin by construction
+        var g = TestRandom(seed: 7)
+        for A in [jumping, try t9(jumping), try mg.matrix(level: 1)] {
+            let x = (0..<A.count).map { _ in g.uniform(-1, 1) }, b = (0..<A.count).map { _ in g.uniform(-1, 1) }
+            let inverse = A.diagonal.map { 1 / $0 }
+            /// (b − A x, x after a forward and a reverse red–black sweep) with the chosen kernels
+            func run(symmetric: Bool) -> (residual: [Double], swept: [Double]) {
+                var r = [Double](repeating: 0, count: A.count), swept = x
+                A.coefficients.withUnsafeBufferPointer { c in
+                    b.withUnsafeBufferPointer { bb in
+                        inverse.withUnsafeBufferPointer { inv in
+                            _ = x.withUnsafeBufferPointer { xb in
+                                r.withUnsafeMutableBufferPointer {
+                                    StencilField2DKernels.residual(
+                                        c.baseAddress!, height: A.height, width: A.width, fivePoint: A.isFivePoint,
+                                        symmetric: symmetric, x: xb.baseAddress!, b: bb.baseAddress!, into: $0.baseAddress!)
+                                }
+                            }
+                            var s = FieldSweeper(c: c.baseAddress!, inverseDiagonal: inv.baseAddress!, height: A.height,
+                                                 width: A.width, fivePoint: A.isFivePoint)
+                            s.symmetric = symmetric
+                            swept.withUnsafeMutableBufferPointer {
+                                s.redBlack(reverse: false, x: $0.baseAddress!, b: bb.baseAddress!)
+                                s.redBlack(reverse: true, x: $0.baseAddress!, b: bb.baseAddress!)
+                            }
+                        }
+                    }
+                }
+                return (r, swept)
+            }
+            let (general, halved) = (run(symmetric: false), run(symmetric: true))
+            let dense = zip(b, Dense(rows: A.count, columns: A.count, try A.dense()).times(x)).map { $0 - $1 }
+            #expect(Self.maxDifference(general.residual, dense) <= 1e-13)
+            #expect(Self.maxDifference(halved.residual, dense) <= 1e-13)
+            #expect(Self.maxDifference(general.swept, halved.swept) <= 1e-13)
+            #expect(Self.maxDifference(general.swept, x) > 1e-3)   // the sweeps did change x
+        }
+    }
+
     @Test("bad input is refused with a clear error")
     func badInputIsRefused() throws {
         let A = try StencilField2D.poisson2D(height: 9, width: 9)

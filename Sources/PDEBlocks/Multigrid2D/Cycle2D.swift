@@ -44,9 +44,10 @@ extension MultigridHierarchy2D {
         guard times > 0 else { return }
         level.A.coefficients.withUnsafeBufferPointer { c in
             level.inverseDiagonal.withUnsafeBufferPointer { inv in
-                let s = FieldSweeper(
+                var s = FieldSweeper(
                     c: c.baseAddress!, inverseDiagonal: inv.baseAddress!, height: level.A.height, width: level.A.width,
                     fivePoint: level.A.isFivePoint)
+                s.symmetric = level.exactlySymmetric
                 for _ in 0..<times {
                     switch options.smoother {
                     case .redBlack: s.redBlack(reverse: post, x: x, b: b)
@@ -70,7 +71,7 @@ extension MultigridHierarchy2D {
         level.A.coefficients.withUnsafeBufferPointer { c in
             StencilField2DKernels.residual(
                 c.baseAddress!, height: level.A.height, width: level.A.width, fivePoint: level.A.isFivePoint,
-                x: x, b: b, into: r)
+                symmetric: level.exactlySymmetric, x: x, b: b, into: r)
         }
     }
 

@@ -5,6 +5,10 @@ struct MultigridLevel2D: Sendable {
     let inverseDiagonal: [Double]
     let omega: Double
     let transfer: Transfer2D?
+    /// `A` is exactly (bitwise) symmetric: the kernels then read only the couplings to the
+    /// west and the row above (Galerkin levels always; `A` itself when assembled so, as
+    /// `poisson2D` and `diffusionSystem` are).
+    var exactlySymmetric = false
 }
 
 /// The coarsest level's direct solver: banded LU of `A` in the ordering with the smaller
@@ -136,7 +140,9 @@ struct MultigridHierarchy2D: Sendable {
             rho = max(rho, s / d)
         }
         let omega = options.smoother != .jacobi ? 1 : options.omega ?? 4 / (3 * rho)
-        return MultigridLevel2D(A: A, inverseDiagonal: inverse, omega: omega, transfer: transfer)
+        var level = MultigridLevel2D(A: A, inverseDiagonal: inverse, omega: omega, transfer: transfer)
+        level.exactlySymmetric = A.isSymmetric(relativeTolerance: 0)
+        return level
     }
 
     /// `(height, width)` per level, finest first.
