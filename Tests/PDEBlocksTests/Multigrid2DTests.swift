@@ -176,6 +176,7 @@ struct Multigrid2DTests {
             bank: try Stencil2D.gradient(), weights: Self.jumpWeights(H, W, low: 1e-3), height: H, width: W, tau: 7)
         let mg = try Multigrid2D(jumping, options: MultigridOptions(smoother: .redBlack, coarsest: 4))
         #expect(mg.hierarchy.levels.allSatisfy { $0.exactlySymmetric })   // A as assembled, Galerkin by construction
+        for l in 0..<mg.sizes.count { #expect(try mg.matrix(level: l).isSymmetric(relativeTolerance: 0)) }
         var g = TestRandom(seed: 7)
         for A in [jumping, try t9(jumping), try mg.matrix(level: 1)] {
             let x = (0..<A.count).map { _ in g.uniform(-1, 1) }, b = (0..<A.count).map { _ in g.uniform(-1, 1) }

@@ -19,6 +19,10 @@ extension Transfer2D {
         let directions = five ? [1, 3, 4, 5, 7] : Array(0..<9)
         // the later neighbours (di, dj) of a coarse point, the point itself first
         let later: [(Int, Int)] = [(0, 0), (0, 1), (1, -1), (1, 0), (1, 1)]
+        // per direction: the offset of the reaching row's coefficient from the fine point
+        // (d·n − step), and of its entry in the 7×7 block (−step in block coordinates)
+        let coefficientOffset = directions.map { d in d * n - (d / 3 - 1) * W - (d % 3 - 1) }
+        let blockOffset = directions.map { d in -(d / 3 - 1) * 7 - (d % 3 - 1) }
         A.coefficients.withUnsafeBufferPointer { cb in
         out.withUnsafeMutableBufferPointer { ob in
         directions.withUnsafeBufferPointer { db in
@@ -32,6 +36,28 @@ extension Transfer2D {
                 for J in 0..<Wc {
                     let p = rowI + 9 * J
                     v.update(repeating: 0, count: 49)
+                    if I >= 1 && I + 2 < Hc && J >= 1 && J + 2 < Wc {
+                        // interior: every fine point of the block and every neighbour exists
+                        for dy in 0..<3 {
+                            for dx in 0..<3 {
+                                let weight = p[3 * dy + dx]
+                                if weight == 0 { continue }
+                                let (q, vi) = ((2 * I + dy) * W + 2 * J + dx, (dy + 2) * 7 + dx + 2)
+                                for k in 0..<coefficientOffset.count {
+                                    v[vi + blockOffset[k]] += c[q + coefficientOffset[k]] * weight
+                                }
+                            }
+                        }
+                        for (di, dj) in later {
+                            let q = (di == 0 ? rowI : rowNext) + 9 * (J + dj)
+                            let block = v + (2 * di + 2) * 7 + 2 * dj + 2
+                            var s = 0.0
+                            for dy in 0..<3 { for dx in 0..<3 { s += q[3 * dy + dx] * block[dy * 7 + dx] } }
+                            o[(3 * (1 - di) + 1 - dj) * nc + (I + di) * Wc + J + dj] = 0.25 * s
+                            o[(3 * (1 + di) + 1 + dj) * nc + I * Wc + J] = 0.25 * s
+                        }
+                        continue
+                    }
                     let (y0, x0) = (2 * I - 2, 2 * J - 2)
                     for dy in 0..<3 {
                         let fy = 2 * I + dy

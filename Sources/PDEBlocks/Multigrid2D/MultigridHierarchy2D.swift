@@ -90,7 +90,8 @@ struct MultigridHierarchy2D: Sendable {
         guard Transfer2D.canCoarsen(height: A.height, width: A.width) else {
             throw PDEBlocksError.invalidArgument("a \(A.height)×\(A.width) image cannot be coarsened (both sides must be ≥ 2)")
         }
-        guard A.isSymmetric(relativeTolerance: 1e-10) else {
+        let exactlySymmetric = A.isSymmetric(relativeTolerance: 0)
+        guard exactlySymmetric || A.isSymmetric(relativeTolerance: 1e-10) else {
             throw PDEBlocksError.invalidArgument("2D multigrid needs a symmetric operator (Galerkin R = ¼Pᵀ); A is not symmetric")
         }
         self.options = options
@@ -103,7 +104,8 @@ struct MultigridHierarchy2D: Sendable {
                 || !Transfer2D.canCoarsen(height: current.height, width: current.width)
                 || levels.count + 1 == (options.maxLevels ?? Int.max)
             let t: Transfer2D? = last ? nil : try Self.makeTransfer(transferKind, current)
-            levels.append(try Self.level(current, options, transfer: t))
+            // Galerkin operators are exactly symmetric by construction
+            levels.append(try Self.level(current, options, transfer: t, exactlySymmetric: levels.isEmpty ? exactlySymmetric : true))
             guard let t else { break }
             current = try t.galerkin(current)
         }
@@ -128,7 +130,9 @@ struct MultigridHierarchy2D: Sendable {
         }
     }
 
-    static func level(_ A: StencilField2D, _ options: MultigridOptions, transfer: Transfer2D?) throws -> MultigridLevel2D {
+    static func level(
+        _ A: StencilField2D, _ options: MultigridOptions, transfer: Transfer2D?, exactlySymmetric: Bool
+    ) throws -> MultigridLevel2D {
         let n = A.count
         var inverse = try Memory.zeros(n, for: "the inverse diagonal")
         var rho = 0.0
@@ -141,7 +145,7 @@ struct MultigridHierarchy2D: Sendable {
         }
         let omega = options.smoother != .jacobi ? 1 : options.omega ?? 4 / (3 * rho)
         var level = MultigridLevel2D(A: A, inverseDiagonal: inverse, omega: omega, transfer: transfer)
-        level.exactlySymmetric = A.isSymmetric(relativeTolerance: 0)
+        level.exactlySymmetric = exactlySymmetric
         return level
     }
 
