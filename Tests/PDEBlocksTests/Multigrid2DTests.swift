@@ -215,6 +215,29 @@ struct Multigrid2DTests {
         }
     }
 
+    @Test("the fused residual restriction equals R (b - A x) computed densely",
+          arguments: [(2, 9), (3, 5), (9, 7), (10, 8), (6, 13)])
+    func fusedResidualRestrictionEqualsDense(shape: (Int, Int)) throws {
+        let (H, W) = shape
+        let A = try StencilField2D.diffusionSystem(
+            bank: try Stencil2D.gradient(), weights: Self.jumpWeights(H, W, low: 1e-2), height: H, width: W, tau: 3)
+        let mg = try Multigrid2D(A, options: MultigridOptions(smoother: .redBlack, coarsest: 1, maxLevels: 2))
+        let level = mg.hierarchy.levels[0]
+        var g = TestRandom(seed: UInt64(H * 31 + W))
+        let x = (0..<A.count).map { _ in g.uniform(-1, 1) }, b = (0..<A.count).map { _ in g.uniform(-1, 1) }
+        let dense = Dense(rows: A.count, columns: A.count, try A.dense())
+        let P = Self.prolongation(level.transfer!)
+        let expected = P.transposed.times(zip(b, dense.times(x)).map { $0 - $1 }).map { 0.25 * $0 }
+        var ring = [Double](repeating: .nan, count: A.count), coarse = [Double](repeating: .nan, count: expected.count)
+        x.withUnsafeBufferPointer { xb in b.withUnsafeBufferPointer { bb in ring.withUnsafeMutableBufferPointer { rb in
+            coarse.withUnsafeMutableBufferPointer {
+                mg.hierarchy.residualRestricted(level, x: xb.baseAddress!, b: bb.baseAddress!, ring: rb.baseAddress!,
+                                                into: $0.baseAddress!)
+            }
+        } } }
+        #expect(Self.maxDifference(coarse, expected) <= 1e-13)
+    }
+
     @Test("bad input is refused with a clear error")
     func badInputIsRefused() throws {
         let A = try StencilField2D.poisson2D(height: 9, width: 9)

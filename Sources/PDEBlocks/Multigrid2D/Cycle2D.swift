@@ -18,8 +18,7 @@ extension MultigridHierarchy2D {
         let t = level.transfer!
         if zeroStart { x.update(repeating: 0, count: level.A.count) }
         smooth(level, x: x, b: b, post: false, work: ws.r[l])
-        _ = residual(level, x: x, b: b, r: ws.r[l])
-        t.restrict(ws.r[l], into: ws.b[l + 1])
+        residualRestricted(level, x: x, b: b, ring: ws.r[l], into: ws.b[l + 1])
         let (xc, bc) = (ws.x[l + 1], UnsafePointer(ws.b[l + 1]))
         switch kind {
         case .v:
@@ -72,6 +71,34 @@ extension MultigridHierarchy2D {
             StencilField2DKernels.residual(
                 c.baseAddress!, height: level.A.height, width: level.A.width, fivePoint: level.A.isFivePoint,
                 symmetric: level.exactlySymmetric, x: x, b: b, into: r)
+        }
+    }
+
+    /// `coarse = R (b − A x)` on a level with a transfer, fused: residual rows go to a ring
+    /// of three rows in `ring` (≥ min(3, H)·W values) and each coarse row is restricted as
+    /// soon as its fine rows `2I…2I+2` exist, so the fine residual is never written out
+    /// whole and read back. Same values as `residual` followed by `restrict`.
+    func residualRestricted(
+        _ level: MultigridLevel2D, x: UnsafePointer<Double>, b: UnsafePointer<Double>,
+        ring: UnsafeMutablePointer<Double>, into coarse: UnsafeMutablePointer<Double>
+    ) {
+        let t = level.transfer!
+        let (H, W) = (level.A.height, level.A.width)
+        level.A.coefficients.withUnsafeBufferPointer { cb in
+            let c = cb.baseAddress!
+            @inline(__always) func slot(_ i: Int) -> UnsafeMutablePointer<Double> { ring + (i % 3) * W }
+            var next = 0
+            for I in 0..<t.coarseHeight {
+                while next <= min(2 * I + 2, H - 1) {
+                    _ = StencilField2DKernels.residualRow(
+                        next, c, height: H, width: W, fivePoint: level.A.isFivePoint, symmetric: level.exactlySymmetric,
+                        x: x, b: b, into: slot(next))
+                    next += 1
+                }
+                t.restrictRow(
+                    I, f0: slot(2 * I), f1: slot(2 * I + 1), f2: 2 * I + 2 < H ? UnsafePointer(slot(2 * I + 2)) : nil,
+                    into: coarse + I * t.coarseWidth)
+            }
         }
     }
 
