@@ -102,8 +102,22 @@ extension MultigridHierarchy2D {
         }
     }
 
-    /// `‖b − A x‖₂` without overflow or underflow.
+    /// `‖b − A x‖₂` without overflow or underflow. Each residual row goes to the first row
+    /// of `r` (overwritten: no n-value store stream); only when the sum of squares
+    /// over- or underflows is the whole residual stored in `r` and rescaled.
     func residualNorm(_ x: UnsafePointer<Double>, b: UnsafePointer<Double>, r: UnsafeMutablePointer<Double>) -> Double {
+        let level = levels[0]
+        let (H, W) = (level.A.height, level.A.width)
+        let rowSums = level.A.coefficients.withUnsafeBufferPointer { cb in
+            var sum = 0.0
+            for i in 0..<H {
+                sum += StencilField2DKernels.residualRow(
+                    i, cb.baseAddress!, height: H, width: W, fivePoint: level.A.isFivePoint, symmetric: level.exactlySymmetric,
+                    x: x, b: b, into: r)
+            }
+            return sum
+        }
+        if ScaledNorm.isTrustworthy(sumOfSquares: rowSums) { return rowSums.squareRoot() }
         let sumOfSquares = residual(levels[0], x: x, b: b, r: r)
         if ScaledNorm.isTrustworthy(sumOfSquares: sumOfSquares) { return sumOfSquares.squareRoot() }
         return ScaledNorm.rescaled(UnsafeBufferPointer(start: r, count: levels[0].A.count))
