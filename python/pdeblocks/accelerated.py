@@ -296,8 +296,11 @@ def semi_implicit(f, K, g, tau: float, steps: int, *, solver: str = "direct", to
     Parameters
     ----------
     f : array_like, shape (N,) or (batch, N)
-        Initial signal(s); never modified.
-    K : Stencil
+        Initial signal(s); never modified. Images (H, W) or (B, H, W) with ``K`` a filter
+        bank (e.g. ``gradient_2d(h)``): isotropic lagged diffusivity ``g(sum_c (K_c u)^2)``,
+        solvers ``"direct"`` (sparse LU), ``"multigrid"`` (2D multigrid to ``tol``) and
+        ``"aos"``; see :mod:`pdeblocks.semi_implicit_2d`.
+    K : Stencil (or a 2D filter bank for images)
     g : Diffusivity or str
     tau : float
         Time step > 0; may be far above the explicit bound.
@@ -319,6 +322,11 @@ def semi_implicit(f, K, g, tau: float, steps: int, *, solver: str = "direct", to
     if isinstance(solver, str) and solver == "aos":  # images, K = gradient_2d(h): pdeblocks.eed.aos
         from .eed import aos
         return aos(f, K, g, tau, steps, progress=progress)
+    if is_bank(K):   # images: pdeblocks.semi_implicit_2d
+        from .semi_implicit_2d import semi_implicit_2d
+        return semi_implicit_2d(f, K, g, tau, steps, solver=solver, tol=tol,
+                                maxiter=maxiter if max_cycles is None else max_cycles,
+                                progress=progress)
     K = as_stencil(K)
     g = as_diffusivity(g)
     limit_name = "maxiter" if max_cycles is None else "max_cycles"   # the name the caller used

@@ -18,8 +18,7 @@ extension MultigridHierarchy2D {
         let t = level.transfer!
         if zeroStart { x.update(repeating: 0, count: level.A.count) }
         smooth(level, x: x, b: b, post: false, work: ws.r[l])
-        _ = residual(level, x: x, b: b, r: ws.r[l])
-        t.restrict(ws.r[l], into: ws.b[l + 1])
+        residualRestricted(level, x: x, b: b, ring: ws.r[l], into: ws.b[l + 1])
         let (xc, bc) = (ws.x[l + 1], UnsafePointer(ws.b[l + 1]))
         switch kind {
         case .v:
@@ -44,9 +43,10 @@ extension MultigridHierarchy2D {
         guard times > 0 else { return }
         level.A.coefficients.withUnsafeBufferPointer { c in
             level.inverseDiagonal.withUnsafeBufferPointer { inv in
-                let s = FieldSweeper(
+                var s = FieldSweeper(
                     c: c.baseAddress!, inverseDiagonal: inv.baseAddress!, height: level.A.height, width: level.A.width,
                     fivePoint: level.A.isFivePoint)
+                s.symmetric = level.exactlySymmetric
                 for _ in 0..<times {
                     switch options.smoother {
                     case .redBlack: s.redBlack(reverse: post, x: x, b: b)
@@ -70,12 +70,54 @@ extension MultigridHierarchy2D {
         level.A.coefficients.withUnsafeBufferPointer { c in
             StencilField2DKernels.residual(
                 c.baseAddress!, height: level.A.height, width: level.A.width, fivePoint: level.A.isFivePoint,
-                x: x, b: b, into: r)
+                symmetric: level.exactlySymmetric, x: x, b: b, into: r)
         }
     }
 
-    /// `‖b − A x‖₂` without overflow or underflow.
+    /// `coarse = R (b − A x)` on a level with a transfer, fused: residual rows go to a ring
+    /// of three rows in `ring` (≥ min(3, H)·W values) and each coarse row is restricted as
+    /// soon as its fine rows `2I…2I+2` exist, so the fine residual is never written out
+    /// whole and read back. Same values as `residual` followed by `restrict`.
+    func residualRestricted(
+        _ level: MultigridLevel2D, x: UnsafePointer<Double>, b: UnsafePointer<Double>,
+        ring: UnsafeMutablePointer<Double>, into coarse: UnsafeMutablePointer<Double>
+    ) {
+        let t = level.transfer!
+        let (H, W) = (level.A.height, level.A.width)
+        level.A.coefficients.withUnsafeBufferPointer { cb in
+            let c = cb.baseAddress!
+            @inline(__always) func slot(_ i: Int) -> UnsafeMutablePointer<Double> { ring + (i % 3) * W }
+            var next = 0
+            for I in 0..<t.coarseHeight {
+                while next <= min(2 * I + 2, H - 1) {
+                    _ = StencilField2DKernels.residualRow(
+                        next, c, height: H, width: W, fivePoint: level.A.isFivePoint, symmetric: level.exactlySymmetric,
+                        x: x, b: b, into: slot(next))
+                    next += 1
+                }
+                t.restrictRow(
+                    I, f0: slot(2 * I), f1: slot(2 * I + 1), f2: 2 * I + 2 < H ? UnsafePointer(slot(2 * I + 2)) : nil,
+                    into: coarse + I * t.coarseWidth)
+            }
+        }
+    }
+
+    /// `‖b − A x‖₂` without overflow or underflow. Each residual row goes to the first row
+    /// of `r` (overwritten: no n-value store stream); only when the sum of squares
+    /// over- or underflows is the whole residual stored in `r` and rescaled.
     func residualNorm(_ x: UnsafePointer<Double>, b: UnsafePointer<Double>, r: UnsafeMutablePointer<Double>) -> Double {
+        let level = levels[0]
+        let (H, W) = (level.A.height, level.A.width)
+        let rowSums = level.A.coefficients.withUnsafeBufferPointer { cb in
+            var sum = 0.0
+            for i in 0..<H {
+                sum += StencilField2DKernels.residualRow(
+                    i, cb.baseAddress!, height: H, width: W, fivePoint: level.A.isFivePoint, symmetric: level.exactlySymmetric,
+                    x: x, b: b, into: r)
+            }
+            return sum
+        }
+        if ScaledNorm.isTrustworthy(sumOfSquares: rowSums) { return rowSums.squareRoot() }
         let sumOfSquares = residual(levels[0], x: x, b: b, r: r)
         if ScaledNorm.isTrustworthy(sumOfSquares: sumOfSquares) { return sumOfSquares.squareRoot() }
         return ScaledNorm.rescaled(UnsafeBufferPointer(start: r, count: levels[0].A.count))

@@ -5,6 +5,10 @@ struct MultigridLevel2D: Sendable {
     let inverseDiagonal: [Double]
     let omega: Double
     let transfer: Transfer2D?
+    /// `A` is exactly (bitwise) symmetric: the kernels then read only the couplings to the
+    /// west and the row above (Galerkin levels always; `A` itself when assembled so, as
+    /// `poisson2D` and `diffusionSystem` are).
+    var exactlySymmetric = false
 }
 
 /// The coarsest level's direct solver: banded LU of `A` in the ordering with the smaller
@@ -86,7 +90,8 @@ struct MultigridHierarchy2D: Sendable {
         guard Transfer2D.canCoarsen(height: A.height, width: A.width) else {
             throw PDEBlocksError.invalidArgument("a \(A.height)×\(A.width) image cannot be coarsened (both sides must be ≥ 2)")
         }
-        guard A.isSymmetric(relativeTolerance: 1e-10) else {
+        let exactlySymmetric = A.isSymmetric(relativeTolerance: 0)
+        guard exactlySymmetric || A.isSymmetric(relativeTolerance: 1e-10) else {
             throw PDEBlocksError.invalidArgument("2D multigrid needs a symmetric operator (Galerkin R = ¼Pᵀ); A is not symmetric")
         }
         self.options = options
@@ -99,7 +104,8 @@ struct MultigridHierarchy2D: Sendable {
                 || !Transfer2D.canCoarsen(height: current.height, width: current.width)
                 || levels.count + 1 == (options.maxLevels ?? Int.max)
             let t: Transfer2D? = last ? nil : try Self.makeTransfer(transferKind, current)
-            levels.append(try Self.level(current, options, transfer: t))
+            // Galerkin operators are exactly symmetric by construction
+            levels.append(try Self.level(current, options, transfer: t, exactlySymmetric: levels.isEmpty ? exactlySymmetric : true))
             guard let t else { break }
             current = try t.galerkin(current)
         }
@@ -124,7 +130,9 @@ struct MultigridHierarchy2D: Sendable {
         }
     }
 
-    static func level(_ A: StencilField2D, _ options: MultigridOptions, transfer: Transfer2D?) throws -> MultigridLevel2D {
+    static func level(
+        _ A: StencilField2D, _ options: MultigridOptions, transfer: Transfer2D?, exactlySymmetric: Bool
+    ) throws -> MultigridLevel2D {
         let n = A.count
         var inverse = try Memory.zeros(n, for: "the inverse diagonal")
         var rho = 0.0
@@ -136,7 +144,9 @@ struct MultigridHierarchy2D: Sendable {
             rho = max(rho, s / d)
         }
         let omega = options.smoother != .jacobi ? 1 : options.omega ?? 4 / (3 * rho)
-        return MultigridLevel2D(A: A, inverseDiagonal: inverse, omega: omega, transfer: transfer)
+        var level = MultigridLevel2D(A: A, inverseDiagonal: inverse, omega: omega, transfer: transfer)
+        level.exactlySymmetric = exactlySymmetric
+        return level
     }
 
     /// `(height, width)` per level, finest first.
@@ -144,7 +154,8 @@ struct MultigridHierarchy2D: Sendable {
 }
 
 /// Per-call vectors of every level (`x`, `b`, `r`) and the coarse solver's scratch:
-/// allocated once, reused by every cycle.
+/// allocated once, reused by every cycle. Level 0 has no `x` and `b` of its own (the
+/// caller's vectors are used): those are one value each, so no page of them is touched.
 final class MultigridWorkspace2D: @unchecked Sendable {
     let x: [UnsafeMutablePointer<Double>]
     let b: [UnsafeMutablePointer<Double>]
@@ -159,8 +170,8 @@ final class MultigridWorkspace2D: @unchecked Sendable {
             p.initialize(repeating: 0, count: max(n, 1))
             return p
         }
-        x = try sizes.map(make)
-        b = try sizes.map(make)
+        x = try sizes.enumerated().map { try make($0.offset == 0 ? 1 : $0.element) }
+        b = try sizes.enumerated().map { try make($0.offset == 0 ? 1 : $0.element) }
         r = try sizes.map(make)
         scratch = try make(2 * sizes.last!)
     }

@@ -16,6 +16,9 @@ struct FieldSweeper {
     let inverseDiagonal: UnsafePointer<Double>
     let height: Int, width: Int
     let fivePoint: Bool
+    /// The field is exactly symmetric: interior rows read half the coefficients
+    /// (`StencilField2DKernels.offDiagonalInteriorSymmetric`: the same products).
+    var symmetric = false
 
     var n: Int { height * width }
 
@@ -40,7 +43,14 @@ struct FieldSweeper {
                 c, n: n, height: H, width: W, fivePoint: fivePoint, x, i: i, j: 0)) * inverseDiagonal[row]
             j += step
         }
-        if fivePoint {
+        if symmetric {
+            while j < W - 1 {
+                let p = row + j
+                x[p] = (b[p] - StencilField2DKernels.offDiagonalInteriorSymmetric(c, n: n, width: W, fivePoint: fivePoint, x, p: p))
+                    * inverseDiagonal[p]
+                j += step
+            }
+        } else if fivePoint {
             let (cn, cs, cw, ce) = (c + n, c + 7 * n, c + 3 * n, c + 5 * n)
             while j < W - 1 {
                 let p = row + j
@@ -99,7 +109,8 @@ struct FieldSweeper {
 
     /// One weighted Jacobi sweep.
     func jacobi(omega: Double, x: UnsafeMutablePointer<Double>, b: UnsafePointer<Double>, work: UnsafeMutablePointer<Double>) {
-        _ = StencilField2DKernels.residual(c, height: height, width: width, fivePoint: fivePoint, x: x, b: b, into: work)
+        _ = StencilField2DKernels.residual(
+            c, height: height, width: width, fivePoint: fivePoint, symmetric: symmetric, x: x, b: b, into: work)
         for p in 0..<n { x[p] += omega * inverseDiagonal[p] * work[p] }
     }
 }

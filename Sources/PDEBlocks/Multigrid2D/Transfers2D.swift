@@ -140,12 +140,13 @@ public struct Transfer2D: Sendable {
                         off -= a(d, p)
                         magnitude += abs(a(d, p))
                     }
-                    let inv = zeroRowSum && off >= 0.5 * magnitude && off > 0 ? -1 / off : -1 / a(4, p)
+                    // divide (never multiply by 1/den): couplings may be subnormal, 1/den then overflows
+                    let den = zeroRowSum && off >= 0.5 * magnitude && off > 0 ? -off : -a(4, p)
                     let k = (ii * nEx + jj) * 4
-                    t.ec[k] = up && left ? inv * (a(0, p) + a(1, p) * nW.0 + a(3, p) * wW.0) : 0
-                    t.ec[k + 1] = up && right ? inv * (a(2, p) + a(1, p) * nW.1 + a(5, p) * eW.0) : 0
-                    t.ec[k + 2] = down && left ? inv * (a(6, p) + a(7, p) * sW.0 + a(3, p) * wW.1) : 0
-                    t.ec[k + 3] = down && right ? inv * (a(8, p) + a(7, p) * sW.1 + a(5, p) * eW.1) : 0
+                    t.ec[k] = up && left ? (a(0, p) + a(1, p) * nW.0 + a(3, p) * wW.0) / den : 0
+                    t.ec[k + 1] = up && right ? (a(2, p) + a(1, p) * nW.1 + a(5, p) * eW.0) / den : 0
+                    t.ec[k + 2] = down && left ? (a(6, p) + a(7, p) * sW.0 + a(3, p) * wW.1) / den : 0
+                    t.ec[k + 3] = down && right ? (a(8, p) + a(7, p) * sW.1 + a(5, p) * eW.1) / den : 0
                 }
             }
         }
@@ -222,24 +223,58 @@ public struct Transfer2D: Sendable {
         }
     }
 
-    /// `coarse = ¼ Pᵀ fine`.
+    /// `coarse = ¼ Pᵀ fine`, one coarse row at a time (`restrictRow`).
     public func restrict(_ fine: UnsafePointer<Double>, into coarse: UnsafeMutablePointer<Double>) {
         let W = fineWidth
-        withUnsafeTemporaryAllocation(of: Double.self, capacity: 9) { pb in
-            let p = pb.baseAddress!
-            for I in 0..<coarseHeight {
-                let rows = min(3, fineHeight - 2 * I)
-                for J in 0..<coarseWidth {
-                    column(I, J, p)
-                    let columns = min(3, W - 2 * J)
-                    var s = 0.0
-                    for dy in 0..<rows {
-                        let f = fine + (2 * I + dy) * W + 2 * J
-                        for dx in 0..<columns { s += p[3 * dy + dx] * f[dx] }
-                    }
-                    coarse[I * coarseWidth + J] = 0.25 * s
-                }
+        for I in 0..<coarseHeight {
+            restrictRow(
+                I, f0: fine + 2 * I * W, f1: fine + (2 * I + 1) * W, f2: 2 * I + 2 < fineHeight ? fine + (2 * I + 2) * W : nil,
+                into: coarse + I * coarseWidth)
+        }
+    }
+
+    /// Coarse row `I` of `¼ Pᵀ fine` from the fine rows `2I` (`f0`), `2I+1` (`f1`) and
+    /// `2I+2` (`f2`, nil when it does not exist), each `fineWidth` values (the entries of
+    /// `column(I, J)` read in place: no per-point column assembly). The rows may live
+    /// anywhere, e.g. in a ring buffer of residual rows (`residualRestricted`).
+    @inline(__always)
+    func restrictRow(
+        _ I: Int, f0: UnsafePointer<Double>, f1: UnsafePointer<Double>, f2: UnsafePointer<Double>?,
+        into out: UnsafeMutablePointer<Double>
+    ) {
+        let (Wc, nEx) = (coarseWidth, evenColumns)
+        guard Wc > 0 else { return }
+        let beyondLast = Wc < nEx   // the last coarse column has fine column 2Wc (odd W)
+        ex.withUnsafeBufferPointer { exb in
+        ey.withUnsafeBufferPointer { eyb in
+        ec.withUnsafeBufferPointer { ecb in
+            // odd row 2I+1: injection and the x-edge points either side;
+            // even row 2I: y-edge points (weight to the coarse row below them) and centre points
+            let w1 = exb.baseAddress! + I * nEx * 2
+            let y0 = eyb.baseAddress! + I * Wc * 2, c0 = ecb.baseAddress! + I * nEx * 4
+            for J in 0..<(Wc - 1) {
+                out[J] = f1[2 * J + 1] + w1[2 * J + 1] * f1[2 * J] + w1[2 * J + 2] * f1[2 * J + 2]
+                    + y0[2 * J + 1] * f0[2 * J + 1] + c0[4 * J + 3] * f0[2 * J] + c0[4 * J + 6] * f0[2 * J + 2]
             }
+            do {
+                let J = Wc - 1
+                var s = f1[2 * J + 1] + w1[2 * J + 1] * f1[2 * J] + y0[2 * J + 1] * f0[2 * J + 1] + c0[4 * J + 3] * f0[2 * J]
+                if beyondLast { s += w1[2 * J + 2] * f1[2 * J + 2] + c0[4 * J + 6] * f0[2 * J + 2] }
+                out[J] = s
+            }
+            // even row 2I+2 (when it exists): weights to the coarse row above
+            if let f2 {
+                let y2 = eyb.baseAddress! + (I + 1) * Wc * 2, c2 = ecb.baseAddress! + (I + 1) * nEx * 4
+                for J in 0..<(Wc - 1) {
+                    out[J] += y2[2 * J] * f2[2 * J + 1] + c2[4 * J + 1] * f2[2 * J] + c2[4 * J + 4] * f2[2 * J + 2]
+                }
+                let J = Wc - 1
+                out[J] += y2[2 * J] * f2[2 * J + 1] + c2[4 * J + 1] * f2[2 * J]
+                    + (beyondLast ? c2[4 * J + 4] * f2[2 * J + 2] : 0)
+            }
+            for J in 0..<Wc { out[J] *= 0.25 }
+        }
+        }
         }
     }
 }
