@@ -5,6 +5,8 @@ struct MultigridLevel2D: Sendable {
     let inverseDiagonal: [Double]
     let omega: Double
     let transfer: Transfer2D?
+    /// The line factorisations (`.alternatingLine` only).
+    let lines: LineSmoother2D?
 }
 
 /// The coarsest level's direct solver: banded LU of `A` in the ordering with the smaller
@@ -136,7 +138,8 @@ struct MultigridHierarchy2D: Sendable {
             rho = max(rho, s / d)
         }
         let omega = options.smoother != .jacobi ? 1 : options.omega ?? 4 / (3 * rho)
-        return MultigridLevel2D(A: A, inverseDiagonal: inverse, omega: omega, transfer: transfer)
+        let lines = options.smoother == .alternatingLine ? try LineSmoother2D(A) : nil
+        return MultigridLevel2D(A: A, inverseDiagonal: inverse, omega: omega, transfer: transfer, lines: lines)
     }
 
     /// `(height, width)` per level, finest first.
