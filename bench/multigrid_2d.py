@@ -47,6 +47,47 @@ def pm_weights(u, lam):
     return np.clip(1 / (1 + (gx ** 2 + gy ** 2) / lam ** 2), 1e-6, 1)
 
 
+#: The rows of the Perona-Malik table: (label, Multigrid options, precondition CG with it).
+PM_ROWS = (("red_black V(2,2), bilinear (cell)", dict(transfer="cell"), False),
+           ("red_black V(2,2)", dict(), False),
+           ("alternating_line V(2,2)", dict(smoother="alternating_line"), False),
+           ("alternating_line V(1,1)", dict(smoother="alternating_line", pre=1, post=1), False),
+           ("alternating_line W(2,2)", dict(smoother="alternating_line", cycle="W"), False),
+           ("CG + red_black V(2,2)", dict(), True),
+           ("CG + alternating_line W(2,2)", dict(smoother="alternating_line", cycle="W"), True))
+
+
+def perona_malik(rng):
+    """Factor per cycle (per CG iteration for the CG rows) on I + tau K^T diag(w) K, 512^2,
+    and the time per cycle / iteration on the last system."""
+    import skimage.data
+    cam = skimage.data.camera().astype(float) / 255
+    lines = np.ones((512, 512))
+    lines[:, 5::23] = 1e-6
+    lines[7::19, :] = 1e-6
+    systems = []
+    for name, w in (("cam .05", pm_weights(cam, 0.05)), ("cam .01", pm_weights(cam, 0.01)), ("lines", lines)):
+        for tau in (1e2, 1e4):
+            systems.append((f"{name} {tau:.0e}", pb.diffusion_system(pb.gradient_2d(), w, tau),
+                            rng.standard_normal(w.shape)))
+    print("Perona-Malik systems (weights in [1e-6, 1], 512^2), factor per cycle / CG iteration, "
+          "matrix-dependent transfer unless noted; ms per cycle on the last system")
+    print(f"  {'':30s}" + "".join(f"{name:>14s}" for name, _, _ in systems) + "      ms")
+    for label, options, cg in PM_ROWS:
+        factors = []
+        for _, A, b in systems:
+            mg = pb.Multigrid(A, **options)
+            if cg:
+                (_, info), t = timed(lambda: pb.cg(A, b, preconditioner=mg, tol=1e-8, maxiter=200))
+                steps = info["iterations"]
+            else:
+                (_, info), t = timed(lambda: mg.solve(b, tol=1e-8, maxiter=60))
+                steps = info["cycles"]
+            factors.append(info["convergence_factor"])
+        print(f"  {label:30s}" + "".join(f"{f:14.3f}" for f in factors) + f"{1e3 * t / max(steps, 1):8.1f}",
+              flush=True)
+
+
 def main(N=1023):
     rng = np.random.default_rng(0)
     print("Poisson V(2,2) red-black, matrix-dependent transfer: factor per size")
@@ -54,20 +95,7 @@ def main(N=1023):
         A = pb.poisson_2d((n, n))
         _, info = pb.Multigrid(A).solve(rng.standard_normal((n, n)), tol=1e-8)
         print(f"  {n:5d}^2  factor {info['convergence_factor']:.3f}  cycles {info['cycles']}")
-    print("Perona-Malik systems (weights in [1e-6, 1]): factor matrix-dependent | bilinear (cell)")
-    import skimage.data
-    cam = skimage.data.camera().astype(float) / 255
-    lines = np.ones((512, 512))
-    lines[:, 5::23] = 1e-6
-    lines[7::19, :] = 1e-6
-    for name, w in (("camera lam=0.05", pm_weights(cam, 0.05)), ("camera lam=0.01", pm_weights(cam, 0.01)),
-                    ("edge lines", lines)):
-        for tau in (1e2, 1e4):
-            A = pb.diffusion_system(pb.gradient_2d(), w, tau)
-            b = rng.standard_normal(w.shape)
-            f = [pb.Multigrid(A, transfer=t).solve(b, tol=1e-8, maxiter=60)[1]["convergence_factor"]
-                 for t in ("matrix", "cell")]
-            print(f"  {name:16s} tau {tau:7.0e}  {f[0]:.3f} | {f[1]:.3f}")
+    perona_malik(rng)
     print(f"Poisson {N}^2, time to relative residual 1e-8 (setup included)")
     A = pb.poisson_2d((N, N))
     b = np.ones((N, N))

@@ -89,6 +89,8 @@ typedef enum {
     PDB_SMOOTHER_GAUSS_SEIDEL_FORWARD   = 2,  /* forward sweeps before and after */
     PDB_SMOOTHER_SYMMETRIC_GAUSS_SEIDEL = 3,  /* forward + backward sweep, before and after */
     PDB_SMOOTHER_RED_BLACK              = 4,  /* red (odd i) then black (even i); reversed after */
+    PDB_SMOOTHER_ALTERNATING_LINE       = 5,  /* 2D only: zebra line Gauss-Seidel, exact line solves: even rows,
+                                                 odd rows, even columns, odd columns; reversed after */
     PDB_SMOOTHER_COUNT
 } pdb_smoother;
 
@@ -279,7 +281,9 @@ int32_t pdb_stencil_field_matvec(int64_t height, int64_t width, const double *co
  * Dirichlet boundary weights; _CELL: bilinear with mirrored (Neumann) boundary weights.
  * Restriction R = P^T / 4, Galerkin coarse operators R A P (9-point). Smoothers:
  * PDB_SMOOTHER_RED_BLACK (red i+j even, then black; the adjoint order after the
- * correction), _GAUSS_SEIDEL (lexicographic forward before, backward after),
+ * correction), _ALTERNATING_LINE (zebra line Gauss-Seidel with exact tridiagonal line
+ * solves, rows then columns; the adjoint order after: robust for anisotropic and jumping
+ * couplings, pdb_mg_create rejects it), _GAUSS_SEIDEL (lexicographic forward before, backward after),
  * _GAUSS_SEIDEL_FORWARD, _SYMMETRIC_GAUSS_SEIDEL, _JACOBI (omega as pdb_mg_create).
  * grid is a pdb_grid (informational). Fails with PDB_ERR_INVALID when A is not
  * symmetric (1e-10 relative), a level's diagonal is not positive, H*W <= coarsest, a

@@ -113,6 +113,8 @@ enum DenseSmoother {
         case (.redBlack, _):
             let order = post ? [0, 1] : [1, 0]
             for parity in order { for i in stride(from: parity, to: n, by: 2) { relax(A, b, &x, i) } }
+        case (.alternatingLine, _):
+            preconditionFailure("alternating_line is a 2D smoother")
         }
     }
 }

@@ -45,8 +45,9 @@ _mg_cycle = lib.pdb_mg_cycle
 _mg_unet = lib.pdb_mg_unet_cycle
 _mg_solve = lib.pdb_mg_solve
 
-#: Smoother names: the header's ``PDB_MG_*`` smoother codes in lower case.
-SMOOTHERS = codes("PDB_MG_", ("jacobi", "gauss_seidel", "gauss_seidel_forward", "symmetric_gauss_seidel", "red_black"))
+#: Smoother names: the header's ``PDB_SMOOTHER_*`` codes in lower case (``"alternating_line"``
+#: is for 2D hierarchies only).
+SMOOTHERS = codes("PDB_SMOOTHER_")
 #: Cycle names (``PDB_MG_CYCLE_*``).
 CYCLES = codes("PDB_MG_CYCLE_", ("V", "W", "F"))
 #: Transfer names (``PDB_MG_TRANSFER_*`` in lower case).

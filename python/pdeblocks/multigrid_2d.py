@@ -165,7 +165,10 @@ class Multigrid2D(Multigrid):
     ----------
     smoother : str
         ``"red_black"`` (default), ``"gauss_seidel"`` (lexicographic: forward before,
-        backward after), ``"gauss_seidel_forward"``, ``"symmetric_gauss_seidel"``, ``"jacobi"``.
+        backward after), ``"gauss_seidel_forward"``, ``"symmetric_gauss_seidel"``, ``"jacobi"``,
+        ``"alternating_line"`` (zebra line Gauss-Seidel with exact line solves: even rows, odd
+        rows, even columns, odd columns; reversed after the correction, so symmetric: robust
+        for Perona-Malik systems with strong jumps and large tau, best with ``cycle="W"``).
     transfer : {"auto", "matrix", "vertex", "cell"}
         ``"auto"``/``"matrix"``: Dendy's matrix-dependent interpolation (robust for jumping
         coefficients); ``"vertex"``/``"cell"``: bilinear with Dirichlet / mirrored boundary

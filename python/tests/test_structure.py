@@ -43,7 +43,7 @@ def test_no_module_is_over_500_lines():
 def test_option_names_are_the_header_names_in_lower_case():
     from pdeblocks import accelerated, multigrid
     for name, code in multigrid.SMOOTHERS.items():
-        assert getattr(_abi, "PDB_MG_" + name.upper()) == code
+        assert getattr(_abi, "PDB_SMOOTHER_" + name.upper()) == code
     for name, code in multigrid.TRANSFERS.items():
         assert getattr(_abi, "PDB_MG_TRANSFER_" + name.upper()) == code
     for name, code in multigrid.CYCLES.items():

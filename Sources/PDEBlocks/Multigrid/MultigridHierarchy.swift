@@ -37,6 +37,10 @@ struct MultigridHierarchy: Sendable {
 
     init(_ A: BandedMatrix, options: MultigridOptions) throws {
         try options.validate()
+        guard options.smoother.isPointSmoother else {
+            throw PDEBlocksError.invalidArgument(
+                "the smoother \(options.smoother.name) relaxes image lines: it needs a 2D hierarchy (a stencil field)")
+        }
         guard A.n > options.coarsest else {
             throw PDEBlocksError.invalidArgument(
                 "n = \(A.n) is too small for a multigrid hierarchy with coarsest = \(options.coarsest): "

@@ -15,12 +15,17 @@
 ///    then the black ones (even `i`); after the correction black, then red. For a
 ///    tridiagonal `A` each colour is updated independently. With vertex coarsening the
 ///    red unknowns are the coarse ones, so the pre-sweep ends with an F-relaxation.
+///  - `.alternatingLine` (2D hierarchies only; `LineSmoother2D`): zebra line
+///    Gauss–Seidel, each line solved exactly (a tridiagonal solve): even rows, odd rows,
+///    even columns, odd columns; after the correction the reverse order (its adjoint).
+///    For anisotropic and strongly jumping couplings, where point smoothers stall.
 public enum Smoother: Int32, Sendable, CaseIterable {
     case jacobi = 0
     case gaussSeidel = 1
     case forwardGaussSeidel = 2
     case symmetricGaussSeidel = 3
     case redBlack = 4
+    case alternatingLine = 5
 
     /// The snake_case name used by Python and C.
     public var name: String {
@@ -30,6 +35,7 @@ public enum Smoother: Int32, Sendable, CaseIterable {
         case .forwardGaussSeidel: "gauss_seidel_forward"
         case .symmetricGaussSeidel: "symmetric_gauss_seidel"
         case .redBlack: "red_black"
+        case .alternatingLine: "alternating_line"
         }
     }
 
@@ -41,6 +47,10 @@ public enum Smoother: Int32, Sendable, CaseIterable {
         }
         self = s
     }
+
+    /// Whether the smoother relaxes single unknowns (every 1D smoother); `.alternatingLine`
+    /// relaxes whole image lines and exists for 2D hierarchies only.
+    public var isPointSmoother: Bool { self != .alternatingLine }
 
     /// Whether post-smoothing is the adjoint of pre-smoothing.
     public var isSymmetric: Bool { self != .forwardGaussSeidel }
@@ -81,6 +91,7 @@ extension Smoother {
         case .forwardGaussSeidel: (.forward, nil)
         case .symmetricGaussSeidel: (.forward, .backward)
         case .redBlack: post ? (.blackRed, nil) : (.redBlack, nil)
+        case .alternatingLine: preconditionFailure("alternating_line is a 2D smoother (rejected by the 1D hierarchy)")
         }
     }
 }

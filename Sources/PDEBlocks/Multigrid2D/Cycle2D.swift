@@ -56,6 +56,8 @@ extension MultigridHierarchy2D {
                         s.lexicographic(backward: false, x: x, b: b)
                         s.lexicographic(backward: true, x: x, b: b)
                     case .jacobi: s.jacobi(omega: level.omega, x: x, b: b, work: work)
+                    case .alternatingLine:
+                        level.lines!.sweep(c.baseAddress!, fivePoint: level.A.isFivePoint, reverse: post, x: x, b: b)
                     }
                 }
             }

@@ -6,7 +6,9 @@ import Synchronization
 ///
 /// Smoothers: `.redBlack` (the usual choice; pass it in the options), `.gaussSeidel`
 /// (lexicographic, forward before and backward after the correction), `.forwardGaussSeidel`,
-/// `.symmetricGaussSeidel`, `.jacobi`. Transfers: `.automatic` / `.matrixDependent`
+/// `.symmetricGaussSeidel`, `.jacobi`, `.alternatingLine` (`LineSmoother2D`: zebra line
+/// Gauss–Seidel with exact line solves, for strongly jumping or anisotropic couplings such
+/// as Perona–Malik systems at large τ; best with W-cycles). Transfers: `.automatic` / `.matrixDependent`
 /// (Dendy's black-box interpolation: robust for jumping coefficients), `.vertex`
 /// (bilinear, Dirichlet boundary weights), `.cell` (bilinear, mirrored boundary weights);
 /// restriction `R = ¼ Pᵀ`, coarse operators `R A P`. Cycles V, W, F.

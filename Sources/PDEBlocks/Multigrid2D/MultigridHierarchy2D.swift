@@ -5,6 +5,8 @@ struct MultigridLevel2D: Sendable {
     let inverseDiagonal: [Double]
     let omega: Double
     let transfer: Transfer2D?
+    /// The line factorisations (`.alternatingLine` only).
+    let lines: LineSmoother2D?
     /// `A` is exactly (bitwise) symmetric: the kernels then read only the couplings to the
     /// west and the row above (Galerkin levels always; `A` itself when assembled so, as
     /// `poisson2D` and `diffusionSystem` are).
@@ -144,7 +146,9 @@ struct MultigridHierarchy2D: Sendable {
             rho = max(rho, s / d)
         }
         let omega = options.smoother != .jacobi ? 1 : options.omega ?? 4 / (3 * rho)
-        var level = MultigridLevel2D(A: A, inverseDiagonal: inverse, omega: omega, transfer: transfer)
+        let lines = options.smoother == .alternatingLine ? try LineSmoother2D(A) : nil
+        var level = MultigridLevel2D(A: A, inverseDiagonal: inverse, omega: omega, transfer: transfer,
+                                     lines: lines)
         level.exactlySymmetric = exactlySymmetric
         return level
     }

@@ -88,7 +88,12 @@ public struct Transfer2D: Sendable {
     /// with the surplus included, a pixel coupled strongly only across the edge direction
     /// would get weights ≈ 0 and two-grid convergence stalls (measured: factor 0.997 for one
     /// edge line at an odd column). Where the off-diagonals do not sum to a clearly negative
-    /// value (mixed signs), the lumped diagonal is used instead.
+    /// value (mixed signs), the lumped diagonal is used instead. In the zero-row-sum form each
+    /// edge coupling is further scaled by its coarse pixel's connectivity `σ²`, `σ` = the
+    /// pixel's off-diagonal sum over its diagonal: a coarse pixel cut off on all sides (an
+    /// intersection of two edge lines, `σ ≈ 0`) otherwise takes weight ½ of a neighbour that
+    /// belongs to the region next to it (measured on the 512² edge-line pattern at τ = 10⁴:
+    /// two-grid factor 0.95 without, 0.06 with the scaling).
     public static func matrixDependent(_ A: StencilField2D) throws -> Transfer2D {
         let (H, W, n) = (A.height, A.width, A.count)
         var t = try Transfer2D(fineHeight: H, fineWidth: W)
@@ -100,7 +105,33 @@ public struct Transfer2D: Sendable {
             // Weights that sum to 1 (zero-row-sum form: the identity / lower-order part of the
             // diagonal is left out, so each strongly coupled region's constant is interpolated
             // exactly); the lumped diagonal only when the off-diagonal sum is not negative enough.
-            func weights(_ lo: Double, _ mid: Double, _ hi: Double, _ diag: Double, loOK: Bool, hiOK: Bool) -> (Double, Double) {
+            // The coupling -a[from → to] between two pixels (0 if `to` leaves the image).
+            @inline(__always) func coupling(_ y: Int, _ x: Int, _ y2: Int, _ x2: Int) -> Double {
+                guard y2 >= 0, y2 < H, x2 >= 0, x2 < W else { return 0 }
+                return -a(3 * (y2 - y + 1) + (x2 - x + 1), y * W + x)
+            }
+            // The strongest path from fine (i, j) to its coarse neighbour (i+dy, j+dx) around
+            // the two cells beside the edge: through the perpendicular neighbour f and the
+            // coarse pixel's neighbour g (e → f → g → C), or diagonally (e → g → C); a path's
+            // strength is its weakest coupling.
+            func pathStrength(_ i: Int, _ j: Int, _ dy: Int, _ dx: Int) -> Double {
+                var best = 0.0
+                for side in [-1, 1] {
+                    let (oy, ox) = (dx != 0 ? side : 0, dy != 0 ? side : 0)
+                    let (fy, fx, gy, gx) = (i + oy, j + ox, i + dy + oy, j + dx + ox)
+                    guard gy >= 0, gy < H, gx >= 0, gx < W else { continue }
+                    let last = coupling(gy, gx, i + dy, j + dx)
+                    best = max(best, min(coupling(i, j, fy, fx), coupling(fy, fx, gy, gx), last), min(coupling(i, j, gy, gx), last))
+                }
+                return best
+            }
+            func weights(_ lo0: Double, _ mid: Double, _ hi0: Double, _ diag: Double, loOK: Bool, hiOK: Bool,
+                         i: Int, j: Int, loDy: Int, loDx: Int) -> (Double, Double) {
+                var (lo, hi) = (lo0, hi0)
+                if zeroRowSum {   // a region's pixels are also connected around the cells beside the edge
+                    if loOK { lo = min(lo, -pathStrength(i, j, loDy, loDx)) }
+                    if hiOK { hi = min(hi, -pathStrength(i, j, -loDy, -loDx)) }
+                }
                 let off = -(lo + hi)
                 let denominator = zeroRowSum && off >= 0.5 * (abs(lo) + abs(hi)) && off > 0
                     ? off : (mid > 1e-12 * diag ? mid : diag)
@@ -111,7 +142,7 @@ public struct Transfer2D: Sendable {
                     let p = (2 * I + 1) * W + 2 * jj
                     let (l, r) = weights(
                         a(0, p) + a(3, p) + a(6, p), a(1, p) + a(4, p) + a(7, p), a(2, p) + a(5, p) + a(8, p), a(4, p),
-                        loOK: jj >= 1, hiOK: jj < Wc)
+                        loOK: jj >= 1, hiOK: jj < Wc, i: 2 * I + 1, j: 2 * jj, loDy: 0, loDx: -1)
                     t.ex[(I * nEx + jj) * 2] = l
                     t.ex[(I * nEx + jj) * 2 + 1] = r
                 }
@@ -121,7 +152,7 @@ public struct Transfer2D: Sendable {
                     let p = (2 * ii) * W + 2 * J + 1
                     let (u, d) = weights(
                         a(0, p) + a(1, p) + a(2, p), a(3, p) + a(4, p) + a(5, p), a(6, p) + a(7, p) + a(8, p), a(4, p),
-                        loOK: ii >= 1, hiOK: ii < Hc)
+                        loOK: ii >= 1, hiOK: ii < Hc, i: 2 * ii, j: 2 * J + 1, loDy: -1, loDx: 0)
                     t.ey[(ii * Wc + J) * 2] = u
                     t.ey[(ii * Wc + J) * 2 + 1] = d
                 }
