@@ -7,7 +7,7 @@ private func loss(_ b: DiffusionBlock2D, _ u: [Double], _ f: [Double], _ w: [Dou
 }
 
 @Suite struct ImageBlockGradientTests {
-    static let (height, width) = (5, 4)
+    static let (height, width) = (5, 11)  // width ≥ 8: the eight-lane dot products too
 
     @Test("backward matches central differences for every parameter kind, u and f (rel. error ≤ 1e-6)",
           arguments: labelledImageBlocks)
