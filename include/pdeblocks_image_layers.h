@@ -27,7 +27,8 @@
  *
  * Errors: PDB_ERR_NULL for a required NULL array, PDB_ERR_INVALID for a bad size, count,
  * description, parameter (e.g. a log-contrast whose exp underflows) or an overlap,
- * PDB_ERR_NONFINITE for a NaN/Inf input or parameter. On failure nothing is written. No
+ * PDB_ERR_NONFINITE for a NaN/Inf input or parameter, or a result beyond double precision
+ * (finite input that overflows, e.g. values near 1e308). On failure nothing is written. No
  * output may overlap an input or another output (not in place).
  */
 #ifndef PDEBLOCKS_IMAGE_LAYERS_H

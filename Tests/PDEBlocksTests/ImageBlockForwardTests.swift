@@ -97,3 +97,33 @@ private func denseBlock(_ b: DiffusionBlock2D, _ u: [Double], _ f: [Double], _ H
         #expect(out.allSatisfy { $0 == 7 })
     }
 }
+
+@Suite struct ImageBlockOverflowTests {
+    @Test("finite input whose result overflows throws nonFinite and writes nothing")
+    func overflowIsAnErrorAndWritesNothing() throws {
+        let b = try DiffusionBlock2D(filters: imageTestFilters(), coupling: .channelwise,
+                                     diffusivities: Array(repeating: try ChannelDiffusivity(kind: .linear, logLambda: 0), count: 3),
+                                     tau: 0.2, muParameter: 0)
+        let u = (0..<12).map { $0 % 2 == 0 ? 1.5e308 : -1.5e308 }, f = [Double](repeating: 0, count: 12)
+        var out = [Double](repeating: 7, count: 12)
+        var gu = out, gf = out, gp = [Double](repeating: 7, count: b.parameterCount)
+        u.withUnsafeBufferPointer { ub in
+            f.withUnsafeBufferPointer { fb in
+                out.withUnsafeMutableBufferPointer { ob in
+                    #expect(throws: PDEBlocksError.self) { try b.forward(ub, data: fb, batch: 1, height: 3, width: 4, into: ob) }
+                }
+                gu.withUnsafeMutableBufferPointer { gub in
+                    gf.withUnsafeMutableBufferPointer { gfb in
+                        gp.withUnsafeMutableBufferPointer { gpb in
+                            #expect(throws: PDEBlocksError.self) {
+                                try b.backward(ub, input: ub, data: fb, batch: 1, height: 3, width: 4, gradU: gub,
+                                               gradF: gfb, gradParameters: gpb)
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        #expect((out + gu + gf + gp).allSatisfy { $0 == 7 })
+    }
+}

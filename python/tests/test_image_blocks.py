@@ -213,3 +213,13 @@ def test_bad_input_is_refused_and_changes_nothing():
         DiffusionBlock2D([], "linear", 0.1)
     with pytest.raises(PDEBlocksError):
         DiffusionBlock2D(filters(), "linear", 0.1).backward(u)  # no forward pass yet
+
+
+def test_a_result_that_overflows_is_an_error_and_writes_nothing():
+    block = DiffusionBlock2D(filters(), ["linear"] * 3, 0.2, 0.5, coupling="channelwise")
+    u = np.where(np.arange(12).reshape(3, 4) % 2 == 0, 1.5e308, -1.5e308)
+    with pytest.raises(PDEBlocksError, match="overflow") as e:
+        block.forward(u, np.zeros_like(u))
+    assert e.value.status == -3   # PDB_ERR_NONFINITE
+    with pytest.raises(PDEBlocksError, match="overflow"):
+        block.backward(u, u, np.zeros_like(u))

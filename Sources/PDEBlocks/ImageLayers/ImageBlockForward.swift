@@ -16,19 +16,30 @@ extension DiffusionBlock2D {
         try checkStep(height: height, width: width)
         let n = height * width, C = filters.count
         var z = try Memory.zeros(C * n, for: "the \(C) channels of a \(height)×\(width) image")
+        var stage = try Memory.zeros(out.count, for: "the block's staged output")
         z.withUnsafeMutableBufferPointer { z in
-            for r in 0..<batch {
-                let range = (r * n)..<((r + 1) * n)
-                let ur = UnsafeBufferPointer(rebasing: u[range]), o = UnsafeMutableBufferPointer(rebasing: out[range])
-                fluxes(ur, height: height, width: width, into: z)
-                for c in 0..<C {
-                    filters[c].accumulateTransposed(UnsafeBufferPointer(rebasing: z[(c * n)..<((c + 1) * n)]), height: height,
-                                                    width: width, into: o, base: c == 0 ? nil : UnsafeBufferPointer(o))
-                }
-                for i in 0..<n {
-                    let reaction = f.map { mu * (ur[i] - $0[r * n + i]) } ?? 0
-                    o[i] = ur[i] - tau * (o[i] + reaction)
-                }
+            stage.withUnsafeMutableBufferPointer { out in forwardImages(u, f, batch: batch, height: height, width: width, z: z, out: out) }
+        }
+        try commitFinite([(stage, out)], width: width)
+    }
+
+    /// The forward loop over the images (arguments checked), into `out`.
+    private func forwardImages(
+        _ u: UnsafeBufferPointer<Double>, _ f: UnsafeBufferPointer<Double>?, batch: Int, height: Int, width: Int,
+        z: UnsafeMutableBufferPointer<Double>, out: UnsafeMutableBufferPointer<Double>
+    ) {
+        let n = height * width, C = filters.count
+        for r in 0..<batch {
+            let range = (r * n)..<((r + 1) * n)
+            let ur = UnsafeBufferPointer(rebasing: u[range]), o = UnsafeMutableBufferPointer(rebasing: out[range])
+            fluxes(ur, height: height, width: width, into: z)
+            for c in 0..<C {
+                filters[c].accumulateTransposed(UnsafeBufferPointer(rebasing: z[(c * n)..<((c + 1) * n)]), height: height,
+                                                width: width, into: o, base: c == 0 ? nil : UnsafeBufferPointer(o))
+            }
+            for i in 0..<n {
+                let reaction = f.map { mu * (ur[i] - $0[r * n + i]) } ?? 0
+                o[i] = ur[i] - tau * (o[i] + reaction)
             }
         }
     }
@@ -62,6 +73,20 @@ extension DiffusionBlock2D {
             let gi = g.g(s)
             for c in 0..<C { z[c * n + i] *= gi }
         }
+    }
+
+    /// Copies each staged result to its destination if every staged value is finite; else
+    /// throws `.nonFinite` (finite inputs, so overflow: values beyond 1.8e308) writing nothing.
+    func commitFinite(_ pairs: [([Double], UnsafeMutableBufferPointer<Double>)], width: Int) throws {
+        for (stage, _) in pairs {
+            try stage.withUnsafeBufferPointer {
+                try FiniteResult.require($0, n: width, what: "2D diffusion block") {
+                    "overflow — the block's values exceed double precision (1.8e308); scale the input down "
+                        + "or check the filters, τ and μ"
+                }
+            }
+        }
+        for (stage, out) in pairs { _ = out.update(fromContentsOf: stage) }
     }
 
     /// `f` unless it is nil while the block has a reaction term (then throws).

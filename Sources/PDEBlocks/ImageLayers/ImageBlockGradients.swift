@@ -30,6 +30,26 @@ extension DiffusionBlock2D {
         try requireDisjoint(gradU, [UnsafeBufferPointer(grad)] + (gradF.map { [UnsafeBufferPointer($0)] } ?? []))
         if let gradF { try requireDisjoint(gradF, [UnsafeBufferPointer(grad)]) }
         try checkStep(height: height, width: width)
+        var su = try Memory.zeros(gradU.count, for: "the staged grad_u")
+        var sf = try Memory.zeros(gradF?.count ?? 0, for: "the staged grad_f")
+        var sp = [Double](repeating: 0, count: grad.count)
+        try su.withUnsafeMutableBufferPointer { gu in
+            try sf.withUnsafeMutableBufferPointer { gf in
+                try sp.withUnsafeMutableBufferPointer { gp in
+                    try backwardImages(v, u, f, batch: batch, height: height, width: width, gradU: gu,
+                                       gradF: gradF == nil ? nil : gf, grad: gp)
+                }
+            }
+        }
+        try commitFinite([(su, gradU), (sp, grad)] + (gradF.map { [(sf, $0)] } ?? []), width: width)
+    }
+
+    /// The backward loop over the images (arguments checked), into the given buffers.
+    private func backwardImages(
+        _ v: UnsafeBufferPointer<Double>, _ u: UnsafeBufferPointer<Double>, _ f: UnsafeBufferPointer<Double>?,
+        batch: Int, height: Int, width: Int, gradU: UnsafeMutableBufferPointer<Double>,
+        gradF: UnsafeMutableBufferPointer<Double>?, grad: UnsafeMutableBufferPointer<Double>
+    ) throws {
         let n = height * width, C = filters.count
         var work = try Memory.zeros(try Memory.count(2 * C + 4, n, for: "scratch"), for: "the backward pass's scratch")
         grad.update(repeating: 0)
