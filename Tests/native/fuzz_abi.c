@@ -2212,6 +2212,105 @@ static void g_aos(void) {
     RUN(pdb_aos(m.f, m.batch, m.height, m.width, h, kind, lambda, tau, steps, m.out));
 }
 
+/* ---- 2D diffusion block (pdeblocks_image_layers.h) ------------------------------------------ */
+
+typedef struct {
+    int64_t filters, count, true_count;
+    int64_t *shapes, *terms;
+    int32_t coupling, flags;
+    int32_t *kinds;
+    double *params;
+} image_block_t;
+
+/* A small block description and its parameters (tau small and positive); hostile: one
+ * certainly invalid argument. `uses_params`: the entry point reads params and count. */
+static image_block_t gen_image_block(int uses_params) {
+    image_block_t b;
+    b.filters = irange(1, 3);
+    b.shapes = region((size_t)(4 * b.filters) * sizeof(int64_t), 0, "filter_shapes");
+    int64_t weights = 0;
+    for (int64_t c = 0; c < b.filters; c++) {
+        int64_t r = irange(1, 3), k = irange(1, 3);
+        b.shapes[4 * c] = r;
+        b.shapes[4 * c + 1] = k;
+        b.shapes[4 * c + 2] = irange(-2, 1);
+        b.shapes[4 * c + 3] = irange(-2, 1);
+        weights += r * k;
+    }
+    b.coupling = (int32_t)irange(0, PDB_COUPLING_COUNT - 1);
+    int64_t d = b.coupling == PDB_COUPLING_CHANNELWISE ? b.filters : 1, dp = 0;
+    b.kinds = region((size_t)d * sizeof(int32_t), 0, "kinds");
+    b.terms = pct(30) ? NULL : region((size_t)d * sizeof(int64_t), 0, "terms");
+    for (int64_t k = 0; k < d; k++) {
+        b.kinds[k] = (int32_t)irange(0, PDB_DIFFUSIVITY_COUNT - 1);
+        int64_t j = b.terms && pct(40) ? irange(1, 3) : 0;
+        if (b.terms) b.terms[k] = j;
+        dp += j > 0 ? 2 * j : (b.kinds[k] == PDB_DIFFUSIVITY_LINEAR ? 0 : 1);
+    }
+    b.flags = (int32_t)irange(0, 7);
+    b.true_count = b.count = weights + dp + 1 + ((b.flags & PDB_IMAGE_BLOCK_REACTION) ? 1 : 0);
+    b.params = in_d(b.count, b.count + 2, -1, 1, 0, "params");
+    b.params[weights + dp] = unif(0, 0.05);
+    if (pct(H)) {
+        int r = (int)(rnd() % 9);
+        if (r == 0 && uses_params) { b.params[irange(0, b.count - 1)] = pct(50) ? NAN : INFINITY; must_fail("a parameter is not finite"); }
+        else if (r == 1) { b.shapes[4 * irange(0, b.filters - 1)] = pct(50) ? 0 : bad_len(); must_fail("a filter side is out of range"); }
+        else if (r == 2) { b.shapes = NULL; must_fail("filter_shapes is NULL"); }
+        else if (r == 3) { b.kinds = NULL; must_fail("kinds is NULL"); }
+        else if (r == 4) { b.coupling = bad_code(PDB_COUPLING_COUNT); must_fail("unknown coupling"); }
+        else if (r == 5) { b.flags |= (int32_t)8 << irange(0, 20); must_fail("unknown flag bits"); }
+        else if (r == 6 && uses_params) {
+            b.count = pct(50) ? b.count + (pct(50) ? 1 : -1) : bad_len();
+            must_fail("count is not the block's parameter count");
+        }
+        else if (r == 7) { b.filters = pct(50) ? 0 : bad_len(); must_fail("filters is not in 1...1024"); }
+        else if (r == 8 && b.terms) { b.terms[0] = pct(50) ? 65 : -1; must_fail("terms out of 0...64"); }
+    }
+    if (uses_params && pct(H / 2 + 1)) { b.params = NULL; must_fail("params is NULL"); }
+    return b;
+}
+
+#define BLOCK_ARGS(b) b.filters, b.shapes, b.coupling, b.kinds, b.terms, b.flags
+
+/* f: required with PDB_IMAGE_BLOCK_REACTION, otherwise not read (often NULL). */
+static double *gen_block_data(image_block_t *b, int64_t pixels) {
+    if (b->flags & PDB_IMAGE_BLOCK_REACTION) return gen_image_input(pixels, "f");
+    return pct(50) ? NULL : in_d(pixels, pixels, -1, 1, 0, "f");
+}
+
+static void g_image_block_parameter_count(void) {
+    image_block_t b = gen_image_block(0);
+    RUN(pdb_image_block_parameter_count(BLOCK_ARGS(b), out_scalar(8, 10, 1, "count")));
+}
+
+static void g_image_block_tau_bound(void) {
+    image_block_t b = gen_image_block(1);
+    int64_t height = gen_side(), width = gen_side();
+    RUN(pdb_image_block_tau_bound(BLOCK_ARGS(b), b.params, b.count, height, width, out_scalar(8, 10, 1, "bound")));
+}
+
+static void g_image_block_forward(void) {
+    image_block_t b = gen_image_block(1);
+    image_size_t z = gen_image_size();
+    double *u = gen_image_input(z.pixels, "u");
+    double *f = gen_block_data(&b, z.pixels);
+    double *out = gen_image_output(z.pixels, z.valid, "out");
+    RUN(pdb_image_block_forward(BLOCK_ARGS(b), b.params, b.count, u, f, z.batch, z.height, z.width, out));
+}
+
+static void g_image_block_backward(void) {
+    image_block_t b = gen_image_block(1);
+    image_size_t z = gen_image_size();
+    double *v = gen_image_input(z.pixels, "grad_out");
+    double *u = gen_image_input(z.pixels, "u");
+    double *f = gen_block_data(&b, z.pixels);
+    double *gu = gen_image_output(z.pixels, z.valid, "grad_u");
+    double *gf = pct(30) ? NULL : out_d(z.valid ? z.pixels : 0, z.pixels + irange(0, 2), "grad_f");
+    double *gp = out_d(b.true_count, b.true_count + irange(0, 2), "grad_params");
+    if (pct(H / 2 + 1)) { gp = NULL; must_fail("grad_params is NULL"); }
+    RUN(pdb_image_block_backward(BLOCK_ARGS(b), b.params, b.count, v, u, f, z.batch, z.height, z.width, gu, gf, gp));
+}
+
 /* ---- Entry table ---------------------------------------------------------------------------- */
 
 #define G(name) {"pdb_" #name, g_##name, 0, 0, 0}
@@ -2223,6 +2322,7 @@ static entry_t entries[] = {
     G(stable_tau), G(explicit), G(explicit_packed), G(fsi), G(fed_step_sizes), G(fed), G(contraction_tau), G(implicit), G(evolve),
     G(explicit_2d), G(fsi_2d), G(fed_2d), G(implicit_2d), G(evolve_2d),
     G(stencil2d_apply), G(stencil2d_adjoint), G(stencil2d_matrix), G(filter_bank_norm_squared), G(stable_tau_2d),
+    G(image_block_parameter_count), G(image_block_tau_bound), G(image_block_forward), G(image_block_backward),
     G(banded_matvec), G(banded_solve), G(poisson_1d), G(poisson_2d), G(diffusion_system_2d), G(stencil_field_matvec),
     G(mg2d_create), G(mg2d_levels), G(mg2d_level_operator), G(diffusion_system_bandwidth), G(diffusion_system),
     G(mg_create), G(mg_destroy), G(mg_levels), G(mg_level_matrix), G(mg_prolong), G(mg_restrict), G(mg_cycle),
