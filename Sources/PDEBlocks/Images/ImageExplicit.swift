@@ -47,25 +47,37 @@ public enum ImageExplicit {
             try ImageLayout.forEachImage(out, batch: batch, step: step, extra: n) { b, image, work, threads in
                 var ticker = ProgressTicker(progress)
                 if ticker.isCancelled { return }
-                SignalLayout.copy(f, row: b, n: n, into: image)
-                recorder.record(image, step: 0, signal: b)
+                let source = UnsafeBufferPointer(rebasing: f[(b * n)..<((b + 1) * n)])
+                recorder.record(source, step: 0, signal: b)
                 let spare = UnsafeMutableBufferPointer(rebasing: work[0..<n])
                 let stepWork = UnsafeMutableBufferPointer(rebasing: work[n...])
-                var (src, dst) = (image, spare)
-                var k = 0
+                // Several steps per sweep over memory, up to the next recorded step.
+                let length = { (k: Int) in
+                    recorder.isRecording ? min(sweep, steps - k, recordEvery - k % recordEvery) : min(sweep, steps - k)
+                }
+                // The first sweep reads `f` itself, and the buffers alternate so that the last
+                // sweep writes `image`: no copy in or out (unless `image` is `f`'s memory and
+                // the number of sweeps is odd: then one copy at the end).
+                var sweeps = 0, k = 0
+                while k < steps { k += length(k); sweeps += 1 }
+                let aliased = UnsafeMutablePointer(mutating: source.baseAddress!) == image.baseAddress!
+                var dst = aliased || sweeps % 2 == 0 ? spare : image
+                var src = source
+                k = 0
                 while k < steps {
-                    // Several steps per sweep over memory, up to the next recorded step.
-                    var s = min(sweep, steps - k)
-                    if recorder.isRecording { s = min(s, recordEvery - k % recordEvery) }
-                    step.applySteps(UnsafeBufferPointer(src), taus: UnsafeBufferPointer(rebasing: taus[0..<s]), into: dst,
+                    let s = length(k)
+                    step.applySteps(src, taus: UnsafeBufferPointer(rebasing: taus[0..<s]), into: dst,
                                     work: stepWork, threads: threads)
-                    swap(&src, &dst)
+                    src = UnsafeBufferPointer(dst)
+                    dst = dst.baseAddress == image.baseAddress ? spare : image
                     k += s
                     recorder.record(src, step: k, signal: b)
                     if !ticker.step(Int64(s)) { break }
                 }
                 ticker.flush()
-                if src.baseAddress != image.baseAddress { _ = image.update(fromContentsOf: src) }
+                if src.baseAddress != UnsafePointer(image.baseAddress) {
+                    _ = image.update(fromContentsOf: src)
+                }
             }
             try progress?.finish("explicit scheme (images)", units: "steps·images")
         }

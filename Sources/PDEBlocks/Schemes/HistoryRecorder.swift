@@ -55,6 +55,11 @@ struct HistoryRecorder {
 
     @inline(__always)
     func record(_ state: UnsafeMutableBufferPointer<Double>, step: Int, signal b: Int) {
+        record(UnsafeBufferPointer(state), step: step, signal: b)
+    }
+
+    @inline(__always)
+    func record(_ state: UnsafeBufferPointer<Double>, step: Int, signal b: Int) {
         guard let buffer, step % every == 0 else { return }
         (buffer.baseAddress! + ((step / every) * batch + b) * n).update(from: state.baseAddress!, count: n)
     }

@@ -58,7 +58,11 @@ package enum ScaledNorm {
         var i = 0
         while i + 8 <= n {
             let x = UnsafeRawPointer(p + i).loadUnaligned(as: SIMD8<Double>.self)
-            top = pointwiseMax(top, x.replacing(with: -x, where: x .< zero))
+            // (`replacing(with:where:)` compiles to vector compares and blends;
+            // `pointwiseMax` stays a generic call per vector.) NaN lanes leave `top`
+            // unchanged: the probe below reports them.
+            let a = x.replacing(with: -x, where: x .< zero)
+            top.replace(with: a, where: a .> top)
             probe = probe.addingProduct(x, zero)
             i += 8
         }

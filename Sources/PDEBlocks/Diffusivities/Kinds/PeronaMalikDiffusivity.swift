@@ -40,7 +40,9 @@
             // scalar tail gets): set it there (exp8 floors its argument at −708.3, so e·x² would
             // not vanish), and cap x² so that an overflowing s²/λ² (∞) gives 0·4096, not 0·∞ =
             // NaN. Bit-identical to the plain formula for x² < 1490.
-            let x2 = pointwiseMin(s * s * c, VectorExp.V(repeating: 4096))
+            // (the cap by a blend: `pointwiseMin` is a generic call per vector)
+            let q = s * s * c
+            let x2 = q.replacing(with: 4096, where: q .> 4096)
             let e = VectorExp.exp8(x2 * -0.5).replacing(with: 0, where: x2 .> 1490)
             let z = e * s
             accV += pv * z * x2
