@@ -1,5 +1,3 @@
-import Foundation
-
 /// A trainable 2D diffusion–reaction block (TNRD-like) on `H×W` images:
 ///
 ///     u_out = u − τ · ( Σ_c K_cᵀ Φ_c(K u) + μ (u − f) ),

@@ -1,5 +1,3 @@
-import Foundation
-
 /// The diffusivity as a function of `s = Σ_c (K_c u)²` for the isotropic coupling of a
 /// 2D diffusion block, where the flux of channel c is `Φ_c = g(s)·K_c u`, so its
 /// derivative needs `g′(s)` and the parameter gradient needs `∂g(s)/∂θ` (not `∂Φ/∂θ`).
