@@ -42,7 +42,7 @@ build: abi
 	$(PYTHON) python/swift_build.py $(LIBDIR)
 
 native:
-	$(SWIFT) build -c release --scratch-path .build/native -Xswiftc -static-stdlib \
+	$(SWIFT) build -c release --scratch-path .build/native -Xswiftc -static-stdlib -Xswiftc -Xcc -Xswiftc -fno-math-errno \
 	    -Xswiftc -target-cpu -Xswiftc native -Xswiftc -DPDB_FMA -Xswiftc -DPDB_VARIANT_NATIVE
 
 abi:

@@ -7,7 +7,7 @@ Prints, measured in one run:
 - medpy.filter.smoothing.anisotropic_diffusion (option 1, float32, numpy) on the same image;
 - OpenCV cv2.ximgproc.anisotropicDiffusion on a 1024^2 3-channel uint8 image with
   cv2.setNumThreads(1), per channel-pixel;
-and the ratios (targets: >= 5x medpy, >= 2x OpenCV, 2 threads >= 1.7x one thread, batch per
+the isotropic step for every diffusivity kind (1 thread); and the ratios (targets: >= 5x medpy, >= 2x OpenCV, 2 threads >= 1.7x one thread, batch per
 pixel <= one image, AOS step <= 4x an explicit step). Each figure is the whole call's time
 divided by steps x pixels (argument checks, the certified bound and copies included).
 Run: PYTHONPATH=python python bench/images_explicit.py [--size 1024] [--steps 40] [--rows FILE]
@@ -76,6 +76,19 @@ def main(argv=None):
     except (ImportError, AttributeError):
         lines.append(("OpenCV ximgproc: not available", float("nan")))
 
+    # every diffusivity kind through the same isotropic step (each kind's g of the squared
+    # gradient in SIMD registers: exp, division, vector square root)
+    pdb.set_num_threads(1)
+    try:
+        k_steps = max(2, steps // 4)
+        from pdeblocks.diffusivities import DIFFUSIVITIES
+        for kind in DIFFUSIVITIES:
+            gk = pdb.Diffusivity(kind, 0.1)
+            t = pdb.stable_tau(K, gk, img.shape)
+            ns[f"kind_{kind}"] = per(best_of(lambda: pdb.explicit(img, K, gk, t, k_steps), a.repeat), img.size, k_steps)
+            lines.append((f"  by diffusivity: {kind}, {n}^2, 1 thread", ns[f"kind_{kind}"]))
+    finally:
+        pdb.set_num_threads(old)
     for name, v in lines:
         print(f"{name:<75s} {v:8.2f} ns/pixel/step")
     ratios = [("2 threads / 1 thread speed-up", ns["ours1"] / ns["ours2"], ">= 1.7"),

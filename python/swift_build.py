@@ -83,7 +83,7 @@ def swift_command(root: Path, variant: _variants.Variant, scratch: Path) -> list
     command = [swift(), "build", "-c", "release", "--package-path", str(root),
                "--scratch-path", str(scratch / variant.name), "--product", "pdeblocks",
                "--disable-local-rpath",   # needs only system libraries: no RUNPATH $ORIGIN
-               "-Xswiftc", "-static-stdlib"]
+               "-Xswiftc", "-static-stdlib", *NO_MATH_ERRNO]
     if variant.llvm_cpu:
         command += ["-Xswiftc", "-target-cpu", "-Xswiftc", variant.llvm_cpu]
     for define in variant.defines:
@@ -94,6 +94,13 @@ def swift_command(root: Path, variant: _variants.Variant, scratch: Path) -> list
         for arg in ("-Xcc", "-Xclang", "-Xcc", "-target-feature", "-Xcc", "-Xclang", "-Xcc", feature):
             command += ["-Xswiftc", arg]
     return command
+
+
+#: Clang importer flag for every variant: the Swift runtime's ``squareRoot`` shim is C's
+#: ``__builtin_sqrt``, which with errno semantics (Linux default) compiles to a scalar sqrt
+#: with a libm call for negative inputs, so ``SIMD8<Double>.squareRoot()`` ran lane by lane;
+#: without errno it is one ``vsqrtpd``. The library never reads errno.
+NO_MATH_ERRNO = ("-Xswiftc", "-Xcc", "-Xswiftc", "-fno-math-errno")
 
 
 def build_variant(root: Path, variant: _variants.Variant, scratch: Path) -> Path:

@@ -63,6 +63,13 @@ static void multigrid_cycle(void) {
             for (int transfer = 0; transfer < PDB_TRANSFER_COUNT; transfer++) {
                 pdb_multigrid *mg = NULL;
                 int32_t s = pdb_mg_create(n, 1, 1, band, PDB_GRID_VERTEX, smoother, 0, 1, 1, cycle, transfer, 3, 0, &mg);
+                if (smoother == PDB_SMOOTHER_ALTERNATING_LINE) { /* 2D only: refused for 1D, nothing kept */
+                    if (s == PDB_OK || mg != NULL) {
+                        failures++;
+                        fprintf(stderr, "pdb_mg_create accepted the 2D line smoother on a 1D hierarchy\n");
+                    }
+                    continue;
+                }
                 if (transfer == PDB_TRANSFER_CELL) { /* allowed or not: either way nothing may leak */
                     if (s != PDB_OK) continue;
                 } else if (s != PDB_OK) {
@@ -117,6 +124,40 @@ static void multigrid_cycle(void) {
 }
 
 /* ---- Banded systems, CG and semi-implicit diffusion (stateless) ----------------- */
+
+/* 2D hierarchies (pdb_mg2d_create) with every smoother and transfer: create, cycle, solve,
+ * error paths on the live handle, destroy; and refused creations. */
+static void multigrid_2d_cycle(void) {
+    enum { H = 13, W = 10, NN = H * W };
+    static double A[9 * NN], b[NN], x[NN], res[32];
+    EXPECT(PDB_OK, pdb_poisson_2d(H, W, 1.0, A, 9 * NN));
+    for (int i = 0; i < NN; i++) b[i] = sin(0.3 * i);
+    for (int smoother = 0; smoother < PDB_SMOOTHER_COUNT; smoother++) {
+        for (int transfer = 0; transfer < PDB_TRANSFER_COUNT; transfer++) {
+            pdb_multigrid *mg = NULL;
+            if (pdb_mg2d_create(H, W, A, PDB_GRID_VERTEX, smoother, 0, 2, 2, PDB_CYCLE_V, transfer, 4, 0, &mg) != PDB_OK) {
+                if (mg != NULL) { failures++; fprintf(stderr, "failed pdb_mg2d_create set the handle\n"); }
+                continue;   /* a refused combination: nothing may leak either */
+            }
+            int64_t heights[16], widths[16], count = 0, cycles;
+            int32_t tr, converged;
+            double factor;
+            memset(x, 0, sizeof x);
+            EXPECT(PDB_OK, pdb_mg2d_levels(mg, heights, widths, 16, &count, &tr));
+            EXPECT(PDB_OK, pdb_mg_cycle(mg, x, b, 1, NN, x));
+            EXPECT(PDB_OK, pdb_mg_solve(mg, b, NULL, NN, 1e-8, 20, x, res, 32, &cycles, &converged, &factor));
+            EXPECT(ANY_ERROR, pdb_mg_cycle(mg, x, b, 1, NN + 1, x));
+            EXPECT(ANY_ERROR, pdb_mg_solve(mg, b, NULL, NN, NAN, 20, x, NULL, 0, &cycles, &converged, &factor));
+            EXPECT(PDB_OK, pdb_mg_destroy(mg));
+            EXPECT(PDB_ERR_HANDLE, pdb_mg_destroy(mg));
+        }
+    }
+    pdb_multigrid *mg = NULL;
+    EXPECT(ANY_ERROR, pdb_mg2d_create(H, W, A, PDB_GRID_VERTEX, 0, 0, 2, 2, PDB_CYCLE_V, 0, NN, 0, &mg));
+    EXPECT(ANY_ERROR, pdb_mg2d_create(H, W, NULL, PDB_GRID_VERTEX, 0, 0, 2, 2, PDB_CYCLE_V, 0, 4, 0, &mg));
+    A[9 * 7 + 4] = NAN;
+    EXPECT(ANY_ERROR, pdb_mg2d_create(H, W, A, PDB_GRID_VERTEX, 0, 0, 2, 2, PDB_CYCLE_V, 0, 4, 0, &mg));
+}
 
 static void banded_cycle(void) {
     double w[N], band[N * 5], x[N], res[128];
@@ -344,6 +385,7 @@ int main(int argc, char **argv) {
     signals();
     for (int c = 0; c < cycles; c++) {
         multigrid_cycle();
+        multigrid_2d_cycle();
         banded_cycle();
         unet_cycle();
         network_cycle(tmpdir);

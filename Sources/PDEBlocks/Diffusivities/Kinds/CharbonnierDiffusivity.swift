@@ -34,4 +34,9 @@
         let limit = SIMD8(repeating: lambda).replacing(with: -lambda, where: v .< 0)
         return phi.replacing(with: limit, where: x2 .== .infinity)
     }
+
+    /// `g(m) = 1/√(1 + m/λ²)` directly (the isotropic couplings' form; 0 where `m/λ²`
+    /// overflows, which is the limit of `Φ(√m)/√m`).
+    @inlinable @inline(__always)
+    public func g(ofSquare m: SIMD8<Double>) -> SIMD8<Double> { 1 / (1 + m * inverseLambda2).squareRoot() }
 }
