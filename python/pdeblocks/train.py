@@ -16,7 +16,9 @@ Each step draws a minibatch of ``batch`` random ``crop x crop`` crops of ``image
 the [0, 1] scale (:func:`pdeblocks.datasets.noisy_pairs`; sigma = 25 on the 0-255 scale
 is ``25 / 255``), computes ``loss_and_gradient``, and takes one :class:`pdeblocks.Adam`
 step with the scheduled learning rate (:func:`learning_rate`), then applies ``project``.
-All randomness comes from one ``numpy.random.default_rng(seed)``.
+All randomness comes from one ``numpy.random.default_rng(seed)``. A resumed run equals the
+uninterrupted one bitwise when the model's output depends on ``parameters`` alone (no other
+state) and is deterministic.
 """
 from __future__ import annotations
 
@@ -224,7 +226,7 @@ def fit(model, images, *, sigma: float, crop: int = 64, batch: int = 8, steps: i
     start = 0
     config = dict(sigma=sigma, crop=crop, batch=batch, steps=steps, lr=lr, seed=seed, betas=list(map(float, betas)),
                   schedule=schedule if isinstance(schedule, str) else "callable",
-                  images=_fingerprint(arrays))
+                  images=_fingerprint(arrays) if checkpoint is not None else "")
     if checkpoint is not None and os.path.exists(checkpoint):
         params, opt.m, opt.v, opt.t, start, state, losses, lrs = _load(checkpoint, config, params.size)
         rng.bit_generator.state = state
