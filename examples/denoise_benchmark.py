@@ -6,10 +6,10 @@ denoisers are compared by PSNR and SSIM (data range 1) and the time of one run:
 
 * noisy       -- the noisy image itself;
 * TV          -- ``skimage.restoration.denoise_tv_chambolle``, weight picked from a small
-                 grid of multiples of sigma;
+                 grid of multiples of sigma (extended while the best lies at an end);
 * PM          -- Perona-Malik diffusion (``pdeblocks.denoise.perona_malik``, FED), the
                  contrast ``lam`` from a small grid of multiples of sigma and the stopping
-                 time from a geometric grid (factor sqrt 2);
+                 time from a geometric grid (factor sqrt 2, 0.125 .. 128);
 * EED         -- edge-enhancing diffusion (``pdeblocks.denoise.eed``, FED), ``lam``, the
                  presmoothing scale and the stopping time from small grids alike;
 * BM3D        -- ``bm3d.bm3d(noisy, sigma_psd=sigma)`` (pip package bm3d), no tuning;
@@ -43,13 +43,16 @@ from pdeblocks.metrics import psnr, ssim
 SIGMAS = (15, 25, 50)
 QUICK_SIZE = 128
 
-#: Search grids (multiples of sigma on the [0, 1] scale, presmoothing in pixels).
+#: Initial search grids: multiples of sigma (on the [0, 1] scale) for the TV weight and the
+#: contrast lam, presmoothing scales in pixels for EED. A grid of multiples is extended
+#: geometrically beyond an end while the best value lies at that end (``EXTEND`` times).
 GRIDS = {
-    False: dict(tv=0.35 * np.sqrt(2) ** np.arange(7), pm_lam=(1.0, 1.5, 2.0, 3.0),
+    False: dict(tv=(0.5, 0.71, 1.0, 1.41, 2.0), pm_lam=(0.75, 1.0, 1.5, 2.0, 3.0),
                 eed_lam=(0.1, 0.2, 0.4, 0.8), eed_rho=(1.0, 1.5, 2.0)),
     True: dict(tv=(0.5, 1.0, 2.0), pm_lam=(1.5, 3.0), eed_lam=(0.2, 0.6), eed_rho=(1.0,)),
 }
-TIMES = 0.25 * np.sqrt(2) ** np.arange(17)  # 0.25 .. 64
+EXTEND = {False: 6, True: 1}
+TIMES = 0.125 * np.sqrt(2) ** np.arange(21)  # 0.125 .. 128
 
 
 def noisy_image(name: str, clean: np.ndarray, sigma255: float) -> np.ndarray:
@@ -69,12 +72,32 @@ def timed(fn, *args, **kwargs):
     return out, time.perf_counter() - t0
 
 
-def best_tv(noisy, clean, sigma, factors):
+def grid_search(score, values, extend: int):
+    """``(best value, its score)`` of ``score(v) -> (psnr, ...)`` (compared by psnr) over the
+    geometric grid ``values``, extended by the grid's ratio beyond an end while the best
+    value lies at that end, at most ``extend`` times."""
+    vals = sorted(values)
+    ratio = vals[-1] / vals[-2] if len(vals) > 1 else 2.0
+    scores = {v: score(v) for v in vals}
+    for _ in range(extend):
+        best = max(vals, key=lambda v: scores[v][0])
+        if best == vals[0]:
+            vals.insert(0, vals[0] / ratio)
+            scores[vals[0]] = score(vals[0])
+        elif best == vals[-1]:
+            vals.append(vals[-1] * ratio)
+            scores[vals[-1]] = score(vals[-1])
+        else:
+            break
+    best = max(vals, key=lambda v: scores[v][0])
+    return best, scores[best]
+
+
+def best_tv(noisy, clean, sigma, factors, extend):
     from skimage.restoration import denoise_tv_chambolle
-    scores = [(psnr(clean, denoise_tv_chambolle(noisy, weight=f * sigma)), f * sigma) for f in factors]
-    weight = max(scores)[1]
-    out, secs = timed(denoise_tv_chambolle, noisy, weight=weight)
-    return out, secs, f"weight={weight:.4f}"
+    k, _ = grid_search(lambda k: (psnr(clean, denoise_tv_chambolle(noisy, weight=k * sigma)),), factors, extend)
+    out, secs = timed(denoise_tv_chambolle, noisy, weight=k * sigma)
+    return out, secs, f"weight={k * sigma:.4f}"
 
 
 def best_time(step, noisy, clean):
@@ -93,24 +116,19 @@ def best_time(step, noisy, clean):
     return best
 
 
-def best_pm(noisy, clean, sigma, lams):
-    found = []
-    for k in lams:
-        lam = k * sigma
-        q, t = best_time(lambda u, dt: pb.denoise.perona_malik(u, lam, dt), noisy, clean)
-        found.append((q, lam, t))
-    _, lam, t = max(found)
-    out, secs = timed(pb.denoise.perona_malik, noisy, lam, t)
-    return out, secs, f"lam={lam:.4f} t={t:.3g}"
+def best_pm(noisy, clean, sigma, lams, extend):
+    k, (_, t) = grid_search(lambda k: best_time(lambda u, dt: pb.denoise.perona_malik(u, k * sigma, dt),
+                                                noisy, clean), lams, extend)
+    out, secs = timed(pb.denoise.perona_malik, noisy, k * sigma, t)
+    return out, secs, f"lam={k * sigma:.4f} t={t:.3g}"
 
 
-def best_eed(noisy, clean, sigma, lams, rhos):
+def best_eed(noisy, clean, sigma, lams, rhos, extend):
     found = []
-    for k in lams:
-        for rho in rhos:
-            lam = k * sigma
-            q, t = best_time(lambda u, dt: pb.denoise.eed(u, lam, rho, dt), noisy, clean)
-            found.append((q, lam, rho, t))
+    for rho in rhos:
+        k, (q, t) = grid_search(lambda k: best_time(lambda u, dt: pb.denoise.eed(u, k * sigma, rho, dt),
+                                                    noisy, clean), lams, extend)
+        found.append((q, k * sigma, rho, t))
     _, lam, rho, t = max(found)
     out, secs = timed(pb.denoise.eed, noisy, lam, rho, t)
     return out, secs, f"lam={lam:.4f} sigma={rho:g} t={t:.3g}"
@@ -125,7 +143,7 @@ def run(images: dict, sigmas, *, quick: bool = False, model=None, report=print) 
     """Rows ``{sigma, image, method, psnr, ssim, seconds, setting}`` of the benchmark on
     ``images`` (name -> clean [0, 1] image) at ``sigmas`` (0-255 scale). ``model`` is an
     object with ``predict(noisy)`` or None. ``report(row_text)`` prints each row as done."""
-    grid = GRIDS[bool(quick)]
+    grid, extend = GRIDS[bool(quick)], EXTEND[bool(quick)]
     rows = []
     for sigma255 in sigmas:
         sigma = D.sigma_from_255(sigma255)
@@ -133,9 +151,9 @@ def run(images: dict, sigmas, *, quick: bool = False, model=None, report=print) 
             noisy = noisy_image(name, clean, sigma255)
             methods = [
                 ("noisy", lambda: (noisy, 0.0, "")),
-                ("TV", lambda: best_tv(noisy, clean, sigma, grid["tv"])),
-                ("PM", lambda: best_pm(noisy, clean, sigma, grid["pm_lam"])),
-                ("EED", lambda: best_eed(noisy, clean, sigma, grid["eed_lam"], grid["eed_rho"])),
+                ("TV", lambda: best_tv(noisy, clean, sigma, grid["tv"], extend)),
+                ("PM", lambda: best_pm(noisy, clean, sigma, grid["pm_lam"], extend)),
+                ("EED", lambda: best_eed(noisy, clean, sigma, grid["eed_lam"], grid["eed_rho"], extend)),
                 ("BM3D", lambda: timed(bm3d_denoise, noisy, sigma) + ("",)),
             ]
             if model is not None:
