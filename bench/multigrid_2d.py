@@ -2,6 +2,9 @@
 PyAMG (smoothed aggregation, setup + solve) and scipy's spsolve, in one run.
 
     OPENBLAS_NUM_THREADS=1 PYTHONPATH=python python bench/multigrid_2d.py [N]
+
+About 2 minutes on 2 cores (spsolve and PyAMG at 1023^2 take most of it); not part of
+`make bench` (bench/suite.py).
 """
 import sys
 import time
@@ -44,7 +47,7 @@ def cycle_cost(A, mg, b):
 def mesh_independence(rng, sizes=(63, 127, 255, 511, 1023, 2047, 4095)):
     """Poisson, random b, x0 = 0, to a relative residual 1e-8: the factor per cycle, the
     cycles, and setup / solve seconds per million unknowns, per size. 4095^2 (16.8 M
-    unknowns) takes about 20 s and 4 GB (the 9-coefficient field alone is 1.2 GB)."""
+    unknowns) takes about 15 s and 4 GB (the 9-coefficient field alone is 1.2 GB)."""
     print("Poisson V(2,2) red-black, matrix-dependent transfer, random b: factor per size "
           "(mesh independence); seconds per million unknowns")
     for n in sizes:
