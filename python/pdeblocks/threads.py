@@ -13,8 +13,9 @@ _get = lib.pdb_get_threads
 
 
 def set_num_threads(threads: int) -> None:
-    """Use ``threads`` threads for batches (rows split across threads) and for single long
-    signals (columns split per step); 0 restores the default, one per processor.
+    """Use ``threads`` threads for batches (rows split across threads), for single long
+    signals (columns split per step) and for the large levels of 2D multigrid cycles (row
+    bands); 0 restores the default, one per processor.
     Results are bitwise identical for every thread count. The calls release the GIL."""
     call(_set, as_int(threads, "threads", INT32))
 

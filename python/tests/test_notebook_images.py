@@ -58,7 +58,7 @@ def test_notebook_is_stored_without_outputs():
 
 
 def test_every_cell_runs_without_error_and_plots_render(executed):
-    assert_ran_cleanly_with_plots(executed[0], min_plots=4)
+    assert_ran_cleanly_with_plots(executed[0], min_plots=5)
 
 
 def test_the_notebook_starts_from_the_cameraman(executed, u0):
@@ -165,3 +165,59 @@ def test_nonlinear_denoisers_beat_linear_diffusion_on_the_noisy_uint8_image(exec
         assert d[name]["psnr"] > d["psnr_noisy"] + 5, name
     assert d["perona_malik"]["psnr"] > d["linear"]["psnr"] + 0.5
     assert d["eed"]["psnr"] > d["linear"]["psnr"] + 0.5
+
+
+def _poisson_matrix(n):
+    """The 5-point Dirichlet Poisson matrix on n x n interior points (Kronecker sum, h = 1)."""
+    import scipy.sparse as sp
+    T = sp.diags([-np.ones(n - 1), 2 * np.ones(n), -np.ones(n - 1)], [-1, 0, 1])
+    return (sp.kron(sp.identity(n), T) + sp.kron(T, sp.identity(n))).tocsr()
+
+
+def _perona_malik_system(u, lam, tau):
+    """I + tau (Dx^T W Dx + Dy^T W Dy), W = diag(exp(-|grad u|^2 / (2 lam^2))), forward
+    differences with a zero last row/column (mirror), assembled with SciPy from the formulas."""
+    import scipy.sparse as sp
+    h, w = u.shape
+
+    def forward(n):
+        return sp.diags([np.r_[-np.ones(n - 1), 0.0], np.ones(n - 1)], [0, 1])
+
+    Dx, Dy = sp.kron(sp.identity(h), forward(w)), sp.kron(forward(h), sp.identity(w))
+    s2 = (Dx @ u.ravel()) ** 2 + (Dy @ u.ravel()) ** 2
+    G = sp.diags(np.exp(-s2 / (2 * lam ** 2)))
+    return (sp.identity(h * w) + tau * (Dx.T @ G @ Dx + Dy.T @ G @ Dy)).tocsr()
+
+
+def test_multigrid_solutions_have_the_reported_residuals_on_independently_assembled_systems(executed, u0):
+    mg, arrays = executed[1]["multigrid"], executed[2]
+    checks = ((_poisson_matrix(255), arrays["multigrid_poisson_b"], arrays["multigrid_poisson_x"],
+               mg["poisson"]["V(2,2) red–black"]),
+              (_perona_malik_system(u0, mg["lam"], mg["tau"]), u0, arrays["multigrid_perona_malik_x"],
+               mg["perona_malik"]["CG + V(2,2) lines"]))
+    for S, b, x, run in checks:
+        rel = np.linalg.norm(b.ravel() - S @ x.ravel()) / np.linalg.norm(b)
+        assert rel <= mg["tol"]
+        assert rel == pytest.approx(run["relative_residuals"][-1], rel=1e-3)
+
+
+def test_multigrid_curves_support_what_the_text_says(executed):
+    mg = executed[1]["multigrid"]
+    tol, maxiter = mg["tol"], mg["maxiter"]
+    for system in ("poisson", "perona_malik"):
+        for label, run in mg[system].items():
+            rel = run["relative_residuals"]
+            assert rel[0] == pytest.approx(1.0, rel=1e-12), (system, label)       # from x = 0
+            assert len(rel) == run["iterations"] + 1
+            assert run["factor"] == pytest.approx(rel[-1] ** (1 / run["iterations"]), rel=1e-9)
+    p = mg["poisson"]
+    assert p["V(2,2) red–black"]["factor"] < 0.1 and p["V(2,2) red–black"]["iterations"] <= 11
+    assert p["CG + V(2,2) red–black"]["iterations"] < p["V(2,2) red–black"]["iterations"]
+    assert p["PyAMG SA"]["iterations"] > p["V(2,2) red–black"]["iterations"]
+    pm = mg["perona_malik"]
+    for label in ("V(2,2) red–black", "V(2,2) lines"):                      # stand-alone cycles stall
+        assert 0.8 < pm[label]["factor"] < 1 and pm[label]["iterations"] == maxiter
+    assert pm["V(2,2) lines"]["factor"] < pm["V(2,2) red–black"]["factor"]
+    assert pm["PyAMG SA"]["factor"] > pm["V(2,2) red–black"]["factor"]
+    for label in ("CG + V(2,2) red–black", "CG + V(2,2) lines"):            # CG reaches tol in a few dozen
+        assert pm[label]["relative_residuals"][-1] <= tol and pm[label]["iterations"] <= 60

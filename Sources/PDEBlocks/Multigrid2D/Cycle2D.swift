@@ -30,7 +30,7 @@ extension MultigridHierarchy2D {
             cycle(.f, level: l + 1, x: xc, b: bc, ws: ws, zeroStart: true)
             if l + 1 < last { cycle(.v, level: l + 1, x: xc, b: bc, ws: ws) }
         }
-        t.prolongAdd(ws.x[l + 1], into: x)
+        prolongAddBands(t, ws.x[l + 1], into: x, parts: CycleBands2D.parts(height: level.A.height, count: level.A.count))
         smooth(level, x: x, b: b, post: true, work: ws.r[l])
     }
 
@@ -47,8 +47,11 @@ extension MultigridHierarchy2D {
                     c: c.baseAddress!, inverseDiagonal: inv.baseAddress!, height: level.A.height, width: level.A.width,
                     fivePoint: level.A.isFivePoint)
                 s.symmetric = level.exactlySymmetric
+                // 5-point red–black sweeps of large levels run in row bands (same values)
+                let parts = level.A.isFivePoint ? CycleBands2D.parts(height: level.A.height, count: level.A.count) : 1
                 for _ in 0..<times {
                     switch options.smoother {
+                    case .redBlack where parts > 1: s.redBlackBands(reverse: post, x: x, b: b, parts: parts)
                     case .redBlack: s.redBlack(reverse: post, x: x, b: b)
                     case .gaussSeidel: s.lexicographic(backward: post, x: x, b: b)
                     case .forwardGaussSeidel: s.lexicographic(backward: false, x: x, b: b)
@@ -86,6 +89,11 @@ extension MultigridHierarchy2D {
     ) {
         let t = level.transfer!
         let (H, W) = (level.A.height, level.A.width)
+        let parts = CycleBands2D.parts(height: H, count: level.A.count)
+        if parts > 1 {   // (ring: 3W values per band ≤ n since a band has ≥ 4 rows)
+            residualRestrictedBands(level, x: x, b: b, ring: ring, into: coarse, parts: parts)
+            return
+        }
         level.A.coefficients.withUnsafeBufferPointer { cb in
             let c = cb.baseAddress!
             @inline(__always) func slot(_ i: Int) -> UnsafeMutablePointer<Double> { ring + (i % 3) * W }
@@ -110,7 +118,10 @@ extension MultigridHierarchy2D {
     func residualNorm(_ x: UnsafePointer<Double>, b: UnsafePointer<Double>, r: UnsafeMutablePointer<Double>) -> Double {
         let level = levels[0]
         let (H, W) = (level.A.height, level.A.width)
-        let rowSums = level.A.coefficients.withUnsafeBufferPointer { cb in
+        let parts = CycleBands2D.parts(height: H, count: level.A.count)
+        // bands: parts·W row values and H row sums fit in r (n = H·W values; W ≥ 2, ≥ 4 rows a band)
+        let rowSums = parts > 1 && W >= 2 ? residualSumOfSquaresBands(x, b: b, work: r, parts: parts)
+            : level.A.coefficients.withUnsafeBufferPointer { cb in
             var sum = 0.0
             for i in 0..<H {
                 sum += StencilField2DKernels.residualRow(

@@ -14,7 +14,9 @@ import Synchronization
 /// restriction `R = ¼ Pᵀ`, coarse operators `R A P`. Cycles V, W, F.
 ///
 /// Thread safety as `Multigrid`: the hierarchy is immutable and each call borrows a
-/// workspace from a pool, so a cycle allocates nothing once a workspace exists.
+/// workspace from a pool, so a cycle allocates nothing once a workspace exists. Large
+/// levels run their passes in row bands on `Parallelism.threads` threads (`CycleBands2D`);
+/// results are bitwise the same for every thread count.
 public final class Multigrid2D: Sendable {
     let hierarchy: MultigridHierarchy2D
     private let pool = Mutex<[MultigridWorkspace2D]>([])

@@ -207,12 +207,17 @@ public struct Transfer2D: Sendable {
 
     /// `fine += P coarse`.
     public func prolongAdd(_ coarse: UnsafePointer<Double>, into fine: UnsafeMutablePointer<Double>) {
+        prolongAdd(coarse, into: fine, rows: 0..<fineHeight)
+    }
+
+    /// `prolongAdd` on the fine rows `rows` only (each fine row is written independently).
+    func prolongAdd(_ coarse: UnsafePointer<Double>, into fine: UnsafeMutablePointer<Double>, rows: Range<Int>) {
         let (W, Wc, Hc, nEx) = (fineWidth, coarseWidth, coarseHeight, evenColumns)
         ex.withUnsafeBufferPointer { exb in
         ey.withUnsafeBufferPointer { eyb in
         ec.withUnsafeBufferPointer { ecb in
             let (ex, ey, ec) = (exb.baseAddress!, eyb.baseAddress!, ecb.baseAddress!)
-            for i in 0..<fineHeight {
+            for i in rows {
                 let row = fine + i * W
                 if i & 1 == 1 {
                     let I = i >> 1, e = coarse + I * Wc, w = ex + I * nEx * 2
