@@ -27,7 +27,8 @@ public final class ImageNetworkTape: @unchecked Sendable {
     /// Whether the tape holds a pass that `backward` can use.
     public var isValid: Bool { network != nil }
 
-    func invalidate() { network = nil }
+    /// Discards the recorded pass (its memory is kept).
+    public func invalidate() { network = nil }
 
     func record(network: ImageNetwork, batch: Int, height: Int, width: Int) {
         (self.network, self.batch, self.height, self.width) = (network, batch, height, width)
