@@ -77,7 +77,8 @@ public struct ImageNetwork: Sendable {
 
     /// Per-thread scratch of the passes: the largest block scratch plus `extra` images.
     func scratchPerThread(pixels n: Int, extra: Int) throws -> Int {
-        let largest = blocks.map { $0.scratchCount(pixels: 1) }.max() ?? 0
+        var largest = 0   // a loop, not map/max: no array per pass
+        for b in blocks { largest = max(largest, b.scratchCount(pixels: 1)) }
         return try Memory.count(largest + extra, n, for: "per-thread network scratch")
     }
 

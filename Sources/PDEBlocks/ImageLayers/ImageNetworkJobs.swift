@@ -67,7 +67,6 @@ struct ImageInferenceJob: BatchJob {
 /// successor and the sum of the data terms' gradients).
 struct ImageBackwardJob: BatchJob {
     let blocks: [any ImageBlock]
-    let ranges: [Range<Int>]
     let gradOut: UnsafeBufferPointer<Double>
     let gradIn: UnsafeMutableBufferPointer<Double>
     let tape: UnsafeBufferPointer<Double>
@@ -91,11 +90,13 @@ struct ImageBackwardJob: BatchJob {
             _ = v.update(fromContentsOf: slice(gradOut, b * n, n))
             gf.update(repeating: 0)
             let f = slice(tape, b * L * n, n)
+            var parameterEnd = P   // block i's parameters end where block i+1's start
             for i in stride(from: L - 1, through: 0, by: -1) {
-                let r = ranges[i]
+                let count = blocks[i].parameterCount
+                parameterEnd -= count
                 blocks[i].backwardImage(
                     UnsafeBufferPointer(v), input: slice(tape, (b * L + i) * n, n), data: f, height: height, width: width,
-                    gradU: w, gradF: gf, grad: slice(grad, r.lowerBound, r.count), scratch: blockScratch)
+                    gradU: w, gradF: gf, grad: slice(grad, parameterEnd, count), scratch: blockScratch)
                 swap(&v, &w)
             }
             let gi = slice(gradIn, b * n, n)

@@ -54,7 +54,7 @@ public final class ImageNetworkTape: @unchecked Sendable {
         let perThread = try network.scratchPerThread(pixels: n, extra: 3)
         let gradCount = try Memory.count(chunks, P, for: "per-chunk parameter gradients")
         let stage = try parameterStage.reserve(P, for: "the staged parameter gradient")
-        let blocks = network.blocks, ranges = network.parameterRanges
+        let blocks = network.blocks
         let (batch, height, width) = (self.batch, self.height, self.width)
         let tape = UnsafeBufferPointer(try storage.reserve(blocks.count * n * batch, for: "a network tape"))
         try NetworkWorkspace.use(workspace) { ws in
@@ -63,7 +63,7 @@ public final class ImageNetworkTape: @unchecked Sendable {
             let scratch = try ws.scratch(try Memory.count(T, perThread, for: "network scratch"))
             try ws.stagedFinite(gradIn, n: width, what: "image network backward pass") { gradIn in
                 BatchParallel.run(chunks: chunks, threads: T, ImageBackwardJob(
-                    blocks: blocks, ranges: ranges, gradOut: gradOut, gradIn: gradIn, tape: tape, grads: grads,
+                    blocks: blocks, gradOut: gradOut, gradIn: gradIn, tape: tape, grads: grads,
                     parameterCount: P, height: height, width: width, scratch: scratch, perThread: perThread,
                     batch: batch, chunks: chunks))
                 // Sum the chunks in order, then map raw gradients to the parameterisation.
@@ -71,7 +71,12 @@ public final class ImageNetworkTape: @unchecked Sendable {
                 for k in 0..<chunks {
                     for j in 0..<P { stage[j] += grads[k * P + j] }
                 }
-                for (block, r) in zip(blocks, ranges) { block.convertGradient(slice(stage, r.lowerBound, r.count)) }
+                var start = 0
+                for block in blocks {
+                    let count = block.parameterCount
+                    block.convertGradient(slice(stage, start, count))
+                    start += count
+                }
                 try FiniteResult.require(UnsafeBufferPointer(stage), n: max(P, 1), what: "image network parameter gradient") {
                     "overflow — the gradient exceeds double precision (1.8e308); scale the loss or the input down"
                 }

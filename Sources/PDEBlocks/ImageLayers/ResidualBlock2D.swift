@@ -19,6 +19,8 @@ public struct ResidualBlock2D: Sendable {
     public let w2: [Stencil2D]
     public let biases: [Double]
     public let activation: Activation
+    /// The number of weights of W1 and of W2 (the parameter layout).
+    let w1Count: Int, w2Count: Int
 
     /// Throws for an empty or too large bank, banks of different sizes, a bias count that is
     /// not C, a non-finite bias, or a flux activation (identity, ReLU and tanh only).
@@ -35,9 +37,11 @@ public struct ResidualBlock2D: Sendable {
         }
         for (c, b) in biases.enumerated() { try Check.finite(b, "bias \(c)") }
         (self.w1, self.w2, self.biases, self.activation) = (w1, w2, biases, activation)
+        w1Count = w1.reduce(0) { $0 + $1.weights.count }
+        w2Count = w2.reduce(0) { $0 + $1.weights.count }
     }
 
-    public var parameterCount: Int { w1.reduce(0) { $0 + $1.weights.count } + w2.reduce(0) { $0 + $1.weights.count } + biases.count }
+    public var parameterCount: Int { w1Count + w2Count + biases.count }
 
     public var parameters: [Double] { w1.flatMap(\.weights) + w2.flatMap(\.weights) + biases }
 
@@ -87,8 +91,8 @@ extension ResidualBlock2D: ImageBlock {
     ) {
         let n = height * width, C = w1.count
         let z = slice(scratch, 0, n), a = slice(scratch, n, n), q = slice(scratch, 2 * n, n)
-        var k1 = 0, k2 = w1.reduce(0) { $0 + $1.weights.count }
-        let kb = k2 + w2.reduce(0) { $0 + $1.weights.count }
+        var k1 = 0, k2 = w1Count
+        let kb = w1Count + w2Count
         for c in 0..<C {
             w1[c].apply(u, height: height, width: width, into: z)
             for i in 0..<n {
