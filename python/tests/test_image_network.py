@@ -108,7 +108,10 @@ def test_certificate_is_the_diffusion_blocks_tau_bound_and_never_a_residual_bloc
     cert = ImageNetwork(bs).certificate((H, W))
     for block, c in zip(bs, cert.blocks):
         if isinstance(block, DiffusionBlock2D):
-            assert c.tau_bound == block.tau_bound((H, W)) and c.certified == (0 <= c.tau <= c.tau_bound)
+            # rel 1e-14, not ==: the library's bound for general 2D filters varies by an ulp between
+            # calls (ImageOperatorNorm sums over an unsorted Set; noticed here, not changed)
+            assert c.tau_bound == pytest.approx(block.tau_bound((H, W)), rel=1e-14)
+            assert c.certified == (0 <= c.tau <= c.tau_bound)
         else:
             assert not c.certified and "Theorem 2" in c.reason and np.isnan(c.tau_bound)
     assert not cert and cert.first_failure == 1
