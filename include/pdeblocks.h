@@ -258,5 +258,6 @@ int32_t pdb_live_handles(int64_t *count);
 #include "pdeblocks_image_schemes.h"
 #include "pdeblocks_image_eed.h"
 #include "pdeblocks_image_layers.h"
+#include "pdeblocks_image_network.h"
 
 #endif /* PDEBLOCKS_H */

@@ -25,18 +25,7 @@ struct ImageBlockArgument {
         guard (1...DiffusionBlock2D.maxFilters).contains(c) else {
             throw PDEBlocksError.invalidArgument("filters = \(c): a 2D diffusion block has 1...\(DiffusionBlock2D.maxFilters)")
         }
-        guard let shapesPointer else { throw NullPointer(name: "filter_shapes") }
-        let side = Int64(FilterBankArgument.maxSide)
-        shapes = try (0..<c).map { k in
-            let (r, q, oy, ox) = (shapesPointer[4 * k], shapesPointer[4 * k + 1], shapesPointer[4 * k + 2], shapesPointer[4 * k + 3])
-            guard (1...side).contains(r), (1...side).contains(q) else {
-                throw PDEBlocksError.invalidArgument("filter \(k) has shape \(r)×\(q); each side must be between 1 and \(side)")
-            }
-            guard oy.magnitude < 1 << 40, ox.magnitude < 1 << 40 else {
-                throw PDEBlocksError.invalidArgument("filter \(k) offset (\(oy), \(ox)) is out of range")
-            }
-            return (Int(r), Int(q), Int(oy), Int(ox))
-        }
+        shapes = try Self.shapes(c, shapesPointer, "filter_shapes")
         guard flags & ~(Self.zeroMean | Self.reaction | Self.tauBounded) == 0 else {
             throw PDEBlocksError.invalidArgument("flags = \(flags) has bits other than PDB_IMAGE_BLOCK_*")
         }
@@ -57,6 +46,25 @@ struct ImageBlockArgument {
         count = weights + dp + 1 + (flags & Self.reaction != 0 ? 1 : 0)
         extents = [Extent("filter_shapes", shapesPointer, count: 4 * c), Extent("kinds", kinds, count: d),
                    Extent("terms", terms, count: terms == nil ? 0 : d)]
+    }
+
+    /// `c` filter shapes `(rows, columns, oy, ox)` from `pointer[4c]` (sides 1...maxSide,
+    /// offsets below 2^40 in magnitude).
+    static func shapes(_ c: Int, _ pointer: UnsafePointer<Int64>?, _ name: String) throws
+        -> [(rows: Int, columns: Int, oy: Int, ox: Int)]
+    {
+        guard let pointer else { throw NullPointer(name: name) }
+        let side = Int64(FilterBankArgument.maxSide)
+        return try (0..<c).map { k in
+            let (r, q, oy, ox) = (pointer[4 * k], pointer[4 * k + 1], pointer[4 * k + 2], pointer[4 * k + 3])
+            guard (1...side).contains(r), (1...side).contains(q) else {
+                throw PDEBlocksError.invalidArgument("\(name): filter \(k) has shape \(r)×\(q); each side must be between 1 and \(side)")
+            }
+            guard oy.magnitude < 1 << 40, ox.magnitude < 1 << 40 else {
+                throw PDEBlocksError.invalidArgument("\(name): filter \(k) offset (\(oy), \(ox)) is out of range")
+            }
+            return (Int(r), Int(q), Int(oy), Int(ox))
+        }
     }
 
     /// The block with the parameters `params[count]` (all finite; checked).

@@ -21,7 +21,7 @@ private func activation(_ kind: Int32, _ dkind: Int32, _ lambda: Double, _ tau: 
 
 /// Writes `text` into a caller buffer of `capacity` bytes (NUL-terminated, truncated) and its
 /// full UTF-8 length into `length`; `buffer == NULL` with `capacity == 0` is a size query.
-private func writeText(_ text: String, _ buffer: UnsafeMutablePointer<CChar>?, _ capacity: Int64, _ length: UnsafeMutablePointer<Int64>?) throws {
+func writeText(_ text: String, _ buffer: UnsafeMutablePointer<CChar>?, _ capacity: Int64, _ length: UnsafeMutablePointer<Int64>?) throws {
     let cap = try Buffers.count(capacity, "capacity")
     let out = try Buffers.scalar(length, "length")
     let utf8 = Array(text.utf8)

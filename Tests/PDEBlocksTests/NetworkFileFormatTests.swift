@@ -12,11 +12,29 @@ import Testing
         #expect(Set(network.blocks.map(\.kind)) == Set(BlockKind.allCases))
     }
 
-    @Test func encodingIsUnchanged() throws {
-        let bytes = try NetworkFile.encode(network)
+    /// The version-1 bytes (what earlier releases wrote) are unchanged.
+    @Test func versionOneEncodingIsUnchanged() throws {
+        let bytes = try NetworkFile.encode(network, version: 1)
         let hash = NetworkFile.fnv1a(bytes[...])
         #expect(bytes.count == 3172)
         #expect(hash == 0xed66_8935_7981_a6f2)
+    }
+
+    /// Version 2 frames the version-1 payload behind the network type 0 (signal network):
+    /// 4 more bytes, version field 2, a fresh checksum.
+    @Test func versionTwoIsTheVersionOnePayloadBehindTheNetworkType() throws {
+        let v1 = try NetworkFile.encode(network, version: 1), v2 = try NetworkFile.encode(network)
+        #expect(NetworkFile.version == 2)
+        #expect(v2.count == v1.count + 4)
+        #expect(Array(v2[0..<8]) == NetworkFile.magic && Array(v2[8..<12]) == [2, 0, 0, 0])
+        #expect(Array(v2[24..<28]) == [0, 0, 0, 0])
+        #expect(Array(v2[28..<(v2.count - 8)]) == Array(v1[24..<(v1.count - 8)]))
+    }
+
+    /// A version-1 file (written by the version-1 path) still loads, to the same network.
+    @Test func versionOneFilesStillLoad() throws {
+        let loaded = try NetworkFile.decode(try NetworkFile.encode(network, version: 1))
+        #expect(try NetworkFile.encode(loaded) == (try NetworkFile.encode(network)))
     }
 
     @Test func roundTripsBitExactly() throws {

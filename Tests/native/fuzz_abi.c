@@ -289,8 +289,8 @@ static void *forged_handle(int *certain) {
 
 /* ---- Handles --------------------------------------------------------------- */
 
-enum { T_NET, T_MG, T_UNET, T_COUNT };
-static const char *type_names[T_COUNT] = {"network", "multigrid", "unet2"};
+enum { T_NET, T_MG, T_UNET, T_IMGNET, T_COUNT };
+static const char *type_names[T_COUNT] = {"network", "multigrid", "unet2", "image network"};
 #define POOLN 5
 static void *pool[T_COUNT][POOLN];
 static int64_t pool_n[T_COUNT][POOLN]; /* multigrid: matrix order */
@@ -322,6 +322,7 @@ static int32_t destroy_any(int t, void *h) {
     switch (t) {
     case T_NET: return pdb_network_destroy(h);
     case T_MG: return pdb_mg_destroy(h);
+    case T_IMGNET: return pdb_image_network_destroy(h);
     default: return pdb_unet2_destroy(h);
     }
 }
@@ -339,9 +340,14 @@ static void pool_add(int t, void *h, int64_t n) {
     npool[t]++;
 }
 
+static pdb_image_network *new_image_network(void);
+
 /* A valid object of type t made with helper calls (not fuzz calls), for an empty pool. */
 static void refill_pool(int t) {
-    if (t == T_NET) {
+    if (t == T_IMGNET) {
+        pdb_image_network *h = new_image_network();
+        if (h) pool_add(T_IMGNET, h, 0);
+    } else if (t == T_NET) {
         pdb_network *h;
         static const double fd[2] = {-1, 1};
         if (pdb_network_create(&h) != PDB_OK) { violation("pdb_network_create failed"); return; }
@@ -2311,6 +2317,268 @@ static void g_image_block_backward(void) {
     RUN(pdb_image_block_backward(BLOCK_ARGS(b), b.params, b.count, v, u, f, z.batch, z.height, z.width, gu, gf, gp));
 }
 
+/* ---- Image networks (pdeblocks_image_network.h) ---------------------------------------------- */
+
+/* Appends (helper call) a small diffusion block: one forward difference along x, Perona-Malik. */
+static void add_small_image_block(pdb_image_network *h, int reaction) {
+    static const int64_t shapes[4] = {1, 2, 0, 0};
+    static const int32_t kinds[1] = {PDB_DIFFUSIVITY_PERONA_MALIK};
+    const double params[5] = {-1, 1, -0.7, 0.1, -0.5};
+    pdb_image_network_add_diffusion(h, 1, shapes, PDB_COUPLING_ISOTROPIC, kinds, NULL,
+                                    reaction ? PDB_IMAGE_BLOCK_REACTION : 0, params, reaction ? 5 : 4);
+}
+
+/* Appends (helper call) a small residual block: one channel, forward differences, tanh. */
+static void add_small_residual(pdb_image_network *h) {
+    static const int64_t s1[4] = {1, 2, 0, 0}, s2[4] = {2, 1, 0, 0};
+    const double params[5] = {-1, 1, -0.1, 0.1, 0.05};
+    pdb_image_network_add_residual(h, 1, s1, s2, PDB_ACTIVATION_TANH, params, 5);
+}
+
+static pdb_image_network *new_image_network(void) {
+    pdb_image_network *h = NULL;
+    if (pdb_image_network_create(&h) != PDB_OK) { violation("pdb_image_network_create failed"); return NULL; }
+    add_small_image_block(h, 1);
+    if (pct(50)) add_small_residual(h);
+    return h;
+}
+
+static int64_t imgnet_count(void *h, int what) {
+    int64_t c = -1;
+    int32_t s = what == 0 ? pdb_image_network_block_count(h, &c) : pdb_image_network_parameter_count(h, &c);
+    return s == PDB_OK ? c : -1;
+}
+
+/* An image network handle; live networks that grew large are replaced by fresh ones first. */
+static void *pick_imgnet(int *slot) {
+    void *h = pick_handle(T_IMGNET, slot);
+    if (*slot >= 0 && (imgnet_count(h, 0) > 6 || imgnet_count(h, 1) > 400)) {
+        int32_t s = pdb_image_network_destroy(h);
+        if (s != PDB_OK && s != PDB_ERR_HANDLE) violation("destroying a grown image network gave %d", s);
+        remember_dead(T_IMGNET, h);
+        pdb_image_network *fresh = new_image_network();
+        if (!fresh) { pool_remove(T_IMGNET, *slot); *slot = -1; return NULL; }
+        pool[T_IMGNET][*slot] = fresh;
+        h = fresh;
+    }
+    return h;
+}
+
+/* The parameter count of a live pooled network (slot >= 0), else a small guess. */
+static int64_t imgnet_params(void *h, int slot) {
+    int64_t c = slot >= 0 ? imgnet_count(h, 1) : -1;
+    return c >= 0 ? c : irange(0, 8);
+}
+
+static void g_image_network_create(void) {
+    pdb_image_network **out = out_scalar(sizeof(void *), 6, 1, "net");
+    int64_t before = live_handles();
+    int32_t s = RUN(pdb_image_network_create(out));
+    int64_t after = live_handles();
+    if (after != before + (s == PDB_OK)) violation("live handles %lld -> %lld (status %d)", (long long)before, (long long)after, s);
+    if (s == PDB_OK) {
+        pool_add(T_IMGNET, *out, 0);
+        if (pct(80)) add_small_image_block(*out, (int)pct(50));
+    }
+}
+
+static void g_image_network_destroy(void) {
+    int slot;
+    void *h = pick_handle(T_IMGNET, &slot);
+    int32_t s = RUN(pdb_image_network_destroy(h));
+    if (s == PDB_OK && slot >= 0) { remember_dead(T_IMGNET, h); pool_remove(T_IMGNET, slot); }
+}
+
+static void g_image_network_add_diffusion(void) {
+    int slot;
+    void *h = pick_imgnet(&slot);
+    image_block_t b = gen_image_block(1);
+    RUN(pdb_image_network_add_diffusion(h, BLOCK_ARGS(b), b.params, b.count));
+}
+
+static void g_image_network_add_residual(void) {
+    int slot;
+    void *h = pick_imgnet(&slot);
+    int64_t c = irange(1, 2), weights = 0;
+    int64_t *s1 = region((size_t)(4 * c) * sizeof(int64_t), 0, "w1_shapes");
+    int64_t *s2 = region((size_t)(4 * c) * sizeof(int64_t), 0, "w2_shapes");
+    for (int64_t k = 0; k < 4 * c; k += 4) {
+        int64_t *sh[2] = {s1, s2};
+        for (int j = 0; j < 2; j++) {
+            sh[j][k] = irange(1, 3);
+            sh[j][k + 1] = irange(1, 3);
+            sh[j][k + 2] = irange(-2, 1);
+            sh[j][k + 3] = irange(-2, 1);
+            weights += sh[j][k] * sh[j][k + 1];
+        }
+    }
+    int32_t act = (int32_t)irange(0, 2);
+    int64_t count = weights + c;
+    double *params = in_d(count, count + 2, -0.5, 0.5, 0, "params");
+    if (pct(H)) {
+        int r = (int)(rnd() % 7);
+        if (r == 0) { act = PDB_ACTIVATION_FLUX; must_fail("a flux activation"); }
+        else if (r == 1) { act = bad_code(PDB_ACTIVATION_COUNT); must_fail("unknown activation"); }
+        else if (r == 2) { s1 = NULL; must_fail("w1_shapes is NULL"); }
+        else if (r == 3) { s2[4 * irange(0, c - 1) + 1] = pct(50) ? 0 : bad_len(); must_fail("a W2 side is out of range"); }
+        else if (r == 4) { params[irange(0, count - 1)] = pct(50) ? NAN : INFINITY; must_fail("a parameter is not finite"); }
+        else if (r == 5) { count = pct(50) ? count - 1 : bad_len(); must_fail("count is not the block's parameter count"); }
+        else { c = pct(50) ? 0 : bad_len(); must_fail("channels is not in 1...1024"); }
+    }
+    if (pct(H / 2 + 1)) { params = NULL; must_fail("params is NULL"); }
+    RUN(pdb_image_network_add_residual(h, c, s1, s2, act, params, count));
+}
+
+static void g_image_network_block_count(void) {
+    int slot;
+    void *h = pick_imgnet(&slot);
+    RUN(pdb_image_network_block_count(h, out_scalar(8, 10, 1, "count")));
+}
+
+static void g_image_network_parameter_count(void) {
+    int slot;
+    void *h = pick_imgnet(&slot);
+    RUN(pdb_image_network_parameter_count(h, out_scalar(8, 10, 1, "count")));
+}
+
+static void g_image_network_get_parameters(void) {
+    int slot;
+    void *h = pick_imgnet(&slot);
+    int64_t pc = imgnet_params(h, slot), count = pc;
+    if (pct(H)) { count = pct(50) ? pc + 1 : bad_len(); if (slot >= 0) must_fail("count is not the parameter count"); }
+    double *out = out_d(count == pc ? pc : 0, pc + 2, "out");
+    if (pct(H / 2 + 1) && pc > 0) { out = NULL; must_fail("out is NULL"); }
+    RUN(pdb_image_network_get_parameters(h, out, count));
+}
+
+static void g_image_network_set_parameters(void) {
+    int slot;
+    void *h = pick_imgnet(&slot);
+    int64_t pc = imgnet_params(h, slot), count = pc;
+    double *p = in_d(pc, pc + 2, -0.5, 0.5, 0, "params");
+    if (slot >= 0 && pc > 0) pdb_image_network_get_parameters(h, p, pc); /* helper: start from the current values */
+    for (int64_t i = 0; i < pc; i++) p[i] += unif(-1e-3, 1e-3);
+    if (pct(H)) {
+        int r = (int)(rnd() % 3);
+        if (r == 0 && pc > 0) { p[irange(0, pc - 1)] = pct(50) ? NAN : -INFINITY; must_fail("a parameter is not finite"); }
+        else if (r == 1) { count = pct(50) ? pc + 1 : bad_len(); if (slot >= 0 || count < 0) must_fail("count is not the parameter count"); }
+        else if (pc > 0) { p = NULL; must_fail("params is NULL"); }
+    }
+    RUN(pdb_image_network_set_parameters(h, p, count));
+}
+
+static void g_image_network_set_threads(void) {
+    int slot;
+    void *h = pick_imgnet(&slot);
+    int32_t t = (int32_t)irange(0, 3);
+    if (pct(H)) { t = pct(50) ? -1 : 5000; must_fail("threads out of 0...4096"); }
+    RUN(pdb_image_network_set_threads(h, t));
+}
+
+static void g_image_network_forward(void) {
+    int slot;
+    void *h = pick_imgnet(&slot);
+    image_size_t z = gen_image_size();
+    double *x = gen_image_input(z.pixels, "x");
+    int32_t flags = pct(50) ? PDB_FORWARD_INFERENCE : 0;
+    if (pct(H)) { flags = 1 << irange(1, 30); must_fail("unknown forward flags"); }
+    double *out = gen_image_output(z.pixels, z.valid, "out");
+    RUN(pdb_image_network_forward(h, x, z.batch, z.height, z.width, flags, out));
+}
+
+/* A recorded pass of z's shape on h (helper call), so backward reaches its success path. */
+static void record_image_pass(void *h, int slot, image_size_t z) {
+    if (slot < 0 || !z.valid || !pct(70)) return;
+    double *x = malloc((size_t)z.pixels * sizeof(double)), *out = malloc((size_t)z.pixels * sizeof(double));
+    for (int64_t i = 0; i < z.pixels; i++) x[i] = unif(-1, 1);
+    pdb_image_network_forward(h, x, z.batch, z.height, z.width, 0, out);
+    free(x);
+    free(out);
+}
+
+static void g_image_network_backward(void) {
+    int slot;
+    void *h = pick_imgnet(&slot);
+    image_size_t z = gen_image_size();
+    record_image_pass(h, slot, z);
+    int64_t pc = imgnet_params(h, slot), count = pc;
+    double *v = gen_image_input(z.pixels, "grad_out");
+    double *gi = gen_image_output(z.pixels, z.valid, "grad_in");
+    if (pct(H)) { count = pct(50) ? pc + 1 : bad_len(); if (slot >= 0 || count < 0) must_fail("param_count is not the parameter count"); }
+    double *gp = out_d(count == pc ? pc : 0, pc + 2, "grad_params");
+    if (pct(H / 2 + 1)) { gp = NULL; must_fail("grad_params is NULL"); }
+    RUN(pdb_image_network_backward(h, v, z.batch, z.height, z.width, gi, gp, count));
+}
+
+static void g_image_network_loss_and_gradient(void) {
+    int slot;
+    void *h = pick_imgnet(&slot);
+    image_size_t z = gen_image_size();
+    int64_t pc = imgnet_params(h, slot), count = pc;
+    double *x = gen_image_input(z.pixels, "x");
+    double *t = gen_image_input(z.pixels, "target");
+    double *loss = out_scalar(8, 5, 1, "loss");
+    if (pct(H)) { count = pct(50) ? pc + 1 : bad_len(); if (slot >= 0 || count < 0) must_fail("param_count is not the parameter count"); }
+    double *gp = out_d(count == pc ? pc : 0, pc + 2, "grad_params");
+    if (pct(H / 2 + 1)) { gp = NULL; must_fail("grad_params is NULL"); }
+    RUN(pdb_image_network_loss_and_gradient(h, x, t, z.batch, z.height, z.width, loss, gp, count));
+}
+
+static void g_image_network_certificate(void) {
+    int slot;
+    void *h = pick_imgnet(&slot);
+    int64_t height = gen_side(), width = gen_side();
+    RUN(pdb_image_network_certificate(h, height, width, out_scalar(4, 5, 1, "certified"), out_scalar(8, 5, 1, "first_failure")));
+}
+
+static void g_image_network_block_certificate(void) {
+    int slot;
+    void *h = pick_imgnet(&slot);
+    int64_t index = irange(0, 2), height = gen_side(), width = gen_side();
+    if (pct(H)) { index = pct(50) ? -1 : bad_len(); must_fail("block index out of range"); }
+    int64_t capacity = pct(30) ? 0 : irange(1, 300);
+    char *reason = capacity > 0 ? region((size_t)capacity, (size_t)capacity, "reason") : NULL;
+    if (capacity > 0 && pct(H / 2 + 1)) { reason = NULL; must_fail("reason is NULL with capacity > 0"); }
+    RUN(pdb_image_network_block_certificate(h, index, height, width, out_scalar(4, 5, 1, "certified"), out_scalar(8, 5, 1, "tau"),
+                                            out_scalar(8, 5, 1, "tau_bound"), reason, capacity,
+                                            out_scalar(8, 5, 1, "reason_length")));
+}
+
+#define IMG_SAVED 3
+static char img_saved_path[IMG_SAVED][512];
+static int img_saved_ok[IMG_SAVED];
+
+static void g_image_network_save(void) {
+    int slot;
+    void *h = pick_imgnet(&slot);
+    int k = (int)(rnd() % IMG_SAVED);
+    const char *path = img_saved_path[k];
+    if (pct(H * 2)) path = hostile_path();
+    int32_t s = RUN(pdb_image_network_save(h, path));
+    if (path == img_saved_path[k]) img_saved_ok[k] = s == PDB_OK ? 1 : img_saved_ok[k];
+}
+
+static void g_image_network_load(void) {
+    int k = (int)(rnd() % IMG_SAVED);
+    const char *path = img_saved_path[k];
+    if (!img_saved_ok[k]) must_fail("no file saved there");
+    if (pct(40)) {
+        if (img_saved_ok[k]) {
+            const char *d = damaged_copy(img_saved_path[k]);
+            if (d) path = d; /* may still be valid: not predicted */
+        }
+    } else if (pct(10)) {
+        path = saved_path[rnd() % SAVED];
+        must_fail("a signal network's file (or none)");
+    } else if (pct(H * 2)) path = hostile_path();
+    pdb_image_network **out = out_scalar(sizeof(void *), 6, 1, "net");
+    int64_t before = live_handles();
+    int32_t s = RUN(pdb_image_network_load(path, out));
+    int64_t after = live_handles();
+    if (after != before + (s == PDB_OK)) violation("live handles %lld -> %lld (status %d)", (long long)before, (long long)after, s);
+    if (s == PDB_OK) pool_add(T_IMGNET, *out, 0);
+}
+
 /* ---- Entry table ---------------------------------------------------------------------------- */
 
 #define G(name) {"pdb_" #name, g_##name, 0, 0, 0}
@@ -2323,6 +2591,11 @@ static entry_t entries[] = {
     G(explicit_2d), G(fsi_2d), G(fed_2d), G(implicit_2d), G(evolve_2d),
     G(stencil2d_apply), G(stencil2d_adjoint), G(stencil2d_matrix), G(filter_bank_norm_squared), G(stable_tau_2d),
     G(image_block_parameter_count), G(image_block_tau_bound), G(image_block_forward), G(image_block_backward),
+    G(image_network_create), G(image_network_destroy), G(image_network_add_diffusion), G(image_network_add_residual),
+    G(image_network_block_count), G(image_network_parameter_count), G(image_network_get_parameters),
+    G(image_network_set_parameters), G(image_network_set_threads), G(image_network_forward), G(image_network_backward),
+    G(image_network_loss_and_gradient), G(image_network_certificate), G(image_network_block_certificate),
+    G(image_network_save), G(image_network_load),
     G(banded_matvec), G(banded_solve), G(poisson_1d), G(poisson_2d), G(diffusion_system_2d), G(stencil_field_matvec),
     G(mg2d_create), G(mg2d_levels), G(mg2d_level_operator), G(diffusion_system_bandwidth), G(diffusion_system),
     G(mg_create), G(mg_destroy), G(mg_levels), G(mg_level_matrix), G(mg_prolong), G(mg_restrict), G(mg_cycle),
@@ -2861,6 +3134,10 @@ int main(int argc, char **argv) {
     for (int k = 0; k < SAVED; k++) {
         snprintf(saved_path[k], sizeof saved_path[k], "%s/fuzz_%d.pdbnet", tmpdir, k);
         unlink(saved_path[k]); /* files of an earlier run */
+    }
+    for (int k = 0; k < IMG_SAVED; k++) {
+        snprintf(img_saved_path[k], sizeof img_saved_path[k], "%s/fuzz_image_%d.pdbnet", tmpdir, k);
+        unlink(img_saved_path[k]);
     }
     install_handlers();
     fuzz_memory_hostile();

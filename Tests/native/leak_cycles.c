@@ -379,6 +379,51 @@ static void schemes_cycle(void) {
     EXPECT(PDB_OK, pdb_set_threads(0));
 }
 
+/* ---- Image networks ---------------------------------------------------------------------- */
+
+/* Build, train (loss and gradient, forward/backward), certify, save, load, fail, destroy;
+ * images are (3, 8, 8) views of f (3 * N values, N = 64). */
+static void image_network_cycle(const char *tmpdir) {
+    static const int64_t shapes[8] = {1, 2, 0, 0, 2, 1, 0, 0}, s1[4] = {3, 3, -1, -1}, s2[4] = {1, 2, 0, 0};
+    static const int32_t kinds[1] = {PDB_DIFFUSIVITY_PERONA_MALIK};
+    const double dp[7] = {-1, 1, -1, 1, -0.7, 0.1, -0.5};
+    const double rp[12] = {0, -0.1, 0, -0.1, 0.4, 0, 0, -0.1, -0.1, -0.2, 0.2, 0.01};
+    char path[1024], text[512];
+    snprintf(path, sizeof path, "%s/leak_cycles_image.pdbnet", tmpdir);
+    pdb_image_network *net = NULL, *loaded = NULL;
+    int64_t count = 0, first, len;
+    int32_t certified;
+    double params[64], grads[64], gin[3 * N], loss, tau, tb;
+    EXPECT(PDB_OK, pdb_image_network_create(&net));
+    EXPECT(PDB_OK, pdb_image_network_add_diffusion(net, 2, shapes, PDB_COUPLING_ISOTROPIC, kinds, NULL,
+                                                   PDB_IMAGE_BLOCK_REACTION, dp, 7));
+    EXPECT(PDB_OK, pdb_image_network_add_residual(net, 1, s1, s2, PDB_ACTIVATION_TANH, rp, 12));
+    EXPECT(PDB_OK, pdb_image_network_parameter_count(net, &count));
+    if (count != 19) { failures++; fprintf(stderr, "unexpected image parameter count %lld\n", (long long)count); return; }
+    EXPECT(PDB_OK, pdb_image_network_set_threads(net, 2));
+    for (int step = 0; step < 3; step++) {
+        EXPECT(PDB_OK, pdb_image_network_loss_and_gradient(net, f, out, 3, 8, 8, &loss, grads, count));
+        EXPECT(PDB_OK, pdb_image_network_get_parameters(net, params, count));
+        for (int64_t i = 0; i < count; i++) params[i] -= 1e-3 * grads[i];
+        EXPECT(PDB_OK, pdb_image_network_set_parameters(net, params, count));
+    }
+    EXPECT(PDB_OK, pdb_image_network_forward(net, f, 3, 8, 8, 0, out));
+    EXPECT(PDB_OK, pdb_image_network_backward(net, out, 3, 8, 8, gin, grads, count));
+    EXPECT(PDB_OK, pdb_image_network_certificate(net, 8, 8, &certified, &first));
+    EXPECT(PDB_OK, pdb_image_network_block_certificate(net, 1, 8, 8, &certified, &tau, &tb, text, sizeof text, &len));
+    EXPECT(ANY_ERROR, pdb_image_network_backward(net, out, 3, 8, 7, gin, grads, count)); /* not the recorded shape */
+    params[0] = NAN;
+    EXPECT(ANY_ERROR, pdb_image_network_set_parameters(net, params, count));
+    EXPECT(ANY_ERROR, pdb_network_forward((pdb_network *)net, f, 1, N, 0, out)); /* wrong type */
+    EXPECT(PDB_OK, pdb_image_network_save(net, path));
+    EXPECT(ANY_ERROR, pdb_network_load(path, (pdb_network **)&loaded)); /* an image network's file */
+    EXPECT(PDB_OK, pdb_image_network_load(path, &loaded));
+    EXPECT(PDB_OK, pdb_image_network_loss_and_gradient(loaded, f, out, 3, 8, 8, &loss, grads, count));
+    EXPECT(PDB_OK, pdb_image_network_destroy(loaded));
+    EXPECT(PDB_OK, pdb_image_network_destroy(net));
+    EXPECT(PDB_ERR_HANDLE, pdb_image_network_destroy(net));
+}
+
 int main(int argc, char **argv) {
     int cycles = argc > 1 ? atoi(argv[1]) : 3;
     const char *tmpdir = argc > 2 ? argv[2] : "/tmp";
@@ -389,6 +434,7 @@ int main(int argc, char **argv) {
         banded_cycle();
         unet_cycle();
         network_cycle(tmpdir);
+        image_network_cycle(tmpdir);
         schemes_cycle();
     }
     int64_t live = -1;

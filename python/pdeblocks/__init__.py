@@ -21,6 +21,8 @@ from .krylov import cg
 from .unet import TwoLevelUNet
 from .blocks import LearnableDiffusivity, FluxActivation, TransposedStencil, BoundedTau, ResidualBlock, DiffusionBlock, FSIBlock, ImplicitBlock
 from .network import Network, Certificate, BlockCertificate
+from .image_blocks import DiffusionBlock2D
+from .image_network import ImageNetwork, ResidualBlock2D
 from .optim import Adam
 from .progress import Progress
 from .eed import eed
@@ -43,5 +45,6 @@ __all__ = [
     "BandedMatrix", "poisson_1d", "diffusion_system", "Multigrid", "StencilField2D", "poisson_2d", "Multigrid2D", "cg", "semi_implicit", "TwoLevelUNet",
     "LearnableDiffusivity", "FluxActivation", "TransposedStencil", "BoundedTau", "ResidualBlock",
     "DiffusionBlock", "FSIBlock", "ImplicitBlock", "Network", "Certificate", "BlockCertificate", "Adam",
+    "DiffusionBlock2D", "ImageNetwork", "ResidualBlock2D",
     "eed", "denoise",
 ]

@@ -41,3 +41,5 @@ def test_schemes_allocate_only_at_set_up(tmp_path):
                                                              "aos_2d_2thread", "eed_2d_2thread"} | {
         f"multigrid_2d_{a}_{b}" for a in ("poisson", "diffusion") for b in ("cycle", "solve")}, run.stdout
     assert run.returncode == 0, run.stdout + run.stderr
+    assert {row[0] for row in rows} >= {f"network_image_{case}_{t}thread" for case in ("inference", "forward_backward", "loss")
+                                        for t in (1, 2)}

@@ -82,8 +82,10 @@ def test_file_with_valid_checksum_but_invalid_content_is_refused(tmp_path):
     import struct
     path, data = saved_bytes(tmp_path)
     payload = bytearray(data[24:-8])
-    # first block (diffusion): u32 count, u32 kind, u32 L, u32 mode, f64 tau
-    payload[16:24] = struct.pack("<d", float("nan"))
+    # version 2: u32 network type (0), then the first block (diffusion): u32 count, u32 kind,
+    # u32 L, u32 mode, f64 tau
+    assert data[8:12] == struct.pack("<I", 2) and payload[0:4] == struct.pack("<I", 0)
+    payload[20:28] = struct.pack("<d", float("nan"))
     body = data[:24] + bytes(payload)
     h = 0xCBF29CE484222325
     for b in body:

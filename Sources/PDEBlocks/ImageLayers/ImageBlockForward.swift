@@ -28,19 +28,28 @@ extension DiffusionBlock2D {
         _ u: UnsafeBufferPointer<Double>, _ f: UnsafeBufferPointer<Double>?, batch: Int, height: Int, width: Int,
         z: UnsafeMutableBufferPointer<Double>, out: UnsafeMutableBufferPointer<Double>
     ) {
-        let n = height * width, C = filters.count
+        let n = height * width
         for r in 0..<batch {
             let range = (r * n)..<((r + 1) * n)
-            let ur = UnsafeBufferPointer(rebasing: u[range]), o = UnsafeMutableBufferPointer(rebasing: out[range])
-            fluxes(ur, height: height, width: width, into: z)
-            for c in 0..<C {
-                filters[c].accumulateTransposed(UnsafeBufferPointer(rebasing: z[(c * n)..<((c + 1) * n)]), height: height,
-                                                width: width, into: o, base: c == 0 ? nil : UnsafeBufferPointer(o))
-            }
-            for i in 0..<n {
-                let reaction = f.map { mu * (ur[i] - $0[r * n + i]) } ?? 0
-                o[i] = ur[i] - tau * (o[i] + reaction)
-            }
+            forwardOne(UnsafeBufferPointer(rebasing: u[range]), f.map { UnsafeBufferPointer(rebasing: $0[range]) },
+                       height: height, width: width, z: z, out: UnsafeMutableBufferPointer(rebasing: out[range]))
+        }
+    }
+
+    /// The forward pass on one image (`z`: C·n values of scratch); allocates nothing.
+    func forwardOne(
+        _ ur: UnsafeBufferPointer<Double>, _ fr: UnsafeBufferPointer<Double>?, height: Int, width: Int,
+        z: UnsafeMutableBufferPointer<Double>, out o: UnsafeMutableBufferPointer<Double>
+    ) {
+        let n = height * width, C = filters.count
+        fluxes(ur, height: height, width: width, into: z)
+        for c in 0..<C {
+            filters[c].accumulateTransposed(UnsafeBufferPointer(rebasing: z[(c * n)..<((c + 1) * n)]), height: height,
+                                            width: width, into: o, base: c == 0 ? nil : UnsafeBufferPointer(o))
+        }
+        for i in 0..<n {
+            let reaction = fr.map { mu * (ur[i] - $0[i]) } ?? 0
+            o[i] = ur[i] - tau * (o[i] + reaction)
         }
     }
 

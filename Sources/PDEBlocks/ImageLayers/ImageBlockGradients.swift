@@ -53,38 +53,58 @@ extension DiffusionBlock2D {
         let n = height * width, C = filters.count
         var work = try Memory.zeros(try Memory.count(2 * C + 4, n, for: "scratch"), for: "the backward pass's scratch")
         grad.update(repeating: 0)
-        var dtau = 0.0, dmu = 0.0
         work.withUnsafeMutableBufferPointer { w in
-            let z = slice(w, 0, C * n), p = slice(w, C * n, C * n), extra = slice(w, 2 * C * n, 4 * n)
             for r in 0..<batch {
                 let range = (r * n)..<((r + 1) * n)
-                let ur = UnsafeBufferPointer(rebasing: u[range]), vr = UnsafeBufferPointer(rebasing: v[range])
-                let gu = UnsafeMutableBufferPointer(rebasing: gradU[range])
-                for c in 0..<C {
-                    filters[c].apply(ur, height: height, width: width, into: slice(z, c * n, n))
-                    filters[c].apply(vr, height: height, width: width, into: slice(p, c * n, n))
-                }
-                dtau -= linearise(z, p, n: n, grad: grad, work: extra)
-                var wk = 0
-                for c in 0..<C {
-                    let wg = slice(grad, wk, filters[c].weights.count)
-                    wk += filters[c].weights.count
-                    let (zc, pc) = (UnsafeBufferPointer(slice(z, c * n, n)), UnsafeBufferPointer(slice(p, c * n, n)))
-                    filters[c].accumulateWeightGradient(of: vr, against: zc, height: height, width: width, scale: -tau, into: wg)
-                    filters[c].accumulateWeightGradient(of: ur, against: pc, height: height, width: width, scale: -tau, into: wg)
-                    filters[c].accumulateTransposed(pc, height: height, width: width, into: gu,
-                                                    base: c == 0 ? nil : UnsafeBufferPointer(gu))
-                }
-                for i in 0..<n {
-                    let d = f.map { ur[i] - $0[r * n + i] } ?? 0
-                    dtau -= vr[i] * mu * d
-                    dmu -= tau * vr[i] * d
-                    gu[i] = vr[i] - tau * (gu[i] + mu * vr[i])
-                    if let gradF { gradF[r * n + i] = tau * mu * vr[i] }
-                }
+                if let gradF { slice(gradF, r * n, n).update(repeating: 0) }
+                backwardOne(UnsafeBufferPointer(rebasing: v[range]), UnsafeBufferPointer(rebasing: u[range]),
+                            f.map { UnsafeBufferPointer(rebasing: $0[range]) }, height: height, width: width,
+                            gradU: UnsafeMutableBufferPointer(rebasing: gradU[range]),
+                            gradF: gradF.map { UnsafeMutableBufferPointer(rebasing: $0[range]) }, grad: grad, work: w)
             }
         }
-        finishGradient(grad, dtau: dtau, dmu: dmu)
+        convertGradient(grad)
+    }
+
+    /// The scratch of `backwardOne`: `(2C + 4)·n` values.
+    func backwardScratchCount(pixels n: Int) -> Int { (2 * filters.count + 4) * n }
+
+    /// The backward pass on one image: writes `gu`, adds `∂L/∂f` to `gf` and the raw
+    /// parameter gradient to `grad` (τ and m slots included: `convertGradient` finishes
+    /// them); `work` holds `backwardScratchCount` values. Allocates nothing.
+    func backwardOne(
+        _ vr: UnsafeBufferPointer<Double>, _ ur: UnsafeBufferPointer<Double>, _ fr: UnsafeBufferPointer<Double>?,
+        height: Int, width: Int, gradU gu: UnsafeMutableBufferPointer<Double>,
+        gradF: UnsafeMutableBufferPointer<Double>?, grad: UnsafeMutableBufferPointer<Double>,
+        work w: UnsafeMutableBufferPointer<Double>
+    ) {
+        let n = height * width, C = filters.count
+        let z = slice(w, 0, C * n), p = slice(w, C * n, C * n), extra = slice(w, 2 * C * n, 4 * n)
+        var dtau = 0.0, dmu = 0.0
+        for c in 0..<C {
+            filters[c].apply(ur, height: height, width: width, into: slice(z, c * n, n))
+            filters[c].apply(vr, height: height, width: width, into: slice(p, c * n, n))
+        }
+        dtau -= linearise(z, p, n: n, grad: grad, work: extra)
+        var wk = 0
+        for c in 0..<C {
+            let wg = slice(grad, wk, filters[c].weights.count)
+            wk += filters[c].weights.count
+            let (zc, pc) = (UnsafeBufferPointer(slice(z, c * n, n)), UnsafeBufferPointer(slice(p, c * n, n)))
+            filters[c].accumulateWeightGradient(of: vr, against: zc, height: height, width: width, scale: -tau, into: wg)
+            filters[c].accumulateWeightGradient(of: ur, against: pc, height: height, width: width, scale: -tau, into: wg)
+            filters[c].accumulateTransposed(pc, height: height, width: width, into: gu,
+                                            base: c == 0 ? nil : UnsafeBufferPointer(gu))
+        }
+        for i in 0..<n {
+            let d = fr.map { ur[i] - $0[i] } ?? 0
+            dtau -= vr[i] * mu * d
+            dmu -= tau * vr[i] * d
+            gu[i] = vr[i] - tau * (gu[i] + mu * vr[i])
+            if let gradF { gradF[i] += tau * mu * vr[i] }
+        }
+        grad[tauIndex] += dtau
+        if muParameter != nil { grad[tauIndex + 1] += dmu }
     }
 
     /// On one image, `z ← φ = Φ(z)` and `p ← q = DΦ(z) p` in place; adds `−τ Σ_c⟨p_c, ∂φ_c/∂θ⟩`
@@ -121,16 +141,16 @@ extension DiffusionBlock2D {
         return dot
     }
 
-    /// Writes `dτ`, `dm = dμ·sigmoid(m)`, converts mixture gradients to logits and projects
-    /// the weight gradients of a zero-mean bank.
-    func finishGradient(_ grad: UnsafeMutableBufferPointer<Double>, dtau: Double, dmu: Double) {
+    /// Maps the raw gradient (summed over images) to the parameterisation, in place:
+    /// `dm = dμ·sigmoid(m)`, mixture weights → logits, and the projection of the weight
+    /// gradients of a zero-mean bank.
+    public func convertGradient(_ grad: UnsafeMutableBufferPointer<Double>) {
         var k = weightCount
         for g in diffusivities {
             g.convertGradient(slice(grad, k, g.parameterCount))
             k += g.parameterCount
         }
-        grad[tauIndex] = dtau
-        if let m = muParameter { grad[tauIndex + 1] = dmu * StepSize.sigmoid(m) }
+        if let m = muParameter { grad[tauIndex + 1] *= StepSize.sigmoid(m) }
         guard zeroMean else { return }
         var start = 0
         for K in filters {

@@ -1,16 +1,22 @@
-/// The network file format (version 1). All integers and floats little-endian; floats are
+/// The network file format (version 2; version 1 files still load). All integers and floats little-endian; floats are
 /// IEEE-754 binary64 stored bit-exactly, so save → load reproduces every parameter (and
 /// hence every output) bit for bit.
 ///
 ///     offset  size  field
 ///     0       8     magic "PDBNETv\0" (50 44 42 4E 45 54 76 00)
-///     8       4     u32 format version (1)
+///     8       4     u32 format version (2; 1 is read too)
 ///     12      4     u32 reserved (0)
 ///     16      8     u64 payload length P in bytes
 ///     24      P     payload (below)
 ///     24+P    8     u64 checksum: FNV-1a 64 of bytes [0, 24+P)
 ///
-/// Payload: `u32 blockCount`, then each block as `u32 kind` (`BlockKind`) followed by
+/// Payload of version 2: `u32 network type` — 0: a signal `Network`, followed by the
+/// version-1 payload below; 1: an `ImageNetwork`, followed by `u32 blockCount` and each block
+/// as `u32 kind` (`ImageBlockKind`) and its record (`DiffusionBlock2D`, `ResidualBlock2D`:
+/// see their `encode(to:)`). Version 1 has no network type: its payload is the signal
+/// network's.
+///
+/// Signal network payload: `u32 blockCount`, then each block as `u32 kind` (`BlockKind`) followed by
 ///
 ///     diffusion / fsi / implicit:
 ///         u32 L (1 for diffusion; cycle length; iterations)
@@ -33,7 +39,17 @@
 /// `PDEBlocksError.io` naming the problem, never a crash.
 public enum NetworkFile {
     public static let magic: [UInt8] = Array("PDBNETv".utf8) + [0]
-    public static let version: UInt32 = 1
+    public static let version: UInt32 = 2
+    /// The oldest version this library reads.
+    public static let oldestVersion: UInt32 = 1
+    /// The network types of a version-2 payload.
+    static let signalType: UInt32 = 0, imageType: UInt32 = 1
+
+    /// What a file holds.
+    public enum Content: Sendable {
+        case signal(Network)
+        case image(ImageNetwork)
+    }
     static let learnableCode: UInt32 = 100
     static let headerSize = 24
     /// The largest file accepted (1 GiB).
@@ -41,20 +57,43 @@ public enum NetworkFile {
 
     // MARK: Encoding
 
-    /// The file's bytes: each block writes its own record (`NetworkBlock.encode(to:)`).
-    public static func encode(_ network: Network) throws -> [UInt8] {
+    /// The file's bytes (current version): each block writes its own record
+    /// (`NetworkBlock.encode(to:)`).
+    public static func encode(_ network: Network) throws -> [UInt8] { try encode(network, version: version) }
+
+    /// The bytes of `network` in format `version` (1 or 2; version 1 is what earlier
+    /// releases wrote, kept to test that such files load).
+    static func encode(_ network: Network, version: UInt32) throws -> [UInt8] {
         var w = Writer()
+        if version >= 2 { w.u32(signalType) }
         w.u32(UInt32(network.blocks.count))
         for block in network.blocks {
             w.u32(UInt32(block.kind.rawValue))
             block.encode(to: &w)
         }
+        return frame(w.bytes, version: version)
+    }
+
+    /// The file's bytes for an image network (version 2).
+    public static func encode(_ network: ImageNetwork) throws -> [UInt8] {
+        var w = Writer()
+        w.u32(imageType)
+        w.u32(UInt32(network.blocks.count))
+        for block in network.blocks {
+            w.u32(UInt32(block.kind.rawValue))
+            block.encode(to: &w)
+        }
+        return frame(w.bytes, version: version)
+    }
+
+    /// Header, payload and checksum.
+    static func frame(_ payload: [UInt8], version: UInt32) -> [UInt8] {
         var out = Writer()
         out.bytes.append(contentsOf: magic)
         out.u32(version)
         out.u32(0)
-        out.u64(UInt64(w.bytes.count))
-        out.bytes.append(contentsOf: w.bytes)
+        out.u64(UInt64(payload.count))
+        out.bytes.append(contentsOf: payload)
         out.u64(fnv1a(out.bytes[...]))
         return out.bytes
     }
@@ -99,14 +138,34 @@ public enum NetworkFile {
 
     // MARK: Decoding
 
+    /// A signal network's file (version 1 or 2); an image network's file is refused, naming
+    /// `ImageNetwork.load`.
     public static func decode(_ bytes: [UInt8]) throws -> Network {
+        switch try decodeContent(bytes) {
+        case .signal(let n): return n
+        case .image: throw PDEBlocksError.io("the file holds an image network: load it as an image network (ImageNetwork.load, pdb_image_network_load)")
+        }
+    }
+
+    /// An image network's file; a signal network's file is refused, naming `Network.load`.
+    public static func decodeImage(_ bytes: [UInt8]) throws -> ImageNetwork {
+        switch try decodeContent(bytes) {
+        case .image(let n): return n
+        case .signal: throw PDEBlocksError.io("the file holds a signal network, not an image network: load it with Network.load (pdb_network_load)")
+        }
+    }
+
+    /// The network a file holds, after checking magic, version, length and checksum.
+    public static func decodeContent(_ bytes: [UInt8]) throws -> Content {
         guard bytes.count >= headerSize + 8 else {
             throw PDEBlocksError.io("not a network file: truncated (\(bytes.count) bytes, the header alone needs \(headerSize + 8))")
         }
         guard Array(bytes[0..<8]) == magic else { throw PDEBlocksError.io("not a network file (bad magic number)") }
         var h = Reader(bytes: bytes[8..<headerSize])
         let v = try h.u32()
-        guard v == version else { throw PDEBlocksError.io("unsupported network file version \(v) (this library reads \(version))") }
+        guard (oldestVersion...version).contains(v) else {
+            throw PDEBlocksError.io("unsupported network file version \(v) (this library reads versions \(oldestVersion)...\(version))")
+        }
         _ = try h.u32()
         let length = try h.u64()
         guard length == UInt64(bytes.count - headerSize - 8) else {
@@ -119,13 +178,32 @@ public enum NetworkFile {
         guard try c.u64() == fnv1a(bytes[0..<end]) else { throw PDEBlocksError.io("network file is corrupted (checksum mismatch)") }
         var r = Reader(bytes: bytes[headerSize..<end])
         do {
-            let network = try decodePayload(&r)
+            let type = v >= 2 ? try r.u32() : signalType
+            let content: Content
+            switch type {
+            case signalType: content = .signal(try decodePayload(&r))
+            case imageType: content = .image(try decodeImagePayload(&r))
+            default: throw PDEBlocksError.io("unknown network type \(type) (0 signal network, 1 image network)")
+            }
             guard r.remaining == 0 else { throw PDEBlocksError.io("\(r.remaining) unread bytes after the last block") }
-            return network
+            return content
         } catch let e as PDEBlocksError {
             if case .io = e { throw e }
             throw PDEBlocksError.io("network file has invalid content: \(e.message)")
         }
+    }
+
+    static func decodeImagePayload(_ r: inout Reader) throws -> ImageNetwork {
+        let count = try r.count(max: 1 << 20, "block count")
+        var net = ImageNetwork()
+        for k in 0..<count {
+            let code = try r.u32()
+            guard code <= Int32.max, let kind = ImageBlockKind(rawValue: Int32(code)) else {
+                throw PDEBlocksError.io("image block \(k) has unknown kind \(code)")
+            }
+            net.append(try kind.blockType.decode(from: &r, index: k))
+        }
+        return net
     }
 
     static func decodePayload(_ r: inout Reader) throws -> Network {
@@ -263,6 +341,18 @@ public enum NetworkFile {
             return Int(v)
         }
     }
+}
+
+extension ImageNetwork {
+    /// Saves to the documented binary format (`NetworkFile`, version 2), atomically.
+    public func save(to path: FileSystemPath) throws { try AtomicFile.write(try NetworkFile.encode(self), to: path) }
+    /// Loads an image network saved by `save(to:)`.
+    public static func load(from path: FileSystemPath) throws -> ImageNetwork {
+        let bytes = try AtomicFile.read(from: path, limit: NetworkFile.maxFileSize)
+        do { return try NetworkFile.decodeImage(bytes) } catch let e as PDEBlocksError { throw PDEBlocksError.io("'\(path)': \(e.message)") }
+    }
+    public func save(to path: String) throws { try save(to: try FileSystemPath(path)) }
+    public static func load(from path: String) throws -> ImageNetwork { try load(from: try FileSystemPath(path)) }
 }
 
 extension Network {
