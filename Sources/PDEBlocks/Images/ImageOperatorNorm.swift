@@ -155,7 +155,7 @@ enum ImageOperatorNorm {
                 for K in bank {
                     let rowsIn = preimages(py, height, K.offsetY, K.rows)
                     let colsIn = preimages(px, width, K.offsetX, K.columns)
-                    let iList = Array(Set(rowsIn.map(\.i))), jList = Array(Set(colsIn.map(\.i)))
+                    let iList = Set(rowsIn.map(\.i)).sorted(), jList = Set(colsIn.map(\.i)).sorted()  // sorted: a Set's order varies per instance, and the sums below must not
                     for i in iList {
                         for j in jList {
                             // K[(i, j), p] and its magnitude bound.

@@ -127,9 +127,9 @@ extension Stencil2D {
                         let bRow = bb.map { $0 + p * width }
                         // Partial columns: only the taps with 0 ≤ c − ox − b < width.
                         let head = full.isEmpty ? width : full.lowerBound
-                        let partial = [0..<head, (full.isEmpty ? width : full.upperBound)..<width]
-                        for columns in partial {
-                            for c in columns {
+                        let tail = full.isEmpty ? width : full.upperBound
+                        for part in 0..<2 {   // (two ranges without an array: no allocation per row)
+                            for c in part == 0 ? 0..<head : tail..<width {
                                 var acc = bRow?[c] ?? 0
                                 let bLo = max(0, c - ox - width + 1), bHi = min(q - 1, c - ox)
                                 if bLo <= bHi {
