@@ -41,12 +41,19 @@
         return Self.oneMinusExpNeg(Self.constant / ((x2 * x2) * (x2 * x2)))
     }
 
-    /// `1 − e^{−t}` for `t ≥ 0` (or +∞) without cancellation, eight lanes, branch-free: its
-    /// Taylor series to t⁹ for t < 0.05 (truncation ≤ 1e-16 relative), else `1 − e^{−t}`
-    /// (cancellation costs at most a factor 1/t ≤ 20 in relative error, i.e. ≤ 5e-15).
+    /// `1 − e^{−t}` for `t ≥ 0` (or +∞) without cancellation, eight lanes: its Taylor series
+    /// to t⁹ for t < 0.05 (truncation ≤ 1e-16 relative), else `1 − e^{−t}` (cancellation
+    /// costs at most a factor 1/t ≤ 20 in relative error, i.e. ≤ 5e-15). Vectors without a
+    /// small lane skip the series, and vectors whose lanes all have t ≥ 40 (flat image regions:
+    /// e^{−t} < 4.3e-18, so 1 − e^{−t} rounds to 1) skip the exp too: the same values.
     @inlinable @inline(__always)
     static func oneMinusExpNeg(_ t: SIMD8<Double>) -> SIMD8<Double> {
         let one = SIMD8<Double>(repeating: 1)
+        let small = t .< 0.05
+        if !any(small) {
+            if all(t .>= 40) { return one }
+            return one - VectorExp.exp8(nonPositive: -t)
+        }
         // (products by the rounded reciprocals, not eight vector divisions: each factor is
         // within an ulp of t/k, far below the truncation error above)
         var s = one - t * (1.0 / 9)
@@ -59,6 +66,6 @@
         s = one - t * (1.0 / 2) * s
         let series = t * s
         let direct = one - VectorExp.exp8(nonPositive: -t)
-        return direct.replacing(with: series, where: t .< 0.05)
+        return direct.replacing(with: series, where: small)
     }
 }
