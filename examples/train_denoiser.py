@@ -107,7 +107,7 @@ def main(argv=None):
     print(f"  mean     PSNR {np.mean(list(scores.values())):6.2f} dB; certified on 8x8 ... 512x512: {cert}")
     if a.out:
         net.save(a.out)
-    return net, scores
+    return net, scores, hist
 
 
 if __name__ == "__main__":
