@@ -13,6 +13,8 @@ Training data: the issue's training images only (``pdeblocks.datasets.training_i
 the reported PSNR is on camera, coins and moon (noise seeded).
 
 Run: PYTHONPATH=python python examples/train_denoiser.py --sigma 25 --steps 2000 --out model.pdbnet
+(defaults: 32 stages of 4 zero-mean 3x3 filters; about 1 minute on 2 cores, mean test PSNR 30.82 dB
+at sigma 25 in one run)
 """
 from __future__ import annotations
 
@@ -76,9 +78,9 @@ def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--sigma", type=float, default=25, help="noise level on the 0-255 scale")
     p.add_argument("--steps", type=int, default=2000)
-    p.add_argument("--stages", type=int, default=5)
-    p.add_argument("--filters", type=int, default=8)
-    p.add_argument("--size", type=int, default=5)
+    p.add_argument("--stages", type=int, default=32)
+    p.add_argument("--filters", type=int, default=4)
+    p.add_argument("--size", type=int, default=3)
     p.add_argument("--terms", type=int, default=3)
     p.add_argument("--crop", type=int, default=64)
     p.add_argument("--batch", type=int, default=8)
