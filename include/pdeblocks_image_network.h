@@ -10,7 +10,7 @@
  *     pdb_image_block_* entry points (filters, filter_shapes, coupling, kinds, terms, flags)
  *     with its packed parameter vector;
  *   - residual: u - sum_c W2_c^T sigma(W1_c u + b_c), two free banks of C 2D stencils
- *     (shapes w1_shapes, w2_shapes: 4 int64 per filter), sigma a pdb_activation (identity,
+ *     (shapes w1_shapes, w2_shapes: 4 int64 per filter), sigma a pdb_activation value (identity,
  *     relu or tanh); parameters: the weights of W1_1..W1_C, then of W2_1..W2_C (row-major
  *     each), then b_1..b_C. It ignores f.
  * The network's parameter vector is the blocks' vectors in order.

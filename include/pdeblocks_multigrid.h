@@ -285,7 +285,7 @@ int32_t pdb_stencil_field_matvec(int64_t height, int64_t width, const double *co
  * solves, rows then columns; the adjoint order after: robust for anisotropic and jumping
  * couplings, pdb_mg_create rejects it), _GAUSS_SEIDEL (lexicographic forward before, backward after),
  * _GAUSS_SEIDEL_FORWARD, _SYMMETRIC_GAUSS_SEIDEL, _JACOBI (omega as pdb_mg_create).
- * grid is a pdb_grid (informational). Fails with PDB_ERR_INVALID when A is not
+ * grid is a pdb_grid value, informational. Fails with PDB_ERR_INVALID when A is not
  * symmetric (1e-10 relative), a level's diagonal is not positive, H*W <= coarsest, a
  * side is below 2, or the coarsest operator is singular (e.g. a pure Neumann Laplacian
  * without identity term: its constant null space is reported, not solved). */
