@@ -171,6 +171,8 @@ def test_interleaved_forwards_then_backwards_give_each_pass_its_gradients():
 
 
 def test_passes_from_two_threads_get_their_own_gradients():
+    """Both threads run their forward pass, then both their backward pass (a barrier between):
+    the handle's one tape is the later forward's, so the other backward must repeat its own."""
     module = pbt.Module(ImageNetwork(two_blocks()), threads=1)
     params = module.block_parameters()
     data = [(images((2, H, W), seed=40 + s), images((2, H, W), seed=50 + s)) for s in range(2)]
@@ -179,15 +181,18 @@ def test_passes_from_two_threads_get_their_own_gradients():
         ref = ImageNetwork(two_blocks())
         ref.forward(f)
         expected.append(ref.backward(w))
-    failures = []
+    barrier, failures = threading.Barrier(2), []
 
     def work(k):
         f, w = data[k]
-        for _ in range(15):
+        for _ in range(5):
             x = torch.from_numpy(f.copy()).requires_grad_()
-            gx, *gp = torch.autograd.grad(module(x), [x, *params], torch.from_numpy(w))
+            y = module(x)
+            barrier.wait()
+            gx, *gp = torch.autograd.grad(y, [x, *params], torch.from_numpy(w))
             if not (np.array_equal(gx.numpy(), expected[k][0]) and np.array_equal(torch.cat(gp).numpy(), expected[k][1])):
                 failures.append(k)
+            barrier.wait()
 
     threads = [threading.Thread(target=work, args=(k,)) for k in range(2)]
     for t in threads:
