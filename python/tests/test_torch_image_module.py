@@ -124,6 +124,7 @@ def test_conv2d_before_and_mse_after_train_with_adam():
         assert all(p.grad.abs().sum() > 0 for p in model[1].block_parameters())
         opt.step()
         losses.append(loss.item())
+    assert all(b < a for a, b in zip(losses, losses[1:])), losses
     assert losses[-1] < 0.8 * losses[0], losses
 
 
