@@ -88,14 +88,16 @@ class ResidualBlock2D:
         return f"ResidualBlock2D({len(self.w1)} channels, {self.activation}, {self._params.size} parameters)"
 
 
-def _build(h, block, k) -> None:
+def _build(h, block, k) -> tuple:
+    """Append ``block`` to the network ``h``; returns its ``(kind, parameter count)``."""
     if isinstance(block, DiffusionBlock2D):
         p = block.parameters
         call(lib.pdb_image_network_add_diffusion, h, *block._description(), ptr(p), p.size)
-    elif isinstance(block, ResidualBlock2D):
+        return "diffusion2d", p.size
+    if isinstance(block, ResidualBlock2D):
         block._build(h)
-    else:
-        raise PDEBlocksError(f"blocks[{k}] is not a DiffusionBlock2D or ResidualBlock2D (got {type(block).__name__})")
+        return "residual2d", block.parameter_count
+    raise PDEBlocksError(f"blocks[{k}] is not a DiffusionBlock2D or ResidualBlock2D (got {type(block).__name__})")
 
 
 @dataclass(frozen=True)
@@ -140,6 +142,7 @@ class ImageNetwork(Handle):
     _what = "image network"
 
     def __init__(self, blocks=(), threads: int = 0, *, _handle=None):
+        self._layout = None                 # [(kind, count), ...] when built from blocks
         if _handle is not None:
             self._own(_handle)
         else:
@@ -149,8 +152,7 @@ class ImageNetwork(Handle):
             h = ctypes.c_void_p()
             call(lib.pdb_image_network_create, ctypes.addressof(h))
             self._own(h)
-            for k, b in enumerate(blocks):
-                _build(self._h, b, k)
+            self._layout = [_build(self._h, b, k) for k, b in enumerate(blocks)]
         self._threads = 0
         self.threads = threads
         self._last = None
@@ -180,6 +182,19 @@ class ImageNetwork(Handle):
         c = ctypes.c_int64()
         call(lib.pdb_image_network_parameter_count, self._h, ctypes.addressof(c))
         return c.value
+
+    def block_slices(self):
+        """``[(kind, slice), ...]``: each block's kind (``"diffusion2d"`` or ``"residual2d"``)
+        and its slice of the parameter vector. Known for a network built from blocks; a
+        loaded network raises :class:`PDEBlocksError` (the C ABI has no per-block query yet)."""
+        if self._layout is None:
+            raise PDEBlocksError("the block layout of a loaded image network is not known "
+                                 "(no pdb_image_network_block_info in the C ABI yet)")
+        out, off = [], 0
+        for kind, count in self._layout:
+            out.append((kind, slice(off, off + count)))
+            off += count
+        return out
 
     @property
     def parameters(self) -> np.ndarray:

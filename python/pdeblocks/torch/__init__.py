@@ -1,9 +1,10 @@
-"""PyTorch layers: PDEBlocks schemes and networks as autograd functions and modules (1D).
+"""PyTorch layers: PDEBlocks schemes and networks as autograd functions and modules.
 
 * :func:`explicit`, :func:`fsi`, :func:`fed`, :func:`implicit` -- the schemes of the numpy
   API on tensors, differentiable in the input signal (:mod:`pdeblocks.torch.functions`).
-* :class:`Module` -- a :class:`pdeblocks.Network` as a ``torch.nn.Module`` whose parameters
-  are ``torch.nn.Parameter`` s, forward and backward through the library's passes
+* :class:`Module` -- a :class:`pdeblocks.Network` (signals) or :class:`pdeblocks.ImageNetwork`
+  (images ``(H, W)``, ``(B, H, W)`` or ``(B, 1, H, W)``) as a ``torch.nn.Module`` whose
+  parameters are ``torch.nn.Parameter`` s, forward and backward through the library's passes
   (:mod:`pdeblocks.torch.module`).
 
 Tensors: CPU only; float64 is shared with the library without copies (contiguous inputs),
