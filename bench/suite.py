@@ -10,8 +10,8 @@ Sections
   schemes    FSI/FED vs explicit to a stopping time (bench/schemes.py, small N)
   multigrid  multigrid and banded solves vs scipy / PyAMG (bench/multigrid.py), if present
   layers     network forward/backward throughput (bench/layers.py), if present
-  torch      pdeblocks.torch.Module vs the same network in plain PyTorch, forward+backward
-             (bench/torch_layers.py), if torch is installed
+  torch      pdeblocks.torch.Module vs the same network in plain PyTorch, forward+backward,
+             signals (bench/torch_layers.py) and images (bench/torch_images.py), if torch is installed
   images     the 2D operators, the explicit/AOS image step vs medpy/OpenCV, EED (bench/images_*.py)
   variants   explicit, 2D, multigrid and layer figures for every CPU variant and a
              `make native` build (bench/variants.py)
@@ -222,6 +222,7 @@ def main(argv=None):
             print("  torch     (skipped: torch is not installed; pip install \"pdeblocks[torch]\")")
         else:
             run_script("torch", "torch_layers.py", ["--batch", "8", "--n", "1024", "--repeat", "2"] if args.quick else [])
+            run_script("torch", "torch_images.py", ["--batch", "4", "--size", "64", "--repeat", "2"] if args.quick else [])
     if "images" in args.sections:
         size = ["--size", "256"] if args.quick else []
         run_script("images", "images_operators.py", size + (["--repeat", "2"] if args.quick else []))

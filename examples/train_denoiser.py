@@ -66,6 +66,19 @@ def projector(slices, filters: int, size: int):
     return project
 
 
+def certified_network(stages: int, filters: int, size: int, terms: int, seed: int):
+    """(network, project): :func:`make_network` with every stage's tau at its certified bound
+    (the projection of tau = inf), and the projector that keeps it there during training."""
+    net = make_network(stages, filters, size, terms, seed)
+    slices = stage_slices(net, filters, size, terms)
+    project = projector(slices, filters, size)
+    start = net.parameters
+    for _, t, _ in slices:
+        start[t] = np.inf          # every stage starts at its certified step size
+    net.set_parameters(project(start))
+    return net, project
+
+
 def evaluate(net: ImageNetwork, sigma: float, seed: int = 0) -> dict:
     out = {}
     for i, (name, clean) in enumerate(sorted(test_images().items())):
@@ -74,8 +87,9 @@ def evaluate(net: ImageNetwork, sigma: float, seed: int = 0) -> dict:
     return out
 
 
-def main(argv=None):
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def arguments(description: str = __doc__.splitlines()[0]) -> argparse.ArgumentParser:
+    """The command-line options of the network and of its training run."""
+    p = argparse.ArgumentParser(description=description)
     p.add_argument("--sigma", type=float, default=25, help="noise level on the 0-255 scale")
     p.add_argument("--steps", type=int, default=2000)
     p.add_argument("--stages", type=int, default=32)
@@ -87,15 +101,13 @@ def main(argv=None):
     p.add_argument("--lr", type=float, default=5e-3)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", help="save the trained network here (.pdbnet)")
-    a = p.parse_args(argv)
+    return p
+
+
+def main(argv=None):
+    a = arguments().parse_args(argv)
     sigma = a.sigma / 255
-    net = make_network(a.stages, a.filters, a.size, a.terms, a.seed)
-    slices = stage_slices(net, a.filters, a.size, a.terms)
-    project = projector(slices, a.filters, a.size)
-    start = net.parameters
-    for _, t, _ in slices:
-        start[t] = np.inf          # every stage starts at its certified step size
-    net.set_parameters(project(start))
+    net, project = certified_network(a.stages, a.filters, a.size, a.terms, a.seed)
     t0 = time.perf_counter()
     hist = fit(net, training_images(), sigma=sigma, crop=a.crop, batch=a.batch, steps=a.steps, lr=a.lr,
                seed=a.seed, project=project, progress=False)
