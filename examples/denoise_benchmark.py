@@ -13,18 +13,21 @@ denoisers are compared by PSNR and SSIM (data range 1) and the time of one run:
 * EED         -- edge-enhancing diffusion (``pdeblocks.denoise.eed``, FED), ``lam``, the
                  presmoothing scale and the stopping time from small grids alike;
 * BM3D        -- ``bm3d.bm3d(noisy, sigma_psd=sigma)`` (pip package bm3d), no tuning;
-* learned     -- a trained model (``--model PATH``) when pdeblocks provides a loader
-                 (``pdeblocks.ImageNetwork.load``); skipped otherwise.
+* learned     -- the shipped certified denoiser for that sigma (``pdeblocks.models``, the
+                 nearest noise level as ``pdeblocks.denoise.learned`` picks it), or one
+                 trained model file for every sigma (``--model PATH``); ``--no-learned``
+                 skips the row.
 
 The baselines' parameters are tuned per image ON THE CLEAN TEST IMAGE (oracle tuning), which
 favours them. The diffusion time search continues the evolution from the previous grid time
 and stops when the PSNR has fallen twice in a row; the reported PM/EED rows are then one
 fresh run to the chosen time (whose PSNR may differ from the search's by ~0.01 dB).
 The time column is the wall time of that one run with the chosen parameters (tuning not
-counted). With a learned model, its speed is also compared with BM3D's on one 512^2 image.
+counted). With a learned model, its speed is also compared with BM3D's on one 512^2 image
+(the first sigma's model).
 
 Usage:  python examples/denoise_benchmark.py [--sigmas 15 25 50] [--images camera coins moon]
-                                             [--quick] [--model PATH]
+                                             [--quick] [--model PATH | --no-learned]
 ``--quick`` uses central 128^2 crops and tiny grids (for tests).
 """
 from __future__ import annotations
@@ -142,7 +145,7 @@ def bm3d_denoise(noisy, sigma):
 def run(images: dict, sigmas, *, quick: bool = False, model=None, report=print) -> list[dict]:
     """Rows ``{sigma, image, method, psnr, ssim, seconds, setting}`` of the benchmark on
     ``images`` (name -> clean [0, 1] image) at ``sigmas`` (0-255 scale). ``model`` is an
-    object with ``predict(noisy)`` or None. ``report(row_text)`` prints each row as done."""
+    object with ``predict(noisy)``, a mapping sigma -> such object, or None. ``report(row_text)`` prints each row as done."""
     grid, extend = GRIDS[bool(quick)], EXTEND[bool(quick)]
     rows = []
     for sigma255 in sigmas:
@@ -156,8 +159,9 @@ def run(images: dict, sigmas, *, quick: bool = False, model=None, report=print) 
                 ("EED", lambda: best_eed(noisy, clean, sigma, grid["eed_lam"], grid["eed_rho"], extend)),
                 ("BM3D", lambda: timed(bm3d_denoise, noisy, sigma) + ("",)),
             ]
-            if model is not None:
-                methods.append(("learned", lambda: timed(model.predict, noisy) + ("",)))
+            net = model.get(sigma255) if isinstance(model, dict) else model
+            if net is not None:
+                methods.append(("learned", lambda: timed(net.predict, noisy) + (getattr(net, "label", ""),)))
             for method, fn in methods:
                 out, secs, setting = fn()
                 out = np.asarray(out, dtype=np.float64).reshape(clean.shape)
@@ -200,6 +204,20 @@ def speed_ratio(model, size: int, sigma255: float) -> tuple[float, float]:
     return t_bm3d, t_model
 
 
+def shipped_models(sigmas) -> dict:
+    """sigma -> the shipped denoiser nearest to it (``pdeblocks.models``), labelled."""
+    from pdeblocks import models
+    levels = models.available()
+    out = {}
+    for sigma in sigmas:
+        if levels:
+            level = min(levels, key=lambda s: (abs(math.log(s / sigma)), s))
+            net = models.denoiser(level)
+            net.label = f"shipped sigma={level}"
+            out[sigma] = net
+    return out
+
+
 def default_loader():
     """``pdeblocks.ImageNetwork.load`` when this pdeblocks has it, else None."""
     cls = getattr(pb, "ImageNetwork", None)
@@ -211,7 +229,8 @@ def main(argv=None, load_model=None) -> list[dict]:
     ap.add_argument("--sigmas", type=float, nargs="+", default=list(SIGMAS), help="noise levels, 0-255 scale")
     ap.add_argument("--images", nargs="+", default=list(D.TEST_NAMES), choices=D.TEST_NAMES)
     ap.add_argument("--quick", action="store_true", help=f"central {QUICK_SIZE}^2 crops and tiny grids")
-    ap.add_argument("--model", help="a trained model file for the 'learned' row")
+    ap.add_argument("--model", help="a trained model file for the 'learned' row (default: the shipped models)")
+    ap.add_argument("--no-learned", action="store_true", help="no 'learned' row")
     args = ap.parse_args(argv)
 
     images = {name: D.load_image(name) for name in args.images}
@@ -224,6 +243,8 @@ def main(argv=None, load_model=None) -> list[dict]:
             print(f"learned row skipped: this pdeblocks has no ImageNetwork to load {args.model}")
         else:
             model = load_model(args.model)
+    elif not args.no_learned:
+        model = shipped_models(args.sigmas) or None
     print(f"pdeblocks {pb.__version__}; images {', '.join(images)} "
           f"({'quick: 128^2 crops, tiny grids' if args.quick else 'full size'}); parameters tuned on the clean image")
     print(HEADER)
@@ -232,7 +253,8 @@ def main(argv=None, load_model=None) -> list[dict]:
     print(summary(rows))
     if model is not None:
         size = QUICK_SIZE if args.quick else 512
-        t_bm3d, t_model = speed_ratio(model, size, args.sigmas[0])
+        first = model.get(args.sigmas[0]) if isinstance(model, dict) else model
+        t_bm3d, t_model = speed_ratio(first, size, args.sigmas[0])
         print(f"\nspeed at {size}^2: BM3D {t_bm3d:.3f} s, learned {t_model:.4f} s, "
               f"learned is {t_bm3d / t_model:.1f}x faster")
     return rows

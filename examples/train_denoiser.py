@@ -19,6 +19,8 @@ at sigma 25 in one run)
 from __future__ import annotations
 
 import argparse
+import json
+import os
 import time
 
 import numpy as np
@@ -106,7 +108,7 @@ def arguments(description: str = __doc__.splitlines()[0]) -> argparse.ArgumentPa
     p.add_argument("--batch", type=int, default=8)
     p.add_argument("--lr", type=float, default=5e-3)
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--out", help="save the trained network here (.pdbnet)")
+    p.add_argument("--out", help="save the trained network here (.pdbnet) and its model card beside it (.json)")
     return p
 
 
@@ -127,7 +129,25 @@ def main(argv=None):
     print(f"  mean     PSNR {np.mean(list(scores.values())):6.2f} dB; certified on 8x8 ... 512x512: {cert}")
     if a.out:
         net.save(a.out)
+        save_card(a, scores, train_s, a.out)
     return net, scores, hist
+
+
+def save_card(a, scores: dict, seconds: float, out: str) -> None:
+    """The model card beside the weights: the architecture (enough to decode the parameter
+    vector), the training settings and command, and the test PSNR it gave."""
+    card = dict(sigma=a.sigma, stages=a.stages, filters=a.filters, size=a.size, terms=a.terms,
+                coupling="channelwise", zero_mean=True, reaction=True,
+                training=dict(steps=a.steps, crop=a.crop, batch=a.batch, lr=a.lr, seed=a.seed,
+                              seconds=round(seconds), images=sorted(training_images())),
+                command=("PYTHONPATH=python python examples/train_denoiser.py " +
+                         " ".join(f"--{k} {getattr(a, k)}" for k in ("sigma", "stages", "filters", "size", "terms",
+                                                                    "steps", "crop", "batch", "lr", "seed"))),
+                test_psnr={k: round(float(v), 4) for k, v in scores.items()},
+                certified="every stage: tau <= 0.99 * 2 / (Lambda + mu), Lambda = lambda_max_any_size(bank, (8, 8))")
+    with open(os.path.splitext(out)[0] + ".json", "w") as fh:
+        json.dump(card, fh, indent=1)
+        fh.write("\n")
 
 
 if __name__ == "__main__":

@@ -26,7 +26,8 @@ from .image_network import ImageNetwork, ResidualBlock2D
 from .optim import Adam
 from .progress import Progress
 from .eed import eed
-from . import denoise
+from . import denoise, models
+from .any_size_bound import lambda_max_any_size, stable_tau_any_size
 from ._build_info import build_info
 
 
@@ -46,5 +47,5 @@ __all__ = [
     "LearnableDiffusivity", "FluxActivation", "TransposedStencil", "BoundedTau", "ResidualBlock",
     "DiffusionBlock", "FSIBlock", "ImplicitBlock", "Network", "Certificate", "BlockCertificate", "Adam",
     "DiffusionBlock2D", "ImageNetwork", "ResidualBlock2D",
-    "eed", "denoise",
+    "eed", "denoise", "models", "lambda_max_any_size", "stable_tau_any_size",
 ]

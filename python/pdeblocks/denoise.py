@@ -19,9 +19,10 @@ from ._lib import FloatArray, PDEBlocksError
 from .accelerated import evolve, semi_implicit
 from .diffusivities import Diffusivity
 from .eed import eed as _eed
+from . import models
 from .stencil2d import gradient_2d
 
-__all__ = ["eed", "perona_malik", "as_float_image", "SCHEMES"]
+__all__ = ["eed", "perona_malik", "learned", "as_float_image", "SCHEMES"]
 
 #: The schemes of :func:`perona_malik`.
 SCHEMES = ("fed", "fsi", "explicit", "aos")
@@ -92,3 +93,32 @@ def perona_malik(image: npt.ArrayLike, lam: float, t: float, scheme: str = "fed"
         raise PDEBlocksError(f"tau must be positive and finite, got {step}")
     steps = math.ceil(t / step * (1 - 1e-14)) if t > 0 else 0
     return semi_implicit(u, K, g, t / steps if steps else step, steps, solver="aos")
+
+
+def learned(image: npt.ArrayLike, sigma: float, *, threads: int = 0) -> FloatArray:
+    """Denoise with the shipped certified network (:mod:`pdeblocks.models`) trained for the
+    noise level nearest to ``sigma``.
+
+    ``sigma`` is the noise standard deviation on the 0-255 scale of an image in [0, 1]
+    (``sigma = 25`` means ``25/255``; also for uint16 images, which are scaled to [0, 1]).
+    ``image`` (H, W) or (B, H, W), at least 8 x 8 (the models' certified sizes), is converted
+    by :func:`as_float_image`; float images are taken on the [0, 1] scale. The result is
+    float64 of the same shape. The nearest model is the one with the smallest
+    ``|log(sigma_model / sigma)|`` (ties: the smaller sigma).
+    """
+    sigma = as_float(sigma, "sigma")
+    if not (math.isfinite(sigma) and sigma > 0):
+        raise PDEBlocksError(f"sigma must be positive and finite (0-255 scale), got {sigma}")
+    u = as_float_image(image)
+    if u.ndim not in (2, 3):
+        raise PDEBlocksError(f"image must be (H, W) or (B, H, W), got shape {u.shape}")
+    if u.shape[-2] < models.MIN_SHAPE[0] or u.shape[-1] < models.MIN_SHAPE[1]:
+        raise PDEBlocksError(f"image of {u.shape[-2]}x{u.shape[-1]} pixels is smaller than "
+                             f"{models.MIN_SHAPE[0]}x{models.MIN_SHAPE[1]}, the models' certified size")
+    if not np.all(np.isfinite(u)):
+        raise PDEBlocksError("image must be finite")
+    levels = models.available()
+    if not levels:
+        raise PDEBlocksError("no shipped denoiser is installed (pdeblocks/models/*.pdbnet)")
+    nearest = min(levels, key=lambda s: (abs(math.log(s / sigma)), s))
+    return models.denoiser(nearest, threads=threads).predict(u)

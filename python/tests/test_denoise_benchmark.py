@@ -29,7 +29,7 @@ def bench():
 
 @pytest.fixture(scope="module")
 def rows(bench):
-    return {r["method"]: r for r in bench.main(ARGS)}
+    return {r["method"]: r for r in bench.main(ARGS + ["--no-learned"])}
 
 
 def test_quick_run_has_every_baseline_row(rows):
@@ -90,6 +90,17 @@ def test_learned_row_and_speed_ratio_with_a_model(bench, capsys):
     clean = bench.center_crop(D.load_image("camera"), bench.QUICK_SIZE)
     expected = psnr(clean, model.predict(bench.noisy_image("camera", clean, 25)))
     assert learned[0]["psnr"] == pytest.approx(expected, abs=1e-12)
+    assert "faster" in capsys.readouterr().out
+
+
+def test_learned_row_defaults_to_the_shipped_model_nearest_to_sigma(bench, capsys):
+    if not pb.models.available():
+        pytest.skip("no shipped model")
+    rows = [r for r in bench.main(ARGS) if r["method"] == "learned"]
+    clean = bench.center_crop(D.load_image("camera"), bench.QUICK_SIZE)
+    expected = psnr(clean, pb.denoise.learned(bench.noisy_image("camera", clean, 25), 25))
+    assert len(rows) == 1 and rows[0]["setting"] == "shipped sigma=25"
+    assert rows[0]["psnr"] == pytest.approx(expected, abs=1e-12)
     assert "faster" in capsys.readouterr().out
 
 

@@ -140,10 +140,12 @@ def test_python_folder_builds_the_same_wheel(installed, tmp_path):
     assert wheel.name == f"pdeblocks-{source_version()}-py3-none-manylinux_2_{glibc}_{platform.machine()}.whl"
     names = set(zipfile.ZipFile(wheel).namelist())
     assert {"pdeblocks/libpdeblocks.so", "pdeblocks/include/pdeblocks.h", "pdeblocks/py.typed",
-            "pdeblocks/__init__.py", "pdeblocks/torch/__init__.py"} | {f"pdeblocks/libpdeblocks-{v.name}.so"
+            "pdeblocks/__init__.py", "pdeblocks/torch/__init__.py", "pdeblocks/models/__init__.py"} | {f"pdeblocks/libpdeblocks-{v.name}.so"
                                                                        for v in VARIANTS} <= names
     assert wheel.stat().st_size < 40e6, wheel.stat().st_size   # three stripped variants
     assert not [n for n in names if n.startswith(("swift_build", "setup", "tests/"))], names
+    shipped = {f"pdeblocks/models/{p.name}" for p in (ROOT / "python" / "pdeblocks" / "models").glob("*.pdbnet")}
+    assert shipped <= names   # the pretrained denoisers travel with the wheel
 
 
 def test_both_pyproject_files_declare_the_same_project():
