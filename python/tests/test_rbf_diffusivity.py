@@ -156,6 +156,17 @@ def test_image_network_gradient_matches_central_differences():
     assert rel(gin, central(lambda y: float(np.sum(net.predict(y) * w)), x)) <= 1e-6
 
 
+def test_inference_and_threads_are_bitwise_the_training_pass():
+    x, w = np.random.default_rng(8).standard_normal((2, 5, H, W))
+    one, many = network(), network()
+    one.threads, many.threads = 1, 3
+    y = one.forward(x)
+    assert np.array_equal(one.predict(x), y) and np.array_equal(many.predict(x), y)
+    assert np.array_equal(many.forward(x), y)
+    for a, b in zip(one.backward(w), many.backward(w)):
+        assert np.array_equal(a, b)
+
+
 def test_save_load_round_trip_is_bitwise(tmp_path):
     x = np.random.default_rng(2).standard_normal((3, H, W))
     net = network()
