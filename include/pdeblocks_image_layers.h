@@ -18,10 +18,19 @@
  *      (none for PDB_DIFFUSIVITY_LINEAR); terms[d] = J in 1..64 is the learnable mixture
  *      g = sum_j a_j exp(-s^2/(2 lambda_j^2)) with 2J parameters: logits alpha_1..J
  *      (a = softmax of (alpha, 0), alpha clipped to [-25, 25]) then rho_j = log(lambda_j);
- *      kinds[d] is then ignored. terms may be NULL (every diffusivity built-in);
+ *      kinds[d] is then ignored, except that kinds[d] = PDB_IMAGE_DIFFUSIVITY_RBF with
+ *      terms[d] = J in 2..64 is the RBF diffusivity (below) with J + 2 parameters
+ *      c_0..c_{J-1}, b, rho. terms may be NULL (every diffusivity built-in);
  *   3. tau;
  *   4. with PDB_IMAGE_BLOCK_REACTION only, m with mu = softplus(m) = log(1 + e^m) > 0
  *      (without it mu = 0 and f is not read; it may be NULL).
+ * The RBF diffusivity (PDB_IMAGE_DIFFUSIVITY_RBF, valid only here and in image networks):
+ *     x = |s|/lambda, lambda = exp(rho),
+ *     h(x) = b + sum_{j=0}^{J-1} c_j exp(-(x - x_j)^2/(2 gamma^2)), x_j = 3j/(J-1), gamma = 3/(J-1),
+ *     g = sigmoid(h) = 1/(1 + exp(-h))
+ * (isotropic: s^2 = sum_d (K_d u)^2), so 0 <= g <= 1 for every parameter value (c_j and b act
+ * clipped to [-1e300, 1e300], gradient 0 beyond) and g need not be monotone; its sup g for the
+ * bound below is sigmoid(b + sum_j max(c_j, 0)), rounded up.
  * With PDB_IMAGE_BLOCK_TAU_BOUNDED the passes refuse (PDB_ERR_INVALID) a tau outside
  * [0, pdb_image_block_tau_bound], the certified 2/(sup g * lambda_max(sum K_c^T K_c) + mu).
  *
@@ -44,6 +53,9 @@ extern "C" {
 #define PDB_IMAGE_BLOCK_ZERO_MEAN   1  /* filters projected to zero mean */
 #define PDB_IMAGE_BLOCK_REACTION    2  /* the term mu (u - f), mu = softplus(m) learned */
 #define PDB_IMAGE_BLOCK_TAU_BOUNDED 4  /* tau must stay within the certified bound */
+
+/* kinds[d] of the RBF diffusivity (with terms[d] = J in 2..64); not a pdb_diffusivity. */
+#define PDB_IMAGE_DIFFUSIVITY_RBF 101
 
 /* The number of parameters of the described block into *count. */
 int32_t pdb_image_block_parameter_count(int64_t filters, const int64_t *filter_shapes, int32_t coupling,

@@ -7,12 +7,15 @@ import PDEBlocks
 struct ImageBlockArgument {
     /// `PDB_IMAGE_BLOCK_*` bits.
     static let zeroMean: Int32 = 1, reaction: Int32 = 2, tauBounded: Int32 = 4
+    /// `PDB_IMAGE_DIFFUSIVITY_RBF`: `kinds[d]` of an RBF diffusivity (with `terms[d] = J`).
+    static let rbfKind: Int32 = 101
 
     /// One filter's shape `(rows, columns, oy, ox)`.
     let shapes: [(rows: Int, columns: Int, oy: Int, ox: Int)]
     let coupling: Coupling
-    /// Per diffusivity: the built-in kind, or the number of mixture terms (> 0).
-    let diffusivities: [(kind: DiffusivityKind?, terms: Int)]
+    /// Per diffusivity: the built-in kind (terms 0), or the number of mixture terms or
+    /// RBF basis functions (> 0).
+    let diffusivities: [(kind: DiffusivityKind?, terms: Int, rbf: Bool)]
     let flags: Int32
     /// The length of the parameter vector.
     let count: Int
@@ -34,15 +37,25 @@ struct ImageBlockArgument {
         guard let kinds else { throw NullPointer(name: "kinds") }
         diffusivities = try (0..<d).map { k in
             let j = terms.map { $0[k] } ?? 0
+            if kinds[k] == Self.rbfKind {
+                guard (Int64(RBFDiffusivity.minTerms)...Int64(RBFDiffusivity.maxTerms)).contains(j) else {
+                    throw PDEBlocksError.invalidArgument(
+                        "terms[\(k)] = \(j): an RBF diffusivity (PDB_IMAGE_DIFFUSIVITY_RBF) has "
+                            + "\(RBFDiffusivity.minTerms)...\(RBFDiffusivity.maxTerms) basis functions")
+                }
+                return (nil, Int(j), true)
+            }
             guard (0...Int64(LearnableDiffusivity.maxTerms)).contains(j) else {
                 throw PDEBlocksError.invalidArgument(
                     "terms[\(k)] = \(j): 0 (built-in) or 1...\(LearnableDiffusivity.maxTerms) mixture terms")
             }
-            return j > 0 ? (nil, Int(j)) : (try DiffusivityKind.decode(kinds[k], "diffusivity \(k)"), 0)
+            return j > 0 ? (nil, Int(j), false) : (try DiffusivityKind.decode(kinds[k], "diffusivity \(k)"), 0, false)
         }
         self.flags = flags
         let weights = shapes.reduce(0) { $0 + $1.rows * $1.columns }
-        let dp = diffusivities.reduce(0) { $0 + ($1.terms > 0 ? 2 * $1.terms : ($1.kind == .linear ? 0 : 1)) }
+        let dp = diffusivities.reduce(0) {
+            $0 + ($1.rbf ? $1.terms + 2 : $1.terms > 0 ? 2 * $1.terms : ($1.kind == .linear ? 0 : 1))
+        }
         count = weights + dp + 1 + (flags & Self.reaction != 0 ? 1 : 0)
         extents = [Extent("filter_shapes", shapesPointer, count: 4 * c), Extent("kinds", kinds, count: d),
                    Extent("terms", terms, count: terms == nil ? 0 : d)]
@@ -80,6 +93,10 @@ struct ImageBlockArgument {
             try Stencil2D(weights: take(s.rows * s.columns), rows: s.rows, columns: s.columns, offsetY: s.oy, offsetX: s.ox)
         }
         let gs = try diffusivities.map { d -> ChannelDiffusivity in
+            if d.rbf {
+                let c = take(d.terms), tail = take(2)
+                return .rbf(try RBFDiffusivity(coefficients: c, bias: tail[0], logScale: tail[1]))
+            }
             if d.terms > 0 { return .learnable(try LearnableDiffusivity(logits: take(d.terms), logContrasts: take(d.terms))) }
             let kind = d.kind ?? .linear
             return try ChannelDiffusivity(kind: kind, logLambda: kind == .linear ? 0 : take(1)[0])

@@ -28,10 +28,12 @@ func imageTestFilters() -> [Stencil2D] {
      try! Stencil2D(weights: [-0.8, 0.9], rows: 2, columns: 1)]
 }
 
-/// Every diffusivity kind once (built-in kinds with λ = 0.7, and a two-term mixture).
+/// Every diffusivity kind once (built-in kinds with λ = 0.7, a two-term mixture, and a
+/// five-function RBF whose g is not monotone).
 func imageTestDiffusivities() -> [(String, ChannelDiffusivity)] {
     DiffusivityKind.allCases.map { ($0.name, try! ChannelDiffusivity(kind: $0, logLambda: log(0.7))) }
-        + [("learnable", .learnable(try! LearnableDiffusivity(weights: [0.3, 0.5], contrasts: [0.4, 1.3])))]
+        + [("learnable", .learnable(try! LearnableDiffusivity(weights: [0.3, 0.5], contrasts: [0.4, 1.3]))),
+           ("rbf", .rbf(try! RBFDiffusivity(coefficients: [1.5, -2.0, 1.2, 0.4, -0.7], bias: -0.5, logScale: log(0.8))))]
 }
 
 /// Blocks over both couplings, every diffusivity kind, with and without reaction and zero mean.
@@ -39,8 +41,9 @@ let labelledImageBlocks: [LabelledImageBlock] = {
     var out: [LabelledImageBlock] = []
     let K = imageTestFilters()
     for coupling in Coupling.allCases {
-        for (k, (name, g)) in imageTestDiffusivities().enumerated() {
-            let gs = coupling == .isotropic ? [g] : [g, imageTestDiffusivities()[(k + 1) % 6].1, g]
+        let all = imageTestDiffusivities()
+        for (k, (name, g)) in all.enumerated() {
+            let gs = coupling == .isotropic ? [g] : [g, all[(k + 1) % all.count].1, g]
             let reaction = k % 2 == 0, zeroMean = k % 3 != 1
             let block = try! DiffusionBlock2D(filters: K, coupling: coupling, diffusivities: gs, tau: 0.15,
                                               muParameter: reaction ? -0.3 : nil, zeroMean: zeroMean)

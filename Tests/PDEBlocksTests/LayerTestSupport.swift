@@ -48,6 +48,7 @@ struct LabelledBlock: @unchecked Sendable, CustomTestStringConvertible {
                 switch d {
                 case .builtin(let x, _): key = "log λ (\(x.kind.name))"
                 case .learnable: key = "mixture α, ρ"
+                case .rbf: key = "RBF c, b, ρ"
                 }
                 g[key, default: []] += Array(b.diffusivityOffsets[c]..<(b.diffusivityOffsets[c] + d.parameterCount))
             }

@@ -6,7 +6,8 @@ over a bank of 2D stencils ``K_c`` (half-sample mirror boundaries), with the iso
 coupling ``Phi_c = g(sum_d (K_d u)^2) K_c u`` (one diffusivity) or the channelwise one
 ``Phi_c = g_c((K_c u)^2) K_c u`` (one per filter). The C ABI is in
 ``include/pdeblocks_image_layers.h``, which states the packed parameter vector:
-filter weights, diffusivity parameters (``log lam``, or mixture logits and log-contrasts),
+filter weights, diffusivity parameters (``log lam``, mixture logits and log-contrasts, or
+RBF coefficients, bias and ``log lam``),
 ``tau``, then ``m`` with ``mu = softplus(m)`` when the block has a reaction term.
 """
 from __future__ import annotations
@@ -20,6 +21,7 @@ from ._args import as_array, as_float
 from ._lib import call, lib, ptr, PDEBlocksError
 from .blocks import LearnableDiffusivity
 from .diffusivities import as_diffusivity
+from .rbf_diffusivity import RBFDiffusivity
 from .stencil2d import Stencil2D
 
 __all__ = ["DiffusionBlock2D"]
@@ -30,6 +32,8 @@ _LINEAR = _abi.PDB_DIFFUSIVITY_LINEAR
 
 def _diffusivity(g):
     """(kind, terms, initial parameters) of one diffusivity argument."""
+    if isinstance(g, RBFDiffusivity):
+        return _abi.PDB_IMAGE_DIFFUSIVITY_RBF, g.terms, g.parameters
     if isinstance(g, LearnableDiffusivity):
         a, lam = g.weights, g.contrasts
         if np.any(a <= 0) or a.sum() >= 1 or np.any(lam <= 0):
@@ -50,8 +54,9 @@ class DiffusionBlock2D:
     ----------
     filters : Stencil2D or list of Stencil2D
         The initial bank ``K_1..K_C`` (shapes and offsets stay fixed; weights are learned).
-    diffusivities : Diffusivity, name, LearnableDiffusivity, or a list of them
-        One (isotropic) or one per filter (channelwise). Built-in kinds learn ``log lam``.
+    diffusivities : Diffusivity, name, LearnableDiffusivity, RBFDiffusivity, or a list of them
+        One (isotropic) or one per filter (channelwise). Built-in kinds learn ``log lam``;
+        an :class:`~pdeblocks.RBFDiffusivity` learns its coefficients, bias and ``log lam``.
     tau : float
         The step size (learned as is).
     mu : float or None

@@ -8,14 +8,16 @@
 /// - `.isotropic`: `Φ_c = g(Σ_d (K_d u)²) · K_c u` — one diffusivity for all channels;
 /// - `.channelwise`: `Φ_c = g_c((K_c u)²) · K_c u` — one diffusivity per channel.
 ///
-/// Each diffusivity is a `ChannelDiffusivity` (built-in kind with learned `ρ = log λ`, or
-/// the `LearnableDiffusivity` mixture), so `0 ≤ g ≤ sup g ≤ 1` for every parameter value.
+/// Each diffusivity is a `ChannelDiffusivity` (built-in kind with learned `ρ = log λ`, the
+/// `LearnableDiffusivity` mixture, or the `RBFDiffusivity`), so `0 ≤ g ≤ sup g ≤ 1` for
+/// every parameter value.
 ///
 /// Parameters (flat vector, in this order; `ImageBlockGradients` differentiates them all):
 /// 1. the raw weights of `K_1 … K_C` (row-major each). With `zeroMean` the filters used are
 ///    their projections `w − mean(w)` onto zero-sum stencils (as TNRD: `K_c 1 = 0`, so the
 ///    block ignores the image's mean); the gradient is projected the same way;
-/// 2. the diffusivity parameters (`[ρ]`, none for linear, or `[α_1…α_J, ρ_1…ρ_J]`), of the
+/// 2. the diffusivity parameters (`[ρ]`, none for linear, `[α_1…α_J, ρ_1…ρ_J]`, or
+///    `[c_0…c_{J−1}, b, ρ]`), of the
 ///    single diffusivity (isotropic) or of channels 1 … C (channelwise);
 /// 3. τ itself (free or bounded, see `StepMode`);
 /// 4. with a reaction term only, `m` with `μ = softplus(m) = log(1 + eᵐ) > 0` (so μ ≥ 0

@@ -8,6 +8,7 @@ extension ChannelDiffusivity {
     /// at `s = 0` — where the block multiplies it by `K_c u = 0`; for small `s` the
     /// cancellation's absolute error times the block's factor `(K_c u)(Σ_d K_d u·p_d) = O(s)`
     /// stays at rounding level. Mixture: `2g′(s) = −Σ_j a_j e_j/λ_j²`, `e_j = exp(−s/(2λ_j²))`.
+    /// RBF: `RBFDiffusivity.gAndSlope`.
     func gAndSlope(_ s: Double) -> (g: Double, slope: Double) {
         switch self {
         case .builtin(let d, _):
@@ -22,13 +23,15 @@ extension ChannelDiffusivity {
                 slope -= 2 * c * t
             }
             return (g, slope)
+        case .rbf(let r):
+            return r.gAndSlope(s)
         }
     }
 
     /// Adds `scale·Σ_i w_i ∂g(s_i)/∂θ` (raw: mixture weights `a`, not logits; see
     /// `convertGradient`) to `grad`. Built-in: `∂g(s)/∂ρ = −2s g′(s) = g(s) − Φ′(√s)`
     /// (`ρ = log λ`; g depends on `s/λ²` only). Mixture: `∂g/∂a_j = e_j`,
-    /// `∂g/∂ρ_j = a_j e_j s/λ_j²`.
+    /// `∂g/∂ρ_j = a_j e_j s/λ_j²`. RBF: `RBFDiffusivity.accumulate` at `x = √s/λ`.
     func accumulateGGradient(
         _ s: UnsafeBufferPointer<Double>, _ w: UnsafeBufferPointer<Double>, scale: Double,
         into grad: UnsafeMutableBufferPointer<Double>
@@ -52,6 +55,8 @@ extension ChannelDiffusivity {
                 grad[j] += scale * ga
                 grad[J + j] += scale * m.weights[j] * gr
             }
+        case .rbf(let r):
+            r.accumulate(s.count, magnitude: { s[$0].squareRoot() }, weight: { w[$0] }, scale: scale, into: grad)
         }
     }
 }

@@ -1,6 +1,7 @@
 /// The diffusivity of one channel of a layer: either a built-in kind whose contrast λ is
-/// learned (parameter `ρ = log λ`; `.linear` has no parameter), or a `LearnableDiffusivity`
-/// mixture (parameters `α_1…α_J, ρ_1…ρ_J`). It supplies the flux `Φ(s) = g(s²)·s` that a
+/// learned (parameter `ρ = log λ`; `.linear` has no parameter), a `LearnableDiffusivity`
+/// mixture (parameters `α_1…α_J, ρ_1…ρ_J`), or an `RBFDiffusivity` (parameters
+/// `c_0…c_{J−1}, b, ρ`). It supplies the flux `Φ(s) = g(s²)·s` that a
 /// diffusion block applies as its activation `τΦ` (paper Theorem 1, Sec. 2.5), its
 /// derivative, and the gradients with respect to its own parameters.
 ///
@@ -11,6 +12,8 @@ public enum ChannelDiffusivity: Hashable, Sendable {
     case builtin(Diffusivity, logLambda: Double)
     /// A learnable mixture of exponential Perona–Malik terms.
     case learnable(LearnableDiffusivity)
+    /// Radial basis functions through a sigmoid (g need not be monotone).
+    case rbf(RBFDiffusivity)
 
     /// A built-in kind with contrast λ (stored as `log λ`; the λ used is `exp(log λ)`).
     public init(_ diffusivity: Diffusivity) throws {
@@ -31,10 +34,11 @@ public enum ChannelDiffusivity: Hashable, Sendable {
         switch self {
         case .builtin(let d, _): d.kind == .linear ? 0 : 1
         case .learnable(let m): m.parameterCount
+        case .rbf(let r): r.parameterCount
         }
     }
 
-    /// Writes the parameters (`[log λ]` or `[α…, ρ…]`).
+    /// Writes the parameters (`[log λ]`, `[α…, ρ…]` or `[c…, b, ρ]`).
     func parameters(into p: UnsafeMutableBufferPointer<Double>) {
         switch self {
         case .builtin(let d, let r): if d.kind != .linear { p[0] = r }
@@ -43,6 +47,9 @@ public enum ChannelDiffusivity: Hashable, Sendable {
                 p[j] = m.logits[j]
                 p[m.count + j] = m.logContrasts[j]
             }
+        case .rbf(let r):
+            for j in 0..<r.count { p[j] = r.coefficients[j] }
+            (p[r.count], p[r.count + 1]) = (r.bias, r.logScale)
         }
     }
 
@@ -54,14 +61,17 @@ public enum ChannelDiffusivity: Hashable, Sendable {
         case .learnable(let m):
             return .learnable(try LearnableDiffusivity(
                 logits: Array(p[0..<m.count]), logContrasts: Array(p[m.count..<(2 * m.count)])))
+        case .rbf(let r):
+            return .rbf(try RBFDiffusivity(coefficients: Array(p[0..<r.count]), bias: p[r.count], logScale: p[r.count + 1]))
         }
     }
 
-    /// `sup g` (1 for built-in kinds, `Σ a_j` for a mixture).
+    /// `sup g` (1 for built-in kinds, `Σ a_j` for a mixture, a certified bound ≤ 1 for RBF).
     public var supG: Double {
         switch self {
         case .builtin(let d, _): d.supG
         case .learnable(let m): m.supG
+        case .rbf(let r): r.supG
         }
     }
 
@@ -70,6 +80,7 @@ public enum ChannelDiffusivity: Hashable, Sendable {
         switch self {
         case .builtin(let d, _): d.lipschitz
         case .learnable(let m): m.lipschitz
+        case .rbf(let r): r.lipschitz
         }
     }
 
@@ -84,6 +95,7 @@ public enum ChannelDiffusivity: Hashable, Sendable {
         switch self {
         case .builtin(let d, _): d.g(s2)
         case .learnable(let m): m.g(s2)
+        case .rbf(let r): r.g(s2)
         }
     }
 
@@ -95,6 +107,7 @@ public enum ChannelDiffusivity: Hashable, Sendable {
         switch self {
         case .builtin(let d, _): d.fluxDerivative(s)
         case .learnable(let m): m.gAndFluxDerivative(s).dphi
+        case .rbf(let r): r.fluxDerivative(s)
         }
     }
 
@@ -107,6 +120,7 @@ public enum ChannelDiffusivity: Hashable, Sendable {
         var i = 0
         switch self {
         case .builtin(let d, _): d.applyFlux(y, scale: scale)
+        case .rbf(let r): r.applyFlux(y, scale: scale)
         case .learnable(let m):
             let J = m.count
             while i + 8 <= n {
@@ -143,6 +157,15 @@ public enum ChannelDiffusivity: Hashable, Sendable {
             // The kind's formulas, specialised (`DiffusivityFormula.backward`).
             let (dRho, dot) = d.withFormula(BackwardSweep(y: y, p: p, inverseLambda2: d.inverseLambda2))
             if d.kind != .linear { grad[0] += scale * dRho }
+            return dot
+        case .rbf(let r):
+            // ∂Φ/∂θ = s·∂g/∂θ; then y ← g·y, p ← (g + g(1 − g)·x h′)·p.
+            r.accumulate(n, magnitude: { abs(y[$0]) }, weight: { p[$0] * y[$0] }, scale: scale, into: grad) { i, g, t in
+                let z = g * y[i]
+                dot += p[i] * z
+                y[i] = z
+                p[i] *= g + t
+            }
             return dot
         case .learnable(let m):
             let J = m.count
@@ -191,9 +214,14 @@ public enum ChannelDiffusivity: Hashable, Sendable {
         }
     }
 
-    /// Maps an accumulated gradient to the parameterisation (mixture: weights → logits).
+    /// Maps an accumulated gradient to the parameterisation (mixture: weights → logits;
+    /// RBF: 0 for a clamped coefficient or bias).
     func convertGradient(_ grad: UnsafeMutableBufferPointer<Double>) {
-        if case .learnable(let m) = self { m.convertGradient(grad) }
+        switch self {
+        case .builtin: break
+        case .learnable(let m): m.convertGradient(grad)
+        case .rbf(let r): r.convertGradient(grad)
+        }
     }
 
     /// A short description, e.g. `perona_malik(λ=0.1)` or `learnable(a=[…], λ=[…])`.
@@ -201,6 +229,7 @@ public enum ChannelDiffusivity: Hashable, Sendable {
         switch self {
         case .builtin(let d, _): d.kind == .linear ? "linear" : "\(d.kind.name)(λ=\(d.lambda))"
         case .learnable(let m): "learnable(a=\(m.weights), λ=\(m.contrasts))"
+        case .rbf(let r): "rbf(c=\(r.coefficients), b=\(r.bias), λ=\(r.scale))"
         }
     }
 }
@@ -219,6 +248,8 @@ extension ChannelDiffusivity {
             grad[0] += scale * acc
         case .learnable(let m):
             m.accumulateGradient(s, p, scale: scale, into: grad)
+        case .rbf(let r):
+            r.accumulate(s.count, magnitude: { abs(s[$0]) }, weight: { p[$0] * s[$0] }, scale: scale, into: grad)
         }
     }
 }

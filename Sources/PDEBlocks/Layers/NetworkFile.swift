@@ -28,6 +28,11 @@
 ///     stencil:      i64 offset · u32 q · q × f64 weight
 ///     diffusivity:  u32 code: 0…4 built-in kind · f64 log λ
 ///                             100 learnable · u32 J · J × f64 α · J × f64 ρ
+///                             101 RBF · u32 J · J × f64 c · f64 b · f64 ρ
+///
+/// The RBF code came later within version 2 (no version bump: every file without it is
+/// byte-for-byte what it was, and a library predating it refuses a file using it with
+/// "unknown diffusivity code 101").
 ///     activation:   u32 kind (0 identity, 1 relu, 2 tanh, 3 flux) · [flux: f64 τ · diffusivity]
 ///
 /// Each block type writes and reads its own record (`NetworkBlock.encode(to:)` and
@@ -50,7 +55,7 @@ public enum NetworkFile {
         case signal(Network)
         case image(ImageNetwork)
     }
-    static let learnableCode: UInt32 = 100
+    static let learnableCode: UInt32 = 100, rbfCode: UInt32 = 101
     static let headerSize = 24
     /// The largest file accepted (1 GiB).
     public static let maxFileSize = 1 << 30
@@ -125,6 +130,10 @@ public enum NetworkFile {
             w.u32(UInt32(m.count))
             for x in m.logits { w.f64(x) }
             for x in m.logContrasts { w.f64(x) }
+        case .rbf(let r):
+            w.u32(rbfCode)
+            w.u32(UInt32(r.count))
+            for x in r.coefficients + [r.bias, r.logScale] { w.f64(x) }
         }
     }
 
@@ -256,6 +265,13 @@ public enum NetworkFile {
             for _ in 0..<J { a.append(try r.f64()) }
             for _ in 0..<J { b.append(try r.f64()) }
             return .learnable(try LearnableDiffusivity(logits: a, logContrasts: b))
+        }
+        if code == rbfCode {
+            let J = try r.count(max: RBFDiffusivity.maxTerms, "RBF size")
+            var c = [Double]()
+            for _ in 0..<J { c.append(try r.f64()) }
+            let (b, rho) = (try r.f64(), try r.f64())
+            return .rbf(try RBFDiffusivity(coefficients: c, bias: b, logScale: rho))
         }
         guard code <= Int32.max, let kind = DiffusivityKind(rawValue: Int32(code)) else {
             throw PDEBlocksError.io("unknown diffusivity code \(code)")
