@@ -4,12 +4,18 @@ Executed by notebook_runner.py; its last cell writes ``images.json`` (key number
 ``images.npz`` (the image it starts from and a few results) to ``PDEBLOCKS_NOTEBOOK_OUT``.
 The assertions recompute what they check with numpy/SciPy, independently of the notebook's
 code: the test image from scikit-image, linear diffusion by the discrete cosine transform,
-lambda_max in closed form, FED step sizes from their formula.
+lambda_max in closed form, FED step sizes from their formula; for the learned denoiser
+(sections 6 and 7) the fluxes from a numpy transcription of the mixture formula, the step
+sizes against a Gershgorin bound of a numpy-assembled Gram matrix, the PSNRs on the test
+images and noise regenerated here, and the outputs against a network rebuilt from the stored
+parameters.
 """
 from __future__ import annotations
 
+import importlib.util
 import json
 import math
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -18,6 +24,9 @@ from notebook_runner import NOTEBOOKS, assert_ran_cleanly_with_plots, assert_sto
 
 skimage_data = pytest.importorskip("skimage.data", reason="needs scikit-image (python/requirements-dev.txt)")
 scipy_fft = pytest.importorskip("scipy.fft", reason="needs SciPy")
+pytest.importorskip("torch", reason="needs torch for section 7 (python/requirements-dev.txt)")
+
+import pdeblocks as pdb
 
 NOTEBOOK = NOTEBOOKS / "images.ipynb"
 
@@ -58,7 +67,7 @@ def test_notebook_is_stored_without_outputs():
 
 
 def test_every_cell_runs_without_error_and_plots_render(executed):
-    assert_ran_cleanly_with_plots(executed[0], min_plots=5)
+    assert_ran_cleanly_with_plots(executed[0], min_plots=8)
 
 
 def test_the_notebook_starts_from_the_cameraman(executed, u0):
@@ -221,3 +230,145 @@ def test_multigrid_curves_support_what_the_text_says(executed):
     assert pm["PyAMG SA"]["factor"] > pm["V(2,2) red–black"]["factor"]
     for label in ("CG + V(2,2) red–black", "CG + V(2,2) lines"):            # CG reaches tol in a few dozen
         assert pm[label]["relative_residuals"][-1] <= tol and pm[label]["iterations"] <= 60
+
+
+# --- sections 6 and 7: the learned denoiser --------------------------------------------------
+
+@pytest.fixture(scope="module")
+def train_denoiser():
+    """examples/train_denoiser.py (the notebook's network), to rebuild networks from parameters."""
+    path = Path(__file__).resolve().parents[2] / "examples" / "train_denoiser.py"
+    spec = importlib.util.spec_from_file_location("train_denoiser_for_notebook_test", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _stage(p, k, stages, filters, size, terms):
+    """Stage k of the packed vector (pdeblocks_image_layers.h): zero-mean filters, mixture
+    weights a_j = e^alpha_j / (1 + sum e^alpha), contrasts lam_j = e^rho_j, tau, mu = softplus(m)."""
+    per = filters * size * size + filters * 2 * terms + 2
+    assert p.size == stages * per
+    q = p[k * per:(k + 1) * per]
+    w = q[:filters * size * size].reshape(filters, size, size)
+    d = q[filters * size * size:-2].reshape(filters, 2 * terms)
+    e = np.exp(np.clip(d[:, :terms], -25, 25))
+    a = e / (1 + e.sum(axis=1, keepdims=True))
+    return w - w.mean(axis=(1, 2), keepdims=True), a, np.exp(d[:, terms:]), q[-2], math.log1p(math.exp(q[-1]))
+
+
+def _mirrored_convolution(w, h, wd):
+    """The dense matrix of a centred k x k filter on h x wd images, half-sample mirror boundary."""
+    def mirror(i, n):
+        return -1 - i if i < 0 else (2 * n - 1 - i if i >= n else i)
+    r = w.shape[0] // 2
+    M = np.zeros((h * wd, h * wd))
+    for i in range(h):
+        for j in range(wd):
+            for a in range(w.shape[0]):
+                for b in range(w.shape[1]):
+                    M[i * wd + j, mirror(i - r + a, h) * wd + mirror(j - r + b, wd)] += w[a, b]
+    return M
+
+
+def _gram(filters, h, wd):
+    return sum(M.T @ M for M in (_mirrored_convolution(w, h, wd) for w in filters))
+
+
+def _assert_stages_certified_on_every_size(p, arch):
+    """Every stage's tau lies in [0, 2/(Lambda + mu)] (sup g < 1), Lambda the largest Gershgorin
+    row sum of the Gram over 8..11 x 8..11 images; for 3x3 filters (reach R = 1, 4R + 1 < 8)
+    8 x 8 already attains it, and Lambda bounds the true lambda_max. Returns the per-stage
+    (tau, mu, Lambda, sup g)."""
+    out = []
+    for k in range(arch["stages"]):
+        w, a, _, tau, mu = _stage(p, k, **arch)
+        rows = {(h, wd): np.abs(_gram(w, h, wd)).sum(axis=1).max() for h in range(8, 12) for wd in range(8, 12)}
+        Lam = max(rows.values())
+        assert Lam <= rows[(8, 8)] * (1 + 1e-12)
+        assert np.linalg.eigvalsh(_gram(w, 8, 8))[-1] <= Lam * (1 + 1e-12)
+        assert a.sum(axis=1).max() < 1
+        assert 0 <= tau <= 2 / (Lam + mu)
+        out.append((tau, mu, Lam, float(a.sum(axis=1).max())))
+    return out
+
+
+def test_the_dense_matrix_here_is_the_library_convolution(executed):
+    arch = executed[1]["learned"]["arch"]
+    w = _stage(executed[2]["learned_parameters"], 0, **arch)[0]
+    bank = pdb.stencil2d.bank_matrix([pdb.Stencil2D(k, offset=(-1, -1)) for k in w], (8, 9))
+    np.testing.assert_allclose(bank, np.vstack([_mirrored_convolution(k, 8, 9) for k in w]), rtol=0, atol=1e-15)
+
+
+def test_plotted_fluxes_are_s_times_the_mixture_of_the_stored_parameters(executed):
+    le, arrays = executed[1]["learned"], executed[2]
+    s, p = arrays["learned_s"], arrays["learned_parameters"]
+    fluxes, library = arrays["learned_fluxes"], arrays["learned_library_fluxes"]
+    assert fluxes.shape == library.shape == (len(le["shown_stages"]), le["arch"]["filters"], s.size)
+    nonmonotone = []
+    for r, k in enumerate(le["shown_stages"]):
+        _, a, lam, _, _ = _stage(p, k, **le["arch"])
+        for c in range(le["arch"]["filters"]):
+            expected = s * sum(a[c, j] * np.exp(-s ** 2 / (2 * lam[c, j] ** 2)) for j in range(a.shape[1]))
+            np.testing.assert_allclose(fluxes[r, c], expected, rtol=1e-13, atol=1e-16)
+            np.testing.assert_allclose(library[r, c], expected, rtol=1e-12, atol=1e-15)
+            nonmonotone.append(bool(np.any(np.diff(expected) < 0)))
+    assert np.ravel(le["nonmonotone"]).tolist() == nonmonotone
+    assert any(nonmonotone)                          # what the text points out (Sec. 2.5)
+
+
+def test_trained_step_sizes_satisfy_theorem_2_on_every_image_size(executed):
+    le, p = executed[1]["learned"], executed[2]["learned_parameters"]
+    assert le["steps"] == len(le["losses"]) and np.all(np.isfinite(le["losses"]))
+    assert np.mean(le["losses"][-20:]) < np.mean(le["losses"][:20])
+    stages = _assert_stages_certified_on_every_size(p, le["arch"])
+    for (tau, mu, Lam, _), reported in zip(stages, le["any_size"]):
+        assert reported["tau"] == tau and reported["mu"] == pytest.approx(mu, rel=1e-14)
+        assert Lam <= reported["Lambda"] <= Lam * (1 + 1e-12)     # the library's rounds up
+    lam8 = [np.linalg.eigvalsh(_gram(_stage(p, k, **le["arch"])[0], 8, 8))[-1] for k in range(len(stages))]
+    assert set(le["certified"]) >= {"8x8", "512x512", "1024x1024"} and all(le["certified"].values())
+    for bounds in le["certificate_tau_bounds"].values():
+        for (tau, mu, _, sup_g), bound, lam in zip(stages, bounds, lam8):
+            assert tau <= bound <= 2 / (sup_g * lam + mu) * (1 + 1e-12)   # certified: never above the truth
+
+
+def _test_images_with_noise(sigma):
+    """(name, clean, noisy) of camera, coins, moon with the noise of train_denoiser.evaluate."""
+    for i, name in enumerate(("camera", "coins", "moon")):
+        clean = getattr(skimage_data, name)().astype(np.float64) / 255.0
+        yield name, clean, clean + sigma * np.random.default_rng(i).standard_normal(clean.shape)
+
+
+def _psnr(clean, x):
+    return float(10 * np.log10(1.0 / np.mean((x - clean) ** 2)))
+
+
+def test_reported_psnrs_are_those_of_the_stored_outputs_on_the_test_images(executed, train_denoiser):
+    le, arrays = executed[1]["learned"], executed[2]
+    assert le["sigma"] == 25 / 255
+    net = train_denoiser.make_network(**le["arch"], seed=0)
+    net.set_parameters(arrays["learned_parameters"])
+    shipped = pdb.models.denoiser(25)
+    for name, clean, noisy in _test_images_with_noise(le["sigma"]):
+        psnr = le["psnr"][name]
+        trained, from_shipped = arrays[f"learned_trained_{name}"], arrays[f"learned_shipped_{name}"]
+        assert psnr["noisy"] == pytest.approx(_psnr(clean, noisy), rel=1e-12)
+        assert psnr["trained"] == pytest.approx(_psnr(clean, trained), rel=1e-12)
+        assert psnr["shipped"] == pytest.approx(_psnr(clean, from_shipped), rel=1e-12)
+        np.testing.assert_array_equal(trained, net.predict(noisy))        # the stored parameters' output
+        np.testing.assert_array_equal(from_shipped, shipped.predict(noisy))
+        assert psnr["trained"] > psnr["noisy"] + 5 and psnr["shipped"] > psnr["noisy"] + 5, name
+
+
+def test_torch_training_lowers_the_loss_keeps_the_certificate_and_equals_predict(executed, train_denoiser):
+    tq, arrays, arch = executed[1]["torch"], executed[2], executed[1]["learned"]["arch"]
+    losses, check = np.array(tq["losses"]), np.array(tq["check_losses"])
+    assert losses.size == 40 and check.size == 41 and np.all(np.isfinite(losses)) and np.all(np.isfinite(check))
+    assert losses[-1] < losses[0] and check[-1] < check[0]
+    _assert_stages_certified_on_every_size(arrays["torch_parameters"], arch)
+    net = train_denoiser.make_network(**arch, seed=0)
+    net.set_parameters(arrays["torch_parameters"])
+    expected = net.predict(arrays["torch_input"])
+    np.testing.assert_array_equal(arrays["torch_output"], expected)
+    np.testing.assert_array_equal(arrays["torch_output_no_grad"], expected)
+    assert tq["bitwise_equal"] is True and tq["certified"] is True
