@@ -2,7 +2,7 @@
  * denoise_image.c — PDEBlocks from C: denoise a grey-level image (PGM) with nonlinear
  * diffusion of images (include/pdeblocks_image_schemes.h, include/pdeblocks_image_eed.h).
  *
- *   denoise_image [--eed SIGMA] [--raw FILE] [in.pgm out.pgm [lambda [t]]]
+ *   denoise_image [--eed SIGMA | --model NET.pdbnet] [--raw FILE] [in.pgm out.pgm [lambda [t]]]
  *
  * Reads a binary (P5) or ASCII (P2) PGM with maxval 1..65535 (16-bit samples big-endian),
  * scales it to [0, 1] (sample / maxval) and diffuses it to time t:
@@ -10,7 +10,10 @@
  *             gradient_2d(1) bank of pdeblocks_images.h), FED cycles chosen by
  *             pdb_evolve_2d (lambda 0.1, t 10);
  *   --eed S   edge-enhancing diffusion with Gaussian presmoothing sigma = S and the
- *             Weickert diffusivity, FED cycles of pdb_eed_fed (lambda 0.02, t 5).
+ *             Weickert diffusivity, FED cycles of pdb_eed_fed (lambda 0.02, t 5);
+ *   --model F a trained image network (include/pdeblocks_image_network.h), e.g. a shipped
+ *             certified denoiser python/pdeblocks/models/denoiser_sigma25.pdbnet, loaded with
+ *             pdb_image_network_load and run in inference mode (lambda and t are ignored).
  * It writes out.pgm (P5, the input's maxval, round(clamp(u, 0, 1) * maxval)), and with
  * --raw FILE also the unquantised result: height*width doubles, row-major, native byte order.
  * Without in/out it denoises a built-in synthetic noisy image (no files needed) and prints
@@ -44,9 +47,10 @@ typedef struct {
 } image;
 
 typedef struct {
-    int eed;          /* 0: Perona–Malik (pdb_evolve_2d), 1: EED (pdb_eed_fed) */
-    double sigma;     /* EED presmoothing */
-    double lambda, t; /* contrast parameter and stopping time */
+    int eed;           /* 0: Perona–Malik (pdb_evolve_2d), 1: EED (pdb_eed_fed) */
+    double sigma;      /* EED presmoothing */
+    double lambda, t;  /* contrast parameter and stopping time */
+    const char *model; /* a trained image network file (.pdbnet), or NULL */
 } settings;
 
 /* ---- Reading and writing PGM files ------------------------------------------------- */
@@ -261,6 +265,18 @@ static const double gradient_weights[4] = {-1.0, 1.0, -1.0, 1.0};
 /* Diffuses f (height x width) into out with `s`; prints the plan. 0 on success, else 1. */
 static int denoise(const double *f, int64_t height, int64_t width, const settings *s, double *out) {
     int32_t kind;
+    if (s->model != NULL) {
+        pdb_image_network *net = NULL;
+        int64_t blocks = 0, parameters = 0;
+        CHECK(pdb_image_network_load(s->model, &net));
+        int32_t status = pdb_image_network_block_count(net, &blocks);
+        if (status == PDB_OK) status = pdb_image_network_parameter_count(net, &parameters);
+        if (status == PDB_OK) status = pdb_image_network_forward(net, f, 1, height, width, PDB_FORWARD_INFERENCE, out);
+        pdb_image_network_destroy(net);
+        if (status != PDB_OK) return library_error("pdb_image_network_forward", status);
+        printf("network %s: %lld blocks, %lld parameters\n", s->model, (long long)blocks, (long long)parameters);
+        return 0;
+    }
     if (s->eed) {
         int64_t cycles = 0, length = 0;
         double tau = 0;
@@ -349,7 +365,7 @@ static int run_synthetic(const settings *s, const char *raw) {
 
 static int usage(const char *message) {
     if (message != NULL) fprintf(stderr, "denoise_image: %s\n", message);
-    fprintf(stderr, "usage: denoise_image [--eed SIGMA] [--raw FILE] [in.pgm out.pgm [lambda [t]]]\n");
+    fprintf(stderr, "usage: denoise_image [--eed SIGMA | --model NET.pdbnet] [--raw FILE] [in.pgm out.pgm [lambda [t]]]\n");
     return 2;
 }
 
@@ -363,7 +379,7 @@ static int parse_number(const char *text, double least, int strict, double *valu
 }
 
 int main(int argc, char **argv) {
-    settings s = {0, 1.0, 0.1, 10.0};
+    settings s = {0, 1.0, 0.1, 10.0, NULL};
     const char *raw = NULL, *positional[4];
     int count = 0;
     for (int k = 1; k < argc; k++) {
@@ -374,6 +390,8 @@ int main(int argc, char **argv) {
             s.eed = 1;
             s.lambda = 0.02;
             s.t = 5.0;
+        } else if (strcmp(argv[k], "--model") == 0 && k + 1 < argc) {
+            s.model = argv[++k];
         } else if (strcmp(argv[k], "--help") == 0 || strcmp(argv[k], "-h") == 0) {
             usage(NULL);
             return 0;
@@ -386,6 +404,7 @@ int main(int argc, char **argv) {
         }
     }
     if (count == 1) return usage("an output file is needed");
+    if (s.model != NULL && s.eed) return usage("--eed and --model exclude each other");
     if (count >= 3 && parse_number(positional[2], 0.0, 1, &s.lambda)) return usage("lambda must be a finite number > 0");
     if (count >= 4 && parse_number(positional[3], 0.0, 0, &s.t)) return usage("t must be a finite number >= 0");
     if (count == 0) return run_synthetic(&s, raw);

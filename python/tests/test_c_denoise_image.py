@@ -157,3 +157,32 @@ def test_library_refusal_is_reported_with_its_status_name(example, tmp_path):
     assert done.returncode == 1, done.stdout + done.stderr
     assert "pdb_evolve_2d" in done.stderr and "err_invalid (-2)" in done.stderr, done.stderr
     assert not (tmp_path / "out.pgm").exists()
+
+
+def test_a_shipped_model_on_a_pgm_equals_its_python_predict(example, tmp_path):
+    clean, samples = noisy_camera(255, shape=(64, 72), seed=2)
+    (tmp_path / "in.pgm").write_bytes(pgm_bytes(samples, 255))
+    model = pdb.models.model_path(25)
+    done = run(example, "--model", model, "--raw", "u.f64", "in.pgm", "out.pgm", cwd=tmp_path)
+    assert done.returncode == 0, done.stdout + done.stderr
+    net = pdb.models.denoiser(25)
+    assert f"{len(net)} blocks, {net.parameter_count} parameters" in done.stdout
+    expected = net.predict(samples / 255)
+    np.testing.assert_array_equal(np.fromfile(tmp_path / "u.f64").reshape(samples.shape), expected)
+    written, _ = read_p5(tmp_path / "out.pgm")
+    np.testing.assert_array_equal(written, np.floor(np.clip(expected, 0, 1) * 255 + 0.5))
+    assert psnr(written / 255, clean) > psnr(samples / 255, clean) + 5
+
+
+def test_a_missing_or_foreign_model_file_exits_1_and_writes_nothing(example, tmp_path):
+    (tmp_path / "in.pgm").write_bytes(pgm_bytes(np.zeros((9, 9), dtype=np.int64), 255))
+    (tmp_path / "bad.pdbnet").write_bytes(b"not a network")
+    for model in ("absent.pdbnet", "bad.pdbnet"):
+        done = run(example, "--model", model, "in.pgm", "out.pgm", cwd=tmp_path)
+        assert done.returncode == 1 and "pdb_image_network_load" in done.stderr, done.stderr
+        assert not (tmp_path / "out.pgm").exists()
+
+
+def test_eed_and_model_together_is_a_usage_error(example):
+    done = run(example, "--eed", "1", "--model", "x.pdbnet", "a", "b")
+    assert done.returncode == 2 and "exclude each other" in done.stderr
