@@ -12,9 +12,10 @@ for 3x3 filters): so every stage satisfies Theorem 2 on any image, which ``certi
 Training data: the issue's training images only (``pdeblocks.datasets.training_images``);
 the reported PSNR is on camera, coins and moon (noise seeded).
 
-Run: PYTHONPATH=python python examples/train_denoiser.py --sigma 25 --steps 2000 --out model.pdbnet
-(defaults: 32 stages of 4 zero-mean 3x3 filters; about 2 minutes on 2 cores, mean test PSNR 31.01 dB
-at sigma 25 in one run)
+Run: PYTHONPATH=python python examples/train_denoiser.py --sigma 25 --out model.pdbnet
+(defaults = the shipped models' configuration: 24 stages of 8 zero-mean 5x5 filters, 1500 steps;
+mean test PSNR 31.35 dB at sigma 25, about 27 min on 2 cores with three runs in parallel;
+``--stages 32 --filters 4 --size 3 --steps 2000`` takes about 2 minutes and gave 31.01 dB)
 """
 from __future__ import annotations
 
