@@ -25,7 +25,6 @@ It is within a small factor (1.3-2 for random zero-mean 3x3 and 5x5 filters) of 
 """
 from __future__ import annotations
 
-from functools import lru_cache
 from typing import Any
 
 import numpy as np
@@ -33,21 +32,9 @@ import numpy as np
 from ._args import as_int
 from ._lib import PDEBlocksError
 from .diffusivities import as_diffusivity
-from .stencil2d import Stencil2D, as_bank, bank_matrix
+from .stencil2d import as_bank, bank_matrix
 
 __all__ = ["lambda_max_any_size", "stable_tau_any_size"]
-
-
-@lru_cache(maxsize=256)
-def _tap_matrices(rows: int, cols: int, oy: int, ox: int, h: int, w: int) -> np.ndarray:
-    """(rows*cols, h*w, h*w): the mirrored shift matrix of each tap on an h x w image."""
-    taps = np.empty((rows * cols, h * w, h * w))
-    for t in range(rows * cols):
-        one = np.zeros(rows * cols)
-        one[t] = 1.0
-        taps[t] = bank_matrix([Stencil2D(one.reshape(rows, cols), offset=(oy, ox))], (h, w))
-    taps.flags.writeable = False
-    return taps
 
 
 def _reach(lo: int, count: int) -> int:
@@ -55,12 +42,8 @@ def _reach(lo: int, count: int) -> int:
 
 
 def _gershgorin(bank, h: int, w: int) -> float:
-    gram = np.zeros((h * w, h * w))
-    for k in bank:
-        rows, cols = k.shape
-        m = np.tensordot(k.weights.reshape(-1), _tap_matrices(rows, cols, *k.offset, h, w), axes=1)
-        gram += m.T @ m
-    return float(np.abs(gram).sum(axis=1).max())
+    m = bank_matrix(list(bank), (h, w))          # (C*h*w, h*w), at most (4R+1)^2 = 289 columns
+    return float(np.abs(m.T @ m).sum(axis=1).max())
 
 
 def lambda_max_any_size(K: Any, min_shape: tuple[int, int] = (8, 8)) -> float:
@@ -68,8 +51,10 @@ def lambda_max_any_size(K: Any, min_shape: tuple[int, int] = (8, 8)) -> float:
     ``H >= min_shape[0]`` and ``W >= min_shape[1]`` (see the module docstring; the largest
     Gershgorin row sum of the Gram over all those sizes, rounded up).
 
-    ``K`` is a ``Stencil2D`` or a list of them; ``min_shape`` must be at least (1, 1) and the
-    bank's reach per axis at most 8 (filters up to 17 x 17 centred)."""
+    ``K`` is a ``Stencil2D`` or a list of them; ``min_shape`` must be at least (1, 1), the
+    bank's reach per axis at most 4 (filters up to 9 x 9 centred: at most 100 dense Grams of
+    at most 289 x 289) and ``min_shape`` at most 64 x 64 (sizes from there on are covered by
+    that one size when it is at least 4R + 1)."""
     bank = as_bank(K).stencils
     if not (isinstance(min_shape, (tuple, list)) and len(min_shape) == 2):
         raise PDEBlocksError(f"min_shape must be a pair (H, W), got {min_shape!r}")
@@ -78,8 +63,10 @@ def lambda_max_any_size(K: Any, min_shape: tuple[int, int] = (8, 8)) -> float:
         raise PDEBlocksError(f"min_shape must be positive, got {(h_min, w_min)}")
     ry = max(_reach(k.offset[0], k.shape[0]) for k in bank)
     rx = max(_reach(k.offset[1], k.shape[1]) for k in bank)
-    if max(ry, rx) > 8:
-        raise PDEBlocksError(f"the bank reaches {max(ry, rx)} pixels; at most 8 is supported")
+    if max(ry, rx) > 4:
+        raise PDEBlocksError(f"the bank reaches {max(ry, rx)} pixels; at most 4 is supported")
+    if h_min > 64 or w_min > 64:
+        raise PDEBlocksError(f"min_shape {(h_min, w_min)} exceeds the supported 64 x 64")
     hs = range(h_min, max(h_min, 4 * ry + 1) + 1)
     ws = range(w_min, max(w_min, 4 * rx + 1) + 1)
     bound = max(_gershgorin(bank, h, w) for h in hs for w in ws)

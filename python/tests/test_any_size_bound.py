@@ -53,7 +53,7 @@ def test_the_bound_is_the_gershgorin_bound_of_every_large_image(name):
     # maximum over the finitely many small sizes (when those are all >= 4R+1: here R <= 3)
     rng = np.random.default_rng(7 + len(name))
     bank = random_bank(rng, BANKS[name])
-    bound = lambda_max_any_size(bank, (13, 13))
+    bound = lambda_max_any_size(bank, (13, 13))   # 13 >= 4R + 1 for R <= 3
     for shape in [(13, 13), (23, 29), (30, 14)]:
         assert gershgorin(bank, shape) == pytest.approx(bound, rel=1e-12)
     assert gershgorin(bank, (23, 29)) <= bound
@@ -120,7 +120,9 @@ def test_bad_banks_and_arguments_are_refused():
     with pytest.raises(PDEBlocksError):
         lambda_max_any_size([])
     with pytest.raises(PDEBlocksError):
-        lambda_max_any_size(Stencil2D(np.ones((1, 2)), offset=(0, 9)))
+        lambda_max_any_size(Stencil2D(np.ones((1, 2)), offset=(0, 5)))      # reach 6 > 4
+    with pytest.raises(PDEBlocksError):
+        lambda_max_any_size(pdb.gradient_2d(), (65, 8))
     with pytest.raises(PDEBlocksError):
         stable_tau_any_size(pdb.gradient_2d(), -1.0)
     with pytest.raises(PDEBlocksError):
