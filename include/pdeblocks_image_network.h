@@ -70,6 +70,10 @@ int32_t pdb_image_network_add_residual(pdb_image_network *net, int64_t channels,
 
 int32_t pdb_image_network_block_count(pdb_image_network *net, int64_t *count);
 int32_t pdb_image_network_parameter_count(pdb_image_network *net, int64_t *count);
+/* Kind of block `index` (PDB_BLOCK_DIFFUSION for a diffusion block, PDB_BLOCK_RESIDUAL for a
+ * residual block; pdb_block_kind of pdeblocks_layers.h) and its slice of the parameter vector. */
+int32_t pdb_image_network_block_info(pdb_image_network *net, int64_t index, int32_t *kind,
+                                     int64_t *parameter_offset, int64_t *parameter_count);
 /* out[count] = the parameters; count must equal the parameter count. */
 int32_t pdb_image_network_get_parameters(pdb_image_network *net, double *out, int64_t count);
 /* Sets all parameters (validated block by block; nothing changes on failure). */

@@ -92,6 +92,30 @@ public func pdb_image_network_block_count(_ net: OpaquePointer?, _ count: Unsafe
     }
 }
 
+/// Block `index`'s kind (`PDB_BLOCK_DIFFUSION` for a DiffusionBlock2D, `PDB_BLOCK_RESIDUAL` for
+/// a ResidualBlock2D) and its slice of the flat parameter vector.
+@_cdecl("pdb_image_network_block_info")
+public func pdb_image_network_block_info(
+    _ net: OpaquePointer?, _ index: Int64, _ kind: UnsafeMutablePointer<Int32>?,
+    _ parameterOffset: UnsafeMutablePointer<Int64>?, _ parameterCount: UnsafeMutablePointer<Int64>?
+) -> Int32 {
+    guarded {
+        let (k, o, c) = (try Buffers.scalar(kind, "kind"), try Buffers.scalar(parameterOffset, "parameter_offset"),
+                         try Buffers.scalar(parameterCount, "parameter_count"))
+        try Aliasing.require(
+            outputs: [Extent(scalar: "kind", k), Extent(scalar: "parameter_offset", o), Extent(scalar: "parameter_count", c)], inputs: [])
+        let (bk, range) = try ImageNetworkObject.read(net) { n -> (BlockKind, Range<Int>) in
+            guard index >= 0, index < Int64(n.blocks.count) else {
+                throw PDEBlocksError.invalidArgument("block index \(index) is out of range (the image network has \(n.blocks.count) blocks)")
+            }
+            return (n.blocks[Int(index)] is DiffusionBlock2D ? .diffusion : .residual, n.parameterRanges[Int(index)])
+        }
+        k.pointee = bk.rawValue
+        o.pointee = Int64(range.lowerBound)
+        c.pointee = Int64(range.count)
+    }
+}
+
 @_cdecl("pdb_image_network_parameter_count")
 public func pdb_image_network_parameter_count(_ net: OpaquePointer?, _ count: UnsafeMutablePointer<Int64>?) -> Int32 {
     guarded {

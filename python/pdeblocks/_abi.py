@@ -513,6 +513,7 @@ SIGNATURES = {
     'pdb_image_network_add_residual': (ctypes.c_int32, (ctypes.c_void_p, ctypes.c_int64, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_int32, ctypes.c_void_p, ctypes.c_int64), ('net', 'channels', 'w1_shapes', 'w2_shapes', 'activation', 'params', 'count')),
     'pdb_image_network_block_count': (ctypes.c_int32, (ctypes.c_void_p, ctypes.c_void_p), ('net', 'count')),
     'pdb_image_network_parameter_count': (ctypes.c_int32, (ctypes.c_void_p, ctypes.c_void_p), ('net', 'count')),
+    'pdb_image_network_block_info': (ctypes.c_int32, (ctypes.c_void_p, ctypes.c_int64, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p), ('net', 'index', 'kind', 'parameter_offset', 'parameter_count')),
     'pdb_image_network_get_parameters': (ctypes.c_int32, (ctypes.c_void_p, ctypes.c_void_p, ctypes.c_int64), ('net', 'out', 'count')),
     'pdb_image_network_set_parameters': (ctypes.c_int32, (ctypes.c_void_p, ctypes.c_void_p, ctypes.c_int64), ('net', 'params', 'count')),
     'pdb_image_network_set_threads': (ctypes.c_int32, (ctypes.c_void_p, ctypes.c_int32), ('net', 'threads')),

@@ -185,15 +185,14 @@ class ImageNetwork(Handle):
 
     def block_slices(self):
         """``[(kind, slice), ...]``: each block's kind (``"diffusion2d"`` or ``"residual2d"``)
-        and its slice of the parameter vector. Known for a network built from blocks; a
-        loaded network raises :class:`PDEBlocksError` (the C ABI has no per-block query yet)."""
-        if self._layout is None:
-            raise PDEBlocksError("the block layout of a loaded image network is not known "
-                                 "(no pdb_image_network_block_info in the C ABI yet)")
-        out, off = [], 0
-        for kind, count in self._layout:
-            out.append((kind, slice(off, off + count)))
-            off += count
+        and its slice of the parameter vector (from the library, so also for a loaded network)."""
+        kinds = {_abi.PDB_BLOCK_DIFFUSION: "diffusion2d", _abi.PDB_BLOCK_RESIDUAL: "residual2d"}
+        kind, offset, count = ctypes.c_int32(), ctypes.c_int64(), ctypes.c_int64()
+        out = []
+        for k in range(len(self)):
+            call(lib.pdb_image_network_block_info, self._h, k, ctypes.addressof(kind), ctypes.addressof(offset),
+                 ctypes.addressof(count))
+            out.append((kinds[kind.value], slice(offset.value, offset.value + count.value)))
         return out
 
     @property

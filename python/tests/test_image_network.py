@@ -147,6 +147,33 @@ def test_save_load_round_trip_and_file_types(tmp_path, data):
         ImageNetwork.load(signal)
 
 
+def test_block_slices_tile_the_parameters_by_kind_also_for_a_loaded_network(tmp_path):
+    bs = blocks()
+    net = ImageNetwork(bs)
+    expected, offset = [], 0
+    for b in bs:
+        kind = "diffusion2d" if isinstance(b, DiffusionBlock2D) else "residual2d"
+        expected.append((kind, slice(offset, offset + b.parameter_count)))
+        offset += b.parameter_count
+    assert net.block_slices() == expected and offset == net.parameter_count
+    for b, (_, part) in zip(bs, expected):
+        assert np.array_equal(net.parameters[part], b.parameters)
+    net.save(tmp_path / "n.pdbnet")
+    assert ImageNetwork.load(tmp_path / "n.pdbnet").block_slices() == expected
+
+
+@pytest.mark.parametrize("index", [-1, 4, 2**62])
+def test_block_info_refuses_an_index_out_of_range_and_writes_nothing(index):
+    import ctypes
+    from pdeblocks._lib import lib
+    net = ImageNetwork(blocks())
+    kind, off, count = ctypes.c_int32(-7), ctypes.c_int64(-7), ctypes.c_int64(-7)
+    status = lib.pdb_image_network_block_info(net._h, index, ctypes.addressof(kind), ctypes.addressof(off),
+                                              ctypes.addressof(count))
+    assert status != 0 and (kind.value, off.value, count.value) == (-7, -7, -7)
+    assert "out of range" in lib.pdb_last_error().decode()
+
+
 @pytest.mark.parametrize("call", [
     lambda net, x: net.forward(x[0, 0]),                      # 1-D
     lambda net, x: net.forward(x[None]),                      # 4-D

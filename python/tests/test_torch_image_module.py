@@ -144,10 +144,15 @@ def test_state_dict_round_trips_through_a_file(tmp_path):
     assert set(fresh.state_dict()) == {"block0_diffusion2d", "block1_residual2d"}
 
 
-def test_a_loaded_image_network_has_one_parameter_for_all_blocks(tmp_path):
-    ImageNetwork(two_blocks()).save(tmp_path / "net.pdb")
-    module = pbt.Module(ImageNetwork.load(tmp_path / "net.pdb"))
-    assert [n for n, _ in module.named_parameters()] == ["all_blocks"]
+def test_a_loaded_image_network_names_its_blocks_like_the_built_one(tmp_path):
+    built = ImageNetwork(two_blocks())
+    built.save(tmp_path / "net.pdb")
+    loaded = ImageNetwork.load(tmp_path / "net.pdb")
+    assert loaded.block_slices() == built.block_slices()      # from pdb_image_network_block_info
+    module = pbt.Module(loaded)
+    assert [n for n, _ in module.named_parameters()] == ["block0_diffusion2d", "block1_residual2d"]
+    for (_, part), p in zip(built.block_slices(), module.block_parameters()):
+        assert np.array_equal(p.detach().numpy(), built.parameters[part])
     x = torch.from_numpy(images((2, H, W), seed=6)).requires_grad_()
     assert torch.autograd.gradcheck(through_module(module), (x, *module.block_parameters()), eps=1e-6, atol=1e-8)
 

@@ -6,8 +6,7 @@ The network's flat parameter vector is split per block into ``torch.nn.Parameter
 that of :meth:`pdeblocks.Network.block_slices` and ``pdeblocks_layers.h``: filter weights,
 ``log(lam)`` or learnable-diffusivity logits, then the step-size parameter; for an image
 network ``block0_diffusion2d``, ``block1_residual2d``, ... with the slices of
-:meth:`pdeblocks.ImageNetwork.block_slices`, or one parameter ``all_blocks`` for a loaded
-image network, whose block layout is not known). They are the
+:meth:`pdeblocks.ImageNetwork.block_slices`, loaded networks included). They are the
 source of truth: before each pass the module copies them into the network when they changed
 (an optimiser step, ``load_state_dict``), so ``state_dict`` round-trips and any torch optimiser
 trains them. Do not set the wrapped network's parameters directly.
@@ -98,11 +97,8 @@ class Module(torch.nn.Module):
         self._network = network
         self._images = isinstance(network, ImageNetwork)
         self._in, self._out = (as_images, from_images) if self._images else (as_rows, from_rows)
-        try:
-            self._slices = network.block_slices()
-            names = [f"block{k}_{kind}" for k, (kind, _) in enumerate(self._slices)]
-        except PDEBlocksError:                  # a loaded image network: layout unknown
-            self._slices, names = [("all_blocks", slice(0, flat.size))], ["all_blocks"]
+        self._slices = network.block_slices()
+        names = [f"block{k}_{kind}" for k, (kind, _) in enumerate(self._slices)]
         self._names = []
         for name, (kind, part) in zip(names, self._slices):
             self.register_parameter(name, torch.nn.Parameter(torch.from_numpy(flat[part].copy())))
