@@ -2441,6 +2441,16 @@ static void g_image_network_parameter_count(void) {
     RUN(pdb_image_network_parameter_count(h, out_scalar(8, 10, 1, "count")));
 }
 
+static void g_image_network_block_info(void) {
+    int slot;
+    void *h = pick_imgnet(&slot);
+    int64_t blocks = imgnet_count(h, 0); /* -1 for an invalid handle (which fails anyway) */
+    int64_t index = blocks > 0 ? irange(0, blocks - 1) : 0;
+    if (pct(H) || blocks == 0) { index = pct(50) ? blocks : bad_scalar(); if (index < 0 || index >= blocks) must_fail("index out of range"); }
+    RUN(pdb_image_network_block_info(h, index, out_scalar(4, 8, 1, "kind"), out_scalar(8, 8, 1, "parameter_offset"),
+                                     out_scalar(8, 8, 1, "parameter_count")));
+}
+
 static void g_image_network_get_parameters(void) {
     int slot;
     void *h = pick_imgnet(&slot);
@@ -2592,7 +2602,7 @@ static entry_t entries[] = {
     G(stencil2d_apply), G(stencil2d_adjoint), G(stencil2d_matrix), G(filter_bank_norm_squared), G(stable_tau_2d),
     G(image_block_parameter_count), G(image_block_tau_bound), G(image_block_forward), G(image_block_backward),
     G(image_network_create), G(image_network_destroy), G(image_network_add_diffusion), G(image_network_add_residual),
-    G(image_network_block_count), G(image_network_parameter_count), G(image_network_get_parameters),
+    G(image_network_block_count), G(image_network_block_info), G(image_network_parameter_count), G(image_network_get_parameters),
     G(image_network_set_parameters), G(image_network_set_threads), G(image_network_forward), G(image_network_backward),
     G(image_network_loss_and_gradient), G(image_network_certificate), G(image_network_block_certificate),
     G(image_network_save), G(image_network_load),
