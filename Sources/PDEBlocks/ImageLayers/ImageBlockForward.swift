@@ -41,13 +41,22 @@ extension DiffusionBlock2D {
         _ ur: UnsafeBufferPointer<Double>, _ fr: UnsafeBufferPointer<Double>?, height: Int, width: Int,
         z: UnsafeMutableBufferPointer<Double>, out o: UnsafeMutableBufferPointer<Double>
     ) {
-        let n = height * width, C = filters.count
         fluxes(ur, height: height, width: width, into: z)
-        for c in 0..<C {
+        update(ur, fr, height: height, width: width, z: z, out: o, rows: 0..<height)
+    }
+
+    /// Rows `band` of `out = u − τ(Σ_c K_cᵀ z_c + μ(u − f))` from the fluxes `z` of the
+    /// whole image (`fluxes`): the second half of the forward pass, row by row.
+    func update(
+        _ ur: UnsafeBufferPointer<Double>, _ fr: UnsafeBufferPointer<Double>?, height: Int, width: Int,
+        z: UnsafeMutableBufferPointer<Double>, out o: UnsafeMutableBufferPointer<Double>, rows band: Range<Int>
+    ) {
+        let n = height * width
+        for c in 0..<filters.count {
             filters[c].accumulateTransposed(UnsafeBufferPointer(rebasing: z[(c * n)..<((c + 1) * n)]), height: height,
-                                            width: width, into: o, base: c == 0 ? nil : UnsafeBufferPointer(o))
+                                            width: width, into: o, base: c == 0 ? nil : UnsafeBufferPointer(o), rows: band)
         }
-        for i in 0..<n {
+        for i in (band.lowerBound * width)..<(band.upperBound * width) {
             let reaction = fr.map { mu * (ur[i] - $0[i]) } ?? 0
             o[i] = ur[i] - tau * (o[i] + reaction)
         }
@@ -68,15 +77,26 @@ extension DiffusionBlock2D {
 
     /// `z_c = Φ_c(K u)` for one image (`z` holds C·n values, channel-major).
     func fluxes(_ u: UnsafeBufferPointer<Double>, height: Int, width: Int, into z: UnsafeMutableBufferPointer<Double>) {
+        fluxes(u, height: height, width: width, into: z, rows: 0..<height)
+    }
+
+    /// Rows `band` of every `z_c = Φ_c(K u)` (the first half of the forward pass). Bands
+    /// assemble the whole-image result bit for bit when each starts at a pixel index that is a
+    /// multiple of 8 (the diffusivities' SIMD8 lanes, whose scalar tail rounds differently).
+    func fluxes(
+        _ u: UnsafeBufferPointer<Double>, height: Int, width: Int, into z: UnsafeMutableBufferPointer<Double>,
+        rows band: Range<Int>
+    ) {
         let n = height * width, C = filters.count
+        let pixels = (band.lowerBound * width)..<(band.upperBound * width)
         for c in 0..<C {
             let zc = UnsafeMutableBufferPointer(rebasing: z[(c * n)..<((c + 1) * n)])
-            filters[c].apply(u, height: height, width: width, into: zc)
-            if coupling == .channelwise { diffusivities[c].applyFlux(zc, scale: 1) }
+            filters[c].apply(u, height: height, width: width, into: zc, rows: band)
+            if coupling == .channelwise { diffusivities[c].applyFlux(UnsafeMutableBufferPointer(rebasing: zc[pixels]), scale: 1) }
         }
         guard coupling == .isotropic else { return }
         let g = diffusivities[0]
-        for i in 0..<n {
+        for i in pixels {
             var s = 0.0
             for c in 0..<C { s += z[c * n + i] * z[c * n + i] }
             let gi = g.g(s)

@@ -8,7 +8,8 @@
 ///   gives `∂L/∂x` (through the chain and every data term) and `∂L/∂θ` summed over the batch;
 ///   `infer` keeps no tape and gives bit-identical outputs.
 /// - Images run on `threads` threads (0 = all processors), bit-identical for every thread
-///   count (`BatchParallel`: fixed chunks, per-chunk gradients summed in chunk order).
+///   count (`BatchParallel`: fixed chunks, per-chunk gradients summed in chunk order;
+///   `infer` of fewer images than threads: row bands of each image, `ImageRowBands`).
 /// - Work memory comes from a `NetworkWorkspace` and the tape's own buffers, which grow to
 ///   the largest shape seen: repeated passes of one shape allocate nothing (except the
 ///   certified-bound check of blocks with a bounded τ).
@@ -116,7 +117,9 @@ public struct ImageNetwork: Sendable {
     }
 
     /// The network's output without a tape: bit-identical to `forward`'s, in two images and
-    /// the largest block scratch per thread.
+    /// the largest block scratch per thread. A batch smaller than the thread count runs each
+    /// image on all threads, by row bands, when every block is a `DiffusionBlock2D`
+    /// (`ImageRowBands`; bit-identical too).
     public func infer(
         _ x: UnsafeBufferPointer<Double>, into out: UnsafeMutableBufferPointer<Double>, batch: Int, height: Int,
         width: Int, workspace: NetworkWorkspace? = nil
@@ -125,14 +128,20 @@ public struct ImageNetwork: Sendable {
         try SignalLayout.validateOutput(out, count: x.count)
         try validate(height: height, width: width)
         let chunks = BatchParallel.chunkCount(batch)
-        let T = BatchParallel.threads(threads, chunks: chunks)
+        let parts = ImageRowBands.parts(blocks: blocks, batch: batch, height: height, width: width, requested: threads)
+        let T = parts > 1 ? 1 : BatchParallel.threads(threads, chunks: chunks)
         let perThread = try scratchPerThread(pixels: n, extra: 2)
         try NetworkWorkspace.use(workspace) { ws in
             let scratch = try ws.scratch(try Memory.count(T, perThread, for: "network scratch"))
             try ws.stagedFinite(out, n: width, what: "image network inference") { out in
-                BatchParallel.run(chunks: chunks, threads: T, ImageInferenceJob(
-                    blocks: blocks, x: x, out: out, height: height, width: width, scratch: scratch,
-                    perThread: perThread, batch: batch, chunks: chunks))
+                if parts > 1 {
+                    ImageRowBandInference(blocks: blocks, x: x, out: out, height: height, width: width,
+                                          scratch: slice(scratch, 0, perThread), batch: batch, parts: parts).run()
+                } else {
+                    BatchParallel.run(chunks: chunks, threads: T, ImageInferenceJob(
+                        blocks: blocks, x: x, out: out, height: height, width: width, scratch: scratch,
+                        perThread: perThread, batch: batch, chunks: chunks))
+                }
             }
         }
     }

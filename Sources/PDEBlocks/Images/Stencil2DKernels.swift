@@ -35,18 +35,31 @@ extension Stencil2D {
     public func apply(
         _ u: UnsafeBufferPointer<Double>, height: Int, width: Int, into out: UnsafeMutableBufferPointer<Double>
     ) {
+        apply(u, height: height, width: width, into: out, rows: 0..<height)
+    }
+
+    /// Whether the row-band kernels (`apply(_:height:width:into:rows:)` and
+    /// `accumulateTransposed(_:height:width:into:base:rows:)`) serve `height` rows.
+    func servesRowBands(height: Int) -> Bool { height <= Stencil2D.maxRowPairs / rows }
+
+    /// Output rows `band` of `out = K u` (the rest of `out` untouched): every value is the
+    /// same arithmetic as in the whole-image call, so bands computed concurrently by different
+    /// threads assemble the whole-image result bit for bit. Without `servesRowBands(height:)`
+    /// the reference loops compute the whole image (so only a whole-image band is allowed).
+    func apply(
+        _ u: UnsafeBufferPointer<Double>, height: Int, width: Int, into out: UnsafeMutableBufferPointer<Double>,
+        rows band: Range<Int>
+    ) {
         guard height > 0, width > 0, let ub = u.baseAddress, let ob = out.baseAddress else { return }
-        guard height <= Stencil2D.maxRowPairs / rows else {
-            return applyReference(u, height: height, width: width, into: out)
-        }
-        if let separable { return applySeparable(separable, ub, height: height, width: width, into: ob) }
+        guard servesRowBands(height: height) else { return applyReference(u, height: height, width: width, into: out) }
+        if let separable { return applySeparable(separable, ub, height: height, width: width, into: ob, rows: band) }
         let interior = interiorColumns(width)
         let (q, oy, ox) = (columns, offsetY, offsetX)
         weights.withUnsafeBufferPointer { wb in
             let w = wb.baseAddress!  // weights are never empty
             withUnsafeTemporaryAllocation(of: UnsafePointer<Double>.self, capacity: rows) { src in
                 let s = src.baseAddress!
-                for i in 0..<height {
+                for i in band {
                     for a in 0..<rows { s[a] = ub + Stencil.mirror(i + oy + a, height) * width }
                     let o = ob + i * width
                     let head = interior.isEmpty ? width : interior.lowerBound
@@ -82,13 +95,23 @@ extension Stencil2D {
         _ v: UnsafeBufferPointer<Double>, height: Int, width: Int, into out: UnsafeMutableBufferPointer<Double>,
         base: UnsafeBufferPointer<Double>?
     ) {
+        accumulateTransposed(v, height: height, width: width, into: out, base: base, rows: 0..<height)
+    }
+
+    /// Output rows `band` of `out = base + Kᵀ v` (the rest of `out` untouched), bit for bit
+    /// as in the whole-image call (see `apply(_:height:width:into:rows:)`, also for heights
+    /// beyond `servesRowBands(height:)`).
+    func accumulateTransposed(
+        _ v: UnsafeBufferPointer<Double>, height: Int, width: Int, into out: UnsafeMutableBufferPointer<Double>,
+        base: UnsafeBufferPointer<Double>?, rows band: Range<Int>
+    ) {
         guard height > 0, width > 0, let vb = v.baseAddress, let ob = out.baseAddress else { return }
-        guard height <= Stencil2D.maxRowPairs / rows else {
+        guard servesRowBands(height: height) else {
             return accumulateTransposedReference(v, height: height, width: width, into: out, base: base)
         }
         let bb = base?.baseAddress
         if let separable {
-            return accumulateTransposedSeparable(separable, vb, height: height, width: width, into: ob, base: bb)
+            return accumulateTransposedSeparable(separable, vb, height: height, width: width, into: ob, base: bb, rows: band)
         }
         let (q, oy, ox) = (columns, offsetY, offsetX)
         let pairCount = height * rows
@@ -121,7 +144,7 @@ extension Stencil2D {
                         srcRows[k] = vb + pairI[k] * width
                         weightRows[k] = w + pairA[k] * q
                     }
-                    for p in 0..<height {
+                    for p in band {
                         let first = start[p], count = start[p + 1] - first
                         let o = ob + p * width
                         let bRow = bb.map { $0 + p * width }
@@ -150,7 +173,7 @@ extension Stencil2D {
                     // The column taps that cross the left/right edge, scattered through the mirror.
                     let boundaryColumns = [0..<(interior.isEmpty ? width : interior.lowerBound),
                                            (interior.isEmpty ? width : interior.upperBound)..<width]
-                    for p in 0..<height {
+                    for p in band {
                         let o = ob + p * width
                         for k in start[p]..<start[p + 1] {
                             let src = srcRows[k], wr = weightRows[k]
@@ -175,12 +198,13 @@ extension Stencil2D {
     /// `K u = (P ⊗ Q) u` row by row: `t = Σ_a p_a u[mirror(i + oy + a)]` (contiguous rows,
     /// SIMD), then `out_i = Q t` (the 1D kernel: SIMD interior, mirrored ends).
     func applySeparable(
-        _ f: SeparableFactors, _ u: UnsafePointer<Double>, height: Int, width: Int, into out: UnsafeMutablePointer<Double>
+        _ f: SeparableFactors, _ u: UnsafePointer<Double>, height: Int, width: Int, into out: UnsafeMutablePointer<Double>,
+        rows band: Range<Int>
     ) {
         f.p.withUnsafeBufferPointer { pb in
             withUnsafeTemporaryAllocation(of: Double.self, capacity: width) { t in
                 let tb = t.baseAddress!
-                for i in 0..<height {
+                for i in band {
                     let r0 = u + Stencil.mirror(i + offsetY, height) * width
                     var j = 0
                     while j + 8 <= width {
@@ -203,25 +227,34 @@ extension Stencil2D {
         }
     }
 
-    /// `out = base + (Pᵀ ⊗ Qᵀ) v`: per source row `i`, `t = Qᵀ v_i` (1D kernel), then
-    /// `out[mirror(i + oy + a)] += p_a t` (contiguous rows, SIMD).
+    /// `out = base + (Pᵀ ⊗ Qᵀ) v` on the output rows `band`: per source row `i` that reaches
+    /// the band, `t = Qᵀ v_i` (1D kernel), then `out[p] += p_a t` for `p = mirror(i + oy + a)`
+    /// in the band (contiguous rows, SIMD) — each output row receives its terms in (i, a)
+    /// order whatever the band, so bands assemble the whole-image result bit for bit.
     func accumulateTransposedSeparable(
         _ f: SeparableFactors, _ v: UnsafePointer<Double>, height: Int, width: Int, into out: UnsafeMutablePointer<Double>,
-        base: UnsafePointer<Double>?
+        base: UnsafePointer<Double>?, rows band: Range<Int>
     ) {
-        let n = height * width
+        guard !band.isEmpty else { return }
+        let first = out + band.lowerBound * width, count = band.count * width
         if let base {
-            if base != UnsafePointer(out) { out.update(from: base, count: n) }
+            let b = base + band.lowerBound * width
+            if b != UnsafePointer(first) { first.update(from: b, count: count) }
         } else {
-            out.update(repeating: 0, count: n)
+            first.update(repeating: 0, count: count)
         }
         f.p.withUnsafeBufferPointer { pb in
             withUnsafeTemporaryAllocation(of: Double.self, capacity: width) { t in
                 let tb = t.baseAddress!
                 for i in 0..<height {
+                    var reaches = false
+                    for a in 0..<rows where band.contains(Stencil.mirror(i + offsetY + a, height)) { reaches = true }
+                    guard reaches else { continue }
                     f.q.accumulateTransposed(UnsafeBufferPointer(start: v + i * width, count: width), into: t, base: nil)
                     for a in 0..<rows {
-                        let r = out + Stencil.mirror(i + offsetY + a, height) * width, pa = pb[a]
+                        let target = Stencil.mirror(i + offsetY + a, height)
+                        guard band.contains(target) else { continue }
+                        let r = out + target * width, pa = pb[a]
                         var j = 0
                         while j + 8 <= width {
                             store8(load8(r, j).plusProduct(SIMD8(repeating: pa), load8(tb, j)), r, j)

@@ -1,0 +1,71 @@
+import Foundation
+import Testing
+@testable import PDEBlocks
+
+/// `ImageRowBands`: inference of fewer images than threads splits each image into row bands;
+/// the outputs must equal the one-image-per-thread path (threads = 1) and `forward` bit for bit.
+@Suite struct ImageRowBandTests {
+    /// Two blocks: `first` (the labelled block under test), then a channelwise block of a
+    /// separable 5×5 filter, a 3×9 filter (the generic tap-width path) and an off-centre 2×2
+    /// one, with a reaction term.
+    func network(_ first: DiffusionBlock2D, threads: Int) throws -> ImageNetwork {
+        let p = [0.1, -0.3, 0.4, -0.3, 0.1], q = [0.2, 0.5, -1.0, 0.5, -0.2]
+        let separable = try Stencil2D(weights: p.flatMap { a in q.map { a * $0 } }, rows: 5, columns: 5, offsetY: -2, offsetX: -2)
+        let wide = try Stencil2D(weights: (0..<27).map { sin(Double($0) * 1.7) / 10 }, rows: 3, columns: 9, offsetY: -1, offsetX: -4)
+        let corner = try Stencil2D(weights: [0.5, -0.2, 0.3, -0.6], rows: 2, columns: 2, offsetY: 0, offsetX: -1)
+        #expect(separable.separable != nil && wide.separable == nil)
+        let gs = imageTestDiffusivities().map(\.1)
+        let second = try DiffusionBlock2D(filters: [separable, wide, corner], coupling: .channelwise,
+                                          diffusivities: [gs[0], gs[gs.count - 1], gs[gs.count - 2]], tau: 0.07,
+                                          muParameter: 0.2, zeroMean: false)
+        return ImageNetwork(blocks: [first, second], threads: threads)
+    }
+
+    @Test func bandedInferenceEqualsTheSingleThreadAndForwardOutputsBitForBit() throws {
+        // Odd sizes: the last band is not a multiple of 8 rows and rows are not multiples of 8 pixels.
+        let (H, W) = (157, 141)
+        var rng = LayerRNG(11)
+        for batch in [1, 2] {
+            let x = rng.normals(batch * H * W)
+            for labelled in batch == 1 ? labelledImageBlocks : Array(labelledImageBlocks.prefix(3)) {
+                let serial = try network(labelled.block, threads: 1)
+                #expect(ImageRowBands.parts(blocks: serial.blocks, batch: batch, height: H, width: W, requested: 1) == 1)
+                let reference = try serial.infer(x, batch: batch, height: H, width: W).map(\.bitPattern)
+                let (forward, _) = try serial.forward(x, batch: batch, height: H, width: W)
+                #expect(forward.map(\.bitPattern) == reference, "\(labelled.label): forward")
+                for threads in [3, 4] {
+                    let net = try network(labelled.block, threads: threads)
+                    let parts = ImageRowBands.parts(blocks: net.blocks, batch: batch, height: H, width: W, requested: threads)
+                    #expect(parts == threads, "\(labelled.label): \(threads) threads use \(parts) bands")
+                    let out = try net.infer(x, batch: batch, height: H, width: W).map(\.bitPattern)
+                    #expect(out == reference, "\(labelled.label), batch \(batch), \(threads) threads")
+                }
+            }
+        }
+    }
+
+    @Test func bandsAreWholeGroupsOfEightRowsThatTileTheImage() {
+        for height in [1, 7, 8, 9, 64, 133, 512] {
+            for parts in 1...min(6, ImageRowBands.groups(height)) {
+                var next = 0
+                for t in 0..<parts {
+                    let band = ImageRowBands.band(t, of: parts, height: height)
+                    #expect(band.lowerBound == next && band.lowerBound % 8 == 0 && !band.isEmpty, "\(height) rows, band \(t) of \(parts)")
+                    next = band.upperBound
+                }
+                #expect(next == height)
+            }
+        }
+    }
+
+    @Test func smallImagesAndResidualBlocksKeepTheBatchPath() throws {
+        let block = labelledImageBlocks[0].block
+        // 3 filters × 64 × 64 = 12288 responses: below one band's minimum.
+        #expect(ImageRowBands.parts(blocks: [block], batch: 1, height: 64, width: 64, requested: 4) == 1)
+        #expect(ImageRowBands.parts(blocks: [block], batch: 1, height: 256, width: 256, requested: 4) == 4)
+        #expect(ImageRowBands.parts(blocks: [block], batch: 4, height: 256, width: 256, requested: 4) == 1)
+        let K = imageTestFilters()
+        let residual = try ResidualBlock2D(w1: [K[0]], w2: [K[1]], biases: [0.1], activation: .tanh)
+        #expect(ImageRowBands.parts(blocks: [block, residual], batch: 1, height: 256, width: 256, requested: 4) == 1)
+    }
+}
