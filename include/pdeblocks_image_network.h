@@ -9,6 +9,7 @@
  *   - diffusion: u - tau (sum_c K_c^T Phi_c(K u) + mu (u - f)), described exactly as for the
  *     pdb_image_block_* entry points (filters, filter_shapes, coupling, kinds, terms, flags)
  *     with its packed parameter vector;
+ *   - fsi: one FSI cycle of L extrapolated steps of a diffusion block (pdb_image_network_add_fsi);
  *   - residual: u - sum_c W2_c^T sigma(W1_c u + b_c), two free banks of C 2D stencils
  *     (shapes w1_shapes, w2_shapes: 4 int64 per filter), sigma a pdb_activation value (identity,
  *     relu or tanh); parameters: the weights of W1_1..W1_C, then of W2_1..W2_C (row-major
@@ -30,7 +31,10 @@
  * Certificates (Theorem 2): a diffusion block is certified on height x width images iff
  * 0 <= tau <= 2/(sup g lambda_max(sum_c K_c^T K_c) + mu) (pdb_image_block_tau_bound); then
  * u -> u - tau (sum_c K_c^T Phi_c(K u) + mu u) does not increase the Euclidean norm. A
- * residual block is never certified (free banks: the reason says so).
+ * residual block is never certified (free banks: the reason says so). An FSI block is certified
+ * for L = 1 (a step of size 2 tau/3: tau <= 3/2 of the diffusion bound) and for linear
+ * diffusivities (the FED cycle: tau <= the diffusion bound); otherwise it is not (the
+ * extrapolation weights a_l > 1 void Theorem 2's argument).
  *
  * Files: pdb_image_network_save writes the network file format version 2 (image network);
  * pdb_image_network_load refuses a signal network's file (PDB_ERR_IO) and vice versa.
@@ -61,6 +65,14 @@ int32_t pdb_image_network_add_diffusion(pdb_image_network *net, int64_t filters,
                                         int32_t coupling, const int32_t *kinds, const int64_t *terms, int32_t flags,
                                         const double *params, int64_t count);
 
+/* Appends an FSI block: one cycle (paper eq. 7) of cycle_length (1...64) extrapolated steps
+ *     u_{l+1} = a_l S(u_l; f) + (1 - a_l) u_{l-1},  a_l = (4l+2)/(2l+3),  u_{-1} = u_0 = u,
+ * of the diffusion block S described by the remaining arguments exactly as for
+ * pdb_image_network_add_diffusion (the parameters are S's). */
+int32_t pdb_image_network_add_fsi(pdb_image_network *net, int64_t cycle_length, int64_t filters,
+                                  const int64_t *filter_shapes, int32_t coupling, const int32_t *kinds,
+                                  const int64_t *terms, int32_t flags, const double *params, int64_t count);
+
 /* Appends a residual block of `channels` channels (1...1024): w1_shapes and w2_shapes hold
  * 4 int64 per filter (rows, columns, oy, ox; sides 1...1024), activation a pdb_activation
  * other than PDB_ACTIVATION_FLUX, params[count] the block's parameters (see above). */
@@ -71,7 +83,8 @@ int32_t pdb_image_network_add_residual(pdb_image_network *net, int64_t channels,
 int32_t pdb_image_network_block_count(pdb_image_network *net, int64_t *count);
 int32_t pdb_image_network_parameter_count(pdb_image_network *net, int64_t *count);
 /* Kind of block `index` (PDB_BLOCK_DIFFUSION for a diffusion block, PDB_BLOCK_RESIDUAL for a
- * residual block; pdb_block_kind of pdeblocks_layers.h) and its slice of the parameter vector. */
+ * residual block, PDB_BLOCK_FSI for an FSI block; pdb_block_kind of pdeblocks_layers.h) and its
+ * slice of the parameter vector. */
 int32_t pdb_image_network_block_info(pdb_image_network *net, int64_t index, int32_t *kind,
                                      int64_t *parameter_offset, int64_t *parameter_count);
 /* out[count] = the parameters; count must equal the parameter count. */

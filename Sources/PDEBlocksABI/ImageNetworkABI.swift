@@ -44,6 +44,25 @@ public func pdb_image_network_add_diffusion(
     }
 }
 
+/// Appends an FSI block (`FSIBlock2D`): one cycle of `cycleLength` extrapolated steps of the
+/// diffusion block described as for `pdb_image_network_add_diffusion`.
+@_cdecl("pdb_image_network_add_fsi")
+public func pdb_image_network_add_fsi(
+    _ net: OpaquePointer?, _ cycleLength: Int64, _ filters: Int64, _ shapes: UnsafePointer<Int64>?, _ coupling: Int32,
+    _ kinds: UnsafePointer<Int32>?, _ terms: UnsafePointer<Int64>?, _ flags: Int32,
+    _ params: UnsafePointer<Double>?, _ count: Int64
+) -> Int32 {
+    guarded {
+        _ = try ImageNetworkObject.get(net)
+        guard (1...Int64(FSIBlock2D.maxCycleLength)).contains(cycleLength) else {
+            throw PDEBlocksError.invalidArgument("cycle_length = \(cycleLength): a 2D FSI block has 1...\(FSIBlock2D.maxCycleLength)")
+        }
+        let (step, _) = try ImageBlockArgument(filters, shapes, coupling, kinds, terms, flags).block(params, count)
+        let block = try FSIBlock2D(step: step, cycleLength: Int(cycleLength))
+        try ImageNetworkObject.modify(net) { $0.append(block) }
+    }
+}
+
 @_cdecl("pdb_image_network_add_residual")
 public func pdb_image_network_add_residual(
     _ net: OpaquePointer?, _ channels: Int64, _ w1Shapes: UnsafePointer<Int64>?, _ w2Shapes: UnsafePointer<Int64>?,
@@ -93,7 +112,7 @@ public func pdb_image_network_block_count(_ net: OpaquePointer?, _ count: Unsafe
 }
 
 /// Block `index`'s kind (`PDB_BLOCK_DIFFUSION` for a DiffusionBlock2D, `PDB_BLOCK_RESIDUAL` for
-/// a ResidualBlock2D) and its slice of the flat parameter vector.
+/// a ResidualBlock2D, `PDB_BLOCK_FSI` for an FSIBlock2D) and its slice of the flat parameter vector.
 @_cdecl("pdb_image_network_block_info")
 public func pdb_image_network_block_info(
     _ net: OpaquePointer?, _ index: Int64, _ kind: UnsafeMutablePointer<Int32>?,
@@ -108,7 +127,13 @@ public func pdb_image_network_block_info(
             guard index >= 0, index < Int64(n.blocks.count) else {
                 throw PDEBlocksError.invalidArgument("block index \(index) is out of range (the image network has \(n.blocks.count) blocks)")
             }
-            return (n.blocks[Int(index)] is DiffusionBlock2D ? .diffusion : .residual, n.parameterRanges[Int(index)])
+            let kind: BlockKind
+            switch n.blocks[Int(index)].kind {
+            case .diffusion: kind = .diffusion
+            case .residual: kind = .residual
+            case .fsi: kind = .fsi
+            }
+            return (kind, n.parameterRanges[Int(index)])
         }
         k.pointee = bk.rawValue
         o.pointee = Int64(range.lowerBound)

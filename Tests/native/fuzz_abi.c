@@ -2396,6 +2396,15 @@ static void g_image_network_add_diffusion(void) {
     RUN(pdb_image_network_add_diffusion(h, BLOCK_ARGS(b), b.params, b.count));
 }
 
+static void g_image_network_add_fsi(void) {
+    int slot;
+    void *h = pick_imgnet(&slot);
+    int64_t cycle = irange(1, 4);
+    if (pct(H)) { cycle = pct(50) ? irange(-2, 0) : (pct(50) ? 65 : bad_len()); must_fail("cycle_length is not in 1...64"); }
+    image_block_t b = gen_image_block(1);
+    RUN(pdb_image_network_add_fsi(h, cycle, BLOCK_ARGS(b), b.params, b.count));
+}
+
 static void g_image_network_add_residual(void) {
     int slot;
     void *h = pick_imgnet(&slot);
@@ -2601,7 +2610,7 @@ static entry_t entries[] = {
     G(explicit_2d), G(fsi_2d), G(fed_2d), G(implicit_2d), G(evolve_2d),
     G(stencil2d_apply), G(stencil2d_adjoint), G(stencil2d_matrix), G(filter_bank_norm_squared), G(stable_tau_2d),
     G(image_block_parameter_count), G(image_block_tau_bound), G(image_block_forward), G(image_block_backward),
-    G(image_network_create), G(image_network_destroy), G(image_network_add_diffusion), G(image_network_add_residual),
+    G(image_network_create), G(image_network_destroy), G(image_network_add_diffusion), G(image_network_add_fsi), G(image_network_add_residual),
     G(image_network_block_count), G(image_network_block_info), G(image_network_parameter_count), G(image_network_get_parameters),
     G(image_network_set_parameters), G(image_network_set_threads), G(image_network_forward), G(image_network_backward),
     G(image_network_loss_and_gradient), G(image_network_certificate), G(image_network_block_certificate),

@@ -23,7 +23,7 @@ from .blocks import LearnableDiffusivity, FluxActivation, TransposedStencil, Bou
 from .network import Network, Certificate, BlockCertificate
 from .rbf_diffusivity import RBFDiffusivity
 from .image_blocks import DiffusionBlock2D
-from .image_network import ImageNetwork, ResidualBlock2D
+from .image_network import FSIBlock2D, ImageNetwork, ResidualBlock2D
 from .optim import Adam
 from .progress import Progress
 from .eed import eed
@@ -47,6 +47,6 @@ __all__ = [
     "BandedMatrix", "poisson_1d", "diffusion_system", "Multigrid", "StencilField2D", "poisson_2d", "Multigrid2D", "cg", "semi_implicit", "TwoLevelUNet",
     "LearnableDiffusivity", "FluxActivation", "TransposedStencil", "BoundedTau", "ResidualBlock",
     "DiffusionBlock", "FSIBlock", "ImplicitBlock", "Network", "Certificate", "BlockCertificate", "Adam",
-    "DiffusionBlock2D", "RBFDiffusivity", "ImageNetwork", "ResidualBlock2D",
+    "DiffusionBlock2D", "RBFDiffusivity", "ImageNetwork", "ResidualBlock2D", "FSIBlock2D",
     "eed", "denoise", "models", "lambda_max_any_size", "stable_tau_any_size",
 ]

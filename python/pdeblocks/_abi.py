@@ -510,6 +510,7 @@ SIGNATURES = {
     'pdb_image_network_create': (ctypes.c_int32, (ctypes.c_void_p,), ('net',)),
     'pdb_image_network_destroy': (ctypes.c_int32, (ctypes.c_void_p,), ('net',)),
     'pdb_image_network_add_diffusion': (ctypes.c_int32, (ctypes.c_void_p, ctypes.c_int64, ctypes.c_void_p, ctypes.c_int32, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_int32, ctypes.c_void_p, ctypes.c_int64), ('net', 'filters', 'filter_shapes', 'coupling', 'kinds', 'terms', 'flags', 'params', 'count')),
+    'pdb_image_network_add_fsi': (ctypes.c_int32, (ctypes.c_void_p, ctypes.c_int64, ctypes.c_int64, ctypes.c_void_p, ctypes.c_int32, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_int32, ctypes.c_void_p, ctypes.c_int64), ('net', 'cycle_length', 'filters', 'filter_shapes', 'coupling', 'kinds', 'terms', 'flags', 'params', 'count')),
     'pdb_image_network_add_residual': (ctypes.c_int32, (ctypes.c_void_p, ctypes.c_int64, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_int32, ctypes.c_void_p, ctypes.c_int64), ('net', 'channels', 'w1_shapes', 'w2_shapes', 'activation', 'params', 'count')),
     'pdb_image_network_block_count': (ctypes.c_int32, (ctypes.c_void_p, ctypes.c_void_p), ('net', 'count')),
     'pdb_image_network_parameter_count': (ctypes.c_int32, (ctypes.c_void_p, ctypes.c_void_p), ('net', 'count')),

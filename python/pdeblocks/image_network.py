@@ -7,7 +7,8 @@ images, every block receiving the network input ``f = x`` as its data term::
     u_0 = x,   u_{i+1} = block_i(u_i; x),   output u_L.
 
 Blocks: :class:`~pdeblocks.image_blocks.DiffusionBlock2D` (the symmetric, certifiable block
-``u - tau (sum_c K_c^T Phi_c(K u) + mu (u - f))``) and :class:`ResidualBlock2D` (the free block
+``u - tau (sum_c K_c^T Phi_c(K u) + mu (u - f))``), :class:`FSIBlock2D` (an FSI cycle of a
+diffusion block: extra skip connections) and :class:`ResidualBlock2D` (the free block
 ``u - sum_c W2_c^T sigma(W1_c u + b_c)``, never certified). The network copies the blocks'
 current parameters when it is built; afterwards :attr:`ImageNetwork.parameters` holds them all
 (the blocks' vectors in order).
@@ -27,7 +28,7 @@ from ._lib import call, lib, as_output, c_string, ptr, PDEBlocksError
 from .image_blocks import DiffusionBlock2D
 from .stencil2d import Stencil2D
 
-__all__ = ["ImageNetwork", "ResidualBlock2D", "ImageBlockCertificate", "ImageCertificate"]
+__all__ = ["ImageNetwork", "ResidualBlock2D", "FSIBlock2D", "ImageBlockCertificate", "ImageCertificate"]
 
 _ACTIVATIONS = {"identity": _abi.PDB_ACTIVATION_IDENTITY, "relu": _abi.PDB_ACTIVATION_RELU,
                 "tanh": _abi.PDB_ACTIVATION_TANH}
@@ -88,6 +89,44 @@ class ResidualBlock2D:
         return f"ResidualBlock2D({len(self.w1)} channels, {self.activation}, {self._params.size} parameters)"
 
 
+class FSIBlock2D:
+    """One FSI cycle (paper eq. 7) of ``cycle_length`` extrapolated steps of a 2D diffusion block::
+
+        u_{l+1} = a_l S(u_l; f) + (1 - a_l) u_{l-1},   a_l = (4l+2)/(2l+3),   u_{-1} = u_0 = u,
+
+    ``S`` the :class:`~pdeblocks.image_blocks.DiffusionBlock2D` ``step`` (shared by the L steps:
+    the parameters are the step's). One cycle reaches the diffusion time ``L(L+1)/3 tau``.
+    Certified for L = 1 (a step of size 2 tau/3) and for linear diffusivities (the FED cycle);
+    otherwise not (the extrapolation weights a_l > 1 void Theorem 2's argument).
+    """
+
+    max_cycle_length = 64
+
+    def __init__(self, step, cycle_length: int):
+        if not isinstance(step, DiffusionBlock2D):
+            raise PDEBlocksError(f"step must be a DiffusionBlock2D, got {type(step).__name__}")
+        cycle_length = as_int(cycle_length, "cycle_length")
+        if not 1 <= cycle_length <= self.max_cycle_length:
+            raise PDEBlocksError(f"cycle_length must be in 1...{self.max_cycle_length}, got {cycle_length}")
+        self.step, self.cycle_length = step, cycle_length
+
+    @property
+    def parameters(self) -> np.ndarray:
+        """The step's packed parameter vector (a copy)."""
+        return self.step.parameters
+
+    @property
+    def parameter_count(self) -> int:
+        return self.step.parameters.size
+
+    def _build(self, h) -> None:
+        p = self.step.parameters
+        call(lib.pdb_image_network_add_fsi, h, self.cycle_length, *self.step._description(), ptr(p), p.size)
+
+    def __repr__(self) -> str:
+        return f"FSIBlock2D(L={self.cycle_length}, {self.step!r})"
+
+
 def _build(h, block, k) -> tuple:
     """Append ``block`` to the network ``h``; returns its ``(kind, parameter count)``."""
     if isinstance(block, DiffusionBlock2D):
@@ -97,7 +136,11 @@ def _build(h, block, k) -> tuple:
     if isinstance(block, ResidualBlock2D):
         block._build(h)
         return "residual2d", block.parameter_count
-    raise PDEBlocksError(f"blocks[{k}] is not a DiffusionBlock2D or ResidualBlock2D (got {type(block).__name__})")
+    if isinstance(block, FSIBlock2D):
+        block._build(h)
+        return "fsi2d", block.parameter_count
+    raise PDEBlocksError(f"blocks[{k}] is not a DiffusionBlock2D, FSIBlock2D or ResidualBlock2D "
+                         f"(got {type(block).__name__})")
 
 
 @dataclass(frozen=True)
@@ -184,9 +227,10 @@ class ImageNetwork(Handle):
         return c.value
 
     def block_slices(self):
-        """``[(kind, slice), ...]``: each block's kind (``"diffusion2d"`` or ``"residual2d"``)
+        """``[(kind, slice), ...]``: each block's kind (``"diffusion2d"``, ``"fsi2d"`` or ``"residual2d"``)
         and its slice of the parameter vector (from the library, so also for a loaded network)."""
-        kinds = {_abi.PDB_BLOCK_DIFFUSION: "diffusion2d", _abi.PDB_BLOCK_RESIDUAL: "residual2d"}
+        kinds = {_abi.PDB_BLOCK_DIFFUSION: "diffusion2d", _abi.PDB_BLOCK_RESIDUAL: "residual2d",
+                 _abi.PDB_BLOCK_FSI: "fsi2d"}
         kind, offset, count = ctypes.c_int32(), ctypes.c_int64(), ctypes.c_int64()
         out = []
         for k in range(len(self)):

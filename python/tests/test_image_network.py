@@ -72,6 +72,22 @@ def test_predict_is_bitwise_forward_and_independent_of_threads(data):
         assert l2 == loss and np.array_equal(g2, grad)
 
 
+@pytest.mark.parametrize("shape", [(1, 157, 141), (2, 203, 96)])
+def test_single_image_row_bands_are_bitwise_the_one_thread_result(shape):
+    """Fewer images than threads: each image runs in row bands on all threads
+    (ImageRowBands); odd sizes, every block kind of the shipped models and isotropic coupling."""
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal(shape)
+    k5 = Stencil2D(rng.standard_normal((5, 5)) / 25, offset=(-2, -2))
+    kx, ky = pb.gradient_2d()
+    bs = [DiffusionBlock2D([k5, kx, ky], "perona_malik", 0.05, mu=0.4, zero_mean=True),
+          DiffusionBlock2D([kx, k5], [pb.LearnableDiffusivity([0.3, 0.5], [0.4, 1.3]), "charbonnier"], 0.05,
+                           coupling="channelwise", mu=0.1)]
+    ref = ImageNetwork(bs, threads=1).predict(x)
+    for threads in (2, 3, 4):
+        assert np.array_equal(ImageNetwork(bs, threads=threads).predict(x), ref), threads
+
+
 def test_backward_matches_central_differences_for_every_parameter_and_the_input(data):
     x, w = data[0], data[2]
     net = ImageNetwork(blocks())

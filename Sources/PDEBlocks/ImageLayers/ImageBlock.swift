@@ -4,8 +4,16 @@ public enum ImageBlockKind: Int32, CaseIterable, Sendable {
     case diffusion = 0
     /// `ResidualBlock2D`: `u − Σ_c W2_cᵀ σ(W1_c u + b_c)` with free banks W1, W2.
     case residual = 1
+    /// `FSIBlock2D`: one FSI cycle (eq. 7) of L extrapolated diffusion–reaction steps.
+    case fsi = 2
 
-    public var name: String { self == .diffusion ? "diffusion" : "residual" }
+    public var name: String {
+        switch self {
+        case .diffusion: "diffusion"
+        case .residual: "residual"
+        case .fsi: "fsi"
+        }
+    }
 }
 
 /// A layer of an `ImageNetwork`: a map of one `height`×`width` image `u` (and the network
@@ -58,6 +66,7 @@ extension ImageBlockKind {
         switch self {
         case .diffusion: DiffusionBlock2D.self
         case .residual: ResidualBlock2D.self
+        case .fsi: FSIBlock2D.self
         }
     }
 }
