@@ -1,6 +1,5 @@
 """examples/denoise_benchmark.py --quick: the baselines rank as they must (TV beats the noisy
 image, BM3D beats TV), tuning picks the best grid setting, and a learned model gets a row."""
-import importlib.util
 import math
 from pathlib import Path
 
@@ -14,6 +13,7 @@ import pdeblocks as pb
 from pdeblocks import datasets as D
 from pdeblocks.metrics import psnr
 from tiny_denoiser import TinyDenoiser
+from example_loader import load_example
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "denoise_benchmark.py"
 ARGS = ["--quick", "--images", "camera", "--sigmas", "25"]
@@ -21,10 +21,7 @@ ARGS = ["--quick", "--images", "camera", "--sigmas", "25"]
 
 @pytest.fixture(scope="module")
 def bench():
-    spec = importlib.util.spec_from_file_location("denoise_benchmark", EXAMPLE)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_example(EXAMPLE, "denoise_benchmark")
 
 
 @pytest.fixture(scope="module")

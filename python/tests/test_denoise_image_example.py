@@ -1,6 +1,5 @@
 """examples/denoise_image.py: six denoisers of one test image side by side; the rows are the
 library calls they name (the learned row is pdeblocks.denoise.learned), and the figure is written."""
-import importlib.util
 from pathlib import Path
 
 import numpy as np
@@ -9,6 +8,7 @@ import pytest
 import pdeblocks as pdb
 from pdeblocks import datasets as D
 from pdeblocks.metrics import psnr
+from example_loader import load_example
 
 pytest.importorskip("skimage")
 pytest.importorskip("bm3d")
@@ -17,10 +17,7 @@ EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "denoise_image.py"
 
 @pytest.fixture(scope="module")
 def example():
-    spec = importlib.util.spec_from_file_location("denoise_image", EXAMPLE)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_example(EXAMPLE, "denoise_image")
 
 
 def test_six_panels_with_the_learned_row_from_the_shipped_model(example, tmp_path, capsys):

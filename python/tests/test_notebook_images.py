@@ -12,7 +12,6 @@ parameters.
 """
 from __future__ import annotations
 
-import importlib.util
 import json
 import math
 from pathlib import Path
@@ -27,6 +26,7 @@ scipy_fft = pytest.importorskip("scipy.fft", reason="needs SciPy")
 pytest.importorskip("torch", reason="needs torch for section 7 (python/requirements-dev.txt)")
 
 import pdeblocks as pdb
+from example_loader import load_example
 
 NOTEBOOK = NOTEBOOKS / "images.ipynb"
 
@@ -238,10 +238,7 @@ def test_multigrid_curves_support_what_the_text_says(executed):
 def train_denoiser():
     """examples/train_denoiser.py (the notebook's network), to rebuild networks from parameters."""
     path = Path(__file__).resolve().parents[2] / "examples" / "train_denoiser.py"
-    spec = importlib.util.spec_from_file_location("train_denoiser_for_notebook_test", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_example(path, "train_denoiser_for_notebook_test")
 
 
 def _stage(p, k, stages, filters, size, terms):

@@ -3,7 +3,6 @@ of noisy crops, the tau projection under no_grad) trains the train_denoiser netw
 PSNR of pdeblocks.train.fit within 0.2 dB, both denoise, and its pieces match the library's:
 the DataLoader's minibatches are fit's, the schedule is fit's, the projected parameters stay
 certified."""
-import importlib.util
 from pathlib import Path
 
 import numpy as np
@@ -14,6 +13,7 @@ torch = pytest.importorskip("torch", reason="needs torch (python/requirements-de
 
 from pdeblocks.datasets import training_images  # noqa: E402
 from pdeblocks.train import fit  # noqa: E402
+from example_loader import load_example
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "torch_denoiser.py"
 TINY = ["--stages", "2", "--filters", "3", "--size", "3", "--steps", "40", "--crop", "32", "--batch", "4",
@@ -22,10 +22,7 @@ TINY = ["--stages", "2", "--filters", "3", "--size", "3", "--steps", "40", "--cr
 
 @pytest.fixture(scope="module")
 def example():
-    spec = importlib.util.spec_from_file_location("torch_denoiser", EXAMPLE)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_example(EXAMPLE, "torch_denoiser")
 
 
 @pytest.fixture(scope="module")

@@ -1,7 +1,6 @@
 """examples/train_denoiser.py: its step-size projection keeps every stage within a Theorem 2
 bound valid on every image size (checked against the library's certified lambda_max on several
 sizes, and through ImageNetwork.certificate), and a short run lowers the training loss."""
-import importlib.util
 from pathlib import Path
 
 import numpy as np
@@ -10,16 +9,14 @@ import pytest
 pytest.importorskip("skimage")
 
 import pdeblocks as pb
+from example_loader import load_example
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "train_denoiser.py"
 
 
 @pytest.fixture(scope="module")
 def example():
-    spec = importlib.util.spec_from_file_location("train_denoiser", EXAMPLE)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_example(EXAMPLE, "train_denoiser")
 
 
 def test_projected_tau_is_below_the_certified_bound_on_every_size(example):
