@@ -239,6 +239,26 @@ int32_t pdb_unet2_destroy(pdb_unet2 *handle);
 /* out = U-net(f) for each row of the (batch, n) array f (n >= 2; out may equal f). */
 int32_t pdb_unet2_forward(pdb_unet2 *handle, const double *f, int64_t batch, int64_t n, double *out);
 
+/* The same U-net on images: blocks act on row-major height x width images, R = R_y (x) R_x and
+ * P = P_y (x) P_x are the tensor products of the 1D transfers (cell: coarse ceil(H/2) x
+ * ceil(W/2); vertex: floor(H/2) x floor(W/2)). Block k: kinds[k] (PDB_UNET_*) with filters[k]
+ * 2D filters (1 for a stencil block u -> K u; 1...1024 for a diffusion block
+ * u -> u - tau sum_c K_c^T g(sum_d (K_d u)^2) K_c u, the isotropic coupling); the filters of
+ * all blocks in order have 4 int64 each in filter_shapes (rows, columns, oy, ox; sides
+ * 1...1024; at most 65536 filters in all) and rows*columns weights each, one after another,
+ * in `weights`; diffusion blocks also diffusivities[k] (PDB_DIFFUSIVITY_*), lambdas[k],
+ * taus[k] >= 0 (NULL allowed without diffusion blocks). */
+typedef struct pdb_unet2d pdb_unet2d;
+int32_t pdb_unet2d_create(int64_t count, const int32_t *kinds, const int64_t *filters,
+                          const int64_t *filter_shapes, const double *weights,
+                          const int32_t *diffusivities, const double *lambdas, const double *taus,
+                          int64_t n_pre, int64_t n_coarse, pdb_transfer transfer, pdb_unet2d **handle);
+int32_t pdb_unet2d_destroy(pdb_unet2d *handle);
+/* out = U-net(f) for each image of the (batch, height, width) array f (height, width >= 2;
+ * out may equal f). */
+int32_t pdb_unet2d_forward(pdb_unet2d *handle, const double *f, int64_t batch, int64_t height, int64_t width,
+                           double *out);
+
 /* ---- 2D multigrid on images ------------------------------------------------
  *
  * A stencil field is a 9-point operator A on H x W images (row-major pixels p = i*W + j),

@@ -1,7 +1,7 @@
 import PDEBlocks
 
 /// Validated `(batch, height, width)`: `(batch, height, width, batch·height·width)`.
-private func imageShape(_ batch: Int64, _ height: Int64, _ width: Int64) throws -> (Int, Int, Int, Int) {
+func imageShape(_ batch: Int64, _ height: Int64, _ width: Int64) throws -> (Int, Int, Int, Int) {
     guard batch > 0 else { throw PDEBlocksError.invalidArgument("batch must be positive, got \(batch)") }
     guard height > 0, width > 0 else {
         throw PDEBlocksError.invalidArgument("image size must be positive, got height = \(height), width = \(width)")

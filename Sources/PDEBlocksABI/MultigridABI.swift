@@ -494,3 +494,95 @@ public func pdb_unet2_forward(
         try net.forward(src, into: dst, batch: rows, n: len)
     }
 }
+
+// MARK: - Two-level U-net on images
+
+private let unet2DType = "two-level U-net on images"
+
+@_cdecl("pdb_unet2d_create")
+public func pdb_unet2d_create(
+    _ count: Int64, _ kinds: UnsafePointer<Int32>?, _ filters: UnsafePointer<Int64>?, _ shapes: UnsafePointer<Int64>?,
+    _ weights: UnsafePointer<Double>?, _ diffusivities: UnsafePointer<Int32>?, _ lambdas: UnsafePointer<Double>?,
+    _ taus: UnsafePointer<Double>?, _ nPre: Int64, _ nCoarse: Int64, _ transfer: Int32,
+    _ handle: UnsafeMutablePointer<OpaquePointer?>?
+) -> Int32 {
+    guarded {
+        let out = try Buffers.scalar(handle, "handle")
+        let m = try Buffers.count(count, "count")
+        guard m <= 1 << 16 else { throw PDEBlocksError.invalidArgument("count = \(m) blocks is too many") }
+        let pre = try Buffers.count(nPre, "n_pre"), coarse = try Buffers.count(nCoarse, "n_coarse")
+        guard pre <= m, coarse <= m - pre else {
+            throw PDEBlocksError.invalidArgument("n_pre + n_coarse = \(pre) + \(coarse) exceeds count = \(m)")
+        }
+        var blocks: [UNetBlock2D] = []
+        if m > 0 {
+            let kindList = try typedInput(kinds, m, "kinds")
+            let filterList = try typedInput(filters, m, "filters")
+            var filterCount = 0
+            for k in 0..<m {
+                let stencil = kindList[k] == UNetBlockKind.stencil.rawValue
+                guard (1...Int64(stencil ? 1 : DiffusionBlock2D.maxFilters)).contains(filterList[k]) else {
+                    throw PDEBlocksError.invalidArgument(
+                        "block \(k): filters = \(filterList[k]); a stencil block has 1 filter, a diffusion block "
+                            + "1...\(DiffusionBlock2D.maxFilters)")
+                }
+                filterCount += Int(filterList[k])
+            }
+            guard filterCount <= 1 << 16 else {
+                throw PDEBlocksError.invalidArgument("\(filterCount) filters in all: a U-net has at most \(1 << 16)")
+            }
+            let shapeList = try ImageBlockArgument.shapes(filterCount, shapes, "filter_shapes")
+            let weightCount = shapeList.reduce(0) { $0 + $1.rows * $1.columns }   // ≤ 2^16·2^20: no overflow
+            try Memory.reserve(weightCount, for: "a copy of the U-net's weights")
+            let allWeights = try Buffers.input(weights, weightCount, "weights")
+            try Check.allFinite(allWeights, "weights")
+            let hasDiffusion = kindList.contains(UNetBlockKind.diffusion.rawValue)
+            let gList = hasDiffusion ? try typedInput(diffusivities, m, "diffusivities") : nil
+            let lambdaList = hasDiffusion ? try Buffers.input(lambdas, m, "lambdas") : nil
+            let tauList = hasDiffusion ? try Buffers.input(taus, m, "taus") : nil
+            var (filter, start) = (0, 0)
+            for k in 0..<m {
+                let bank = try (0..<Int(filterList[k])).map { _ -> Stencil2D in
+                    let s = shapeList[filter]
+                    defer { filter += 1; start += s.rows * s.columns }
+                    return try Stencil2D(weights: Array(allWeights[start..<(start + s.rows * s.columns)]), rows: s.rows,
+                                         columns: s.columns, offsetY: s.oy, offsetX: s.ox)
+                }
+                switch try UNetBlockKind.decode(kindList[k], "block \(k)") {
+                case .stencil: blocks.append(.stencil(bank[0]))
+                case .diffusion:
+                    let tau = tauList![k]
+                    guard tau.isFinite, tau >= 0 else {
+                        throw PDEBlocksError.invalidArgument("block \(k): tau must be finite and nonnegative, got \(tau)")
+                    }
+                    let g = try ChannelDiffusivity(try Buffers.diffusivity(gList![k], lambdaList![k], "block \(k)"))
+                    blocks.append(.diffusion(try DiffusionBlock2D(filters: bank, coupling: .isotropic, diffusivities: [g], tau: tau)))
+                }
+            }
+        }
+        let net = try TwoLevelUNet2D(
+            pre: Array(blocks[0..<pre]), coarse: Array(blocks[pre..<(pre + coarse)]),
+            post: Array(blocks[(pre + coarse)...]), transfer: try TransferKind.decode(transfer))
+        out.pointee = Handles.register(HandleBox(net), type: unet2DType)
+    }
+}
+
+@_cdecl("pdb_unet2d_destroy")
+public func pdb_unet2d_destroy(_ handle: OpaquePointer?) -> Int32 {
+    guarded { try Handles.destroy(handle, type: unet2DType) }
+}
+
+@_cdecl("pdb_unet2d_forward")
+public func pdb_unet2d_forward(
+    _ handle: OpaquePointer?, _ f: UnsafePointer<Double>?, _ batch: Int64, _ height: Int64, _ width: Int64,
+    _ out: UnsafeMutablePointer<Double>?
+) -> Int32 {
+    guarded {
+        let net = try Handles.get(handle, as: HandleBox<TwoLevelUNet2D>.self, type: unet2DType).value
+        let (b, h, w, total) = try imageShape(batch, height, width)
+        let src = try Buffers.input(f, total, "f")
+        let dst = try Buffers.output(out, total, "out")
+        try Aliasing.require(Extent("out", dst, inPlaceOf: "f"), Extent("f", src))
+        try net.forward(src, into: dst, batch: b, height: h, width: w)
+    }
+}

@@ -289,8 +289,8 @@ static void *forged_handle(int *certain) {
 
 /* ---- Handles --------------------------------------------------------------- */
 
-enum { T_NET, T_MG, T_UNET, T_IMGNET, T_COUNT };
-static const char *type_names[T_COUNT] = {"network", "multigrid", "unet2", "image network"};
+enum { T_NET, T_MG, T_UNET, T_IMGNET, T_UNET2D, T_COUNT };
+static const char *type_names[T_COUNT] = {"network", "multigrid", "unet2", "image network", "unet2d"};
 #define POOLN 5
 static void *pool[T_COUNT][POOLN];
 static int64_t pool_n[T_COUNT][POOLN]; /* multigrid: matrix order */
@@ -323,6 +323,7 @@ static int32_t destroy_any(int t, void *h) {
     case T_NET: return pdb_network_destroy(h);
     case T_MG: return pdb_mg_destroy(h);
     case T_IMGNET: return pdb_image_network_destroy(h);
+    case T_UNET2D: return pdb_unet2d_destroy(h);
     default: return pdb_unet2_destroy(h);
     }
 }
@@ -364,6 +365,13 @@ static void refill_pool(int t) {
                 pool_add(T_MG, h, n);
         }
         free(band);
+    } else if (t == T_UNET2D) {
+        static const int32_t kinds[2] = {PDB_UNET_DIFFUSION, PDB_UNET_STENCIL}, diffs[2] = {1, 0};
+        static const int64_t filters[2] = {2, 1}, shapes[12] = {1, 2, 0, 0, 2, 1, 0, 0, 1, 1, 0, 0};
+        static const double weights[5] = {-1, 1, -1, 1, 0.5}, lambdas[2] = {0.5, 1}, taus[2] = {0.1, 0};
+        pdb_unet2d *h;
+        if (pdb_unet2d_create(2, kinds, filters, shapes, weights, diffs, lambdas, taus, 1, 1, PDB_TRANSFER_CELL, &h) == PDB_OK)
+            pool_add(T_UNET2D, h, 0);
     } else {
         static const int32_t kinds[2] = {PDB_UNET_DIFFUSION, PDB_UNET_STENCIL}, diffs[2] = {1, 0};
         static const int64_t lengths[2] = {2, 1}, offsets[2] = {0, 0};
@@ -1733,6 +1741,83 @@ static void g_unet2_forward(void) {
     RUN(pdb_unet2_forward(h, s.f, s.batch, s.n, s.out));
 }
 
+static void g_unet2d_create(void) {
+    int64_t count = irange(0, 4);
+    int32_t *kinds = region((size_t)count * 4 + 4, 0, "kinds");
+    int64_t *filters = region((size_t)count * 8 + 8, 0, "filters");
+    int32_t *diffs = region((size_t)count * 4 + 4, 0, "diffusivities");
+    double *lambdas = in_d(count, count + 1, 0.05, 2, 0, "lambdas");
+    double *taus = in_d(count, count + 1, 0, 0.2, 0, "taus");
+    int64_t nf = 0, total = 0;
+    int has_diffusion = 0;
+    for (int64_t i = 0; i < count; i++) {
+        kinds[i] = (int32_t)irange(0, PDB_UNET_COUNT - 1);
+        has_diffusion |= kinds[i] == PDB_UNET_DIFFUSION;
+        filters[i] = kinds[i] == PDB_UNET_STENCIL ? 1 : irange(1, 2);
+        diffs[i] = (int32_t)irange(0, PDB_DIFFUSIVITY_COUNT - 1);
+        nf += filters[i];
+    }
+    int64_t *shapes = region((size_t)(4 * nf) * 8 + 8, 0, "filter_shapes");
+    for (int64_t k = 0; k < nf; k++) {
+        shapes[4 * k] = irange(1, 3);
+        shapes[4 * k + 1] = irange(1, 3);
+        shapes[4 * k + 2] = irange(-2, 0);
+        shapes[4 * k + 3] = irange(-2, 0);
+        total += shapes[4 * k] * shapes[4 * k + 1];
+    }
+    double *weights = in_d(total, total + 1, -1, 1, 0, "weights");
+    int64_t n_pre = count > 0 ? irange(0, count) : 0;
+    int64_t n_coarse = irange(0, count - n_pre);
+    int32_t transfer = pct(50) ? PDB_TRANSFER_CELL : PDB_TRANSFER_VERTEX;
+    if (count > 0 && pct(H)) {
+        int64_t i = irange(0, count - 1);
+        int r = (int)(rnd() % 6);
+        if (r == 0) { kinds[i] = bad_code(PDB_UNET_COUNT); must_fail("unknown block kind"); }
+        else if (r == 1) {
+            filters[i] = kinds[i] == PDB_UNET_STENCIL ? 2 : (pct(50) ? 0 : bad_len());
+            must_fail("bad filter count");
+        }
+        else if (r == 2 && nf > 0) { shapes[4 * irange(0, nf - 1)] = pct(50) ? 0 : 1025; must_fail("a filter side is out of range"); }
+        else if (r == 3 && kinds[i] == PDB_UNET_DIFFUSION) { diffs[i] = bad_code(PDB_DIFFUSIVITY_COUNT); must_fail("unknown diffusivity"); }
+        else if (r == 4 && kinds[i] == PDB_UNET_DIFFUSION) { taus[i] = pct(50) ? -0.1 : NAN; must_fail("tau negative or NaN"); }
+        else if (r == 5 && total > 0) {
+            weights[irange(0, total - 1)] = special_value();
+            for (int64_t j = 0; j < total; j++)
+                if (!isfinite(weights[j])) { must_fail("a stencil weight is not finite"); break; }
+        }
+    }
+    if (pct(H)) { count = bad_len(); must_fail("count negative or huge"); }
+    if (pct(H) && count > 0) { n_pre = count + 1; must_fail("n_pre > count"); }
+    if (pct(H)) { transfer = pct(50) ? PDB_TRANSFER_MATRIX : bad_code(PDB_TRANSFER_COUNT); must_fail("transfer not CELL/VERTEX"); }
+    if (count > 0 && pct(H)) { int r = (int)(rnd() % 3); if (r == 0) kinds = NULL; else if (r == 1) filters = NULL; else shapes = NULL; must_fail("an array is NULL"); }
+    if (has_diffusion && count > 0 && pct(H)) { taus = NULL; must_fail("taus NULL"); }
+    if (total > 0 && count > 0 && pct(H)) { weights = NULL; must_fail("weights NULL"); }
+    pdb_unet2d **out = out_scalar(sizeof(void *), 6, 1, "handle");
+    int64_t before = live_handles();
+    int32_t s = RUN(pdb_unet2d_create(count, kinds, filters, shapes, weights, diffs, lambdas, taus, n_pre, n_coarse,
+                                      transfer, out));
+    int64_t after = live_handles();
+    if (after != before + (s == PDB_OK)) violation("live handles %lld -> %lld (status %d)", (long long)before, (long long)after, s);
+    if (s == PDB_OK) pool_add(T_UNET2D, *out, 0);
+}
+
+static void g_unet2d_destroy(void) {
+    int slot;
+    void *h = pick_handle(T_UNET2D, &slot);
+    int32_t s = RUN(pdb_unet2d_destroy(h));
+    if (s == PDB_OK && slot >= 0) { remember_dead(T_UNET2D, h); pool_remove(T_UNET2D, slot); }
+}
+
+static void g_unet2d_forward(void) {
+    int slot;
+    void *h = pick_handle(T_UNET2D, &slot);
+    image_size_t z = gen_image_size();
+    if (z.valid && (z.height < 2 || z.width < 2)) must_fail("an image side below 2");
+    double *f = gen_image_input(z.pixels, "f");
+    double *out = gen_image_output(z.pixels, z.valid, "out");
+    RUN(pdb_unet2d_forward(h, f, z.batch, z.height, z.width, out));
+}
+
 /* ---- Networks ------------------------------------------------------------------------- */
 
 static int64_t net_count(void *h, int what) {
@@ -2619,7 +2704,7 @@ static entry_t entries[] = {
     G(mg2d_create), G(mg2d_levels), G(mg2d_level_operator), G(diffusion_system_bandwidth), G(diffusion_system),
     G(mg_create), G(mg_destroy), G(mg_levels), G(mg_level_matrix), G(mg_prolong), G(mg_restrict), G(mg_cycle),
     G(mg_unet_cycle), G(mg_solve), G(cg), G(semi_implicit),
-    G(unet2_create), G(unet2_destroy), G(unet2_forward),
+    G(unet2_create), G(unet2_destroy), G(unet2_forward), G(unet2d_create), G(unet2d_destroy), G(unet2d_forward),
     G(network_create), G(network_destroy), G(network_add_diffusion), G(network_add_fsi), G(network_add_implicit),
     G(network_add_filter), G(network_add_learnable_filter), G(network_add_residual),
     G(network_add_residual_channel), G(network_block_count), G(network_block_info), G(network_parameter_count),

@@ -18,7 +18,7 @@ from .gallery import poisson_1d, diffusion_system
 from .multigrid import Multigrid
 from .multigrid_2d import StencilField2D, poisson_2d, Multigrid2D
 from .krylov import cg
-from .unet import TwoLevelUNet
+from .unet import TwoLevelUNet, TwoLevelUNet2D
 from .blocks import LearnableDiffusivity, FluxActivation, TransposedStencil, BoundedTau, ResidualBlock, DiffusionBlock, FSIBlock, ImplicitBlock
 from .network import Network, Certificate, BlockCertificate
 from .rbf_diffusivity import RBFDiffusivity
@@ -44,7 +44,7 @@ __all__ = [
     "stable_tau", "explicit",
     "fsi", "fed_step_sizes", "fed", "implicit", "contraction_tau", "evolve",
     "get_include", "set_num_threads", "get_num_threads",
-    "BandedMatrix", "poisson_1d", "diffusion_system", "Multigrid", "StencilField2D", "poisson_2d", "Multigrid2D", "cg", "semi_implicit", "TwoLevelUNet",
+    "BandedMatrix", "poisson_1d", "diffusion_system", "Multigrid", "StencilField2D", "poisson_2d", "Multigrid2D", "cg", "semi_implicit", "TwoLevelUNet", "TwoLevelUNet2D",
     "LearnableDiffusivity", "FluxActivation", "TransposedStencil", "BoundedTau", "ResidualBlock",
     "DiffusionBlock", "FSIBlock", "ImplicitBlock", "Network", "Certificate", "BlockCertificate", "Adam",
     "DiffusionBlock2D", "RBFDiffusivity", "ImageNetwork", "ResidualBlock2D", "FSIBlock2D",
