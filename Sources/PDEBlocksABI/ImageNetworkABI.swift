@@ -119,25 +119,18 @@ public func pdb_image_network_block_info(
     _ parameterOffset: UnsafeMutablePointer<Int64>?, _ parameterCount: UnsafeMutablePointer<Int64>?
 ) -> Int32 {
     guarded {
-        let (k, o, c) = (try Buffers.scalar(kind, "kind"), try Buffers.scalar(parameterOffset, "parameter_offset"),
-                         try Buffers.scalar(parameterCount, "parameter_count"))
-        try Aliasing.require(
-            outputs: [Extent(scalar: "kind", k), Extent(scalar: "parameter_offset", o), Extent(scalar: "parameter_count", c)], inputs: [])
+        let outputs = try BlockInfoOutputs(kind, parameterOffset, parameterCount)
         let (bk, range) = try ImageNetworkObject.read(net) { n -> (BlockKind, Range<Int>) in
-            guard index >= 0, index < Int64(n.blocks.count) else {
-                throw PDEBlocksError.invalidArgument("block index \(index) is out of range (the image network has \(n.blocks.count) blocks)")
-            }
+            let i = try BlockInfoOutputs.block(index, of: n.blocks.count, in: "image network")
             let kind: BlockKind
-            switch n.blocks[Int(index)].kind {
+            switch n.blocks[i].kind {
             case .diffusion: kind = .diffusion
             case .residual: kind = .residual
             case .fsi: kind = .fsi
             }
-            return (kind, n.parameterRanges[Int(index)])
+            return (kind, n.parameterRanges[i])
         }
-        k.pointee = bk.rawValue
-        o.pointee = Int64(range.lowerBound)
-        c.pointee = Int64(range.count)
+        outputs.write(bk, range)
     }
 }
 

@@ -161,19 +161,12 @@ public func pdb_network_block_info(
     _ parameterOffset: UnsafeMutablePointer<Int64>?, _ parameterCount: UnsafeMutablePointer<Int64>?
 ) -> Int32 {
     guarded {
-        let (k, o, c) = (try Buffers.scalar(kind, "kind"), try Buffers.scalar(parameterOffset, "parameter_offset"),
-                         try Buffers.scalar(parameterCount, "parameter_count"))
-        try Aliasing.require(
-            outputs: [Extent(scalar: "kind", k), Extent(scalar: "parameter_offset", o), Extent(scalar: "parameter_count", c)], inputs: [])
+        let outputs = try BlockInfoOutputs(kind, parameterOffset, parameterCount)
         let (bk, range) = try NetworkObject.with(net) { s -> (BlockKind, Range<Int>) in
-            guard index >= 0, index < Int64(s.network.blocks.count) else {
-                throw PDEBlocksError.invalidArgument("block index \(index) is out of range (the network has \(s.network.blocks.count) blocks)")
-            }
-            return (s.network.blocks[Int(index)].kind, s.network.parameterRanges[Int(index)])
+            let i = try BlockInfoOutputs.block(index, of: s.network.blocks.count, in: "network")
+            return (s.network.blocks[i].kind, s.network.parameterRanges[i])
         }
-        k.pointee = bk.rawValue
-        o.pointee = Int64(range.lowerBound)
-        c.pointee = Int64(range.count)
+        outputs.write(bk, range)
     }
 }
 

@@ -127,20 +127,16 @@ class FSIBlock2D:
         return f"FSIBlock2D(L={self.cycle_length}, {self.step!r})"
 
 
-def _build(h, block, k) -> tuple:
-    """Append ``block`` to the network ``h``; returns its ``(kind, parameter count)``."""
+def _build(h, block, k) -> None:
+    """Append ``block`` (the ``k``-th) to the network ``h``."""
     if isinstance(block, DiffusionBlock2D):
         p = block.parameters
         call(lib.pdb_image_network_add_diffusion, h, *block._description(), ptr(p), p.size)
-        return "diffusion2d", p.size
-    if isinstance(block, ResidualBlock2D):
+    elif isinstance(block, (ResidualBlock2D, FSIBlock2D)):
         block._build(h)
-        return "residual2d", block.parameter_count
-    if isinstance(block, FSIBlock2D):
-        block._build(h)
-        return "fsi2d", block.parameter_count
-    raise PDEBlocksError(f"blocks[{k}] is not a DiffusionBlock2D, FSIBlock2D or ResidualBlock2D "
-                         f"(got {type(block).__name__})")
+    else:
+        raise PDEBlocksError(f"blocks[{k}] is not a DiffusionBlock2D, FSIBlock2D or ResidualBlock2D "
+                             f"(got {type(block).__name__})")
 
 
 @dataclass(frozen=True)
@@ -185,7 +181,6 @@ class ImageNetwork(Handle):
     _what = "image network"
 
     def __init__(self, blocks=(), threads: int = 0, *, _handle=None):
-        self._layout = None                 # [(kind, count), ...] when built from blocks
         if _handle is not None:
             self._own(_handle)
         else:
@@ -195,7 +190,8 @@ class ImageNetwork(Handle):
             h = ctypes.c_void_p()
             call(lib.pdb_image_network_create, ctypes.addressof(h))
             self._own(h)
-            self._layout = [_build(self._h, b, k) for k, b in enumerate(blocks)]
+            for k, b in enumerate(blocks):
+                _build(self._h, b, k)
         self._threads = 0
         self.threads = threads
         self._last = None
