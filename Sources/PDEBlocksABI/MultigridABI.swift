@@ -423,6 +423,23 @@ public func pdb_semi_implicit(
 
 // MARK: - Generic two-level U-net
 
+/// `(count, n_pre, n_coarse)` of a U-net's block list (`pdb_unet2_create`,
+/// `pdb_unet2d_create`): at most 2^16 blocks, `n_pre + n_coarse ≤ count`.
+private func unetChainLengths(_ count: Int64, _ nPre: Int64, _ nCoarse: Int64) throws -> (Int, Int, Int) {
+    let m = try Buffers.count(count, "count")
+    guard m <= 1 << 16 else { throw PDEBlocksError.invalidArgument("count = \(m) blocks is too many") }
+    let pre = try Buffers.count(nPre, "n_pre"), coarse = try Buffers.count(nCoarse, "n_coarse")
+    guard pre <= m, coarse <= m - pre else {
+        throw PDEBlocksError.invalidArgument("n_pre + n_coarse = \(pre) + \(coarse) exceeds count = \(m)")
+    }
+    return (m, pre, coarse)
+}
+
+/// The chains C₁, C_H, C₂ of a U-net's block list.
+private func unetChains<B>(_ blocks: [B], _ pre: Int, _ coarse: Int) -> ([B], [B], [B]) {
+    (Array(blocks[0..<pre]), Array(blocks[pre..<(pre + coarse)]), Array(blocks[(pre + coarse)...]))
+}
+
 @_cdecl("pdb_unet2_create")
 public func pdb_unet2_create(
     _ count: Int64, _ kinds: UnsafePointer<Int32>?, _ lengths: UnsafePointer<Int64>?, _ offsets: UnsafePointer<Int64>?,
@@ -432,12 +449,7 @@ public func pdb_unet2_create(
 ) -> Int32 {
     guarded {
         let out = try Buffers.scalar(handle, "handle")
-        let m = try Buffers.count(count, "count")
-        guard m <= 1 << 16 else { throw PDEBlocksError.invalidArgument("count = \(m) blocks is too many") }
-        let pre = try Buffers.count(nPre, "n_pre"), coarse = try Buffers.count(nCoarse, "n_coarse")
-        guard pre <= m, coarse <= m - pre else {
-            throw PDEBlocksError.invalidArgument("n_pre + n_coarse = \(pre) + \(coarse) exceeds count = \(m)")
-        }
+        let (m, pre, coarse) = try unetChainLengths(count, nPre, nCoarse)
         var blocks: [UNetBlock] = []
         if m > 0 {
             let kindList = try typedInput(kinds, m, "kinds")
@@ -469,9 +481,8 @@ public func pdb_unet2_create(
                 }
             }
         }
-        let net = try TwoLevelUNet(
-            pre: Array(blocks[0..<pre]), coarse: Array(blocks[pre..<(pre + coarse)]),
-            post: Array(blocks[(pre + coarse)...]), transfer: try TransferKind.decode(transfer))
+        let (c1, cH, c2) = unetChains(blocks, pre, coarse)
+        let net = try TwoLevelUNet(pre: c1, coarse: cH, post: c2, transfer: try TransferKind.decode(transfer))
         out.pointee = Handles.register(HandleBox(net), type: unetType)
     }
 }
@@ -508,12 +519,7 @@ public func pdb_unet2d_create(
 ) -> Int32 {
     guarded {
         let out = try Buffers.scalar(handle, "handle")
-        let m = try Buffers.count(count, "count")
-        guard m <= 1 << 16 else { throw PDEBlocksError.invalidArgument("count = \(m) blocks is too many") }
-        let pre = try Buffers.count(nPre, "n_pre"), coarse = try Buffers.count(nCoarse, "n_coarse")
-        guard pre <= m, coarse <= m - pre else {
-            throw PDEBlocksError.invalidArgument("n_pre + n_coarse = \(pre) + \(coarse) exceeds count = \(m)")
-        }
+        let (m, pre, coarse) = try unetChainLengths(count, nPre, nCoarse)
         var blocks: [UNetBlock2D] = []
         if m > 0 {
             let kindList = try typedInput(kinds, m, "kinds")
@@ -560,9 +566,8 @@ public func pdb_unet2d_create(
                 }
             }
         }
-        let net = try TwoLevelUNet2D(
-            pre: Array(blocks[0..<pre]), coarse: Array(blocks[pre..<(pre + coarse)]),
-            post: Array(blocks[(pre + coarse)...]), transfer: try TransferKind.decode(transfer))
+        let (c1, cH, c2) = unetChains(blocks, pre, coarse)
+        let net = try TwoLevelUNet2D(pre: c1, coarse: cH, post: c2, transfer: try TransferKind.decode(transfer))
         out.pointee = Handles.register(HandleBox(net), type: unet2DType)
     }
 }
