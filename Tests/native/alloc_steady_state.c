@@ -177,6 +177,33 @@ static int build_image_network(void) {
     return s;
 }
 
+/* A diffusion-only network on one 16 x 1024 image: with 2 threads inference runs the image in
+ * row bands (two fork-joins per block), which must allocate nothing per pass either. */
+#define BH 16
+#define BW 1024
+static pdb_image_network *bnet;
+static double bx[BH * BW], by[BH * BW];
+
+static int build_banded_network(void) {
+    static const int64_t shapes[8] = {1, 2, 0, 0, 2, 1, 0, 0};
+    static const int32_t kinds[1] = {PDB_DIFFUSIVITY_PERONA_MALIK};
+    static const double dp[6] = {-1, 1, -1, 1, -0.7, 0.1};
+    int32_t s = pdb_image_network_create(&bnet);
+    for (int k = 0; k < 3 && s == PDB_OK; k++)
+        s = pdb_image_network_add_diffusion(bnet, 2, shapes, PDB_COUPLING_ISOTROPIC, kinds, NULL, 0, dp, 6);
+    if (s == PDB_OK) s = pdb_image_network_set_threads(bnet, 2);
+    for (int i = 0; i < BH * BW; i++) bx[i] = ((i * 29) % 89) * 0.01;
+    return s;
+}
+
+static int32_t run_banded_inference(int64_t passes) {
+    for (int64_t k = 0; k < passes; k++) {
+        int32_t s = pdb_image_network_forward(bnet, bx, 1, BH, BW, PDB_FORWARD_INFERENCE, by);
+        if (s != PDB_OK) return s;
+    }
+    return PDB_OK;
+}
+
 static int32_t run_image_inference(int64_t passes) {
     for (int64_t k = 0; k < passes; k++) {
         int32_t s = pdb_image_network_forward(inet, gx, GB, GH, GW, PDB_FORWARD_INFERENCE, gy);
@@ -378,6 +405,13 @@ int main(void) {
         failures += check(name, run_image_loss);
     }
     pdb_image_network_destroy(inet);
+
+    if (build_banded_network() != PDB_OK) {
+        printf("banded image network set-up failed: %s\n", pdb_last_error());
+        return 1;
+    }
+    failures += check("network_image_banded_inference_2thread", run_banded_inference);
+    pdb_image_network_destroy(bnet);
 
     return failures == 0 ? 0 : 1;
 }

@@ -4,8 +4,9 @@ Tests/native/alloc_steady_state.c interposes malloc & co. for the whole process 
 library and the Swift runtime included) and calls each scheme with 5 and 500 steps;
 the allocation counts must be equal (and nonzero, so the counter is known to work).
 Network rows ("network_...") call a network handle 5 and 500 times (inference, recorded
-forward, forward + backward; 1 and 2 threads): equal counts mean no allocation per pass
-(they are 0: the handle's memory and threads come from the warm-up call). The 2D multigrid
+forward, forward + backward; 1 and 2 threads; an image network's single image in row bands on
+2 threads): equal counts mean no allocation per pass (they are 0: the handle's memory and
+threads come from the warm-up call). The 2D multigrid
 "..._cycle" rows call pdb_mg_cycle 1 and 51 times on one hierarchy: 0 as well (the cycle
 workspace is pooled in the handle by the warm-up call).
 """
@@ -42,4 +43,4 @@ def test_schemes_allocate_only_at_set_up(tmp_path):
         f"multigrid_2d_{a}_{b}" for a in ("poisson", "diffusion") for b in ("cycle", "solve")}, run.stdout
     assert run.returncode == 0, run.stdout + run.stderr
     assert {row[0] for row in rows} >= {f"network_image_{case}_{t}thread" for case in ("inference", "forward_backward", "loss")
-                                        for t in (1, 2)}
+                                        for t in (1, 2)} | {"network_image_banded_inference_2thread"}
