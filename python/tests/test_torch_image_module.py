@@ -75,6 +75,15 @@ def test_parameters_are_named_per_block_and_hold_each_blocks_slice():
     assert np.array_equal(torch.cat(module.block_parameters()).detach().numpy(), net.parameters)
 
 
+def test_an_fsi_block_is_named_and_passes_gradcheck():
+    kx, ky = pb.gradient_2d()
+    step = DiffusionBlock2D([kx, ky], "perona_malik", 0.05, mu=0.3)
+    module = pbt.Module(ImageNetwork([pb.FSIBlock2D(step, 3), two_blocks()[1]]))
+    assert [name for name, _ in module.named_parameters()] == ["block0_fsi2d", "block1_residual2d"]
+    x = torch.from_numpy(images((2, 1, H, W), seed=3)).requires_grad_()
+    assert torch.autograd.gradcheck(through_module(module), (x, *module.block_parameters()), eps=1e-6, atol=1e-8)
+
+
 def test_float32_is_computed_in_float64_and_returned_in_float32():
     f, w = images((2, 1, H, W), seed=3), images((2, 1, H, W), seed=4)
     f32, w32 = f.astype(np.float32), w.astype(np.float32)
