@@ -34,7 +34,7 @@ from pdeblocks.metrics import psnr as image_psnr
 from pdeblocks.train import fit
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from learned_denoiser import N, make_signals, psnr as signal_psnr  # noqa: E402
+from learned_denoiser import N, make_signals, psnr as signal_psnr, train as train_signals  # noqa: E402
 
 
 def free_width(target: int, per_channel: int, extra: int = 0) -> int:
@@ -76,22 +76,6 @@ def signal_blocks(kind: str, depth: int, channels: int, taps: int, terms: int, r
                   for _ in range(channels)]
             blocks.append(pb.ResidualBlock(w1, w2, np.zeros(channels), 0.0, "tanh", "identity"))
     return blocks
-
-
-def train_signals(net, noisy, clean, iterations, batch, lr, rng, certified: bool):
-    """Adam on the mean squared error; diffusion step sizes projected into Theorem 2's bound."""
-    if certified:
-        net.project_stable(N, margin=0.99)
-    opt = pb.Adam(lr=lr)
-    p = net.parameters
-    for _ in range(iterations):
-        idx = rng.choice(len(noisy), size=batch, replace=False)
-        y = net.forward(noisy[idx])
-        _, grad = net.backward(2.0 * (y - clean[idx]) / y.size)
-        p = opt.step(p, grad)
-        net.set_parameters(p)
-        if certified and net.project_stable(N, margin=0.99):
-            p = net.parameters
 
 
 def signal_rows(cfg, seed: int):
