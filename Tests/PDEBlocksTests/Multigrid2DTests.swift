@@ -215,6 +215,52 @@ struct Multigrid2DTests {
         }
     }
 
+    @Test("a red–black sweep is two-colour Gauss–Seidel on the dense matrix (vector rows, tails, 5 and 9 points)",
+          arguments: [(5, 10), (6, 17), (7, 26), (4, 31), (3, 9)])
+    func redBlackSweepIsDenseTwoColourGaussSeidel(shape: (Int, Int)) throws {
+        let (H, W) = shape
+        let five = try StencilField2D.diffusionSystem(
+            bank: try Stencil2D.gradient(), weights: Self.jumpWeights(H, W, low: 1e-2), height: H, width: W, tau: 3)
+        var g = TestRandom(seed: 11)
+        for A in [five, try t9(five)] {
+            let n = A.count
+            let dense = try A.dense()
+            let x0 = (0..<n).map { _ in g.uniform(-1, 1) }, b = (0..<n).map { _ in g.uniform(-1, 1) }
+            /// Colour by colour (red: i + j even), each colour's pixels in increasing (forward) or
+            /// decreasing (reverse, black first) order, `x_p ← (b_p − Σ_{q≠p} a_pq x_q) / a_pp`.
+            func reference(reverse: Bool) -> [Double] {
+                var x = x0
+                for colour in reverse ? [1, 0] : [0, 1] {
+                    for p in reverse ? Array((0..<n).reversed()) : Array(0..<n) where (p / W + p % W) % 2 == colour {
+                        var s = b[p]
+                        for q in 0..<n where q != p { s -= dense[p * n + q] * x[q] }
+                        x[p] = s / dense[p * n + p]
+                    }
+                }
+                return x
+            }
+            for symmetric in [false, true] {
+                for reverse in [false, true] {
+                    var x = x0
+                    let inverse = A.diagonal.map { 1 / $0 }
+                    A.coefficients.withUnsafeBufferPointer { c in
+                        inverse.withUnsafeBufferPointer { inv in
+                            var s = FieldSweeper(c: c.baseAddress!, inverseDiagonal: inv.baseAddress!, height: H, width: W,
+                                                 fivePoint: A.isFivePoint)
+                            s.symmetric = symmetric
+                            b.withUnsafeBufferPointer { bb in
+                                x.withUnsafeMutableBufferPointer { s.redBlack(reverse: reverse, x: $0.baseAddress!, b: bb.baseAddress!) }
+                            }
+                        }
+                    }
+                    let want = reference(reverse: reverse)
+                    #expect(Self.maxDifference(x, want) <= 1e-12, "\(H)×\(W) five \(A.isFivePoint) sym \(symmetric) rev \(reverse)")
+                    #expect(Self.maxDifference(x, x0) > 1e-3)
+                }
+            }
+        }
+    }
+
     @Test("the fused residual restriction equals R (b - A x) computed densely",
           arguments: [(2, 9), (3, 5), (9, 7), (10, 8), (6, 13)])
     func fusedResidualRestrictionEqualsDense(shape: (Int, Int)) throws {

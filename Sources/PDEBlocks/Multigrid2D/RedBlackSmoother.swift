@@ -17,7 +17,7 @@ struct FieldSweeper {
     let height: Int, width: Int
     let fivePoint: Bool
     /// The field is exactly symmetric: interior rows read half the coefficients
-    /// (`StencilField2DKernels.offDiagonalInteriorSymmetric`: the same products).
+    /// (`StencilField2DKernels.offDiagonalInterior(symmetric: true)`: the same products).
     var symmetric = false
 
     var n: Int { height * width }
@@ -43,26 +43,16 @@ struct FieldSweeper {
                 c, n: n, height: H, width: W, fivePoint: fivePoint, x, i: i, j: 0)) * inverseDiagonal[row]
             j += step
         }
-        if symmetric {
-            while j < W - 1 {
-                let p = row + j
-                x[p] = (b[p] - StencilField2DKernels.offDiagonalInteriorSymmetric(c, n: n, width: W, fivePoint: fivePoint, x, p: p))
-                    * inverseDiagonal[p]
-                j += step
-            }
-        } else if fivePoint {
-            let (cn, cs, cw, ce) = (c + n, c + 7 * n, c + 3 * n, c + 5 * n)
-            while j < W - 1 {
-                let p = row + j
-                x[p] = (b[p] - (cn[p] * x[p - W] + cs[p] * x[p + W] + cw[p] * x[p - 1] + ce[p] * x[p + 1]))
-                    * inverseDiagonal[p]
-                j += step
-            }
+        if step == 2 && W >= 10 {
+            relaxColourInterior(row, colour: first & 1, x: x, b: b)
+            j = W - 1 - ((W - 1 - first) & 1)   // this colour's last column (W − 1 or W − 2)
+            if j < W - 1 { return }
         } else {
             while j < W - 1 {
                 let p = row + j
-                x[p] = (b[p] - StencilField2DKernels.offDiagonalInterior(c, n: n, width: W, fivePoint: false, x, p: p))
-                    * inverseDiagonal[p]
+                let off = StencilField2DKernels.offDiagonalInterior(
+                    c, n: n, width: W, fivePoint: fivePoint, symmetric: symmetric, x, p: p, one: true)[0]
+                x[p] = (b[p] - off) * inverseDiagonal[p]
                 j += step
             }
         }
@@ -71,6 +61,48 @@ struct FieldSweeper {
             x[p] = (b[p] - StencilField2DKernels.offDiagonalChecked(
                 c, n: n, height: H, width: W, fivePoint: fivePoint, x, i: i, j: j)) * inverseDiagonal[p]
         }
+    }
+
+    /// The pixels of one colour (`j ≡ colour mod 2`) in the columns `1 … W−2` of the interior
+    /// row starting at `row` (`W ≥ 10`), eight columns per vector: all eight new values are
+    /// formed (`StencilField2DKernels.offDiagonalInterior`: the scalar loop's bits) and those
+    /// of the colour stored. A colour's new values read only the other colour in
+    /// this row (and, for 9 points, its own colour in the rows above and below), which this
+    /// pass does not change, so computing the others' lanes is harmless; the last vector
+    /// overlaps the one before (a recomputed pixel gets the same value again). The vector
+    /// store puts the other colour's values back unchanged (a blend): a row is written only
+    /// by the thread whose band holds it, and a concurrent reader of those pixels in another
+    /// band reads the same bytes before and after.
+    func relaxColourInterior(_ row: Int, colour: Int, x: UnsafeMutablePointer<Double>, b: UnsafePointer<Double>) {
+        // one loop per operator shape, each without branches
+        switch (fivePoint, symmetric) {
+        case (true, true): relaxColourInterior(row, colour, x, b, fivePoint: true, symmetric: true)
+        case (true, false): relaxColourInterior(row, colour, x, b, fivePoint: true, symmetric: false)
+        case (false, true): relaxColourInterior(row, colour, x, b, fivePoint: false, symmetric: true)
+        case (false, false): relaxColourInterior(row, colour, x, b, fivePoint: false, symmetric: false)
+        }
+    }
+
+    @inline(__always)
+    private func relaxColourInterior(
+        _ row: Int, _ colour: Int, _ x: UnsafeMutablePointer<Double>, _ b: UnsafePointer<Double>,
+        fivePoint: Bool, symmetric: Bool
+    ) {
+        let (W, n) = (width, n)
+        let lane = SIMD8<Int64>(0, 1, 0, 1, 0, 1, 0, 1)
+        @inline(__always) func update(_ j: Int) {
+            let p = row + j
+            let v = (load8(b, p) - StencilField2DKernels.offDiagonalInterior(
+                c, n: n, width: W, fivePoint: fivePoint, symmetric: symmetric, x, p: p)) * load8(inverseDiagonal, p)
+            // lane l is column j + l: this colour's lanes are l ≡ colour − j (mod 2)
+            store8(load8(x, p).replacing(with: v, where: lane .== Int64((colour &- j) & 1)), x, p)
+        }
+        var j = 1
+        while j + 8 <= W - 1 {
+            update(j)
+            j += 8
+        }
+        if j < W - 1 { update(W - 9) }
     }
 
     /// One red–black sweep (forward: red then black; `reverse`: its adjoint).

@@ -31,35 +31,37 @@ enum StencilField2DKernels {
         return s
     }
 
-    /// The same sum at an interior pixel `p` (all eight neighbours exist).
+    /// The same sum at the interior pixels `p ..< p + 8` (all their neighbours exist), or,
+    /// with `one`, at the pixel `p` alone (every lane holds its sum; lane 0 is read). One
+    /// formula for the vector bodies of the row loops and their scalar remainders: the same
+    /// products in the same order, so a pixel gets the same bits whichever loop computes it.
+    /// `symmetric` (the field is exactly symmetric): the couplings to the east and the row
+    /// below are read from those neighbours' west / north-side coefficients
+    /// (`a_E[p] = a_W[p+1]`, `a_S[p] = a_N[p+W]`, `a_SW[p] = a_NE[p+W−1]`,
+    /// `a_SE[p] = a_NW[p+W+1]`), so only 2 (5-point) or 4 (9-point) coefficient arrays are
+    /// streamed instead of 4 or 8 — the same values, hence the same products.
     @inline(__always)
     static func offDiagonalInterior(
-        _ c: UnsafePointer<Double>, n: Int, width W: Int, fivePoint: Bool, _ x: UnsafePointer<Double>, p: Int
-    ) -> Double {
-        var s = c[n + p] * x[p - W] + c[7 * n + p] * x[p + W] + c[3 * n + p] * x[p - 1] + c[5 * n + p] * x[p + 1]
+        _ c: UnsafePointer<Double>, n: Int, width W: Int, fivePoint: Bool, symmetric: Bool, _ x: UnsafePointer<Double>,
+        p: Int, one: Bool = false
+    ) -> SIMD8<Double> {
+        @inline(__always) func v(_ q: UnsafePointer<Double>) -> SIMD8<Double> { lanes(q, one: one) }
+        let (cn, cw) = (c + n, c + 3 * n)
+        let (cs, ce) = symmetric ? (cn + W, cw + 1) : (c + 7 * n, c + 5 * n)
+        var s = v(cn + p) * v(x + p - W) + v(cs + p) * v(x + p + W) + v(cw + p) * v(x + p - 1) + v(ce + p) * v(x + p + 1)
         if !fivePoint {
-            s += c[p] * x[p - W - 1] + c[2 * n + p] * x[p - W + 1] + c[6 * n + p] * x[p + W - 1]
-                + c[8 * n + p] * x[p + W + 1]
+            let (nw, ne) = (c, c + 2 * n)
+            let (sw, se) = symmetric ? (ne + W - 1, nw + W + 1) : (c + 6 * n, c + 8 * n)
+            s += v(nw + p) * v(x + p - W - 1) + v(ne + p) * v(x + p - W + 1) + v(sw + p) * v(x + p + W - 1)
+                + v(se + p) * v(x + p + W + 1)
         }
         return s
     }
 
-    /// `offDiagonalInterior` for an exactly symmetric field: the couplings to the east and
-    /// the row below are read from those neighbours' west / north-side coefficients
-    /// (`a_E[p] = a_W[p+1]`, `a_S[p] = a_N[p+W]`, `a_SW[p] = a_NE[p+W−1]`,
-    /// `a_SE[p] = a_NW[p+W+1]`), so only 2 (5-point) or 4 (9-point) coefficient arrays are
-    /// streamed instead of 4 or 8. The same products as `offDiagonalInterior`.
+    /// Eight values from `q`, or (`one`) `q`'s value in every lane.
     @inline(__always)
-    static func offDiagonalInteriorSymmetric(
-        _ c: UnsafePointer<Double>, n: Int, width W: Int, fivePoint: Bool, _ x: UnsafePointer<Double>, p: Int
-    ) -> Double {
-        let (cn, cw) = (c + n, c + 3 * n)
-        var s = cn[p] * x[p - W] + cn[p + W] * x[p + W] + cw[p] * x[p - 1] + cw[p + 1] * x[p + 1]
-        if !fivePoint {
-            let ne = c + 2 * n
-            s += c[p] * x[p - W - 1] + ne[p] * x[p - W + 1] + ne[p + W - 1] * x[p + W - 1] + c[p + W + 1] * x[p + W + 1]
-        }
-        return s
+    static func lanes(_ q: UnsafePointer<Double>, one: Bool) -> SIMD8<Double> {
+        one ? SIMD8(repeating: q.pointee) : load8(q, 0)
     }
 
     /// `out = b − A x` (or `out = A x` when `b` is nil); returns `‖out‖₂²`. `out` must not
@@ -101,45 +103,25 @@ enum StencilField2DKernels {
             return sum
         }
         put(0, centre[row] * x[row] + offDiagonalChecked(c, n: n, height: H, width: W, fivePoint: fivePoint, x, i: i, j: 0))
-        if symmetric {
-            if let b {
-                for j in 1..<(W - 1) {
-                    let p = row + j
-                    let v = b[p] - (centre[p] * x[p] + offDiagonalInteriorSymmetric(c, n: n, width: W, fivePoint: fivePoint, x, p: p))
-                    o[j] = v
-                    sum += v * v
-                }
-            } else {
-                for j in 1..<(W - 1) {
-                    let p = row + j
-                    let v = centre[p] * x[p] + offDiagonalInteriorSymmetric(c, n: n, width: W, fivePoint: fivePoint, x, p: p)
-                    o[j] = v
-                    sum += v * v
-                }
-            }
-        } else if fivePoint {
-            let (cn, cs, cw, ce) = (c + n, c + 7 * n, c + 3 * n, c + 5 * n)
-            if let b {
-                for j in 1..<(W - 1) {
-                    let p = row + j
-                    let v = b[p] - (centre[p] * x[p] + cn[p] * x[p - W] + cs[p] * x[p + W] + cw[p] * x[p - 1]
-                        + ce[p] * x[p + 1])
-                    o[j] = v
-                    sum += v * v
-                }
-            } else {
-                for j in 1..<(W - 1) {
-                    let p = row + j
-                    let v = centre[p] * x[p] + cn[p] * x[p - W] + cs[p] * x[p + W] + cw[p] * x[p - 1] + ce[p] * x[p + 1]
-                    o[j] = v
-                    sum += v * v
-                }
-            }
-        } else {
-            for j in 1..<(W - 1) {
-                let p = row + j
-                put(j, centre[p] * x[p] + offDiagonalInterior(c, n: n, width: W, fivePoint: false, x, p: p))
-            }
+        // columns 1 … W−2: eight at a time, then one at a time (the same formula)
+        @inline(__always) func ax(_ p: Int, one: Bool) -> SIMD8<Double> {
+            lanes(centre + p, one: one) * lanes(x + p, one: one)
+                + offDiagonalInterior(c, n: n, width: W, fivePoint: fivePoint, symmetric: symmetric, x, p: p, one: one)
+        }
+        var j = 1
+        var sums = SIMD8<Double>(repeating: 0)
+        while j + 8 <= W - 1 {
+            let p = row + j
+            let a = ax(p, one: false)
+            let v = b.map { load8($0, p) - a } ?? a
+            store8(v, o, j)
+            sums += v * v
+            j += 8
+        }
+        sum += sums.sum()
+        while j < W - 1 {
+            put(j, ax(row + j, one: true)[0])
+            j += 1
         }
         let last = row + W - 1
         put(W - 1, centre[last] * x[last]
