@@ -44,6 +44,79 @@ import Testing
         }
     }
 
+    /// `forwardPipelined` over 1–4 bands, then `finish` on each, against the two-pass forward
+    /// (all fluxes, then all updates) bit for bit; blocks whose transposed bank reaches more
+    /// than 8 rows, or images below 16 rows, are not pipelined (and `forwardOne` still equals
+    /// the two passes).
+    @Test func pipelinedForwardEqualsTheTwoPassForwardBitForBit() throws {
+        var rng = LayerRNG(12)
+        let far = try Stencil2D(weights: [0.4, -0.7, 0.3], rows: 3, columns: 1, offsetY: -11, offsetX: 0)
+        let farBlock = try DiffusionBlock2D(filters: [far], coupling: .channelwise, diffusivities: [imageTestDiffusivities()[0].1],
+                                            tau: 0.1, muParameter: nil, zeroMean: false)
+        let blocks = [labelledImageBlocks[0].block, labelledImageBlocks[labelledImageBlocks.count - 1].block,
+                      try network(labelledImageBlocks[1].block, threads: 1).blocks[1] as! DiffusionBlock2D, farBlock]
+        for block in blocks {
+            for (H, W) in [(16, 1), (17, 7), (40, 13), (157, 141), (9, 20)] {
+                let n = H * W
+                let u = rng.normals(n), f = rng.normals(n)
+                let reacts = block.muParameter != nil
+                var z = [Double](repeating: 0, count: block.filters.count * n)
+                var want = [Double](repeating: 0, count: n)
+                u.withUnsafeBufferPointer { ub in
+                    f.withUnsafeBufferPointer { fAll in
+                        let fb = reacts ? fAll : nil
+                        z.withUnsafeMutableBufferPointer { zb in
+                            want.withUnsafeMutableBufferPointer { ob in
+                                block.fluxes(ub, height: H, width: W, into: zb, rows: 0..<H)
+                                block.update(ub, fb, height: H, width: W, z: zb, out: ob, rows: 0..<H)
+                            }
+                        }
+                    }
+                }
+                let reach = block.transposedReach
+                #expect(block.pipelines(height: H) == (H >= 16 && reach.up <= 8 && reach.down <= 8))
+                guard block.pipelines(height: H) else {
+                    var got = [Double](repeating: 0, count: n)
+                    u.withUnsafeBufferPointer { ub in
+                        f.withUnsafeBufferPointer { fAll in
+                            z.withUnsafeMutableBufferPointer { zb in
+                                got.withUnsafeMutableBufferPointer {
+                                    block.forwardOne(ub, reacts ? fAll : nil, height: H, width: W, z: zb, out: $0)
+                                }
+                            }
+                        }
+                    }
+                    #expect(got.map(\.bitPattern) == want.map(\.bitPattern), "\(H)×\(W), not pipelined")
+                    continue
+                }
+                for parts in 1...min(4, ImageRowBands.groups(H)) {
+                    var got = [Double](repeating: .nan, count: n)
+                    z = [Double](repeating: .nan, count: z.count)
+                    u.withUnsafeBufferPointer { ub in f.withUnsafeBufferPointer { fAll in
+                        let fb = reacts ? fAll : nil
+                        z.withUnsafeMutableBufferPointer { zb in
+                            got.withUnsafeMutableBufferPointer { ob in
+                                for pass in 0..<2 {
+                                    for t in 0..<parts {
+                                        let band = ImageRowBands.band(t, of: parts, height: H)
+                                        if pass == 0 {
+                                            _ = block.forwardPipelined(ub, fb, height: H, width: W, z: zb, out: ob, rows: band,
+                                                                       first: t == 0, last: t == parts - 1)
+                                        } else {
+                                            block.finish(ub, fb, height: H, width: W, z: zb, out: ob, rows: band,
+                                                         first: t == 0, last: t == parts - 1)
+                                        }
+                                    }
+                                }
+                            }
+                        }
+                    } }
+                    #expect(got.map(\.bitPattern) == want.map(\.bitPattern), "\(H)×\(W), \(parts) bands")
+                }
+            }
+        }
+    }
+
     @Test func bandsAreWholeGroupsOfEightRowsThatTileTheImage() {
         for height in [1, 7, 8, 9, 64, 133, 512] {
             for parts in 1...min(6, ImageRowBands.groups(height)) {

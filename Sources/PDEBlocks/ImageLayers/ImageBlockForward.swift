@@ -41,6 +41,10 @@ extension DiffusionBlock2D {
         _ ur: UnsafeBufferPointer<Double>, _ fr: UnsafeBufferPointer<Double>?, height: Int, width: Int,
         z: UnsafeMutableBufferPointer<Double>, out o: UnsafeMutableBufferPointer<Double>
     ) {
+        if pipelines(height: height) {   // (the same bits, with the fluxes still in cache)
+            _ = forwardPipelined(ur, fr, height: height, width: width, z: z, out: o, rows: 0..<height, first: true, last: true)
+            return
+        }
         fluxes(ur, height: height, width: width, into: z)
         update(ur, fr, height: height, width: width, z: z, out: o, rows: 0..<height)
     }

@@ -4,10 +4,13 @@
 /// denoising call) ran on one core. When every block is a `DiffusionBlock2D`, a block's
 /// forward pass `u_out = u − τ(Σ_c K_cᵀ Φ_c(K_c u) + μ(u − f))` splits into two phases over
 /// row bands of the image:
-/// 1. `z_c = Φ_c(K_c u)` on the band's rows (`DiffusionBlock2D.fluxes(…rows:)`);
-/// 2. `u_out = u − τ(Σ_c K_cᵀ z_c + μ(u − f))` on the band's rows (`update(…rows:)`), which
-///    reads `z` of the neighbouring rows — so each phase is one fork–join of the
-///    `WorkerPool` (nothing allocated per pass), the join being the barrier.
+/// 1. `z_c = Φ_c(K_c u)` on the band's rows (`DiffusionBlock2D.fluxes(…rows:)`) — pipelined
+///    with the update of every output row whose fluxes are then all in the band
+///    (`forwardPipelined`, while they are in cache);
+/// 2. `u_out = u − τ(Σ_c K_cᵀ z_c + μ(u − f))` on the band's remaining rows (`finish`, or
+///    `update(…rows:)` on all of them when the block does not pipeline), which read `z` of
+///    the neighbouring bands — so each phase is one fork–join of the `WorkerPool` (nothing
+///    allocated per pass), the join being the barrier.
 ///
 /// Each value is the same arithmetic whichever band computes it, and bands start at rows
 /// that are multiples of 8 (so at pixel indices that are multiples of 8 for the diffusivities'
@@ -95,10 +98,14 @@ struct ImageRowBandInference {
 
         func perform(_ t: Int) {
             let rows = ImageRowBands.band(t, of: parts, height: height)
-            if phase == 0 {
-                block.fluxes(u, height: height, width: width, into: z, rows: rows)
-            } else {
-                block.update(u, f, height: height, width: width, z: z, out: out, rows: rows)
+            let (first, last) = (t == 0, t == parts - 1)
+            switch (phase, block.pipelines(height: height)) {
+            case (0, true):
+                _ = block.forwardPipelined(u, f, height: height, width: width, z: z, out: out, rows: rows,
+                                           first: first, last: last)
+            case (_, true): block.finish(u, f, height: height, width: width, z: z, out: out, rows: rows, first: first, last: last)
+            case (0, false): block.fluxes(u, height: height, width: width, into: z, rows: rows)
+            case (_, false): block.update(u, f, height: height, width: width, z: z, out: out, rows: rows)
             }
         }
     }

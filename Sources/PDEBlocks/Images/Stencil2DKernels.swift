@@ -113,83 +113,99 @@ extension Stencil2D {
         if let separable {
             return accumulateTransposedSeparable(separable, vb, height: height, width: width, into: ob, base: bb, rows: band)
         }
-        let (q, oy, ox) = (columns, offsetY, offsetX)
-        let pairCount = height * rows
+        let q = columns, ox = offsetX
         // Columns c whose taps c − ox − b (b = 0 … q−1) all lie inside the image.
         let fullLo = max(0, ox + q - 1), fullHi = min(width, width + ox)
         let full = fullLo < fullHi ? fullLo..<fullHi : 0..<0
         let interior = interiorColumns(width)
+        let (boundaryLeft, boundaryRight) = (0..<(interior.isEmpty ? width : interior.lowerBound),
+                                             (interior.isEmpty ? width : interior.upperBound)..<width)
         weights.withUnsafeBufferPointer { wb in
             let w = wb.baseAddress!
-            // Row pairs grouped by target row p = mirror(i + oy + a): start[p] ..< start[p+1]
-            // index pairI / pairA (counting sort, in (i, a) order).
-            withUnsafeTemporaryAllocation(of: Int.self, capacity: 2 * pairCount + height + 1) { scratch in
-                let start = scratch.baseAddress!, pairI = start + height + 1, pairA = pairI + pairCount
-                for p in 0...height { start[p] = 0 }
-                for i in 0..<height { for a in 0..<rows { start[Stencil.mirror(i + oy + a, height) + 1] += 1 } }
-                for p in 0..<height { start[p + 1] += start[p] }
-                for i in 0..<height {
-                    for a in 0..<rows {
-                        let p = Stencil.mirror(i + oy + a, height)
-                        let k = start[p]
-                        (pairI[k], pairA[k]) = (i, a)
-                        start[p] += 1
+            // the source rows of one target row p (`sourceRows`): at most 2 per weight row
+            withUnsafeTemporaryAllocation(of: UnsafePointer<Double>.self, capacity: 4 * rows) { ptrs in
+                let srcRows = ptrs.baseAddress!, weightRows = srcRows + 2 * rows
+                for p in band {
+                    let count = sourceRows(of: p, height: height) { k, i, a in
+                        srcRows[k] = vb + i * width
+                        weightRows[k] = w + a * q
+                    }
+                    let o = ob + p * width
+                    let bRow = bb.map { $0 + p * width }
+                    // Partial columns: only the taps with 0 ≤ c − ox − b < width.
+                    let head = full.isEmpty ? width : full.lowerBound
+                    let tail = full.isEmpty ? width : full.upperBound
+                    for part in 0..<2 {   // (two ranges without an array: no allocation per row)
+                        for c in part == 0 ? 0..<head : tail..<width {
+                            var acc = bRow?[c] ?? 0
+                            let bLo = max(0, c - ox - width + 1), bHi = min(q - 1, c - ox)
+                            if bLo <= bHi {
+                                for k in 0..<count {
+                                    let src = srcRows[k] + (c - ox), wr = weightRows[k]
+                                    for b in bLo...bHi { acc = acc.plusProduct(wr[b], src[-b]) }
+                                }
+                            }
+                            o[c] = acc
+                        }
+                    }
+                    if !full.isEmpty {
+                        withTapWidth(q, TransposedRow(
+                            weightRows: weightRows, srcRows: srcRows, count: count,
+                            base: bRow, out: o, ox: ox, range: full))
                     }
                 }
-                for p in stride(from: height, to: 0, by: -1) { start[p] = start[p - 1] }
-                start[0] = 0
-                withUnsafeTemporaryAllocation(of: UnsafePointer<Double>.self, capacity: 2 * max(1, pairCount)) { ptrs in
-                    let srcRows = ptrs.baseAddress!, weightRows = srcRows + pairCount
-                    for k in 0..<pairCount {
-                        srcRows[k] = vb + pairI[k] * width
-                        weightRows[k] = w + pairA[k] * q
+                // The column taps that cross the left/right edge, scattered through the mirror.
+                for p in band {
+                    let count = sourceRows(of: p, height: height) { k, i, a in
+                        srcRows[k] = vb + i * width
+                        weightRows[k] = w + a * q
                     }
-                    for p in band {
-                        let first = start[p], count = start[p + 1] - first
-                        let o = ob + p * width
-                        let bRow = bb.map { $0 + p * width }
-                        // Partial columns: only the taps with 0 ≤ c − ox − b < width.
-                        let head = full.isEmpty ? width : full.lowerBound
-                        let tail = full.isEmpty ? width : full.upperBound
-                        for part in 0..<2 {   // (two ranges without an array: no allocation per row)
-                            for c in part == 0 ? 0..<head : tail..<width {
-                                var acc = bRow?[c] ?? 0
-                                let bLo = max(0, c - ox - width + 1), bHi = min(q - 1, c - ox)
-                                if bLo <= bHi {
-                                    for k in first..<(first + count) {
-                                        let src = srcRows[k] + (c - ox), wr = weightRows[k]
-                                        for b in bLo...bHi { acc = acc.plusProduct(wr[b], src[-b]) }
-                                    }
-                                }
-                                o[c] = acc
-                            }
-                        }
-                        if !full.isEmpty {
-                            withTapWidth(q, TransposedRow(
-                                weightRows: weightRows + first, srcRows: srcRows + first, count: count,
-                                base: bRow, out: o, ox: ox, range: full))
-                        }
-                    }
-                    // The column taps that cross the left/right edge, scattered through the mirror.
-                    let boundaryColumns = [0..<(interior.isEmpty ? width : interior.lowerBound),
-                                           (interior.isEmpty ? width : interior.upperBound)..<width]
-                    for p in band {
-                        let o = ob + p * width
-                        for k in start[p]..<start[p + 1] {
-                            let src = srcRows[k], wr = weightRows[k]
-                            for columns in boundaryColumns {
-                                for j in columns {
-                                    let vj = src[j]
-                                    for b in 0..<q {
-                                        let t = j + ox + b
-                                        if t < 0 || t >= width { o[Stencil.mirror(t, width)] += wr[b] * vj }
-                                    }
+                    let o = ob + p * width
+                    for k in 0..<count {
+                        let src = srcRows[k], wr = weightRows[k]
+                        for part in 0..<2 {
+                            for j in part == 0 ? boundaryLeft : boundaryRight {
+                                let vj = src[j]
+                                for b in 0..<q {
+                                    let t = j + ox + b
+                                    if t < 0 || t >= width { o[Stencil.mirror(t, width)] += wr[b] * vj }
                                 }
                             }
                         }
                     }
                 }
             }
+        }
+    }
+
+    /// The pairs `(i, a)` — source row i, weight row a — with `mirror(i + oy + a) = p`, in
+    /// increasing (i, a) order (the order in which the whole-image sum visits them), passed
+    /// to `body(k, i, a)` for k = 0, 1, …; returns their number (at most `2·rows`: the
+    /// mirror has period 2H, and each weight row's `i + oy + a`, i < H, spans H values, so it
+    /// meets each of the two classes `k ≡ p`, `k ≡ 2H − 1 − p (mod 2H)` at most once).
+    @inline(__always)
+    func sourceRows(of p: Int, height: Int, _ body: (Int, Int, Int) -> Void) -> Int {
+        let period = 2 * height, oy = offsetY
+        return withUnsafeTemporaryAllocation(of: (i: Int, a: Int).self, capacity: 2 * rows) { pairs in
+            var count = 0
+            for a in 0..<rows {
+                for r in 0..<2 {   // the two classes (distinct: their sum is odd)
+                    let residue = r == 0 ? p : period - 1 - p
+                    var i = (residue - oy - a) % period
+                    if i < 0 { i += period }
+                    guard i < height else { continue }
+                    // insert in (i, a) order
+                    var k = count
+                    while k > 0 && (pairs[k - 1].i > i || (pairs[k - 1].i == i && pairs[k - 1].a > a)) {
+                        pairs[k] = pairs[k - 1]
+                        k -= 1
+                    }
+                    pairs[k] = (i, a)
+                    count += 1
+                }
+            }
+            for k in 0..<count { body(k, pairs[k].i, pairs[k].a) }
+            return count
         }
     }
 
