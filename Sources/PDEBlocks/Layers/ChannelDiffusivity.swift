@@ -123,12 +123,28 @@ public enum ChannelDiffusivity: Hashable, Sendable {
         case .rbf(let r): r.applyFlux(y, scale: scale)
         case .learnable(let m):
             let J = m.count
-            while i + 8 <= n {
-                let v = load8(base, i), s2 = v * v
-                var g = VectorExp.V(repeating: 0)
-                for j in 0..<J { g += m.weights[j] * VectorExp.exp8(s2 * -m.halfInverseSquares[j]) }
-                store8(scale * g * v, base, i)
-                i += 8
+            m.weights.withUnsafeBufferPointer { a in
+                m.halfInverseSquares.withUnsafeBufferPointer { c in
+                    // two vectors per step: independent exp chains for the out-of-order core
+                    while i + 16 <= n {
+                        let v = load8(base, i), s2 = v * v, v1 = load8(base, i + 8), t2 = v1 * v1
+                        var g = VectorExp.V(repeating: 0), h = VectorExp.V(repeating: 0)
+                        for j in 0..<J {
+                            g += a[j] * VectorExp.exp8(s2 * -c[j])
+                            h += a[j] * VectorExp.exp8(t2 * -c[j])
+                        }
+                        store8(scale * g * v, base, i)
+                        store8(scale * h * v1, base, i + 8)
+                        i += 16
+                    }
+                    while i + 8 <= n {
+                        let v = load8(base, i), s2 = v * v
+                        var g = VectorExp.V(repeating: 0)
+                        for j in 0..<J { g += a[j] * VectorExp.exp8(s2 * -c[j]) }
+                        store8(scale * g * v, base, i)
+                        i += 8
+                    }
+                }
             }
             while i < n {
                 let s = base[i], s2 = s * s

@@ -35,8 +35,16 @@ public struct Stencil: Hashable, Sendable {
     /// Index of the sample of a length-`n` signal that the extended index `j` reads
     /// (half-sample symmetric, 2n-periodic extension): `mirror(−1−k, n) = k`,
     /// `mirror(n+k, n) = n−1−k`. Requires `n > 0` (the kernels never call it for empty signals).
+    /// (Indices within one reflection of the signal — all a stencil shorter than the signal
+    /// reads — take no division.)
     @inlinable
     public static func mirror(_ j: Int, _ n: Int) -> Int {
+        if j >= 0 {
+            if j < n { return j }
+            if j < 2 * n { return 2 * n - 1 - j }
+        } else if j >= -n {
+            return -1 - j
+        }
         let period = 2 * n
         var k = j % period
         if k < 0 { k += period }
