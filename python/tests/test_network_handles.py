@@ -157,7 +157,7 @@ for r in range({repetitions}):
         if time.time() > deadline:
             os.kill(pid, 9); os.waitpid(pid, 0); status = "hung"; break
         time.sleep(0.005)
-    results.append(status)
+    results.append(status if status == "hung" else os.waitstatus_to_exitcode(status))
 stop = True; t.join()
 print(results)
 """
