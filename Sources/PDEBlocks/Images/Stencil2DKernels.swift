@@ -153,14 +153,8 @@ extension Stencil2D {
                             weightRows: weightRows, srcRows: srcRows, count: count,
                             base: bRow, out: o, ox: ox, range: full))
                     }
-                }
-                // The column taps that cross the left/right edge, scattered through the mirror.
-                for p in band {
-                    let count = sourceRows(of: p, height: height) { k, i, a in
-                        srcRows[k] = vb + i * width
-                        weightRows[k] = w + a * q
-                    }
-                    let o = ob + p * width
+                    // The column taps that cross the left/right edge, scattered through the
+                    // mirror into this row (after its values are set above).
                     for k in 0..<count {
                         let src = srcRows[k], wr = weightRows[k]
                         for part in 0..<2 {
