@@ -53,10 +53,17 @@ import Testing
         let far = try Stencil2D(weights: [0.4, -0.7, 0.3], rows: 3, columns: 1, offsetY: -11, offsetX: 0)
         let farBlock = try DiffusionBlock2D(filters: [far], coupling: .channelwise, diffusivities: [imageTestDiffusivities()[0].1],
                                             tau: 0.1, muParameter: nil, zeroMean: false)
+        // reaching 4 rows up and none down: rows near the bottom read the image's last rows
+        // through the mirror, which a short last band holds
+        let down = try Stencil2D(weights: [0.3, -0.5, 0.1, 0.6, -0.4], rows: 5, columns: 1, offsetY: 0, offsetX: 0)
+        let downBlock = try DiffusionBlock2D(filters: [down], coupling: .channelwise,
+                                             diffusivities: [imageTestDiffusivities()[1].1], tau: 0.1, muParameter: 0.3,
+                                             zeroMean: false)
         let blocks = [labelledImageBlocks[0].block, labelledImageBlocks[labelledImageBlocks.count - 1].block,
-                      try network(labelledImageBlocks[1].block, threads: 1).blocks[1] as! DiffusionBlock2D, farBlock]
+                      try network(labelledImageBlocks[1].block, threads: 1).blocks[1] as! DiffusionBlock2D, farBlock,
+                      downBlock]
         for block in blocks {
-            for (H, W) in [(16, 1), (17, 7), (40, 13), (157, 141), (9, 20)] {
+            for (H, W) in [(16, 1), (17, 7), (25, 5), (40, 13), (157, 141), (9, 20), (17, 300), (33, 260)] {
                 let n = H * W
                 let u = rng.normals(n), f = rng.normals(n)
                 let reacts = block.muParameter != nil

@@ -10,11 +10,12 @@
 /// bit for bit the same.
 ///
 /// Output row p of `Σ_c K_cᵀ z_c` reads the `z` rows `p − up … p + down` (`transposedReach`)
-/// — and, through the half-sample mirror, rows near the image's edges, which are those same
-/// rows when the reach is at most 8 and the image at least 16 rows high (`pipelines`). In a
-/// band of several, the band's first `up` rows need the previous band's last fluxes and its
-/// last `down` rows the next band's first ones: those output rows are left to `finish`,
-/// after every band's fluxes exist (`ImageRowBandInference`'s second phase).
+/// and, through the half-sample mirror, the image's first `down` rows (for p < down) or its
+/// last `up` rows (for p ≥ H − up) — one reflection only when the reach is at most 8 and
+/// the image at least 16 rows high (`pipelines`). In a band of several, the rows that read
+/// another band's fluxes — the band's first `up` and last `down` rows, and rows near the
+/// image's edges — are left to `finish`, after every band's fluxes exist
+/// (`ImageRowBandInference`'s second phase).
 extension DiffusionBlock2D {
     /// How far the transposed bank reaches in rows: output row p reads `z` rows
     /// `p − up … p + down` (before the mirror), over all filters.
@@ -47,16 +48,17 @@ extension DiffusionBlock2D {
         z: UnsafeMutableBufferPointer<Double>, out: UnsafeMutableBufferPointer<Double>, rows band: Range<Int>,
         first: Bool, last: Bool
     ) -> Range<Int> {
-        let down = transposedReach.down
+        let (up, down) = transposedReach
         let (lo, hi) = (band.lowerBound, band.upperBound)
-        let rows = pipelinedRows(band, first: first, last: last)
+        let rows = pipelinedRows(band, height: height, first: first, last: last)
         let (start, stop) = (rows.lowerBound, rows.upperBound)
         let chunk = Self.pipelineChunk(width: width)
         var next = start, s = lo
         while s < hi {
             let e = min(hi, s + chunk)
             fluxes(u, height: height, width: width, into: z, rows: s..<e)
-            let ready = e == hi ? stop : min(stop, e - down)
+            // (rows from H − up read the image's last rows through the mirror: not before the end)
+            let ready = e == hi ? stop : min(stop, e - down, height - up)
             if ready > next {
                 update(u, f, height: height, width: width, z: z, out: out, rows: next..<ready)
                 next = ready
@@ -66,13 +68,15 @@ extension DiffusionBlock2D {
         return start..<stop
     }
 
-    /// The output rows of `band` that `forwardPipelined` updates: all but the first `up`
-    /// (unless `first`) and the last `down` (unless `last`).
-    func pipelinedRows(_ band: Range<Int>, first: Bool, last: Bool) -> Range<Int> {
+    /// The output rows of `band` (of an image of `height` rows) that `forwardPipelined`
+    /// updates: unless `first`, none of the band's first `up` rows and none of the image's
+    /// first `down` (they read the image's first rows through the mirror); unless `last`,
+    /// none of the band's last `down` rows and none of the image's last `up`.
+    func pipelinedRows(_ band: Range<Int>, height: Int, first: Bool, last: Bool) -> Range<Int> {
         let (up, down) = transposedReach
         let (lo, hi) = (band.lowerBound, band.upperBound)
-        let start = first ? lo : min(hi, lo + up)
-        return start..<(last ? hi : max(start, hi - down))
+        let start = first ? lo : min(hi, max(lo + up, down))
+        return start..<(last ? hi : max(start, min(hi - down, height - up)))
     }
 
     /// The output rows of `band` that `forwardPipelined` left, once every band's fluxes are
@@ -82,7 +86,7 @@ extension DiffusionBlock2D {
         z: UnsafeMutableBufferPointer<Double>, out: UnsafeMutableBufferPointer<Double>, rows band: Range<Int>,
         first: Bool, last: Bool
     ) {
-        let done = pipelinedRows(band, first: first, last: last)
+        let done = pipelinedRows(band, height: height, first: first, last: last)
         if band.lowerBound < done.lowerBound {
             update(u, f, height: height, width: width, z: z, out: out, rows: band.lowerBound..<done.lowerBound)
         }
