@@ -18,6 +18,41 @@ import Testing
         }
     }
 
+    /// Images wider and taller than the solver's sixteen lanes (full blocks of rows and
+    /// columns, partial last blocks, a width of 8k + 1): one AOS step against line-by-line
+    /// dense solves of `I − 2τA_l` with `g` of the isotropic gradient written out here.
+    @Test(arguments: DiffusivityKind.allCases)
+    func aosMatchesLineByLineDenseSolvesOnImagesLargerThanTheLanes(kind: DiffusivityKind) throws {
+        var rng = TestRandom(seed: 53)
+        let (lambda, tau, h) = (0.3, 2.5, 0.8)
+        for (H, W) in [(17, 16), (33, 47), (40, 64), (20, 33)] {
+            let u = rng.vector(H * W)
+            let got = try AOS.evolve(u, height: H, width: W, h: h, diffusivity: try Diffusivity(kind, lambda: lambda),
+                                     tau: tau, steps: 1)
+            var g = [Double](repeating: 0, count: H * W)
+            for i in 0..<H {
+                for j in 0..<W {
+                    let dx = j + 1 < W ? u[i * W + j + 1] - u[i * W + j] : 0
+                    let dy = i + 1 < H ? u[(i + 1) * W + j] - u[i * W + j] : 0
+                    g[i * W + j] = Reference.g(kind, (dx * dx + dy * dy) / (h * h), lambda)
+                }
+            }
+            let c = 2 * tau / (h * h)
+            var want = [Double](repeating: 0, count: H * W)
+            for i in 0..<H {
+                let line = (0..<W).map { i * W + $0 }
+                let v = EEDReference.solve(TridiagonalLanesTests.matrix(line.map { g[$0] }, c: c), line.map { u[$0] })
+                for (k, p) in line.enumerated() { want[p] += 0.5 * v[k] }
+            }
+            for j in 0..<W {
+                let line = (0..<H).map { $0 * W + j }
+                let v = EEDReference.solve(TridiagonalLanesTests.matrix(line.map { g[$0] }, c: c), line.map { u[$0] })
+                for (k, p) in line.enumerated() { want[p] += 0.5 * v[k] }
+            }
+            #expect(Reference.maxAbsDiff(got, want) < 1e-12, "\(kind) \(H)×\(W)")
+        }
+    }
+
     @Test(arguments: DiffusivityKind.allCases)
     func maxMinPrincipleAndMeanAtHugeSteps(kind: DiffusivityKind) throws {
         var rng = TestRandom(seed: 52)

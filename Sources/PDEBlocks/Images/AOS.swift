@@ -20,6 +20,9 @@
 /// unconditionally stable. The line systems are solved by the Thomas algorithm sixteen lines
 /// at a time (`TridiagonalLanes`, one line per SIMD lane): columns straight from the image,
 /// rows through a transposed copy; the column solutions are combined with the row solutions.
+/// Each pass forms `g` where it uses it (`AOSWeights`, the same values in both), so a step
+/// streams the image three times (read by the rows, then by the columns; `y` written,
+/// then read and written) and no weight field.
 ///
 /// Work buffers are allocated once per call; images are processed one after the other, the
 /// rows (then column blocks) of each split across `Parallelism.threads`.
@@ -46,29 +49,26 @@ public enum AOS {
         let threads = max(1, min(Parallelism.threads, WorkerPool.maxWidth))
         let perThread = try AOSSweeps.scratchPerThread(height: height, width: width)
         let scratchLength = try Memory.count(threads, perThread, for: "AOS scratch")
-        let length = try Memory.sum(try Memory.count(2, n, for: "AOS work buffers"), scratchLength, for: "AOS work buffers")
-        var work = try Memory.zeros(length, for: "the AOS work buffers")
-        var result = try Memory.zeros(f.count, for: "the AOS result")
-        work.withUnsafeMutableBufferPointer { wb in
-            result.withUnsafeMutableBufferPointer { rb in
-                let p = wb.baseAddress!
-                let sweeps = AOSSweeps(
-                    height: height, width: width, inverseH2: 1 / (h * h), coupling: coupling, diffusivity: diffusivity,
-                    g: p + n, scratch: UnsafeMutableBufferPointer(start: p + 2 * n, count: scratchLength), perThread: perThread)
-                for image in 0..<batch {
-                    let slot = rb.baseAddress! + image * n
-                    slot.update(from: f.baseAddress! + image * n, count: n)
-                    var x = slot, y = p
-                    for _ in 0..<steps {
-                        sweeps.step(x, into: y)
-                        swap(&x, &y)
-                    }
-                    if x != slot { slot.update(from: x, count: n) }
+        let length = try Memory.sum(n, scratchLength, for: "AOS work buffers")
+        // (huge pages where offered: the column solves touch a new 4 KiB page at every row)
+        let work = try PageBuffer(zeros: length, for: "the AOS work buffers")
+        let result = try PageBuffer(zeros: f.count, for: "the AOS result")
+        try withExtendedLifetime((work, result)) {
+            let p = work.buffer.baseAddress!, rb = result.buffer
+            let sweeps = AOSSweeps(
+                height: height, width: width, inverseH2: 1 / (h * h), coupling: coupling, diffusivity: diffusivity,
+                scratch: UnsafeMutableBufferPointer(start: p + n, count: scratchLength), perThread: perThread)
+            for image in 0..<batch {
+                let slot = rb.baseAddress! + image * n
+                slot.update(from: f.baseAddress! + image * n, count: n)
+                var x = slot, y = p
+                for _ in 0..<steps {
+                    sweeps.step(x, into: y)
+                    swap(&x, &y)
                 }
+                if x != slot { slot.update(from: x, count: n) }
             }
-        }
-        try result.withUnsafeBufferPointer { rb in
-            try FiniteResult.require(rb, n: n, what: "AOS", cause: { "overflow — values beyond double precision" })
+            try FiniteResult.require(UnsafeBufferPointer(rb), n: n, what: "AOS", cause: { "overflow — values beyond double precision" })
             _ = out.update(fromContentsOf: rb)
         }
     }

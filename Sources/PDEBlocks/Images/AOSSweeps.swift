@@ -1,14 +1,13 @@
-/// The three passes of one AOS step (see `AOS`) on one image, over preallocated buffers:
-/// the diffusivity field `g`, the row solves (x), then the column solves (y) combined with
-/// the row solutions into `y = ½(v_x + v_y)`. The solves run sixteen lines at a time
-/// (`TridiagonalLanes`): columns straight from the image, rows through a transposed copy.
+/// The two passes of one AOS step (see `AOS`) on one image, over preallocated buffers: the
+/// row solves (x), then the column solves (y) combined with the row solutions into
+/// `y = ½(v_x + v_y)`. Both form the weights `g` on the way (`AOSWeights`). The solves run
+/// sixteen lines at a time (`TridiagonalLanes`): columns straight from the image, rows
+/// through a transposed copy.
 struct AOSSweeps {
     let height: Int, width: Int, inverseH2: Double
     /// `2τ/h²`.
     let coupling: Double
     let diffusivity: Diffusivity
-    /// `g` per pixel (`height·width`).
-    let g: UnsafeMutablePointer<Double>
     /// Per-thread scratch, `perThread` values each.
     let scratch: UnsafeMutableBufferPointer<Double>
     let perThread: Int
@@ -18,8 +17,6 @@ struct AOSSweeps {
     func step(_ x: UnsafeMutablePointer<Double>, into y: UnsafeMutablePointer<Double>) {
         let n = height * width, B = Self.lanes
         let maxParts = max(1, scratch.count / perThread)
-        let rowParts = min(EEDRowBands.parts(count: height, samples: n), maxParts)
-        EEDRowBands.run(rowParts, Diffusivities(sweeps: self, x: x, parts: rowParts))
         let rowBlocks = (height + B - 1) / B
         let rowBlockParts = min(EEDRowBands.parts(count: rowBlocks, samples: n), maxParts)
         EEDRowBands.run(rowBlockParts, Rows(sweeps: self, x: x, y: y, blocks: rowBlocks, parts: rowBlockParts))
@@ -76,80 +73,70 @@ struct AOSSweeps {
         try Memory.count(4 * lanes, max(height, width), for: "AOS scratch")
     }
 
-    /// `g(s²)` per pixel, `s² = (Kx x)² + (Ky x)²` (forward differences, mirrored).
-    private struct Diffusivities: ParallelJob {
-        let sweeps: AOSSweeps, x: UnsafeMutablePointer<Double>, parts: Int
-        func perform(_ t: Int) {
-            let H = sweeps.height, W = sweeps.width, s = sweeps.inverseH2
-            for i in EEDRowBands.band(t, of: parts, count: H) {
-                let row = x + i * W, gr = sweeps.g + i * W
-                let down = i < H - 1 ? row + W : row  // last row: Ky x = 0
-                for j in 0..<(W - 1) {
-                    let dx = row[j + 1] - row[j], dy = down[j] - row[j]
-                    gr[j] = (dx * dx + dy * dy) * s
-                }
-                let dy = down[W - 1] - row[W - 1]
-                gr[W - 1] = dy * dy * s
-                sweeps.diffusivity.withFluxLanes(DiffusivityOfSquareInPlace(v: UnsafeMutableBufferPointer(start: gr, count: W)))
-            }
-        }
-    }
-
     /// `y_row = (I − 2τA_x)⁻¹ x_row` for a band of blocks of `lanes` rows: the rows and their
-    /// weights are transposed into interleaved scratch, solved `lanes` at a time, transposed
-    /// back. A last block of fewer rows pads its lanes with zeros (solution 0, not stored).
+    /// weights (formed row by row in the solver's scratch) are transposed into interleaved
+    /// scratch, solved `lanes` at a time, transposed back. A last block of fewer rows pads its
+    /// lanes with zeros (solution 0, not stored).
     private struct Rows: ParallelJob {
         let sweeps: AOSSweeps, x: UnsafeMutablePointer<Double>, y: UnsafeMutablePointer<Double>, blocks: Int, parts: Int
-        func perform(_ t: Int) {
-            let W = sweeps.width, H = sweeps.height, B = AOSSweeps.lanes
-            let values = sweeps.scratch.baseAddress! + t * sweeps.perThread
-            let weights = values + B * W, solver = weights + B * W
-            for block in EEDRowBands.band(t, of: parts, count: blocks) {
-                let i0 = block * B, count = min(B, H - i0)
-                if count < B {
-                    values.update(repeating: 0, count: B * W)
-                    weights.update(repeating: 0, count: B * W)
+        func perform(_ t: Int) { sweeps.diffusivity.withFluxLanes(Band(job: self, t: t)) }
+
+        struct Band: FluxLanesKernel {
+            let job: Rows, t: Int
+            func run<F: FluxLanes>(_ flux: F) {
+                let s = job.sweeps, W = s.width, H = s.height, B = AOSSweeps.lanes
+                let g = AOSWeights(x: UnsafePointer(job.x), height: H, width: W, inverseH2: s.inverseH2, flux: flux)
+                let values = s.scratch.baseAddress! + t * s.perThread
+                let weights = values + B * W, solver = weights + B * W
+                for block in EEDRowBands.band(t, of: job.parts, count: job.blocks) {
+                    let i0 = block * B, count = min(B, H - i0)
+                    if count < B {
+                        values.update(repeating: 0, count: B * W)
+                        weights.update(repeating: 0, count: B * W)
+                    }
+                    for l in 0..<count { g.row(i0 + l, into: solver + l * W) }   // (the solver's scratch, free until it runs)
+                    AOSSweeps.transpose(job.x + i0 * W, into: values, rows: count, width: W, toLanes: true)
+                    AOSSweeps.transpose(solver, into: weights, rows: count, width: W, toLanes: true)
+                    TridiagonalLanes.solve(x: values, xStride: B, g: weights, gStride: B, count: W, coupling: s.coupling,
+                                           into: values, outStride: B, average: false, scratch: solver)
+                    AOSSweeps.transpose(values, into: job.y + i0 * W, rows: count, width: W, toLanes: false)
                 }
-                let xr = x + i0 * W, gr = sweeps.g + i0 * W, yr = y + i0 * W
-                AOSSweeps.transpose(xr, into: values, rows: count, width: W, toLanes: true)
-                AOSSweeps.transpose(gr, into: weights, rows: count, width: W, toLanes: true)
-                TridiagonalLanes.solve(x: values, xStride: B, g: weights, gStride: B, count: W, coupling: sweeps.coupling,
-                                       into: values, outStride: B, average: false, scratch: solver)
-                AOSSweeps.transpose(values, into: yr, rows: count, width: W, toLanes: false)
             }
         }
     }
 
     /// For a band of blocks of `lanes` columns: solve `(I − 2τA_y)` for those columns at
-    /// once, straight from the image (lanes = adjacent columns), and set `y = ½(y + v_y)`.
-    /// A last block of fewer columns goes through zero-padded scratch.
+    /// once, straight from the image (lanes = adjacent columns, weights formed on the way
+    /// down: `ColumnWeights`), and set `y = ½(y + v_y)`. A last block of fewer columns takes
+    /// its values through zero-padded scratch.
     private struct Columns: ParallelJob {
         let sweeps: AOSSweeps, x: UnsafeMutablePointer<Double>, y: UnsafeMutablePointer<Double>, blocks: Int, parts: Int
-        func perform(_ t: Int) {
-            let H = sweeps.height, W = sweeps.width, B = AOSSweeps.lanes
-            let values = sweeps.scratch.baseAddress! + t * sweeps.perThread
-            let weights = values + B * H, solver = weights + B * H
-            for block in EEDRowBands.band(t, of: parts, count: blocks) {
-                let j0 = block * B, count = min(B, W - j0)
-                if count == B {
-                    TridiagonalLanes.solve(x: x + j0, xStride: W, g: sweeps.g + j0, gStride: W, count: H,
-                                           coupling: sweeps.coupling, into: y + j0, outStride: W, average: true,
-                                           scratch: solver)
-                    continue
-                }
-                values.update(repeating: 0, count: B * H)
-                weights.update(repeating: 0, count: B * H)
-                for i in 0..<H {
-                    for c in 0..<count {
-                        values[i * B + c] = x[i * W + j0 + c]
-                        weights[i * B + c] = sweeps.g[i * W + j0 + c]
+        func perform(_ t: Int) { sweeps.diffusivity.withFluxLanes(Band(job: self, t: t)) }
+
+        struct Band: FluxLanesKernel {
+            let job: Columns, t: Int
+            func run<F: FluxLanes>(_ flux: F) {
+                let s = job.sweeps, H = s.height, W = s.width, B = AOSSweeps.lanes
+                let (x, y) = (job.x, job.y)
+                let g = AOSWeights(x: UnsafePointer(x), height: H, width: W, inverseH2: s.inverseH2, flux: flux)
+                let values = s.scratch.baseAddress! + t * s.perThread
+                let solver = values + 2 * B * H
+                for block in EEDRowBands.band(t, of: job.parts, count: job.blocks) {
+                    let j0 = block * B, count = min(B, W - j0)
+                    let weights = ColumnWeights(weights: g, j0: j0)
+                    if count == B {
+                        TridiagonalLanes.solve(x: x + j0, xStride: W, weights: weights, count: H, coupling: s.coupling,
+                                               into: y + j0, outStride: W, average: true, scratch: solver)
+                        continue
                     }
-                }
-                TridiagonalLanes.solve(x: values, xStride: B, g: weights, gStride: B, count: H, coupling: sweeps.coupling,
-                                       into: values, outStride: B, average: false, scratch: solver)
-                for i in 0..<H {
-                    let yr = y + i * W + j0
-                    for c in 0..<count { yr[c] = 0.5 * (yr[c] + values[i * B + c]) }
+                    values.update(repeating: 0, count: B * H)
+                    for i in 0..<H { for c in 0..<count { values[i * B + c] = x[i * W + j0 + c] } }
+                    TridiagonalLanes.solve(x: values, xStride: B, weights: weights, count: H, coupling: s.coupling,
+                                           into: values, outStride: B, average: false, scratch: solver)
+                    for i in 0..<H {
+                        let yr = y + i * W + j0
+                        for c in 0..<count { yr[c] = 0.5 * (yr[c] + values[i * B + c]) }
+                    }
                 }
             }
         }
