@@ -17,8 +17,8 @@ let package = Package(
         .library(name: "pdeblocks", type: .dynamic, targets: ["PDEBlocksABI"]),
     ],
     targets: [
-        .target(name: "PDEBlocksPrefetch"),
-        .target(name: "PDEBlocks", dependencies: ["PDEBlocksPrefetch"]),
+        .target(name: "PDEBlocksIntrinsics"),
+        .target(name: "PDEBlocks", dependencies: ["PDEBlocksIntrinsics"]),
         .target(name: "PDEBlocksABI", dependencies: ["PDEBlocks"]),
         .testTarget(name: "PDEBlocksTests", dependencies: ["PDEBlocks"]),
         .testTarget(name: "PDEBlocksABITests", dependencies: ["PDEBlocksABI", "PDEBlocks"]),

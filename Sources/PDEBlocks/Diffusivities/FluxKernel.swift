@@ -31,7 +31,7 @@ extension FluxLanes {
     @inlinable @inline(__always)
     public func g(ofSquare m: SIMD8<Double>) -> SIMD8<Double> {
         let s = m.squareRoot()
-        return (self(s) / s).replacing(with: 1, where: s .== 0)
+        return LaneSelect.equal(s, 0, SIMD8(repeating: 1), else: self(s) / s)
     }
 }
 

@@ -1,4 +1,4 @@
-import PDEBlocksPrefetch
+import PDEBlocksIntrinsics
 
 /// Sixteen of AOS's line systems solved at once, one per SIMD lane (the Thomas algorithm,
 /// vectorised across lines instead of along them; sixteen lanes are four independent AVX2

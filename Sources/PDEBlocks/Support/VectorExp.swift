@@ -12,18 +12,15 @@ enum VectorExp {
 
     @inlinable @inline(__always)
     static func exp8(_ x0: V) -> V {
-        // (`replacing(with:where:)` compiles to vector min/max; `clamped` and
-        // `pointwiseMin` become calls.)
-        let hi = V(repeating: 709.4)
-        return exp8(nonPositive: x0.replacing(with: hi, where: x0 .> hi))
+        // (`LaneSelect`: one compare and blend; `clamped` and `pointwiseMin` become calls.)
+        return exp8(nonPositive: LaneSelect.above(x0, 709.4, V(repeating: 709.4), else: x0))
     }
 
     /// `exp8` for arguments ≤ 709.4 — all the fluxes need (their arguments are ≤ 0) —
     /// without the clamp from above.
     @inlinable @inline(__always)
     static func exp8(nonPositive x0: V) -> V {
-        let lo = V(repeating: -708.3)
-        let x = x0.replacing(with: lo, where: x0 .< lo)
+        let x = LaneSelect.below(x0, -708.3, V(repeating: -708.3), else: x0)
         // k = round(x/ln2): adding 1.5·2^52 rounds to nearest and leaves k in the low bits.
         let magic = V(repeating: 6755399441055744.0)
         let kb = magic.plusProduct(x, V(repeating: 1.4426950408889634))

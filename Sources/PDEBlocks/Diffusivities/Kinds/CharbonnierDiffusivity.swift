@@ -31,8 +31,8 @@
         let x2 = (v * v) * inverseLambda2
         let phi = v * (1 / (1 + x2).squareRoot())
         // x² = ∞ only for |s| ≳ 1.3e154·λ, where Φ = λ·sign(s) (one compare, two blends)
-        let limit = SIMD8(repeating: lambda).replacing(with: -lambda, where: v .< 0)
-        return phi.replacing(with: limit, where: x2 .== .infinity)
+        let limit = LaneSelect.below(v, 0, SIMD8(repeating: -lambda), else: SIMD8(repeating: lambda))
+        return LaneSelect.equal(x2, .infinity, limit, else: phi)
     }
 
     /// `g(m) = 1/√(1 + m/λ²)` directly (the isotropic couplings' form; 0 where `m/λ²`

@@ -40,10 +40,10 @@
             // scalar tail gets): set it there (exp8 floors its argument at −708.3, so e·x² would
             // not vanish), and cap x² so that an overflowing s²/λ² (∞) gives 0·4096, not 0·∞ =
             // NaN. Bit-identical to the plain formula for x² < 1490.
-            // (the cap by a blend: `pointwiseMin` is a generic call per vector)
+            // (the cap by a blend, `LaneSelect`: `pointwiseMin` is a generic call per vector)
             let q = s * s * c
-            let x2 = q.replacing(with: 4096, where: q .> 4096)
-            let e = VectorExp.exp8(x2 * -0.5).replacing(with: 0, where: x2 .> 1490)
+            let x2 = LaneSelect.above(q, 4096, VectorExp.V(repeating: 4096), else: q)
+            let e = LaneSelect.above(x2, 1490, VectorExp.V(repeating: 0), else: VectorExp.exp8(x2 * -0.5))
             let z = e * s
             accV += pv * z * x2
             dotV += pv * z

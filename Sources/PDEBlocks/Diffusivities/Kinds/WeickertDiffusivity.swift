@@ -66,6 +66,6 @@
         s = one - t * (1.0 / 2) * s
         let series = t * s
         let direct = one - VectorExp.exp8(nonPositive: -t)
-        return direct.replacing(with: series, where: small)
+        return LaneSelect.below(t, 0.05, series, else: direct)   // (the lanes of `small`)
     }
 }

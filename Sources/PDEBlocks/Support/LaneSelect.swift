@@ -1,0 +1,24 @@
+import PDEBlocksIntrinsics
+
+/// Lane-wise selection on eight doubles by comparing a key with a threshold: `key > t ? a : b`
+/// and the like, with a NaN key giving `b` — the semantics of `b.replacing(with: a, where:
+/// key .> t)`, compiled to one compare and one blend per register on every x86 variant.
+/// (Swift's `SIMDMask` of eight lanes is an 8 × i1 vector, which on AVX2, without mask
+/// registers, is packed and unpacked through a dozen shuffles per selection: in the vector
+/// exp's argument clamp that was a fifth of a diffusion block's flux.)
+@usableFromInline
+enum LaneSelect {
+    @usableFromInline typealias V = SIMD8<Double>
+
+    /// `key > t ? a : b`, lane by lane.
+    @inlinable @inline(__always)
+    static func above(_ key: V, _ t: Double, _ a: V, else b: V) -> V { pdb_where_above8(key, t, a, b) }
+
+    /// `key < t ? a : b`, lane by lane.
+    @inlinable @inline(__always)
+    static func below(_ key: V, _ t: Double, _ a: V, else b: V) -> V { pdb_where_below8(key, t, a, b) }
+
+    /// `key == t ? a : b`, lane by lane.
+    @inlinable @inline(__always)
+    static func equal(_ key: V, _ t: Double, _ a: V, else b: V) -> V { pdb_where_equal8(key, t, a, b) }
+}

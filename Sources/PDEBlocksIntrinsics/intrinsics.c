@@ -1,0 +1,2 @@
+// PDEBlocksIntrinsics is header-only (include/PDEBlocksIntrinsics.h); SwiftPM needs a source file.
+#include "PDEBlocksIntrinsics.h"

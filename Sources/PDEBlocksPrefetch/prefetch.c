@@ -1,2 +1,0 @@
-// PDEBlocksPrefetch is header-only (include/PDEBlocksPrefetch.h); SwiftPM needs a source file.
-#include "PDEBlocksPrefetch.h"
