@@ -109,6 +109,8 @@ def arguments(description: str = __doc__.splitlines()[0]) -> argparse.ArgumentPa
     p.add_argument("--batch", type=int, default=8)
     p.add_argument("--lr", type=float, default=5e-3)
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--augment", action="store_true",
+                   help="map each crop by a random symmetry of the square (8 rotations/transpositions)")
     p.add_argument("--out", help="save the trained network here (.pdbnet) and its model card beside it (.json)")
     return p
 
@@ -119,7 +121,7 @@ def main(argv=None):
     net, project = certified_network(a.stages, a.filters, a.size, a.terms, a.seed)
     t0 = time.perf_counter()
     hist = fit(net, training_images(), sigma=sigma, crop=a.crop, batch=a.batch, steps=a.steps, lr=a.lr,
-               seed=a.seed, project=project, progress=False)
+               seed=a.seed, project=project, progress=False, augment=a.augment)
     train_s = time.perf_counter() - t0
     scores = evaluate(net, sigma)
     cert = all(bool(net.certificate(s)) for s in [(8, 8), (9, 13), (64, 64), (512, 512)])
@@ -139,11 +141,12 @@ def save_card(a, scores: dict, seconds: float, out: str) -> None:
     vector), the training settings and command, and the test PSNR it gave."""
     card = dict(sigma=a.sigma, stages=a.stages, filters=a.filters, size=a.size, terms=a.terms,
                 coupling="channelwise", zero_mean=True, reaction=True,
-                training=dict(steps=a.steps, crop=a.crop, batch=a.batch, lr=a.lr, seed=a.seed,
+                training=dict(steps=a.steps, crop=a.crop, batch=a.batch, lr=a.lr, seed=a.seed, augment=a.augment,
                               seconds=round(seconds), images=sorted(training_images())),
                 command=("PYTHONPATH=python python examples/train_denoiser.py " +
                          " ".join(f"--{k} {getattr(a, k)}" for k in ("sigma", "stages", "filters", "size", "terms",
-                                                                    "steps", "crop", "batch", "lr", "seed"))),
+                                                                    "steps", "crop", "batch", "lr", "seed"))
+                         + (" --augment" if a.augment else "")),
                 test_psnr={k: round(float(v), 4) for k, v in scores.items()},
                 certified="every stage: tau <= 0.99 * 2 / (Lambda + mu), Lambda = lambda_max_any_size(bank, (8, 8))")
     with open(os.path.splitext(out)[0] + ".json", "w") as fh:

@@ -120,31 +120,43 @@ def _size(size: Any) -> tuple[int, int]:
     return int(pair[0]), int(pair[1])
 
 
-def random_crops(images: Images, size, count: int, rng) -> np.ndarray:
+def random_crops(images: Images, size, count: int, rng, augment: bool = False) -> np.ndarray:
     """``count`` random crops of ``size`` (int or (h, w)) as a ``(count, h, w)`` float64 array.
 
     Each crop picks an image uniformly among those at least ``size`` large (smaller ones are
-    skipped; an error if none fits), then a uniformly random top-left corner. The draws come
-    from ``rng`` (a ``numpy.random.Generator``, advanced, or an int seed), so equal seeds give
-    equal crops. ``images`` is a mapping name -> (H, W) array or a sequence of them.
+    skipped; an error if none fits), then a uniformly random top-left corner. With
+    ``augment``, each crop is then mapped by a uniformly random symmetry of the square (one
+    of the 8 rotations by multiples of 90 degrees, each with or without a transposition;
+    for a non-square crop, a quarter turn cuts an (w, h) window so that the result is
+    (h, w)): diffusion networks with mirrored boundaries have no preferred orientation, and
+    the eight views multiply the training data of few images. The draws come from ``rng``
+    (a ``numpy.random.Generator``, advanced, or an int seed), so equal seeds give equal
+    crops. ``images`` is a mapping name -> (H, W) array or a sequence of them.
     """
     h, w = _size(size)
     if not (isinstance(count, (int, np.integer)) and not isinstance(count, bool) and count >= 0):
         raise PDEBlocksError(f"count must be a nonnegative int, got {count!r}")
+    if not isinstance(augment, (bool, np.bool_)):
+        raise PDEBlocksError(f"augment must be True or False, got {augment!r}")
     arrays = list(images.values()) if isinstance(images, Mapping) else list(images)
     for a in arrays:
         if np.ndim(a) != 2:
             raise PDEBlocksError(f"images must be 2D gray arrays, got shape {np.shape(a)}")
-    fitting = [np.asarray(a, dtype=np.float64) for a in arrays if a.shape[0] >= h and a.shape[1] >= w]
+    fits = (lambda a: min(a.shape) >= max(h, w)) if augment and h != w else (lambda a: a.shape[0] >= h and a.shape[1] >= w)
+    fitting = [np.asarray(a, dtype=np.float64) for a in arrays if fits(np.asarray(a))]
     if not fitting:
-        raise PDEBlocksError(f"no image is at least {h}x{w} (got {len(arrays)} images)")
+        raise PDEBlocksError(f"no image is at least {h}x{w}{' both ways (augment)' if augment and h != w else ''} "
+                             f"(got {len(arrays)} images)")
     gen = _generator(rng)
     out = np.empty((int(count), h, w))
     for k in range(int(count)):
         a = fitting[int(gen.integers(len(fitting)))]
-        i = int(gen.integers(a.shape[0] - h + 1))
-        j = int(gen.integers(a.shape[1] - w + 1))
-        out[k] = a[i:i + h, j:j + w]
+        turns, transpose = (int(gen.integers(4)), bool(gen.integers(2))) if augment else (0, False)
+        ch, cw = (w, h) if (turns % 2) != transpose else (h, w)   # the window before the symmetry
+        i = int(gen.integers(a.shape[0] - ch + 1))
+        j = int(gen.integers(a.shape[1] - cw + 1))
+        c = a[i:i + ch, j:j + cw]
+        out[k] = np.rot90(c.T if transpose else c, turns)
     return out
 
 

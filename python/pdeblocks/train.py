@@ -121,6 +121,10 @@ def _fingerprint(images: list[np.ndarray]) -> str:
     return h.hexdigest()
 
 
+#: The value of each later-added setting in checkpoints written before it existed.
+_CONFIG_DEFAULTS = {"augment": False}
+
+
 def _save(path, *, params, opt: Adam, step, rng, losses, lrs, config) -> None:
     """Write the checkpoint atomically (a temporary file, then a rename)."""
     path = os.fspath(path)
@@ -139,6 +143,7 @@ def _load(path, config, size):
         if int(z["version"]) != _CHECKPOINT_VERSION:
             raise PDEBlocksError(f"checkpoint {path}: unknown version {int(z['version'])}")
         saved = json.loads(str(z["config"]))
+        saved = {**_CONFIG_DEFAULTS, **saved}   # (settings added since: their value before)
         diff = {k: (saved.get(k), config[k]) for k in config if saved.get(k) != config[k]}
         if diff:
             raise PDEBlocksError(f"checkpoint {path} was written with other settings "
@@ -162,7 +167,7 @@ def _bar(progress, total: int, initial: int):
 
 def fit(model, images, *, sigma: float, crop: int = 64, batch: int = 8, steps: int = 1000, lr: float = 1e-2,
         schedule="cosine", seed: int = 0, betas=(0.9, 0.999), checkpoint=None, checkpoint_every: int = 100,
-        progress: bool = False, callback: Callable | None = None, project: Callable | None = None) -> History:
+        progress: bool = False, augment: bool = False, callback: Callable | None = None, project: Callable | None = None) -> History:
     """Train ``model`` (see the module docstring for the protocol) to denoise ``images``.
 
     Parameters
@@ -178,6 +183,9 @@ def fit(model, images, *, sigma: float, crop: int = 64, batch: int = 8, steps: i
         ``"step"``, ``"constant"`` or ``schedule(step, steps) -> rate``).
     seed : int
         Seeds the one generator of crops and noise: equal seeds give equal parameters.
+    augment : bool
+        Map each crop by a random symmetry of the square (rotations by quarter turns, with
+        or without a transposition; :func:`pdeblocks.datasets.random_crops`).
     checkpoint : path or None
         An ``.npz`` file with parameters, Adam state, step, RNG state and the losses so far,
         written atomically every ``checkpoint_every`` steps, when the callback stops the
@@ -214,6 +222,8 @@ def fit(model, images, *, sigma: float, crop: int = 64, batch: int = 8, steps: i
     for name, fn in (("callback", callback), ("project", project)):
         if fn is not None and not callable(fn):
             raise PDEBlocksError(f"{name} must be callable or None")
+    if not isinstance(augment, (bool, np.bool_)):
+        raise PDEBlocksError(f"augment must be True or False, got {augment!r}")
     arrays = _images(images)
     if not any(a.shape[0] >= crop and a.shape[1] >= crop for a in arrays):
         raise PDEBlocksError(f"no image is at least {crop}x{crop}")
@@ -225,6 +235,7 @@ def fit(model, images, *, sigma: float, crop: int = 64, batch: int = 8, steps: i
     lrs: list[float] = []
     start = 0
     config = dict(sigma=sigma, crop=crop, batch=batch, steps=steps, lr=lr, seed=seed, betas=list(map(float, betas)),
+                  augment=bool(augment),
                   schedule=schedule if isinstance(schedule, str) else "callable",
                   images=_fingerprint(arrays) if checkpoint is not None else "")
     if checkpoint is not None and os.path.exists(checkpoint):
@@ -240,7 +251,7 @@ def fit(model, images, *, sigma: float, crop: int = 64, batch: int = 8, steps: i
     try:
         while step < steps:
             rate = learning_rate(schedule, lr, step, steps)
-            noisy, clean = noisy_pairs(random_crops(arrays, crop, batch, rng), sigma, rng)
+            noisy, clean = noisy_pairs(random_crops(arrays, crop, batch, rng, augment=augment), sigma, rng)
             loss, grad = model.loss_and_gradient(noisy, clean)
             loss, grad = float(loss), np.asarray(grad, dtype=np.float64).reshape(-1)
             if grad.size != params.size:

@@ -88,6 +88,51 @@ def test_crops_are_deterministic_under_a_seed():
     assert not np.array_equal(one, D.random_crops(images, 6, 30, 8))
 
 
+def _symmetries(c):
+    """The 8 images of ``c`` under the symmetries of the square (rotations, with and
+    without a transposition), as (turns, transposed, array)."""
+    return [(t, tr, np.rot90(c.T if tr else c, t)) for tr in (False, True) for t in range(4)]
+
+
+def test_augmented_crops_are_symmetries_of_subimages_and_use_all_eight():
+    images = _tagged_images()
+    h, w = 8, 12
+    crops = D.random_crops(images, (h, w), 400, np.random.default_rng(5), augment=True)
+    assert crops.shape == (400, h, w)
+    used = set()
+    for c in crops:
+        src = images["a"] if c[0, 0] < 1e4 else images["b"]
+        matches = []
+        for t, tr, window_shape in [(t, tr, (w, h) if (t % 2) != tr else (h, w)) for tr in (False, True) for t in range(4)]:
+            # undo the symmetry (inverse rotation, then the transposition) and look the window up
+            undone = np.rot90(c, -t)
+            undone = undone.T if tr else undone
+            assert undone.shape == window_shape
+            i, j = map(int, np.argwhere(src == undone[0, 0])[0])
+            if i + undone.shape[0] <= src.shape[0] and j + undone.shape[1] <= src.shape[1] and \
+                    np.array_equal(undone, src[i:i + undone.shape[0], j:j + undone.shape[1]]):
+                matches.append((t, tr))
+        assert len(matches) == 1        # exactly one symmetry of exactly one window (unique pixel values)
+        used.add(matches[0])
+    assert len(used) == 8               # every symmetry occurs
+
+
+def test_augmentation_is_deterministic_and_off_by_default():
+    images = _tagged_images()
+    one = D.random_crops(images, 6, 50, 11, augment=True)
+    assert np.array_equal(one, D.random_crops(images, 6, 50, np.random.default_rng(11), augment=True))
+    plain = D.random_crops(images, 6, 50, 11)
+    assert np.array_equal(plain, D.random_crops(images, 6, 50, 11, augment=False))
+    assert not np.array_equal(one, plain)
+    with pytest.raises(PDEBlocksError, match="augment"):
+        D.random_crops(images, 6, 1, 0, augment="yes")
+
+
+def test_augmented_non_square_crops_need_images_fitting_both_ways():
+    with pytest.raises(PDEBlocksError, match="both ways"):
+        D.random_crops({"tall": np.zeros((40, 10))}, (8, 12), 1, 0, augment=True)
+
+
 @pytest.mark.parametrize("kwargs, match", [
     (dict(size=41, count=1, rng=0), "no image"),
     (dict(size=0, count=1, rng=0), "size"),

@@ -117,7 +117,35 @@ def test_checkpoint_with_other_settings_is_refused(images, tmp_path):
         T.fit(m, images, seed=1, checkpoint=path, **{**RUN, "steps": 3})
     with pytest.raises(PDEBlocksError, match="other settings"):
         T.fit(m, {"brick": images["brick"]}, seed=0, checkpoint=path, **{**RUN, "steps": 3})
+    with pytest.raises(PDEBlocksError, match="augment"):
+        T.fit(m, images, seed=0, checkpoint=path, augment=True, **{**RUN, "steps": 3})
     assert np.array_equal(m.parameters, p0)
+
+
+def test_augmented_runs_draw_symmetric_crops_and_resume_bitwise(images, tmp_path, monkeypatch):
+    """``augment`` hands each step's crops through ``random_crops(..., augment=True)`` (the
+    same draws, so the run equals one fed those crops), and its checkpoints resume it."""
+    seen = []
+    real = D.random_crops
+
+    def spy(*args, **kwargs):
+        seen.append(kwargs.get("augment"))
+        return real(*args, **kwargs)
+    monkeypatch.setattr(T, "random_crops", spy)
+    a = TinyDenoiser()
+    T.fit(a, images, seed=3, augment=True, **RUN)
+    assert seen == [True] * RUN["steps"]
+    monkeypatch.setattr(T, "random_crops", real)
+    b = TinyDenoiser()
+    T.fit(b, images, seed=3, **RUN)
+    assert not np.array_equal(a.parameters, b.parameters)
+    path = tmp_path / "aug.npz"
+    c = TinyDenoiser()
+    T.fit(c, images, seed=3, augment=True, checkpoint=path, checkpoint_every=7,
+          callback=lambda step, loss, model: step == 12, **RUN)
+    d = TinyDenoiser()
+    T.fit(d, images, seed=3, augment=True, checkpoint=path, **RUN)
+    assert np.array_equal(d.parameters, a.parameters)
 
 
 def test_schedules_equal_their_numpy_transcriptions(images):
@@ -163,7 +191,7 @@ def test_progress_bar_reports_steps(images, capsys):
     (dict(sigma=25.0), "sigma"), (dict(sigma=0.0), "sigma"), (dict(crop=0), "crop"), (dict(batch=0), "batch"),
     (dict(steps=-1), "steps"), (dict(lr=0.0), "lr"), (dict(lr=math.inf), "lr"), (dict(schedule="linear"), "schedule"),
     (dict(crop=5000), "no image"), (dict(checkpoint_every=0), "checkpoint_every"), (dict(seed=-1), "seed"),
-    (dict(project=3), "project"),
+    (dict(project=3), "project"), (dict(augment="yes"), "augment"),
 ])
 def test_bad_arguments_raise_and_change_nothing(images, change, match):
     m = TinyDenoiser()
