@@ -89,13 +89,14 @@ struct FieldSweeper {
         fivePoint: Bool, symmetric: Bool
     ) {
         let (W, n) = (width, n)
-        let lane = SIMD8<Int64>(0, 1, 0, 1, 0, 1, 0, 1)
+        // this colour's lanes of a vector from an even / odd column (−1: take the new value)
+        let (even, odd) = (SIMD8<Int>(-1, 0, -1, 0, -1, 0, -1, 0), SIMD8<Int>(0, -1, 0, -1, 0, -1, 0, -1))
         @inline(__always) func update(_ j: Int) {
             let p = row + j
             let v = (load8(b, p) - StencilField2DKernels.offDiagonalInterior(
                 c, n: n, width: W, fivePoint: fivePoint, symmetric: symmetric, x, p: p)) * load8(inverseDiagonal, p)
             // lane l is column j + l: this colour's lanes are l ≡ colour − j (mod 2)
-            store8(load8(x, p).replacing(with: v, where: lane .== Int64((colour &- j) & 1)), x, p)
+            store8(LaneSelect.select((colour &- j) & 1 == 0 ? even : odd, v, else: load8(x, p)), x, p)
         }
         var j = 1
         while j + 8 <= W - 1 {

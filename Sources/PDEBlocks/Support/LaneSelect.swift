@@ -10,6 +10,14 @@ import PDEBlocksIntrinsics
 enum LaneSelect {
     @usableFromInline typealias V = SIMD8<Double>
 
+    /// `mask ? a : b`, lane by lane, for a mask whose lanes are −1 (all bits set) or 0.
+    @inlinable @inline(__always)
+    static func select(_ mask: SIMD8<Int>, _ a: V, else b: V) -> V { pdb_select8(mask, a, b) }
+
+    /// `a > b ? a : b`, lane by lane (b where either is NaN).
+    @inlinable @inline(__always)
+    static func max(_ a: V, _ b: V) -> V { pdb_max8(a, b) }
+
     /// `key > t ? a : b`, lane by lane.
     @inlinable @inline(__always)
     static func above(_ key: V, _ t: Double, _ a: V, else b: V) -> V { pdb_where_above8(key, t, a, b) }

@@ -58,11 +58,10 @@ package enum ScaledNorm {
         var i = 0
         while i + 8 <= n {
             let x = UnsafeRawPointer(p + i).loadUnaligned(as: SIMD8<Double>.self)
-            // (`replacing(with:where:)` compiles to vector compares and blends;
-            // `pointwiseMax` stays a generic call per vector.) NaN lanes leave `top`
-            // unchanged: the probe below reports them.
-            let a = x.replacing(with: -x, where: x .< zero)
-            top.replace(with: a, where: a .> top)
+            // (`LaneSelect`: compares and blends; `pointwiseMax` stays a generic call per
+            // vector.) NaN lanes leave `top` unchanged: the probe below reports them.
+            let a = LaneSelect.below(x, 0, -x, else: x)
+            top = LaneSelect.max(a, top)
             probe = probe.addingProduct(x, zero)
             i += 8
         }

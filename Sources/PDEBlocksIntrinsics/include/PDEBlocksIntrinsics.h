@@ -22,6 +22,9 @@ static inline __attribute__((always_inline)) pdb_v8d pdb_select8(pdb_v8l p, pdb_
     return (pdb_v8d)((p & (pdb_v8l)a) | (~p & (pdb_v8l)b));
 }
 
+/// Lane by lane `a > b ? a : b` (b where either is NaN: x86's max).
+static inline __attribute__((always_inline)) pdb_v8d pdb_max8(pdb_v8d a, pdb_v8d b) { return pdb_select8(a > b, a, b); }
+
 /// Lane by lane `key > t ? a : b` (a NaN key gives b).
 static inline __attribute__((always_inline)) pdb_v8d pdb_where_above8(pdb_v8d key, double t, pdb_v8d a, pdb_v8d b) {
     return pdb_select8(key > t, a, b);
