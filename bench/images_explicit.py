@@ -9,12 +9,15 @@ Prints, measured in one run:
   cv2.setNumThreads(1), per channel-pixel;
 the isotropic step for every diffusivity kind (1 thread); and the ratios (targets: >= 5x medpy, >= 2x OpenCV, 2 threads >= 1.7x one thread, batch per
 pixel <= one image, AOS step <= 4x an explicit step). Each figure is the whole call's time
-divided by steps x pixels (argument checks, the certified bound and copies included).
+divided by steps x pixels (argument checks, the certified bound and copies included); the
+comparisons run interleaved (each round runs every case once; best round each), so that a
+shared machine's drift does not fall on one side of a ratio.
 Run: PYTHONPATH=python python bench/images_explicit.py [--size 1024] [--steps 40] [--rows FILE]
 """
 from __future__ import annotations
 
 import argparse
+import time
 
 import numpy as np
 
@@ -23,11 +26,22 @@ from explicit_step import best_of  # bench/ is the script's directory
 from rows import Rows
 
 
+def interleaved_best(calls: dict, repeat: int) -> dict:
+    """Seconds of each call's fastest run over ``repeat`` rounds that run every call once."""
+    best = dict.fromkeys(calls, float("inf"))
+    for _ in range(repeat):
+        for k, call in calls.items():
+            t0 = time.perf_counter()
+            call()
+            best[k] = min(best[k], time.perf_counter() - t0)
+    return best
+
+
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--size", type=int, default=1024)
     p.add_argument("--steps", type=int, default=40)
-    p.add_argument("--repeat", type=int, default=3)
+    p.add_argument("--repeat", type=int, default=5)
     p.add_argument("--rows", help="write the key figures as JSON rows to this file (bench/rows.py)")
     a = p.parse_args(argv)
     n, steps = a.size, a.steps
@@ -40,41 +54,51 @@ def main(argv=None):
     per = lambda t, pixels, k=steps: t / (k * pixels) * 1e9  # noqa: E731
 
     old = pdb.get_num_threads()
-    ns = {}
-    try:
-        for threads in (1, 2):
-            pdb.set_num_threads(threads)
-            pdb.explicit(img, K, g, tau, 1)
-            ns[f"ours{threads}"] = per(best_of(lambda: pdb.explicit(img, K, g, tau, steps), a.repeat), img.size)
-        pdb.set_num_threads(1)
-        batch = rng.random((16, n // 4, n // 4))
-        ns["batch"] = per(best_of(lambda: pdb.explicit(batch, K, g, tau, steps), a.repeat), batch.size)
-        aos_steps = max(2, steps // 4)
-        ns["aos"] = per(best_of(lambda: pdb.semi_implicit(img, K, g, 5.0, aos_steps, solver="aos"), a.repeat),
-                        img.size, aos_steps)
-    finally:
-        pdb.set_num_threads(old)
 
-    lines = [(f"pdeblocks explicit isotropic PM, {n}^2, 1 thread", ns["ours1"]),
-             (f"pdeblocks explicit isotropic PM, {n}^2, 2 threads", ns["ours2"]),
-             (f"pdeblocks explicit isotropic PM, (16, {n // 4}, {n // 4}), 1 thread", ns["batch"]),
-             (f"pdeblocks AOS step (tau = 5), {n}^2, 1 thread", ns["aos"])]
+    def threads(t, fn):
+        def run():
+            pdb.set_num_threads(t)
+            fn()
+        return run
+
+    batch = rng.random((16, n // 4, n // 4))
+    aos_steps = m_steps = max(2, steps // 4)
+    # name: (call, pixels, steps); every round runs each case once and each figure is its best
+    # round, so that the ratios compare runs made under the same load (a shared machine drifts)
+    cases = {
+        "ours1": (threads(1, lambda: pdb.explicit(img, K, g, tau, steps)), img.size, steps),
+        "ours2": (threads(2, lambda: pdb.explicit(img, K, g, tau, steps)), img.size, steps),
+        "batch": (threads(1, lambda: pdb.explicit(batch, K, g, tau, steps)), batch.size, steps),
+        "aos": (threads(1, lambda: pdb.semi_implicit(img, K, g, 5.0, aos_steps, solver="aos")), img.size, aos_steps),
+    }
+    lines = [(f"pdeblocks explicit isotropic PM, {n}^2, 1 thread", "ours1"),
+             (f"pdeblocks explicit isotropic PM, {n}^2, 2 threads", "ours2"),
+             (f"pdeblocks explicit isotropic PM, (16, {n // 4}, {n // 4}), 1 thread", "batch"),
+             (f"pdeblocks AOS step (tau = 5), {n}^2, 1 thread", "aos")]
     try:
         from medpy.filter.smoothing import anisotropic_diffusion
-        m_steps = max(2, steps // 4)
-        ns["medpy"] = per(best_of(lambda: anisotropic_diffusion(img, niter=m_steps, kappa=0.1, gamma=tau, option=1),
-                                  a.repeat), img.size, m_steps)
-        lines.append((f"medpy anisotropic_diffusion (float32), {n}^2", ns["medpy"]))
+        cases["medpy"] = (lambda: anisotropic_diffusion(img, niter=m_steps, kappa=0.1, gamma=tau, option=1),
+                          img.size, m_steps)
+        lines.append((f"medpy anisotropic_diffusion (float32), {n}^2", "medpy"))
     except ImportError:
-        lines.append(("medpy: not installed", float("nan")))
+        lines.append(("medpy: not installed", None))
     try:
         import cv2
         cv2.setNumThreads(1)
         rgb = (rng.random((n, n, 3)) * 255).astype(np.uint8)
-        ns["opencv"] = per(best_of(lambda: cv2.ximgproc.anisotropicDiffusion(rgb, 0.2, 10.0, steps), a.repeat), rgb.size)
-        lines.append((f"OpenCV ximgproc.anisotropicDiffusion, {n}^2 x 3 uint8, per channel-pixel", ns["opencv"]))
+        cv2.ximgproc.anisotropicDiffusion  # noqa: B018 (AttributeError without the contrib modules)
+        cases["opencv"] = (lambda: cv2.ximgproc.anisotropicDiffusion(rgb, 0.2, 10.0, steps), rgb.size, steps)
+        lines.append((f"OpenCV ximgproc.anisotropicDiffusion, {n}^2 x 3 uint8, per channel-pixel", "opencv"))
     except (ImportError, AttributeError):
-        lines.append(("OpenCV ximgproc: not available", float("nan")))
+        lines.append(("OpenCV ximgproc: not available", None))
+    try:
+        for call, _, _ in cases.values():   # warm-up (first calls map memory and load code)
+            call()
+        ns = {k: per(t, cases[k][1], cases[k][2]) for k, t in interleaved_best(
+            {k: c[0] for k, c in cases.items()}, a.repeat).items()}
+    finally:
+        pdb.set_num_threads(old)
+    lines = [(name, ns[key] if key else float("nan")) for name, key in lines]
 
     # every diffusivity kind through the same isotropic step (each kind's g of the squared
     # gradient in SIMD registers: exp, division, vector square root)
