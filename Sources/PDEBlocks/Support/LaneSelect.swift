@@ -26,6 +26,14 @@ enum LaneSelect {
     @inlinable @inline(__always)
     static func below(_ key: V, _ t: Double, _ a: V, else b: V) -> V { pdb_where_below8(key, t, a, b) }
 
+    /// Whether some lane has `key < t` (NaN lanes do not).
+    @inlinable @inline(__always)
+    static func anyBelow(_ key: V, _ t: Double) -> Bool { pdb_any_below8(key, t) != 0 }
+
+    /// Whether every lane has `key ≥ t` (NaN lanes do not).
+    @inlinable @inline(__always)
+    static func allAtLeast(_ key: V, _ t: Double) -> Bool { pdb_all_at_least8(key, t) != 0 }
+
     /// `key == t ? a : b`, lane by lane.
     @inlinable @inline(__always)
     static func equal(_ key: V, _ t: Double, _ a: V, else b: V) -> V { pdb_where_equal8(key, t, a, b) }

@@ -8,7 +8,7 @@
 #define PDEBLOCKS_INTRINSICS_H
 
 typedef double pdb_v8d __attribute__((ext_vector_type(8)));
-typedef long pdb_v8l __attribute__((ext_vector_type(8)));
+typedef long pdb_v8l __attribute__((ext_vector_type(8)));   // a comparison's lanes (LP64: long is 64 bits)
 
 /// Asks for the cache line holding `p` (to be read soon; keep it in every cache level).
 /// A prefetch never faults, whatever the address.
@@ -38,6 +38,16 @@ static inline __attribute__((always_inline)) pdb_v8d pdb_where_below8(pdb_v8d ke
 /// Lane by lane `key == t ? a : b` (a NaN key gives b).
 static inline __attribute__((always_inline)) pdb_v8d pdb_where_equal8(pdb_v8d key, double t, pdb_v8d a, pdb_v8d b) {
     return pdb_select8(key == t, a, b);
+}
+
+/// Whether some lane has `key < t` (a NaN lane does not count).
+static inline __attribute__((always_inline)) int pdb_any_below8(pdb_v8d key, double t) {
+    return __builtin_reduce_or(key < t) != 0;
+}
+
+/// Whether every lane has `key >= t` (a NaN lane fails).
+static inline __attribute__((always_inline)) int pdb_all_at_least8(pdb_v8d key, double t) {
+    return __builtin_reduce_and(key >= t) != 0;
 }
 
 #endif

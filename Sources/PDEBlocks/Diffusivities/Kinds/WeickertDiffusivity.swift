@@ -49,9 +49,8 @@
     @inlinable @inline(__always)
     static func oneMinusExpNeg(_ t: SIMD8<Double>) -> SIMD8<Double> {
         let one = SIMD8<Double>(repeating: 1)
-        let small = t .< 0.05
-        if !any(small) {
-            if all(t .>= 40) { return one }
+        if !LaneSelect.anyBelow(t, 0.05) {   // (no lane is small)
+            if LaneSelect.allAtLeast(t, 40) { return one }
             return one - VectorExp.exp8(nonPositive: -t)
         }
         // (products by the rounded reciprocals, not eight vector divisions: each factor is
@@ -66,6 +65,6 @@
         s = one - t * (1.0 / 2) * s
         let series = t * s
         let direct = one - VectorExp.exp8(nonPositive: -t)
-        return LaneSelect.below(t, 0.05, series, else: direct)   // (the lanes of `small`)
+        return LaneSelect.below(t, 0.05, series, else: direct)
     }
 }
