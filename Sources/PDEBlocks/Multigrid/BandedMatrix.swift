@@ -210,9 +210,9 @@ public struct BandedMatrix: Sendable, Equatable {
                 var k = 0
                 while k + 8 <= a.count {
                     let v = UnsafeRawPointer(p + k).loadUnaligned(as: SIMD8<Double>.self)
-                    // (compare-and-select compiles to vector max; `pointwiseMax` is a call)
-                    let magnitude = v.replacing(with: -v, where: v .< 0)
-                    lanes = lanes.replacing(with: magnitude, where: magnitude .> lanes)
+                    // (`LaneSelect`: compare and blend; `pointwiseMax` is a call)
+                    let magnitude = LaneSelect.below(v, 0, -v, else: v)
+                    lanes = LaneSelect.max(magnitude, lanes)
                     k += 8
                 }
                 var scale = lanes.max()
